@@ -1,0 +1,50 @@
+# Kube Tutor. `make run` starts the whole app on embedded defaults; `make test` runs every test.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+HOST ?= 127.0.0.1
+# Embedded mode is a development setup: DEBUG on unless the environment says otherwise.
+export DEBUG ?= 1
+# The processes in the Procfile run from the virtualenv.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+help:
+	@echo "make run      set up (venv, migrations, demo accounts) and start web + worker + beat on http://$(HOST):$(PORT)"
+	@echo "make setup    everything make run does, but do not start"
+	@echo "make test     start Redis, PostgreSQL, Docker and Chromium (installing what is missing, as root), lint, run every test"
+	@echo "make lint     ruff check and format check"
+
+$(VENV)/.runtime-installed: requirements.txt
+	@test -x $(PY) || $$(scripts/find-python) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+$(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.runtime-installed
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+setup: $(VENV)/.runtime-installed
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	@if [ "$(DEBUG)" != "0" ] && [ "$(DEBUG)" != "false" ]; then $(PY) manage.py demo_accounts --url http://$(HOST):$(PORT); fi
+
+run: setup
+	@echo "Starting web, worker and beat on http://$(HOST):$(PORT) (Ctrl-C stops them all)"
+	HOST=$(HOST) exec honcho start --procfile Procfile --port $(PORT)
+
+lint: $(VENV)/.dev-installed
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+# The suite runs twice: everything on PostgreSQL with Redis as the broker, then everything that
+# does not choose its own services on SQLite with the embedded broker.
+test: lint $(VENV)/.dev-installed
+	trap 'scripts/test-services down' EXIT; \
+	scripts/test-services up && source $${TUTOR_SERVICES_DIR:-/tmp/kube-tutor-test-services}/env && \
+	DATABASE_URL=$$TEST_DATABASE_URL REDIS_URL=$$TEST_REDIS_URL $(PY) -m pytest -n 2 $(PYTEST_ARGS) && \
+	DATABASE_URL= REDIS_URL= $(PY) -m pytest -n 2 -m "not system" $(PYTEST_ARGS)
+
+.PHONY: help setup run lint test
