@@ -75,9 +75,7 @@ def test_make_run_serves_a_healthy_stack_on_embedded_defaults_and_ctrl_c_stops_i
         output = log_path.read_text()
         assert re.search(r"learner\s+learner1\s+password learner-demo", output)
         assert (tmp_path / "var" / "secret-key").exists()
-        children = {
-            name: int(pid) for name, pid in re.findall(r"(\w+)\.1 started \(pid=(\d+)\)", output)
-        }
+        children = {name: int(pid) for name, pid in re.findall(r"(\w+)\.1 started \(pid=(\d+)\)", output)}
         assert set(children) == {"web", "worker", "beat"}, output
     finally:
         os.killpg(make.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
