@@ -63,11 +63,7 @@ def main() -> None:
         subprocess.run(["git", "clone", "--quiet", str(REPO), str(checkout)], check=True)
         cold = time_to_healthy(checkout)
         warm = time_to_healthy(checkout)
-    print(
-        json.dumps(
-            {"benchmark": "make_run_startup", "cold_seconds": round(cold, 1), "warm_seconds": round(warm, 1)}
-        )
-    )
+    print(json.dumps({"benchmark": "make_run_startup", "cold_seconds": round(cold, 1), "warm_seconds": round(warm, 1)}))
 
 
 if __name__ == "__main__":

@@ -51,9 +51,7 @@ def env_list(name: str, default: list[str], environ: Mapping[str, str] = os.envi
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
-def env_choice(
-    name: str, default: str, choices: tuple[str, ...], environ: Mapping[str, str] = os.environ
-) -> str:
+def env_choice(name: str, default: str, choices: tuple[str, ...], environ: Mapping[str, str] = os.environ) -> str:
     value = environ.get(name, default).strip().lower() or default
     if value not in choices:
         raise EnvError(f"{name}={value!r} is not one of {', '.join(choices)}")

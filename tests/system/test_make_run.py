@@ -61,9 +61,7 @@ def test_make_run_serves_a_healthy_stack_on_embedded_defaults_and_ctrl_c_stops_i
         # the worker sent itself when it started.
         first_ok = time.monotonic()
         wait_for(
-            lambda: (
-                time.monotonic() - first_ok > 3 and healthz(port).get("worker_heartbeat_age_seconds", 99) < 2
-            ),
+            lambda: time.monotonic() - first_ok > 3 and healthz(port).get("worker_heartbeat_age_seconds", 99) < 2,
             timeout=30,
             what="beat to keep the heartbeat fresh",
         )

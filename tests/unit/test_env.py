@@ -3,9 +3,7 @@ import pytest
 from tutor.env import EnvError, database_config, env_bool, env_choice, env_float, env_list, kept_secret
 
 
-@pytest.mark.parametrize(
-    ("raw", "expected"), [("1", True), ("TRUE", True), ("on", True), ("0", False), ("no", False)]
-)
+@pytest.mark.parametrize(("raw", "expected"), [("1", True), ("TRUE", True), ("on", True), ("0", False), ("no", False)])
 def test_env_bool_reads_the_usual_words(raw, expected):
     assert env_bool("DEBUG", not expected, {"DEBUG": raw}) is expected
 

@@ -10,9 +10,7 @@ READ_SETTINGS = "import django; django.setup(); from django.conf import settings
 
 
 def read_setting(name: str, tmp_path, **env: str) -> subprocess.CompletedProcess:
-    base = {
-        k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "DATABASE_URL", "REDIS_URL"}
-    }
+    base = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "DATABASE_URL", "REDIS_URL"}}
     base.update(DJANGO_SETTINGS_MODULE="tutor.settings", TUTOR_VAR_DIR=str(tmp_path / "var"), **env)
     return subprocess.run(
         [sys.executable, "-c", READ_SETTINGS.format(name)],

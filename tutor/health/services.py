@@ -16,9 +16,7 @@ from tutor.health.models import WorkerHeartbeat
 
 
 def heartbeat_record(*, worker: str, now: datetime, sent_at: datetime | None = None) -> WorkerHeartbeat:
-    beat, _ = WorkerHeartbeat.objects.update_or_create(
-        worker=worker, defaults={"seen_at": now, "sent_at": sent_at}
-    )
+    beat, _ = WorkerHeartbeat.objects.update_or_create(worker=worker, defaults={"seen_at": now, "sent_at": sent_at})
     return beat
 
 

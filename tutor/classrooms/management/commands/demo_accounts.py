@@ -14,6 +14,4 @@ class Command(BaseCommand):
         self.stdout.write(f"Demo accounts (log in at {url.rstrip('/')}/accounts/login/):")
         for account, created in results:
             note = "created" if created else "exists"
-            self.stdout.write(
-                f"  {account.role:<10} {account.username:<12} password {account.password}  ({note})"
-            )
+            self.stdout.write(f"  {account.role:<10} {account.username:<12} password {account.password}  ({note})")

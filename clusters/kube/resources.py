@@ -1,0 +1,102 @@
+"""The kinds the sandbox API serves: one table, read by discovery, routing, storage and printing.
+
+The names, short names, categories and verbs are the upstream ones (what `kubectl api-resources`
+shows against a real 1.37 cluster), so learners see the same vocabulary here as on a cluster.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# The Kubernetes minor version the API reports and whose schemas it validates against; the
+# kubectl the tests use has the same minor version, so no skew warning is printed.
+KUBE_VERSION = "1.37.0"
+
+READ_WRITE = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
+READ_ONLY = ("get", "list", "watch")
+
+
+@dataclass(frozen=True)
+class Resource:
+    group: str  # "" for the core group
+    version: str
+    kind: str
+    plural: str
+    namespaced: bool
+    short_names: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    verbs: tuple[str, ...] = READ_WRITE
+    subresources: tuple[str, ...] = ()  # e.g. ("status", "scale")
+    singular: str = field(default="")
+
+    @property
+    def group_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def api_version(self) -> str:
+        return self.group_version
+
+    @property
+    def singular_name(self) -> str:
+        return self.singular or self.kind.lower()
+
+    @property
+    def list_kind(self) -> str:
+        return f"{self.kind}List"
+
+    @property
+    def key(self) -> str:
+        """`plural.group` as kubectl writes it (`deployments.apps`), or the plural for core."""
+        return f"{self.plural}.{self.group}" if self.group else self.plural
+
+
+RESOURCES: tuple[Resource, ...] = (
+    # core/v1
+    Resource("", "v1", "Namespace", "namespaces", False, ("ns",), subresources=("status",)),
+    Resource("", "v1", "Node", "nodes", False, ("no",), subresources=("status",)),
+    Resource("", "v1", "Pod", "pods", True, ("po",), ("all",), subresources=("status", "log")),
+    Resource("", "v1", "Service", "services", True, ("svc",), ("all",), subresources=("status",)),
+    Resource("", "v1", "Endpoints", "endpoints", True, ("ep",), singular="endpoints"),
+    Resource("", "v1", "ConfigMap", "configmaps", True, ("cm",)),
+    Resource("", "v1", "Secret", "secrets", True),
+    Resource("", "v1", "PersistentVolume", "persistentvolumes", False, ("pv",), subresources=("status",)),
+    Resource("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", True, ("pvc",), subresources=("status",)),
+    Resource("", "v1", "Event", "events", True, ("ev",)),
+    Resource("", "v1", "ServiceAccount", "serviceaccounts", True, ("sa",)),
+    Resource("", "v1", "ResourceQuota", "resourcequotas", True, ("quota",), subresources=("status",)),
+    Resource("", "v1", "LimitRange", "limitranges", True, ("limits",)),
+    # discovery.k8s.io/v1
+    Resource("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", True),
+    # apps/v1
+    Resource("apps", "v1", "Deployment", "deployments", True, ("deploy",), ("all",), subresources=("status", "scale")),
+    Resource("apps", "v1", "ReplicaSet", "replicasets", True, ("rs",), ("all",), subresources=("status", "scale")),
+    Resource("apps", "v1", "StatefulSet", "statefulsets", True, ("sts",), ("all",), subresources=("status", "scale")),
+    Resource("apps", "v1", "DaemonSet", "daemonsets", True, ("ds",), ("all",), subresources=("status",)),
+    # batch/v1
+    Resource("batch", "v1", "Job", "jobs", True, (), ("all",), subresources=("status",)),
+    Resource("batch", "v1", "CronJob", "cronjobs", True, ("cj",), ("all",), subresources=("status",)),
+    # storage.k8s.io/v1
+    Resource("storage.k8s.io", "v1", "StorageClass", "storageclasses", False, ("sc",)),
+)
+
+_BY_PATH = {(r.group, r.version, r.plural): r for r in RESOURCES}
+_BY_KIND = {(r.group_version, r.kind): r for r in RESOURCES}
+
+
+def resource_for_path(group: str, version: str, plural: str) -> Resource | None:
+    return _BY_PATH.get((group, version, plural))
+
+
+def resource_for_kind(api_version: str, kind: str) -> Resource | None:
+    return _BY_KIND.get((api_version, kind))
+
+
+def group_versions() -> list[tuple[str, str]]:
+    """(group, version) pairs in a stable order, core first."""
+    seen: list[tuple[str, str]] = []
+    for resource in RESOURCES:
+        pair = (resource.group, resource.version)
+        if pair not in seen:
+            seen.append(pair)
+    return seen
