@@ -9,4 +9,6 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
+    path("api/", include("clusters.api_urls")),
+    path("", include("clusters.urls")),
 ]

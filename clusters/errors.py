@@ -1,0 +1,134 @@
+"""Errors of the Kubernetes API, each able to render itself as the `Status` object clients expect.
+
+The messages follow the API server's wording, because kubectl prints them as they are:
+`pods "web" not found`, `Pod "bad" is invalid: spec.containers: Required value`, …
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from clusters.kube.resources import Resource
+
+
+@dataclass(frozen=True)
+class Cause:
+    reason: str
+    message: str
+    field: str
+
+
+class ApiError(Exception):
+    code = 500
+    reason = "InternalError"
+
+    def __init__(self, message: str, *, details: dict | None = None):
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def status(self) -> dict:
+        body = {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": self.message,
+            "reason": self.reason,
+            "code": self.code,
+        }
+        if self.details:
+            body["details"] = self.details
+        return body
+
+
+class BadRequest(ApiError):
+    code, reason = 400, "BadRequest"
+
+
+class Unauthorized(ApiError):
+    code, reason = 401, "Unauthorized"
+
+
+class Forbidden(ApiError):
+    code, reason = 403, "Forbidden"
+
+
+class NotFound(ApiError):
+    code, reason = 404, "NotFound"
+
+
+class MethodNotAllowed(ApiError):
+    code, reason = 405, "MethodNotAllowed"
+
+
+class NotAcceptable(ApiError):
+    code, reason = 406, "NotAcceptable"
+
+
+class AlreadyExists(ApiError):
+    code, reason = 409, "AlreadyExists"
+
+
+class Conflict(ApiError):
+    code, reason = 409, "Conflict"
+
+
+class Expired(ApiError):
+    code, reason = 410, "Expired"
+
+
+class RequestEntityTooLarge(ApiError):
+    code, reason = 413, "RequestEntityTooLarge"
+
+
+class UnsupportedMediaType(ApiError):
+    code, reason = 415, "UnsupportedMediaType"
+
+
+class Invalid(ApiError):
+    code, reason = 422, "Invalid"
+
+
+def _resource_details(resource: Resource, name: str) -> dict:
+    details = {"name": name, "kind": resource.plural}
+    if resource.group:
+        details["group"] = resource.group
+    return details
+
+
+def not_found(resource: Resource, name: str) -> NotFound:
+    return NotFound(f'{resource.key} "{name}" not found', details=_resource_details(resource, name))
+
+
+def already_exists(resource: Resource, name: str) -> AlreadyExists:
+    return AlreadyExists(f'{resource.key} "{name}" already exists', details=_resource_details(resource, name))
+
+
+def conflict(resource: Resource, name: str) -> Conflict:
+    return Conflict(
+        f'Operation cannot be fulfilled on {resource.key} "{name}": the object has been modified; '
+        "please apply your changes to the latest version and try again",
+        details=_resource_details(resource, name),
+    )
+
+
+def invalid(resource: Resource, name: str, causes: list[Cause]) -> Invalid:
+    """`Pod "bad" is invalid: <cause>` or, with several causes, `… is invalid: [<cause>, <cause>]`."""
+    texts = [f"{cause.field}: {cause.message}" if cause.field else cause.message for cause in causes]
+    summary = texts[0] if len(texts) == 1 else "[" + ", ".join(texts) + "]"
+    kind = f"{resource.kind}.{resource.group}" if resource.group else resource.kind
+    details = {
+        "name": name,
+        "kind": resource.kind,
+        "causes": [{"reason": c.reason, "message": c.message, "field": c.field} for c in causes],
+    }
+    if resource.group:
+        details["group"] = resource.group
+    return Invalid(f'{kind} "{name}" is invalid: {summary}', details=details)
+
+
+def for_patch_error(error: Exception) -> ApiError:
+    """A patch that cannot be applied, with the status code the patch module judged (400, 415, 422)."""
+    kinds = {415: UnsupportedMediaType, 422: Invalid}
+    return kinds.get(getattr(error, "code", 400), BadRequest)(str(error))

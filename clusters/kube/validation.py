@@ -1,0 +1,3089 @@
+"""Strict decoding and validation of API objects, worded as the real 1.37 API server words them.
+
+Two stages, as upstream runs them on create and update:
+
+1. `decode_errors(obj, resource)`: what the JSON decoder rejects before anything else (HTTP 400
+   BadRequest): unknown fields (`fieldValidation=Strict`), wrong JSON types and unparseable
+   quantities. `decode_error_message` builds the Status message the apiserver sends for them.
+2. `validate(obj, resource, old=None)`: the field rules of `pkg/apis/*/validation` (HTTP 422
+   Invalid), as a list of `Cause`s in upstream order. Validation runs on the defaulted object, as
+   upstream validates after defaulting, so `validate` applies `apply_defaults` itself (it is
+   idempotent, so passing an already defaulted object changes nothing).
+
+Messages follow apimachinery's `field.Error`: `Required value`, `Invalid value: <value>: <detail>`
+(values rendered as upstream renders them since 1.34: numbers plain, strings Go-quoted, anything
+else as JSON), `Unsupported value: "x": supported values: "a", "b"`, `Duplicate value: "x"`,
+`Forbidden: <detail>`, `Too long: may not be more than N bytes`, `Not found: "x"`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+import json
+import math
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from fractions import Fraction
+from functools import cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from clusters.kube import schema
+from clusters.kube.resources import Resource
+
+# ---------------------------------------------------------------------------------------------
+# Causes, worded as apimachinery's field.Error renders them
+# ---------------------------------------------------------------------------------------------
+
+REQUIRED = "FieldValueRequired"
+INVALID = "FieldValueInvalid"
+NOT_SUPPORTED = "FieldValueNotSupported"
+DUPLICATE = "FieldValueDuplicate"
+FORBIDDEN = "FieldValueForbidden"
+TOO_LONG = "FieldValueTooLong"
+NOT_FOUND = "FieldValueNotFound"
+
+
+@dataclass(frozen=True)
+class Cause:
+    """One entry of a 422 Status's `details.causes`: `{"reason", "message", "field"}`."""
+
+    reason: str
+    message: str
+    field: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
+
+
+def go_quote(text: str) -> str:
+    """Go's strconv.Quote: printable characters kept, the rest escaped."""
+    out = ['"']
+    for char in text:
+        code = ord(char)
+        if char in ('"', "\\"):
+            out.append("\\" + char)
+        elif char in _GO_ESCAPES:
+            out.append(_GO_ESCAPES[char])
+        elif char.isprintable():
+            out.append(char)
+        elif code < 0x80:
+            out.append(f"\\x{code:02x}")
+        elif code <= 0xFFFF:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(f"\\U{code:08x}")
+    out.append('"')
+    return "".join(out)
+
+
+_GO_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v"}
+
+
+def go_json(value: Any) -> str:
+    """encoding/json's compact output: dicts in the order given (sort maps before), HTML-safe."""
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return (
+        text.replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
+
+
+def _go_float(number: float) -> str:
+    if number.is_integer() and abs(number) < 1e21:
+        return str(int(number))
+    return repr(number).replace("e+", "e+").replace("inf", "+Inf")
+
+
+def render_value(value: Any) -> str:
+    """How field.Error shows a bad value: %v for numbers and bools, %q for strings, else JSON."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return _go_float(value)
+    if isinstance(value, str):
+        return go_quote(value)
+    try:
+        return go_json(value)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _with_detail(body: str, detail: str) -> str:
+    return f"{body}: {detail}" if detail else body
+
+
+def required(path: str, detail: str = "") -> Cause:
+    return Cause(REQUIRED, _with_detail("Required value", detail), path)
+
+
+def invalid(path: str, value: Any, detail: str) -> Cause:
+    return Cause(INVALID, _with_detail(f"Invalid value: {render_value(value)}", detail), path)
+
+
+def not_supported(path: str, value: Any, supported: Iterable[str]) -> Cause:
+    choices = ", ".join(go_quote(str(choice)) for choice in supported)
+    detail = f"supported values: {choices}" if choices else ""
+    return Cause(NOT_SUPPORTED, _with_detail(f"Unsupported value: {render_value(value)}", detail), path)
+
+
+def duplicate(path: str, value: Any) -> Cause:
+    return Cause(DUPLICATE, f"Duplicate value: {render_value(value)}", path)
+
+
+def forbidden(path: str, detail: str) -> Cause:
+    return Cause(FORBIDDEN, _with_detail("Forbidden", detail), path)
+
+
+def too_long(path: str, max_bytes: int) -> Cause:
+    unit = "byte" if max_bytes == 1 else "bytes"
+    return Cause(TOO_LONG, f"Too long: may not be more than {max_bytes} {unit}", path)
+
+
+def not_found(path: str, value: Any) -> Cause:
+    return Cause(NOT_FOUND, f"Not found: {render_value(value)}", path)
+
+
+def invalid_status_message(resource: Resource, name: str, causes: list[Cause]) -> str:
+    """The 422 Status message: `Deployment.apps "web" is invalid: [a: ..., b: ...]`."""
+    kind = f"{resource.kind}.{resource.group}" if resource.group else resource.kind
+    seen: list[str] = []
+    for cause in causes:
+        text = str(cause)
+        if text not in seen:
+            seen.append(text)
+    if not seen:
+        return f"{kind} {go_quote(name)} is invalid"
+    joined = seen[0] if len(seen) == 1 else "[" + ", ".join(seen) + "]"
+    return f"{kind} {go_quote(name)} is invalid: {joined}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Name and value formats (apimachinery pkg/util/validation and pkg/api/validate/content)
+# ---------------------------------------------------------------------------------------------
+
+DNS1123_LABEL_FMT = "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+DNS1123_SUBDOMAIN_FMT = DNS1123_LABEL_FMT + "(\\." + DNS1123_LABEL_FMT + ")*"
+_DNS1123_LABEL = re.compile(DNS1123_LABEL_FMT)
+_DNS1123_SUBDOMAIN = re.compile(DNS1123_SUBDOMAIN_FMT)
+_LABEL_KEY_FMT = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"
+_LABEL_VALUE_FMT = "(" + _LABEL_KEY_FMT + ")?"
+_LABEL_KEY = re.compile(_LABEL_KEY_FMT)
+_LABEL_VALUE = re.compile(_LABEL_VALUE_FMT)
+_CONFIG_KEY_FMT = "[-._a-zA-Z0-9]+"
+_CONFIG_KEY = re.compile(_CONFIG_KEY_FMT)
+_PERCENT_FMT = "[0-9]+%"
+_PERCENT = re.compile(_PERCENT_FMT)
+_PORT_NAME_CHARS = re.compile("[-a-z0-9]+")
+_HTTP_HEADER_FMT = "[-A-Za-z0-9]+"
+_HTTP_HEADER = re.compile(_HTTP_HEADER_FMT)
+
+
+def regex_error(message: str, fmt: str, *examples: str) -> str:
+    """apimachinery's RegexError, double space after each example included."""
+    if not examples:
+        return f"{message} (regex used for validation is '{fmt}')"
+    shown = " or ".join(f"'{example}', " for example in examples)
+    return f"{message} (e.g. {shown}regex used for validation is '{fmt}')"
+
+
+def _max_len_chars(length: int) -> str:
+    return f"must be no more than {length} characters"
+
+
+def _max_len_bytes(length: int) -> str:
+    return f"must be no more than {length} bytes"
+
+
+def inclusive_range_error(low: int, high: int) -> str:
+    return f"must be between {low} and {high}, inclusive"
+
+
+def dns1123_label_errors(value: str) -> list[str]:
+    errors = []
+    if len(value) > 63:
+        errors.append(_max_len_chars(63))
+    if not _DNS1123_LABEL.fullmatch(value):
+        if _DNS1123_SUBDOMAIN.fullmatch(value):
+            errors.append("must not contain dots")
+        else:
+            errors.append(
+                regex_error(
+                    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', "
+                    "and must start and end with an alphanumeric character",
+                    DNS1123_LABEL_FMT,
+                    "my-name",
+                    "123-abc",
+                )
+            )
+    return errors
+
+
+def dns1123_subdomain_errors(value: str, *, max_len_error: Callable[[int], str] = _max_len_chars) -> list[str]:
+    errors = []
+    if len(value) > 253:
+        errors.append(max_len_error(253))
+    if not _DNS1123_SUBDOMAIN.fullmatch(value):
+        errors.append(
+            regex_error(
+                "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', "
+                "and must start and end with an alphanumeric character",
+                DNS1123_SUBDOMAIN_FMT,
+                "example.com",
+            )
+        )
+    return errors
+
+
+def _mask_trailing_dash(name: str) -> str:
+    # generateName gets a random suffix, so a trailing dash is fine there.
+    return name[:-2] + "a" if len(name) > 1 and name.endswith("-") else name
+
+
+def label_key_errors(value: str) -> list[str]:
+    """content.IsLabelKey (also what upstream calls a qualified name)."""
+    errors: list[str] = []
+    parts = value.split("/")
+    if len(parts) == 1:
+        name = parts[0]
+    elif len(parts) == 2:
+        prefix, name = parts
+        if not prefix:
+            errors.append("prefix part must be non-empty")
+        else:
+            errors.extend(
+                "prefix part " + msg for msg in dns1123_subdomain_errors(prefix, max_len_error=_max_len_bytes)
+            )
+    else:
+        key_error = regex_error(
+            "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric "
+            "character",
+            _LABEL_KEY_FMT,
+            "MyName",
+            "my.name",
+            "123-abc",
+        )
+        return [
+            "a valid label key "
+            + key_error
+            + " with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"
+        ]
+    if not name:
+        errors.append("name part must be non-empty")
+    elif len(name) > 63:
+        errors.append("name part " + _max_len_bytes(63))
+    if not _LABEL_KEY.fullmatch(name):
+        errors.append(
+            "name part "
+            + regex_error(
+                "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an "
+                "alphanumeric character",
+                _LABEL_KEY_FMT,
+                "MyName",
+                "my.name",
+                "123-abc",
+            )
+        )
+    return errors
+
+
+def label_value_errors(value: str) -> list[str]:
+    errors = []
+    if len(value) > 63:
+        errors.append(_max_len_bytes(63))
+    if not _LABEL_VALUE.fullmatch(value):
+        errors.append(
+            regex_error(
+                "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', "
+                "and must start and end with an alphanumeric character",
+                _LABEL_VALUE_FMT,
+                "MyValue",
+                "my_value",
+                "12345",
+            )
+        )
+    return errors
+
+
+def port_name_errors(port: str) -> list[str]:
+    errors = []
+    if len(port) > 15:
+        errors.append(_max_len_chars(15))
+    if not _PORT_NAME_CHARS.fullmatch(port):
+        errors.append("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)")
+    if not re.search("[a-z]", port):
+        errors.append("must contain at least one letter (a-z)")
+    if "--" in port:
+        errors.append("must not contain consecutive hyphens")
+    if port and (port[0] == "-" or port[-1] == "-"):
+        errors.append("must not begin or end with a hyphen")
+    return errors
+
+
+def port_number_errors(port: int) -> list[str]:
+    return [] if 1 <= port <= 65535 else [inclusive_range_error(1, 65535)]
+
+
+def _chdir_prefix_errors(value: str) -> list[str]:
+    if value == ".":
+        return ["must not be '.'"]
+    if value == "..":
+        return ["must not be '..'"]
+    if value.startswith(".."):
+        return ["must not start with '..'"]
+    return []
+
+
+def config_map_key_errors(value: str) -> list[str]:
+    errors = []
+    if len(value) > 253:
+        errors.append(_max_len_chars(253))
+    if not _CONFIG_KEY.fullmatch(value):
+        errors.append(
+            regex_error(
+                "a valid config key must consist of alphanumeric characters, '-', '_' or '.'",
+                _CONFIG_KEY_FMT,
+                "key.name",
+                "KEY_NAME",
+                "key-name",
+            )
+        )
+    return errors + _chdir_prefix_errors(value)
+
+
+def env_var_name_errors(value: str) -> list[str]:
+    # RelaxedEnvironmentVariableValidation is GA (locked on) since 1.34.
+    if any(ord(char) > 127 or not char.isprintable() or char == "=" for char in value):
+        return ["a valid environment variable name must consist only of printable ASCII characters other than '='"]
+    return []
+
+
+def percent_errors(value: str) -> list[str]:
+    if _PERCENT.fullmatch(value):
+        return []
+    return [
+        regex_error(
+            "a valid percent string must be a numeric string followed by an ending '%'", _PERCENT_FMT, "1%", "93%"
+        )
+    ]
+
+
+def ip_errors(path: str, value: str) -> list[Cause]:
+    """IsValidIP (strict): a valid IP in canonical form, no leading zeros, not IPv4-mapped."""
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        if re.fullmatch(r"\d{1,3}(\.\d{1,3}){3}", value) and all(int(part) < 256 for part in value.split(".")):
+            return [invalid(path, value, "must not have leading 0s")]
+        return [invalid(path, value, "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)")]
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return [invalid(path, value, "must not be an IPv4-mapped IPv6 address")]
+    if str(address) != value:
+        return [invalid(path, value, f"must be in canonical form ({go_quote(str(address))})")]
+    return []
+
+
+# ---------------------------------------------------------------------------------------------
+# Quantities (apimachinery pkg/api/resource)
+# ---------------------------------------------------------------------------------------------
+
+QUANTITY_FORMAT_ERROR = "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
+QUANTITY_SUFFIX_ERROR = "unable to parse quantity's suffix"
+QUANTITY_NUMERIC_ERROR = "unable to parse numeric part of quantity"
+
+_DECIMAL_SUFFIXES = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
+_BINARY_SUFFIXES = {"Ki": 10, "Mi": 20, "Gi": 30, "Ti": 40, "Pi": 50, "Ei": 60}
+_DECIMAL_BY_EXPONENT = {exponent: suffix for suffix, exponent in _DECIMAL_SUFFIXES.items()}
+_BINARY_BY_EXPONENT = {exponent: suffix for suffix, exponent in _BINARY_SUFFIXES.items()}
+_SUFFIX_CHARS = frozenset("eEinumkKMGTP")
+_DIGITS = frozenset("0123456789")
+_NANO = Fraction(1, 10**9)
+# Far beyond any real resource amount; keeps "1e999999" from costing seconds of big-int work.
+_MAX_DECIMAL_EXPONENT = 400
+
+
+class QuantityError(ValueError):
+    """A quantity that does not parse; str() is upstream's message."""
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """An exact amount and the format upstream keeps for printing it (DecimalSI, BinarySI, DecimalExponent)."""
+
+    value: Fraction
+    format: str
+
+    def __str__(self) -> str:
+        return _canonical(self)
+
+
+def _split_quantity(text: str) -> tuple[bool, str, str, str]:
+    """(positive, integer digits, fraction digits, suffix), scanned the way parseQuantityString does."""
+    pos, end = 0, len(text)
+    positive = True
+    if text[0] in "+-":
+        positive = text[0] != "-"
+        pos = 1
+    while pos < end and text[pos] == "0":
+        pos += 1
+    if pos >= end:
+        return positive, "0", "", ""
+    start = pos
+    while pos < end and text[pos] in _DIGITS:
+        pos += 1
+    number = text[start:pos] or "0"
+    if pos >= end:
+        return positive, number, "", ""
+    fraction = ""
+    if text[pos] == ".":
+        pos += 1
+        start = pos
+        while pos < end and text[pos] in _DIGITS:
+            pos += 1
+        fraction = text[start:pos]
+        if pos >= end:
+            return positive, number, fraction, ""
+    suffix_start = pos
+    while pos < end and text[pos] in _SUFFIX_CHARS:
+        pos += 1
+    if pos < end and text[pos] in "+-":
+        pos += 1
+    while pos < end and text[pos] in _DIGITS:
+        pos += 1
+    if pos < end:
+        raise QuantityError(QUANTITY_FORMAT_ERROR)
+    return positive, number, fraction, text[suffix_start:]
+
+
+def _interpret_suffix(suffix: str) -> tuple[int, int, str]:
+    if suffix in _DECIMAL_SUFFIXES:
+        return 10, _DECIMAL_SUFFIXES[suffix], "DecimalSI"
+    if suffix in _BINARY_SUFFIXES:
+        return 2, _BINARY_SUFFIXES[suffix], "BinarySI"
+    if len(suffix) > 1 and suffix[0] in "eE" and re.fullmatch(r"[+-]?[0-9]+", suffix[1:]):
+        return 10, int(suffix[1:]), "DecimalExponent"
+    raise QuantityError(QUANTITY_SUFFIX_ERROR)
+
+
+def _round_away_from_zero(value: Fraction, unit: Fraction) -> Fraction:
+    steps = value / unit
+    if steps.denominator == 1:
+        return value
+    whole = math.ceil(steps) if steps > 0 else math.floor(steps)
+    return whole * unit
+
+
+def parse_quantity(text: str) -> Quantity:
+    """resource.ParseQuantity: `100m`, `1.5`, `64Mi`, `1G`, `2e3`; raises QuantityError with upstream's words."""
+    if not text:
+        raise QuantityError(QUANTITY_FORMAT_ERROR)
+    if text == "0":
+        return Quantity(Fraction(0), "DecimalSI")
+    positive, number, fraction, suffix = _split_quantity(text)
+    base, exponent, fmt = _interpret_suffix(suffix)
+    if base == 10 and abs(exponent) > _MAX_DECIMAL_EXPONENT:
+        raise QuantityError(QUANTITY_NUMERIC_ERROR)
+    value = Fraction(int(number + fraction), 10 ** len(fraction))
+    value *= Fraction(base) ** exponent
+    if not positive:
+        value = -value
+    # Amounts are kept to nano precision, rounding up (away from zero) as inf.RoundUp does.
+    value = _round_away_from_zero(value, _NANO)
+    if fmt == "BinarySI" and 0 < abs(value) < 1:
+        fmt = "DecimalSI"
+    return Quantity(value, fmt)
+
+
+def quantity_from_json(raw: Any) -> Quantity:
+    """A Quantity as Quantity.UnmarshalJSON reads it: a string or the literal text of a number."""
+    if isinstance(raw, bool):
+        raise QuantityError(QUANTITY_FORMAT_ERROR)
+    if isinstance(raw, int):
+        return parse_quantity(str(raw))
+    if isinstance(raw, float):
+        return parse_quantity(_json_number_text(raw))
+    if isinstance(raw, str):
+        return parse_quantity(raw.strip())
+    raise QuantityError(QUANTITY_FORMAT_ERROR)
+
+
+def _json_number_text(number: float) -> str:
+    text = repr(number)
+    return text[:-2] if text.endswith(".0") else text
+
+
+def _decimal_parts(value: Fraction) -> tuple[int, int]:
+    """(mantissa, exponent) with exponent a multiple of 3 and no spare factors of ten, as AsCanonicalBytes."""
+    scaled = value * 10**9
+    mantissa, exponent = int(scaled), -9
+    while mantissa and mantissa % 10 == 0:
+        mantissa //= 10
+        exponent += 1
+    while exponent % 3:
+        mantissa *= 10
+        exponent -= 1
+    return mantissa, exponent
+
+
+def _canonical(quantity: Quantity) -> str:
+    value, fmt = quantity.value, quantity.format
+    if value == 0:
+        return "0"
+    if fmt == "BinarySI" and (-1024 < value < 1024 or value.denominator != 1):
+        fmt = "DecimalSI"
+    if fmt == "BinarySI":
+        mantissa, power = int(value), 0
+        while power < 6 and mantissa % 1024 == 0:
+            mantissa //= 1024
+            power += 1
+        return f"{mantissa}{_BINARY_BY_EXPONENT.get(power * 10, '')}"
+    mantissa, exponent = _decimal_parts(value)
+    if fmt == "DecimalExponent":
+        return f"{mantissa}e{exponent}" if exponent else str(mantissa)
+    suffix = _DECIMAL_BY_EXPONENT.get(exponent)
+    return f"{mantissa}{suffix}" if suffix is not None else f"{mantissa}e{exponent}"
+
+
+def canonical_quantity(raw: Any, *, round_to_milli: bool = False) -> str:
+    """The string the apiserver stores and returns for a quantity (`0.5` → `500m`, `1024Mi` → `1Gi`)."""
+    quantity = quantity_from_json(raw)
+    if round_to_milli:
+        quantity = Quantity(_round_away_from_zero(quantity.value, Fraction(1, 1000)), quantity.format)
+    return str(quantity)
+
+
+# ---------------------------------------------------------------------------------------------
+# Cron schedules (robfig/cron/v3 ParseStandard, as CronJob validation uses it)
+# ---------------------------------------------------------------------------------------------
+
+_MONTH_NAMES = {
+    name: index
+    for index, name in enumerate(
+        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1
+    )
+}
+_DOW_NAMES = {name: index for index, name in enumerate(["sun", "mon", "tue", "wed", "thu", "fri", "sat"])}
+_CRON_FIELDS = ((0, 59, None), (0, 23, None), (1, 31, None), (1, 12, _MONTH_NAMES), (0, 6, _DOW_NAMES))
+_DESCRIPTORS = frozenset({"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"})
+_DURATION_UNITS = {"ns", "us", "µs", "μs", "ms", "s", "m", "h"}
+
+
+def _go_atoi(text: str) -> int:
+    if not re.fullmatch(r"[+-]?[0-9]+", text):
+        raise ValueError(f"strconv.Atoi: parsing {go_quote(text)}: invalid syntax")
+    number = int(text)
+    if not -(2**63) <= number < 2**63:
+        raise ValueError(f"strconv.Atoi: parsing {go_quote(text)}: value out of range")
+    return number
+
+
+def _cron_int(text: str) -> int:
+    try:
+        number = _go_atoi(text)
+    except ValueError as error:
+        raise ValueError(f"failed to parse int from {text}: {error}") from None
+    if number < 0:
+        raise ValueError(f"negative number ({number}) not allowed: {text}")
+    return number
+
+
+def _cron_range(expr: str, low: int, high: int, names: dict[str, int] | None) -> None:
+    range_and_step = expr.split("/")
+    low_and_high = range_and_step[0].split("-")
+    if low_and_high[0] in ("*", "?"):
+        start, end = low, high
+    else:
+        first = low_and_high[0].lower()
+        start = names[first] if names and first in names else _cron_int(low_and_high[0])
+        if len(low_and_high) == 1:
+            end = start
+        elif len(low_and_high) == 2:
+            second = low_and_high[1].lower()
+            end = names[second] if names and second in names else _cron_int(low_and_high[1])
+        else:
+            raise ValueError(f"too many hyphens: {expr}")
+    if len(range_and_step) == 1:
+        step = 1
+    elif len(range_and_step) == 2:
+        step = _cron_int(range_and_step[1])
+        if len(low_and_high) == 1:
+            end = high
+    else:
+        raise ValueError(f"too many slashes: {expr}")
+    if start < low:
+        raise ValueError(f"beginning of range ({start}) below minimum ({low}): {expr}")
+    if end > high:
+        raise ValueError(f"end of range ({end}) above maximum ({high}): {expr}")
+    if start > end:
+        raise ValueError(f"beginning of range ({start}) beyond end of range ({end}): {expr}")
+    if step == 0:
+        raise ValueError(f"step of range should be a positive number: {expr}")
+
+
+def _duration_error(text: str) -> str | None:
+    """Go's time.ParseDuration, as far as its error messages go."""
+    quoted = go_quote(text)
+    rest = text
+    if rest[:1] in ("+", "-"):
+        rest = rest[1:]
+    if rest == "0":
+        return None
+    if not rest:
+        return f"time: invalid duration {quoted}"
+    while rest:
+        match = re.match(r"([0-9]*)(\.[0-9]*)?", rest)
+        digits = match.group(0) if match else ""
+        if not digits or digits == ".":
+            return f"time: invalid duration {quoted}"
+        rest = rest[len(digits) :]
+        unit_match = re.match(r"[^0-9.]*", rest)
+        unit = unit_match.group(0) if unit_match else ""
+        if not unit:
+            return f"time: missing unit in duration {quoted}"
+        if unit not in _DURATION_UNITS:
+            return f"time: unknown unit {go_quote(unit)} in duration {quoted}"
+        rest = rest[len(unit) :]
+    return None
+
+
+def cron_schedule_error(spec: str) -> str | None:
+    """robfig/cron's ParseStandard error for a schedule, or None when it parses."""
+    if not spec:
+        return "empty spec string"
+    if spec.startswith(("TZ=", "CRON_TZ=")):
+        space = spec.find(" ")
+        location = spec[spec.find("=") + 1 : space if space >= 0 else len(spec)]
+        try:
+            ZoneInfo(location)
+        except (ValueError, OSError, KeyError):
+            return f"provided bad location {location}: unknown time zone {location}"
+        spec = spec[space:].strip() if space >= 0 else ""
+    if spec.startswith("@"):
+        if spec in _DESCRIPTORS:
+            return None
+        if spec.startswith("@every "):
+            error = _duration_error(spec[len("@every ") :])
+            return f"failed to parse duration {spec}: {error}" if error else None
+        return f"unrecognized descriptor: {spec}"
+    fields = spec.split()
+    if len(fields) != 5:
+        return f"expected exactly 5 fields, found {len(fields)}: [{' '.join(fields)}]"
+    try:
+        for text, (low, high, names) in zip(fields, _CRON_FIELDS, strict=True):
+            for expr in (part for part in text.split(",") if part):
+                _cron_range(expr, low, high, names)
+    except ValueError as error:
+        return str(error)
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Strict decoding: the JSON decoder's view of the body (sigs.k8s.io/json, UnmarshalStrict)
+# ---------------------------------------------------------------------------------------------
+
+# Go named string types the decoder would print in a type error, for the common enum fields;
+# other strings print as `string`.
+_GO_STRING_TYPES = {
+    ("PodSpec", "restartPolicy"): "v1.RestartPolicy",
+    ("PodSpec", "dnsPolicy"): "v1.DNSPolicy",
+    ("Container", "imagePullPolicy"): "v1.PullPolicy",
+    ("Container", "terminationMessagePolicy"): "v1.TerminationMessagePolicy",
+    ("ContainerPort", "protocol"): "v1.Protocol",
+    ("ServicePort", "protocol"): "v1.Protocol",
+    ("ServiceSpec", "type"): "v1.ServiceType",
+    ("ServiceSpec", "sessionAffinity"): "v1.ServiceAffinity",
+    ("ServiceSpec", "externalTrafficPolicy"): "v1.ServiceExternalTrafficPolicy",
+    ("ServiceSpec", "internalTrafficPolicy"): "v1.ServiceInternalTrafficPolicy",
+    ("ServiceSpec", "ipFamilyPolicy"): "v1.IPFamilyPolicy",
+    ("ServiceSpec", "ipFamilies"): "v1.IPFamily",
+    ("DeploymentStrategy", "type"): "v1.DeploymentStrategyType",
+    ("StatefulSetSpec", "podManagementPolicy"): "v1.PodManagementPolicyType",
+    ("StatefulSetUpdateStrategy", "type"): "v1.StatefulSetUpdateStrategyType",
+    ("DaemonSetUpdateStrategy", "type"): "v1.DaemonSetUpdateStrategyType",
+    ("CronJobSpec", "concurrencyPolicy"): "v1.ConcurrencyPolicy",
+    ("JobSpec", "completionMode"): "v1.CompletionMode",
+    ("JobSpec", "podReplacementPolicy"): "v1.PodReplacementPolicy",
+    ("Secret", "type"): "v1.SecretType",
+    ("PersistentVolumeClaimSpec", "accessModes"): "v1.PersistentVolumeAccessMode",
+    ("PersistentVolumeClaimSpec", "volumeMode"): "v1.PersistentVolumeMode",
+    ("PersistentVolumeSpec", "accessModes"): "v1.PersistentVolumeAccessMode",
+    ("PersistentVolumeSpec", "persistentVolumeReclaimPolicy"): "v1.PersistentVolumeReclaimPolicy",
+    ("NamespaceSpec", "finalizers"): "v1.FinalizerName",
+    ("Toleration", "operator"): "v1.TolerationOperator",
+    ("Toleration", "effect"): "v1.TaintEffect",
+    ("HTTPGetAction", "scheme"): "v1.URIScheme",
+}
+_RESOURCE_LIST_FIELDS = frozenset({"limits", "requests", "capacity", "allocatable", "hard", "used", "overhead"})
+_INT_RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
+_MAX_STRICT_ERRORS = 100
+
+
+class _Node:
+    """A schema compiled for decoding: what JSON a Go field accepts and what Go type it prints as."""
+
+    __slots__ = ("free", "go_type", "item", "kind", "props", "struct")
+
+    def __init__(self, kind: str, go_type: str) -> None:
+        self.kind = kind
+        self.go_type = go_type
+        self.props: dict[str, _Node] = {}
+        self.item: _Node | None = None
+        self.struct = ""
+        self.free = False
+
+
+_ANY = _Node("any", "interface {}")
+
+
+def _short_type(definition: str) -> tuple[str, str]:
+    """(package alias, type name) for `io.k8s.api.core.v1.PodSpec` → ("v1", "PodSpec")."""
+    package, _, name = definition.rpartition(".")
+    return package.rpartition(".")[2], name
+
+
+@cache
+def _compiled_definition(name: str) -> _Node:
+    definition = schema.definitions()[name]
+    package, short = _short_type(name)
+    if name.endswith("util.intstr.IntOrString"):
+        return _Node("intorstring", "intstr.IntOrString")
+    if name.endswith("api.resource.Quantity"):
+        return _Node("quantity", "resource.Quantity")
+    if name.endswith("apis.meta.v1.Time") or name.endswith("apis.meta.v1.MicroTime"):
+        return _Node("time", f"{package}.{short}")
+    node = _Node("object", f"{package}.{short}")
+    node.struct = short
+    properties = definition.get("properties")
+    if not isinstance(properties, dict):
+        node.free = True
+        return node
+    # Filled after creation so that recursive definitions terminate.
+    for key, prop in properties.items():
+        node.props[key] = _compile(prop, short, key)
+    return node
+
+
+def _first_type(node: dict) -> str | None:
+    kinds = node.get("type")
+    if isinstance(kinds, list):
+        kinds = next((kind for kind in kinds if kind != "null"), None)
+    return kinds
+
+
+def _compile(node: dict, owner: str, key: str) -> _Node:
+    ref = schema.ref_name(node)
+    if ref:
+        return _compiled_definition(ref)
+    kind = _first_type(node)
+    if kind == "array":
+        item = _compile(node.get("items") or {}, owner, key)
+        compiled = _Node("array", "[]" + item.go_type)
+        compiled.item = item
+        return compiled
+    if kind == "object":
+        extra = node.get("additionalProperties")
+        if isinstance(extra, dict):
+            value = _compile(extra, owner, key)
+            go_type = "v1.ResourceList" if key in _RESOURCE_LIST_FIELDS and value.kind == "quantity" else None
+            compiled = _Node("map", go_type or f"map[string]{value.go_type}")
+            compiled.item = value
+            return compiled
+        compiled = _Node("object", "map[string]interface {}")
+        compiled.free = True
+        return compiled
+    if kind == "string":
+        if node.get("format") == "byte":
+            return _Node("bytes", "[]uint8")
+        return _Node("string", _GO_STRING_TYPES.get((owner, key), "string"))
+    if kind == "integer":
+        return _Node("integer", node.get("format") or "int64")
+    if kind == "number":
+        return _Node("number", "float64")
+    if kind == "boolean":
+        return _Node("boolean", "bool")
+    return _ANY
+
+
+def _json_kind(value: Any, *, with_number: bool = False) -> str:
+    """How the decoder names a JSON value in `cannot unmarshal <value> into …`."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        if with_number:
+            text = str(value) if isinstance(value, int) else _json_number_text(value)
+            return f"number {text}"
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+class _Fatal(Exception):
+    """A decoding error that stops the decoder at once (custom unmarshalers), as in Go."""
+
+
+class _Decoder:
+    __slots__ = ("strict", "type_error")
+
+    def __init__(self) -> None:
+        self.strict: list[str] = []
+        self.type_error: str | None = None
+
+    def unknown(self, path: str) -> None:
+        message = f"unknown field {go_quote(path)}"
+        if len(self.strict) < _MAX_STRICT_ERRORS and message not in self.strict:
+            self.strict.append(message)
+
+    def mismatch(self, value_desc: str, go_type: str, struct: str, fields: tuple[str, ...]) -> None:
+        if self.type_error is None:
+            self.type_error = _type_error(value_desc, go_type, struct, fields)
+
+    def walk(self, value: Any, node: _Node, path: str, fields: tuple[str, ...], struct: str) -> None:
+        if value is None:
+            return  # null decodes to the zero value everywhere
+        kind = node.kind
+        if kind == "object":
+            if not isinstance(value, dict):
+                self.mismatch(_json_kind(value), node.go_type, struct, fields)
+                return
+            if node.free:
+                return
+            props = node.props
+            for key, child in value.items():
+                sub = props.get(key)
+                child_path = f"{path}.{key}" if path else key
+                if sub is None:
+                    self.unknown(child_path)
+                    continue
+                self.walk(child, sub, child_path, (*fields, key), node.struct)
+        elif kind == "array":
+            if not isinstance(value, list):
+                self.mismatch(_json_kind(value), node.go_type, struct, fields)
+                return
+            item = node.item
+            for index, child in enumerate(value):
+                self.walk(child, item, f"{path}[{index}]", fields, struct)
+        elif kind == "map":
+            if not isinstance(value, dict):
+                self.mismatch(_json_kind(value), node.go_type, struct, fields)
+                return
+            item = node.item
+            for key, child in value.items():
+                self.walk(child, item, f"{path}.{key}", fields, struct)
+        elif kind == "string":
+            if not isinstance(value, str):
+                self.mismatch(_json_kind(value), node.go_type, struct, fields)
+        elif kind == "integer":
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                self.mismatch(_json_kind(value), node.go_type, struct, fields)
+            elif isinstance(value, float) or not _in_range(value, node.go_type):
+                self.mismatch(_json_kind(value, with_number=True), node.go_type, struct, fields)
+        elif kind == "number":
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                self.mismatch(_json_kind(value), node.go_type, struct, fields)
+        elif kind == "boolean":
+            if not isinstance(value, bool):
+                self.mismatch(_json_kind(value), node.go_type, struct, fields)
+        elif kind == "bytes":
+            if not isinstance(value, str):
+                self.mismatch(_json_kind(value), node.go_type, struct, fields)
+            else:
+                error = _base64_error(value)
+                if error and self.type_error is None:
+                    self.type_error = error
+        elif kind == "intorstring":
+            if isinstance(value, str):
+                return
+            if isinstance(value, int) and not isinstance(value, bool) and _in_range(value, "int32"):
+                return
+            numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+            raise _Fatal(_type_error(_json_kind(value, with_number=numeric), "int32", struct, fields))
+        elif kind == "quantity":
+            try:
+                quantity_from_json(value)
+            except QuantityError as error:
+                raise _Fatal(str(error)) from None
+        elif kind == "time":
+            if not isinstance(value, str):
+                raise _Fatal(_type_error(_json_kind(value), "string", struct, fields))
+            error = _rfc3339_error(value)
+            if error:
+                raise _Fatal(error)
+
+
+def _in_range(number: int, go_type: str) -> bool:
+    low, high = _INT_RANGES.get(go_type, _INT_RANGES["int64"])
+    return low <= number <= high
+
+
+def _type_error(value_desc: str, go_type: str, struct: str, fields: tuple[str, ...]) -> str:
+    if fields:
+        return f"json: cannot unmarshal {value_desc} into Go struct field {struct}.{'.'.join(fields)} of type {go_type}"
+    return f"json: cannot unmarshal {value_desc} into Go value of type {go_type}"
+
+
+_BASE64_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+
+
+def _base64_error(text: str) -> str | None:
+    """Go's base64.StdEncoding (padding required, newlines ignored) as far as its error offset goes."""
+    stripped = text.replace("\r", "").replace("\n", "")
+    try:
+        base64.b64decode(stripped, validate=True)
+    except (binascii.Error, ValueError):
+        for index, char in enumerate(stripped):
+            if char not in _BASE64_CHARS and char != "=":
+                return f"illegal base64 data at input byte {index}"
+        return f"illegal base64 data at input byte {len(stripped) - len(stripped) % 4}"
+    return None
+
+
+def _rfc3339_error(text: str) -> str | None:
+    candidate = text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?[+-]\d{2}:\d{2}", candidate):
+            raise ValueError(text)
+        datetime.fromisoformat(candidate.replace("t", "T"))
+    except ValueError:
+        return f'parsing time {go_quote(text)} as "2006-01-02T15:04:05Z07:00": cannot parse {go_quote(text)} as "2006"'
+    return None
+
+
+@cache
+def _root(api_version: str, kind: str) -> _Node | None:
+    name = schema.definition_name(api_version, kind)
+    return _compiled_definition(name) if name else None
+
+
+def decode_errors(obj: dict, resource: Resource) -> list[str]:
+    """What decoding the body as `resource` with `fieldValidation=Strict` rejects, worded as upstream.
+
+    Like Go's decoder, a wrong JSON type or an unparseable quantity/time/int-or-string wins over
+    unknown fields: then the list holds that single error. Otherwise it lists every unknown field
+    (deduplicated, at most 100), e.g. `unknown field "spec.containers[0].imagee"`.
+    """
+    root = _root(resource.api_version, resource.kind)
+    if root is None or not isinstance(obj, dict):
+        return []
+    decoder = _Decoder()
+    try:
+        decoder.walk(obj, root, "", (), root.struct)
+    except _Fatal as fatal:
+        return [str(fatal)]
+    if decoder.type_error:
+        return [decoder.type_error]
+    return decoder.strict
+
+
+def is_strict_error(message: str) -> bool:
+    return message.startswith(("unknown field ", "duplicate field "))
+
+
+def decode_error_message(errors: list[str], resource: Resource) -> str:
+    """The 400 BadRequest message for create/update, as transformDecodeError words it."""
+    detail = errors[0] if errors else ""
+    if errors and is_strict_error(errors[0]):
+        detail = "strict decoding error: " + ", ".join(errors)
+    return f"{resource.kind} in version {go_quote(resource.version)} cannot be handled as a {resource.kind}: {detail}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Small readers that never raise on malformed input (validate may see undecoded objects)
+# ---------------------------------------------------------------------------------------------
+
+
+def _dict(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list:
+    return value if isinstance(value, list) else []
+
+
+def _str(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _int(value: Any, default: int | None = None) -> int | None:
+    if isinstance(value, bool):
+        return default
+    if isinstance(value, int):
+        return value
+    return default
+
+
+def _str_map(value: Any) -> dict[str, str]:
+    return {key: item for key, item in _dict(value).items() if isinstance(item, str)}
+
+
+# ---------------------------------------------------------------------------------------------
+# Metadata
+# ---------------------------------------------------------------------------------------------
+
+TOTAL_ANNOTATION_SIZE_LIMIT = 256 * 1024
+MAX_SECRET_SIZE = 1024 * 1024
+_STANDARD_FINALIZERS = frozenset({"kubernetes", "orphan", "foregroundDeletion"})
+
+NameCheck = Callable[[str], list[str]]
+
+
+def _labels_causes(labels: Any, path: str) -> list[Cause]:
+    causes = []
+    for key, value in _dict(labels).items():
+        causes.extend(invalid(path, key, msg) for msg in label_key_errors(key))
+        if isinstance(value, str):
+            causes.extend(invalid(path, value, msg) for msg in label_value_errors(value))
+    return causes
+
+
+def _annotations_causes(annotations: Any, path: str) -> list[Cause]:
+    causes = []
+    size = 0
+    for key, value in _dict(annotations).items():
+        causes.extend(invalid(path, key, msg) for msg in label_key_errors(key.lower()))
+        size += len(key.encode()) + len(_str(value).encode())
+    if size > TOTAL_ANNOTATION_SIZE_LIMIT:
+        causes.append(too_long(path, TOTAL_ANNOTATION_SIZE_LIMIT))
+    return causes
+
+
+def _finalizer_causes(finalizers: Any, path: str, *, indexed: bool) -> list[Cause]:
+    causes = []
+    for index, finalizer in enumerate(_list(finalizers)):
+        name = _str(finalizer)
+        item_path = f"{path}[{index}]" if indexed else path
+        causes.extend(invalid(path, name, msg) for msg in label_key_errors(name))
+        if "/" not in name and name not in _STANDARD_FINALIZERS:
+            causes.append(
+                invalid(item_path, name, "name is neither a standard finalizer name nor is it fully qualified")
+            )
+    return causes
+
+
+def _object_meta_causes(meta: Any, namespaced: bool, name_check: NameCheck) -> list[Cause]:
+    meta = _dict(meta)
+    causes: list[Cause] = []
+    name, generate_name = _str(meta.get("name")), _str(meta.get("generateName"))
+    if generate_name:
+        causes.extend(
+            invalid("metadata.generateName", generate_name, msg)
+            for msg in name_check(_mask_trailing_dash(generate_name))
+        )
+    if name:
+        causes.extend(invalid("metadata.name", name, msg) for msg in name_check(name))
+    elif not generate_name:
+        # The server generates the name from generateName before validating; until then, no error.
+        causes.append(required("metadata.name", "name or generateName is required"))
+    if namespaced:
+        namespace = _str(meta.get("namespace"))
+        if not namespace:
+            causes.append(required("metadata.namespace"))
+        else:
+            causes.extend(invalid("metadata.namespace", namespace, msg) for msg in dns1123_label_errors(namespace))
+    # A namespace on a cluster-scoped object is cleared by the server before validation (BeforeCreate).
+    generation = _int(meta.get("generation"))
+    if generation is not None and generation < 0:
+        causes.append(invalid("metadata.generation", generation, "must be greater than or equal to 0"))
+    causes.extend(_labels_causes(meta.get("labels"), "metadata.labels"))
+    causes.extend(_annotations_causes(meta.get("annotations"), "metadata.annotations"))
+    causes.extend(_owner_reference_causes(meta.get("ownerReferences")))
+    causes.extend(_finalizer_causes(meta.get("finalizers"), "metadata.finalizers", indexed=True))
+    return causes
+
+
+def _owner_reference_causes(references: Any) -> list[Cause]:
+    causes = []
+    controllers = []
+    for index, reference in enumerate(_list(references)):
+        reference = _dict(reference)
+        path = f"metadata.ownerReferences[{index}]"
+        for key in ("apiVersion", "kind", "name", "uid"):
+            if not _str(reference.get(key)):
+                causes.append(required(f"{path}.{key}", "must not be empty"))
+        if reference.get("controller") is True:
+            controllers.append(f"{_str(reference.get('kind'))}/{_str(reference.get('name'))}")
+    if len(controllers) > 1:
+        causes.append(
+            invalid(
+                "metadata.ownerReferences",
+                references,
+                'Only one reference can have Controller set to true. Found "true" in references for '
+                f"{controllers[0]} and {controllers[1]}",
+            )
+        )
+    return causes
+
+
+def _object_meta_update_causes(new_meta: Any, old_meta: Any) -> list[Cause]:
+    new_meta, old_meta = _dict(new_meta), _dict(old_meta)
+    causes: list[Cause] = []
+    new_generation, old_generation = _int(new_meta.get("generation"), 0), _int(old_meta.get("generation"), 0)
+    if new_generation is not None and old_generation is not None and new_generation < old_generation:
+        causes.append(invalid("metadata.generation", new_generation, "must not be decremented"))
+    for key in ("name", "namespace", "uid", "creationTimestamp"):
+        new_value, old_value = new_meta.get(key), old_meta.get(key)
+        # System fields the client left out are copied from the stored object by the server.
+        if key in ("uid", "creationTimestamp") and new_value in (None, ""):
+            continue
+        if (new_value or "") != (old_value or ""):
+            causes.append(invalid(f"metadata.{key}", new_value or "", "field is immutable"))
+    causes.extend(_labels_causes(new_meta.get("labels"), "metadata.labels"))
+    causes.extend(_annotations_causes(new_meta.get("annotations"), "metadata.annotations"))
+    causes.extend(_owner_reference_causes(new_meta.get("ownerReferences")))
+    causes.extend(_finalizer_causes(new_meta.get("finalizers"), "metadata.finalizers", indexed=True))
+    return causes
+
+
+def _subdomain_name(name: str) -> list[str]:
+    return dns1123_subdomain_errors(name)
+
+
+def _label_name(name: str) -> list[str]:
+    return dns1123_label_errors(name)
+
+
+# ---------------------------------------------------------------------------------------------
+# Label selectors
+# ---------------------------------------------------------------------------------------------
+
+_SELECTOR_OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
+
+
+def _label_selector_causes(selector: Any, path: str) -> list[Cause]:
+    selector = _dict(selector)
+    causes = _labels_causes(selector.get("matchLabels"), f"{path}.matchLabels")
+    for index, expression in enumerate(_list(selector.get("matchExpressions"))):
+        expression = _dict(expression)
+        item_path = f"{path}.matchExpressions[{index}]"
+        operator = _str(expression.get("operator"))
+        values = _list(expression.get("values"))
+        if operator in ("In", "NotIn"):
+            if not values:
+                causes.append(required(f"{item_path}.values", "must be specified when `operator` is 'In' or 'NotIn'"))
+        elif operator in ("Exists", "DoesNotExist"):
+            if values:
+                causes.append(
+                    forbidden(
+                        f"{item_path}.values", "may not be specified when `operator` is 'Exists' or 'DoesNotExist'"
+                    )
+                )
+        else:
+            causes.append(invalid(f"{item_path}.operator", operator, "not a valid selector operator"))
+        key = _str(expression.get("key"))
+        causes.extend(invalid(f"{item_path}.key", key, msg) for msg in label_key_errors(key))
+        for value_index, value in enumerate(values):
+            causes.extend(
+                invalid(f"{item_path}.values[{value_index}]", value, msg) for msg in label_value_errors(_str(value))
+            )
+    return causes
+
+
+def _selector_parse_fails(selector: dict) -> bool:
+    """Whether metav1.LabelSelectorAsSelector returns an error for the selector."""
+    for key, value in _dict(selector.get("matchLabels")).items():
+        if label_key_errors(key) or not isinstance(value, str) or label_value_errors(value):
+            return True
+    for expression in _list(selector.get("matchExpressions")):
+        expression = _dict(expression)
+        operator, values = _str(expression.get("operator")), _list(expression.get("values"))
+        if operator not in _SELECTOR_OPERATORS or label_key_errors(_str(expression.get("key"))):
+            return True
+        if (operator in ("In", "NotIn")) != bool(values):
+            return True
+        if any(not isinstance(value, str) or label_value_errors(value) for value in values):
+            return True
+    return False
+
+
+def selector_matches(selector: dict | None, labels: dict) -> bool:
+    """metav1.LabelSelectorAsSelector(selector).Matches(labels); a missing selector matches nothing."""
+    if selector is None:
+        return False
+    for key, value in _dict(selector.get("matchLabels")).items():
+        if labels.get(key) != value:
+            return False
+    for expression in _list(selector.get("matchExpressions")):
+        expression = _dict(expression)
+        key, operator, values = _str(expression.get("key")), expression.get("operator"), _list(expression.get("values"))
+        present = key in labels
+        if operator == "In" and not (present and labels[key] in values):
+            return False
+        if operator == "NotIn" and present and labels[key] in values:
+            return False
+        if operator == "Exists" and not present:
+            return False
+        if operator == "DoesNotExist" and present:
+            return False
+    return True
+
+
+def _selector_json(selector: dict) -> dict:
+    """A LabelSelector as encoding/json writes it: struct order, map keys sorted, empty fields omitted."""
+    out: dict[str, Any] = {}
+    labels = _dict(selector.get("matchLabels"))
+    if labels:
+        out["matchLabels"] = dict(sorted(labels.items()))
+    expressions = []
+    for expression in _list(selector.get("matchExpressions")):
+        expression = _dict(expression)
+        item: dict[str, Any] = {"key": expression.get("key", ""), "operator": expression.get("operator", "")}
+        if expression.get("values"):
+            item["values"] = expression["values"]
+        expressions.append(item)
+    if expressions:
+        out["matchExpressions"] = expressions
+    return out
+
+
+def _sorted_map(value: Any) -> dict:
+    return dict(sorted(_dict(value).items()))
+
+
+# ---------------------------------------------------------------------------------------------
+# Resource requirements
+# ---------------------------------------------------------------------------------------------
+
+_STANDARD_CONTAINER_RESOURCES = frozenset({"cpu", "memory", "ephemeral-storage"})
+_STANDARD_RESOURCES = _STANDARD_CONTAINER_RESOURCES | frozenset(
+    {
+        "requests.cpu",
+        "requests.memory",
+        "requests.ephemeral-storage",
+        "limits.cpu",
+        "limits.memory",
+        "limits.ephemeral-storage",
+        "pods",
+        "quota-pods",
+        "services",
+        "replicationcontrollers",
+        "resourcequotas",
+        "secrets",
+        "persistentvolumeclaims",
+        "configmaps",
+        "services.nodeports",
+        "services.loadbalancers",
+        "storage",
+        "requests.storage",
+    }
+)
+
+
+def _is_hugepages(name: str) -> bool:
+    return name.startswith("hugepages-")
+
+
+def _is_native_resource(name: str) -> bool:
+    return "/" not in name or "kubernetes.io/" in name
+
+
+def _overcommit_allowed(name: str) -> bool:
+    return _is_native_resource(name) and not _is_hugepages(name)
+
+
+def _container_resource_name_causes(name: str, path: str) -> list[Cause]:
+    causes = [invalid(path, name, msg) for msg in label_key_errors(name)]
+    if causes:
+        return causes
+    if "/" not in name:
+        if name not in _STANDARD_RESOURCES and not _is_hugepages(name):
+            causes.append(invalid(path, name, "must be a standard resource type or fully qualified"))
+        if name not in _STANDARD_CONTAINER_RESOURCES and not _is_hugepages(name):
+            causes.append(invalid(path, name, "must be a standard resource for containers"))
+    elif not _is_native_resource(name) and name.startswith("requests."):
+        causes.append(invalid(path, name, "doesn't follow extended resource name standard"))
+    return causes
+
+
+def _quantity_value_causes(name: str, raw: Any, path: str) -> tuple[Quantity | None, list[Cause]]:
+    try:
+        quantity = quantity_from_json(raw)
+    except QuantityError as error:
+        # Normally rejected while decoding (400); kept here so nothing unparseable is stored.
+        return None, [invalid(path, raw if isinstance(raw, (str, int, float)) else str(raw), str(error))]
+    causes = []
+    if quantity.value < 0:
+        causes.append(invalid(path, str(quantity), "must be greater than or equal to 0"))
+    if not _is_native_resource(name) and (quantity.value * 1000) % 1000 != 0:
+        causes.append(invalid(path, str(quantity), "must be an integer"))
+    return quantity, causes
+
+
+def _resource_requirements_causes(resources: Any, path: str) -> list[Cause]:
+    resources = _dict(resources)
+    limits, requests = _dict(resources.get("limits")), _dict(resources.get("requests"))
+    causes: list[Cause] = []
+    parsed_limits: dict[str, Quantity] = {}
+    for name, raw in limits.items():
+        item_path = f"{path}.limits[{name}]"
+        causes.extend(_container_resource_name_causes(name, item_path))
+        quantity, quantity_causes = _quantity_value_causes(name, raw, item_path)
+        causes.extend(quantity_causes)
+        if quantity is not None:
+            parsed_limits[name] = quantity
+    for name, raw in requests.items():
+        item_path = f"{path}.requests[{name}]"
+        causes.extend(_container_resource_name_causes(name, item_path))
+        quantity, quantity_causes = _quantity_value_causes(name, raw, item_path)
+        causes.extend(quantity_causes)
+        if quantity is None:
+            continue
+        limit = parsed_limits.get(name)
+        if limit is not None:
+            if quantity.value != limit.value and not _overcommit_allowed(name):
+                causes.append(invalid(f"{path}.requests", str(quantity), f"must be equal to {name} limit of {limit}"))
+            elif quantity.value > limit.value:
+                causes.append(
+                    invalid(f"{path}.requests", str(quantity), f"must be less than or equal to {name} limit of {limit}")
+                )
+        elif name not in limits and not _overcommit_allowed(name):
+            causes.append(required(f"{path}.limits", "Limit must be set for non overcommitable resources"))
+    return causes
+
+
+# ---------------------------------------------------------------------------------------------
+# Pod spec
+# ---------------------------------------------------------------------------------------------
+
+_PROTOCOLS = ("SCTP", "TCP", "UDP")
+_PULL_POLICIES = ("Always", "IfNotPresent", "Never")
+_RESTART_POLICIES = ("Always", "OnFailure", "Never")
+_DNS_POLICIES = ("ClusterFirstWithHostNet", "ClusterFirst", "Default", "None")
+_TERMINATION_MESSAGE_POLICIES = ("File", "FallbackToLogsOnError")
+_FILE_MODE_ERROR = "must be a number between 0 and 0777 (octal), both inclusive"
+_MAX_INT32 = 2**31 - 1
+# Volume sources in the order validateVolumeSource checks them, with the path it reports for a
+# second source (upstream's spelling, typos included).
+_VOLUME_SOURCES = (
+    ("emptyDir", "emptyDir"),
+    ("hostPath", "hostPath"),
+    ("gitRepo", "gitRepo"),
+    ("gcePersistentDisk", "gcePersistentDisk"),
+    ("awsElasticBlockStore", "awsElasticBlockStore"),
+    ("secret", "secret"),
+    ("nfs", "nfs"),
+    ("iscsi", "iscsi"),
+    ("glusterfs", "glusterfs"),
+    ("flocker", "flocker"),
+    ("persistentVolumeClaim", "persistentVolumeClaim"),
+    ("rbd", "rbd"),
+    ("cinder", "cinder"),
+    ("cephfs", "cephFS"),
+    ("quobyte", "quobyte"),
+    ("downwardAPI", "downwarAPI"),
+    ("fc", "fc"),
+    ("flexVolume", "flexVolume"),
+    ("configMap", "configMap"),
+    ("azureFile", "azureFile"),
+    ("vsphereVolume", "vsphereVolume"),
+    ("photonPersistentDisk", "photonPersistentDisk"),
+    ("portworxVolume", "portworxVolume"),
+    ("azureDisk", "azureDisk"),
+    ("storageos", "storageos"),
+    ("projected", "projected"),
+    ("scaleIO", "scaleIO"),
+    ("csi", "csi"),
+    ("ephemeral", "ephemeral"),
+    ("image", "image"),
+)
+
+
+def _nonnegative(value: Any, path: str) -> list[Cause]:
+    number = _int(value)
+    if number is not None and number < 0:
+        return [invalid(path, number, "must be greater than or equal to 0")]
+    return []
+
+
+def _mode_causes(value: Any, path: str) -> list[Cause]:
+    mode = _int(value)
+    if mode is not None and not 0 <= mode <= 0o777:
+        return [invalid(path, mode, _FILE_MODE_ERROR)]
+    return []
+
+
+def _path_causes(target: str, path: str, *, relative: bool) -> list[Cause]:
+    causes = []
+    if relative and target.startswith("/"):
+        causes.append(invalid(path, target, "must be a relative path"))
+    if ".." in target.replace("\\", "/").split("/"):
+        causes.append(invalid(path, target, "must not contain '..'"))
+    return causes
+
+
+def _key_to_path_causes(items: Any, path: str) -> list[Cause]:
+    causes = []
+    for index, item in enumerate(_list(items)):
+        item = _dict(item)
+        item_path = f"{path}.items[{index}]"
+        if not _str(item.get("key")):
+            causes.append(required(f"{item_path}.key"))
+        target = _str(item.get("path"))
+        if not target:
+            causes.append(required(f"{item_path}.path"))
+        causes.extend(_path_causes(target, f"{item_path}.path", relative=True))
+        causes.extend(_mode_causes(item.get("mode"), f"{item_path}.mode"))
+    return causes
+
+
+def _volume_source_causes(volume: dict, path: str) -> list[Cause]:
+    causes: list[Cause] = []
+    count = 0
+    for key, label in _VOLUME_SOURCES:
+        source = volume.get(key)
+        if source is None:
+            continue
+        if count:
+            causes.append(forbidden(f"{path}.{label}", "may not specify more than 1 volume type"))
+            continue
+        count += 1
+        source, source_path = _dict(source), f"{path}.{key}"
+        if key == "emptyDir" and source.get("sizeLimit") is not None:
+            try:
+                if quantity_from_json(source["sizeLimit"]).value < 0:
+                    causes.append(
+                        forbidden(f"{source_path}.sizeLimit", "SizeLimit field must be a valid resource quantity")
+                    )
+            except QuantityError:
+                pass
+        elif key == "hostPath":
+            host_path = _str(source.get("path"))
+            if not host_path:
+                causes.append(required(f"{source_path}.path"))
+            else:
+                causes.extend(_path_causes(host_path, f"{source_path}.path", relative=False))
+        elif key == "secret":
+            if not _str(source.get("secretName")):
+                causes.append(required(f"{source_path}.secretName"))
+            causes.extend(_mode_causes(source.get("defaultMode"), f"{source_path}.defaultMode"))
+            causes.extend(_key_to_path_causes(source.get("items"), source_path))
+        elif key == "configMap":
+            if not _str(source.get("name")):
+                causes.append(required(f"{source_path}.name"))
+            causes.extend(_mode_causes(source.get("defaultMode"), f"{source_path}.defaultMode"))
+            causes.extend(_key_to_path_causes(source.get("items"), source_path))
+        elif key == "persistentVolumeClaim":
+            if not _str(source.get("claimName")):
+                causes.append(required(f"{source_path}.claimName"))
+        elif key == "nfs":
+            if not _str(source.get("server")):
+                causes.append(required(f"{source_path}.server"))
+            nfs_path = _str(source.get("path"))
+            if not nfs_path:
+                causes.append(required(f"{source_path}.path"))
+            if not nfs_path.startswith("/"):
+                causes.append(invalid(f"{source_path}.path", nfs_path, "must be an absolute path"))
+        elif key in ("downwardAPI", "projected"):
+            causes.extend(_mode_causes(source.get("defaultMode"), f"{source_path}.defaultMode"))
+    if not count:
+        causes.append(required(path, "must specify a volume type"))
+    return causes
+
+
+def _volumes_causes(volumes: Any, path: str) -> tuple[dict[str, dict], list[Cause]]:
+    known: dict[str, dict] = {}
+    causes: list[Cause] = []
+    for index, volume in enumerate(_list(volumes)):
+        volume = _dict(volume)
+        item_path = f"{path}[{index}]"
+        name = _str(volume.get("name"))
+        errors = _volume_source_causes(volume, item_path)
+        if not name:
+            errors.append(required(f"{item_path}.name"))
+        else:
+            errors.extend(invalid(f"{item_path}.name", name, msg) for msg in dns1123_label_errors(name))
+        if name in known:
+            errors.append(duplicate(f"{item_path}.name", name))
+        if errors:
+            causes.extend(errors)
+        else:
+            known[name] = volume
+    return known, causes
+
+
+def _container_ports_causes(ports: Any, path: str) -> list[Cause]:
+    causes: list[Cause] = []
+    names: set[str] = set()
+    for index, port in enumerate(_list(ports)):
+        port = _dict(port)
+        item_path = f"{path}[{index}]"
+        name = _str(port.get("name"))
+        if name:
+            errors = port_name_errors(name)
+            if errors:
+                causes.extend(invalid(f"{item_path}.name", name, msg) for msg in errors)
+            elif name in names:
+                causes.append(duplicate(f"{item_path}.name", name))
+            else:
+                names.add(name)
+        container_port = _int(port.get("containerPort"), 0)
+        if not container_port:
+            causes.append(required(f"{item_path}.containerPort"))
+        else:
+            causes.extend(
+                invalid(f"{item_path}.containerPort", container_port, msg) for msg in port_number_errors(container_port)
+            )
+        host_port = _int(port.get("hostPort"), 0)
+        if host_port:
+            causes.extend(invalid(f"{item_path}.hostPort", host_port, msg) for msg in port_number_errors(host_port))
+        protocol = _str(port.get("protocol"))
+        if not protocol:
+            causes.append(required(f"{item_path}.protocol"))
+        elif protocol not in _PROTOCOLS:
+            causes.append(not_supported(f"{item_path}.protocol", protocol, _PROTOCOLS))
+    return causes
+
+
+def _env_causes(env: Any, path: str) -> list[Cause]:
+    causes: list[Cause] = []
+    for index, var in enumerate(_list(env)):
+        var = _dict(var)
+        item_path = f"{path}[{index}]"
+        name = _str(var.get("name"))
+        if not name:
+            causes.append(required(f"{item_path}.name"))
+        else:
+            causes.extend(invalid(f"{item_path}.name", name, msg) for msg in env_var_name_errors(name))
+        value_from = var.get("valueFrom")
+        if value_from is None:
+            continue
+        value_from = _dict(value_from)
+        sources = [
+            key
+            for key in ("fieldRef", "resourceFieldRef", "configMapKeyRef", "secretKeyRef", "fileKeyRef")
+            if value_from.get(key) is not None
+        ]
+        from_path = f"{item_path}.valueFrom"
+        for key in ("configMapKeyRef", "secretKeyRef"):
+            selector = value_from.get(key)
+            if selector is None:
+                continue
+            selector = _dict(selector)
+            selector_name = _str(selector.get("name"))
+            causes.extend(
+                invalid(f"{from_path}.{key}.name", selector_name, msg)
+                for msg in dns1123_subdomain_errors(selector_name)
+            )
+            selector_key = _str(selector.get("key"))
+            if not selector_key:
+                causes.append(required(f"{from_path}.{key}.key"))
+            else:
+                causes.extend(
+                    invalid(f"{from_path}.{key}.key", selector_key, msg) for msg in config_map_key_errors(selector_key)
+                )
+        if not sources:
+            causes.append(
+                invalid(
+                    from_path,
+                    "",
+                    "must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef` or `secretKeyRef`",
+                )
+            )
+        elif _str(var.get("value")):
+            causes.append(invalid(from_path, "", "may not be specified when `value` is not empty"))
+        elif len(sources) > 1:
+            causes.append(invalid(from_path, "", "may not have more than one field specified at a time"))
+    return causes
+
+
+def _env_from_causes(env_from: Any, path: str) -> list[Cause]:
+    causes: list[Cause] = []
+    for index, source in enumerate(_list(env_from)):
+        source = _dict(source)
+        item_path = f"{path}[{index}]"
+        prefix = _str(source.get("prefix"))
+        if prefix:
+            causes.extend(invalid(f"{item_path}.prefix", prefix, msg) for msg in env_var_name_errors(prefix))
+        count = 0
+        for key in ("configMapRef", "secretRef"):
+            reference = source.get(key)
+            if reference is None:
+                continue
+            count += 1
+            name = _str(_dict(reference).get("name"))
+            if not name:
+                causes.append(required(f"{item_path}.{key}.name"))
+            else:
+                causes.extend(
+                    invalid(f"{item_path}.{key}.name", name, msg)
+                    for msg in dns1123_subdomain_errors(_mask_trailing_dash(name))
+                )
+        if count == 0:
+            causes.append(invalid(path, "", "must specify one of: `configMapRef` or `secretRef`"))
+        elif count > 1:
+            causes.append(invalid(path, "", "may not have more than one field specified at a time"))
+    return causes
+
+
+def _volume_mounts_causes(mounts: Any, volumes: dict[str, dict], path: str) -> list[Cause]:
+    causes: list[Cause] = []
+    mount_points: set[str] = set()
+    for index, mount in enumerate(_list(mounts)):
+        mount = _dict(mount)
+        item_path = f"{path}[{index}]"
+        name = _str(mount.get("name"))
+        if not name:
+            causes.append(required(f"{item_path}.name"))
+        if name not in volumes:
+            causes.append(not_found(f"{item_path}.name", name))
+        mount_path = _str(mount.get("mountPath"))
+        if not mount_path:
+            causes.append(required(f"{item_path}.mountPath"))
+        if mount_path in mount_points:
+            causes.append(invalid(f"{item_path}.mountPath", mount_path, "must be unique"))
+        mount_points.add(mount_path)
+        sub_path, sub_path_expr = _str(mount.get("subPath")), _str(mount.get("subPathExpr"))
+        # Upstream reports these two without the mount's index.
+        if sub_path:
+            causes.extend(_path_causes(sub_path, f"{path}.subPath", relative=True))
+        if sub_path_expr:
+            if sub_path:
+                causes.append(
+                    invalid(f"{item_path}.subPathExpr", sub_path_expr, "subPathExpr and subPath are mutually exclusive")
+                )
+            causes.extend(_path_causes(sub_path_expr, f"{path}.subPathExpr", relative=True))
+    return causes
+
+
+def _port_num_or_name_causes(port: Any, path: str) -> list[Cause]:
+    if isinstance(port, str):
+        return [invalid(path, port, msg) for msg in port_name_errors(port)]
+    number = _int(port, 0) or 0
+    return [invalid(path, number, msg) for msg in port_number_errors(number)]
+
+
+def _handler_causes(handler: dict, path: str, grace_period: int | None, *, lifecycle: bool) -> list[Cause]:
+    causes: list[Cause] = []
+    kinds = ("exec", "httpGet", "tcpSocket", "sleep") if lifecycle else ("exec", "httpGet", "tcpSocket", "grpc")
+    count = 0
+    for kind in kinds:
+        action = handler.get(kind)
+        if action is None:
+            continue
+        if count:
+            causes.append(forbidden(f"{path}.{kind}", "may not specify more than 1 handler type"))
+            continue
+        count += 1
+        action, action_path = _dict(action), f"{path}.{kind}"
+        if kind == "exec" and not _list(action.get("command")):
+            causes.append(required(f"{action_path}.command"))
+        elif kind == "httpGet":
+            if not _str(action.get("path")):
+                causes.append(required(f"{action_path}.path"))
+            causes.extend(_port_num_or_name_causes(action.get("port"), f"{action_path}.port"))
+            scheme = _str(action.get("scheme"))
+            if scheme not in ("HTTP", "HTTPS"):
+                causes.append(not_supported(f"{action_path}.scheme", scheme, ("HTTP", "HTTPS")))
+            for header in _list(action.get("httpHeaders")):
+                header_name = _str(_dict(header).get("name"))
+                if not _HTTP_HEADER.fullmatch(header_name):
+                    causes.append(
+                        invalid(
+                            f"{action_path}.httpHeaders",
+                            header_name,
+                            regex_error(
+                                "a valid HTTP header must consist of alphanumeric characters or '-'",
+                                _HTTP_HEADER_FMT,
+                                "X-Header-Name",
+                            ),
+                        )
+                    )
+        elif kind == "tcpSocket":
+            causes.extend(_port_num_or_name_causes(action.get("port"), f"{action_path}.port"))
+        elif kind == "grpc":
+            causes.extend(_port_num_or_name_causes(_int(action.get("port"), 0), f"{action_path}.port"))
+        elif kind == "sleep":
+            seconds = _int(action.get("seconds"), 0) or 0
+            if grace_period is not None and (seconds < 0 or seconds > grace_period):
+                causes.append(
+                    invalid(
+                        action_path,
+                        seconds,
+                        f"must be non-negative and less than terminationGracePeriodSeconds ({grace_period})",
+                    )
+                )
+    if not count:
+        causes.append(required(path, "must specify a handler type"))
+    return causes
+
+
+def _probe_causes(probe: Any, path: str, grace_period: int | None, kind: str) -> list[Cause]:
+    if probe is None:
+        return []
+    probe = _dict(probe)
+    causes = _handler_causes(probe, path, grace_period, lifecycle=False)
+    for key in ("initialDelaySeconds", "timeoutSeconds", "periodSeconds", "successThreshold", "failureThreshold"):
+        causes.extend(_nonnegative(probe.get(key), f"{path}.{key}"))
+    grace = _int(probe.get("terminationGracePeriodSeconds"))
+    if grace is not None and grace <= 0:
+        causes.append(invalid(f"{path}.terminationGracePeriodSeconds", grace, "must be greater than 0"))
+    if kind in ("liveness", "startup"):
+        threshold = _int(probe.get("successThreshold"), 0)
+        if threshold != 1:
+            causes.append(invalid(f"{path}.successThreshold", threshold, "must be 1"))
+    elif probe.get("terminationGracePeriodSeconds") is not None:
+        causes.append(
+            invalid(
+                f"{path}.terminationGracePeriodSeconds",
+                probe["terminationGracePeriodSeconds"],
+                "must not be set for readinessProbes",
+            )
+        )
+    return causes
+
+
+def _lifecycle_causes(lifecycle: Any, path: str, grace_period: int | None) -> list[Cause]:
+    causes: list[Cause] = []
+    for hook in ("postStart", "preStop"):
+        handler = _dict(lifecycle).get(hook)
+        if handler is not None:
+            causes.extend(_handler_causes(_dict(handler), f"{path}.{hook}", grace_period, lifecycle=True))
+    return causes
+
+
+def _security_context_ids(context: Any, path: str) -> list[Cause]:
+    context = _dict(context)
+    causes: list[Cause] = []
+    for key in ("runAsUser", "runAsGroup", "fsGroup"):
+        value = _int(context.get(key))
+        if value is not None and not 0 <= value <= _MAX_INT32:
+            causes.append(invalid(f"{path}.{key}", value, inclusive_range_error(0, _MAX_INT32)))
+    for index, gid in enumerate(_list(context.get("supplementalGroups"))):
+        number = _int(gid)
+        if number is not None and not 0 <= number <= _MAX_INT32:
+            causes.append(invalid(f"{path}.supplementalGroups[{index}]", number, inclusive_range_error(0, _MAX_INT32)))
+    return causes
+
+
+def _container_common_causes(container: dict, volumes: dict[str, dict], path: str) -> list[Cause]:
+    causes: list[Cause] = []
+    name = _str(container.get("name"))
+    if not name:
+        causes.append(required(f"{path}.name"))
+    else:
+        causes.extend(invalid(f"{path}.name", name, msg) for msg in dns1123_label_errors(name))
+    if not _str(container.get("image")):
+        causes.append(required(f"{path}.image"))
+    policy = _str(container.get("terminationMessagePolicy"))
+    if not policy:
+        causes.append(required(f"{path}.terminationMessagePolicy"))
+    elif policy not in _TERMINATION_MESSAGE_POLICIES:
+        causes.append(not_supported(f"{path}.terminationMessagePolicy", policy, _TERMINATION_MESSAGE_POLICIES))
+    causes.extend(_container_ports_causes(container.get("ports"), f"{path}.ports"))
+    causes.extend(_env_causes(container.get("env"), f"{path}.env"))
+    causes.extend(_env_from_causes(container.get("envFrom"), f"{path}.envFrom"))
+    causes.extend(_volume_mounts_causes(container.get("volumeMounts"), volumes, f"{path}.volumeMounts"))
+    pull = _str(container.get("imagePullPolicy"))
+    if not pull:
+        causes.append(required(f"{path}.imagePullPolicy"))
+    elif pull not in _PULL_POLICIES:
+        causes.append(not_supported(f"{path}.imagePullPolicy", pull, _PULL_POLICIES))
+    causes.extend(_resource_requirements_causes(container.get("resources"), f"{path}.resources"))
+    causes.extend(_security_context_ids(container.get("securityContext"), f"{path}.securityContext"))
+    return causes
+
+
+def _containers_causes(containers: Any, volumes: dict[str, dict], path: str, grace: int | None) -> list[Cause]:
+    containers = _list(containers)
+    if not containers:
+        return [required(path)]
+    causes: list[Cause] = []
+    names: set[str] = set()
+    for index, container in enumerate(containers):
+        container = _dict(container)
+        item_path = f"{path}[{index}]"
+        causes.extend(_container_common_causes(container, volumes, item_path))
+        name = _str(container.get("name"))
+        if name in names:
+            causes.append(duplicate(f"{item_path}.name", name))
+        else:
+            names.add(name)
+        if container.get("lifecycle") is not None:
+            causes.extend(_lifecycle_causes(container["lifecycle"], f"{item_path}.lifecycle", grace))
+        causes.extend(_probe_causes(container.get("livenessProbe"), f"{item_path}.livenessProbe", grace, "liveness"))
+        causes.extend(_probe_causes(container.get("readinessProbe"), f"{item_path}.readinessProbe", grace, "readiness"))
+        causes.extend(_probe_causes(container.get("startupProbe"), f"{item_path}.startupProbe", grace, "startup"))
+        if container.get("restartPolicy") is not None:
+            causes.append(forbidden(f"{item_path}.restartPolicy", "may not be set for non-init containers"))
+    causes.extend(_host_port_conflicts(containers, path))
+    return causes
+
+
+def _host_port_conflicts(containers: list, path: str) -> list[Cause]:
+    causes: list[Cause] = []
+    seen: set[str] = set()
+    for index, container in enumerate(containers):
+        for port_index, port in enumerate(_list(_dict(container).get("ports"))):
+            port = _dict(port)
+            host_port = _int(port.get("hostPort"), 0)
+            if not host_port:
+                continue
+            key = f"{_str(port.get('protocol'))}/{_str(port.get('hostIP'))}/{host_port}"
+            if key in seen:
+                causes.append(duplicate(f"{path}[{index}].ports[{port_index}].hostPort", key))
+            seen.add(key)
+    return causes
+
+
+def _init_containers_causes(
+    init_containers: Any, containers: Any, volumes: dict[str, dict], path: str, grace: int | None
+) -> list[Cause]:
+    causes: list[Cause] = []
+    names = {_str(_dict(container).get("name")) for container in _list(containers)}
+    for index, container in enumerate(_list(init_containers)):
+        container = _dict(container)
+        item_path = f"{path}[{index}]"
+        causes.extend(_container_common_causes(container, volumes, item_path))
+        restart = container.get("restartPolicy")
+        if restart is not None and restart != "Always":
+            causes.append(not_supported(f"{item_path}.restartPolicy", restart, ("Always",)))
+        name = _str(container.get("name"))
+        if name in names:
+            causes.append(duplicate(f"{item_path}.name", name))
+        elif name:
+            names.add(name)
+        causes.extend(_host_port_conflicts([container], path))
+        if restart == "Always":
+            if container.get("lifecycle") is not None:
+                causes.extend(_lifecycle_causes(container["lifecycle"], f"{item_path}.lifecycle", grace))
+            causes.extend(
+                _probe_causes(container.get("livenessProbe"), f"{item_path}.livenessProbe", grace, "liveness")
+            )
+            causes.extend(
+                _probe_causes(container.get("readinessProbe"), f"{item_path}.readinessProbe", grace, "readiness")
+            )
+            causes.extend(_probe_causes(container.get("startupProbe"), f"{item_path}.startupProbe", grace, "startup"))
+        else:
+            for key in ("lifecycle", "livenessProbe", "readinessProbe", "startupProbe"):
+                if container.get(key) is not None:
+                    causes.append(
+                        forbidden(
+                            f"{item_path}.{key}", "may not be set for init containers without restartPolicy=Always"
+                        )
+                    )
+    return causes
+
+
+def _tolerations_causes(tolerations: Any, path: str) -> list[Cause]:
+    causes: list[Cause] = []
+    for index, toleration in enumerate(_list(tolerations)):
+        toleration = _dict(toleration)
+        item_path = f"{path}[{index}]"
+        key, operator = _str(toleration.get("key")), _str(toleration.get("operator"))
+        value, effect = _str(toleration.get("value")), _str(toleration.get("effect"))
+        if key:
+            causes.extend(invalid(f"{item_path}.key", key, msg) for msg in label_key_errors(key))
+        if not key and operator != "Exists":
+            causes.append(
+                invalid(
+                    f"{item_path}.operator",
+                    operator,
+                    'operator must be Exists when `key` is empty, which means "match all values and all keys"',
+                )
+            )
+        if toleration.get("tolerationSeconds") is not None and effect != "NoExecute":
+            causes.append(
+                invalid(f"{item_path}.effect", effect, "effect must be 'NoExecute' when `tolerationSeconds` is set")
+            )
+        if operator in ("Equal", ""):
+            errors = label_value_errors(value)
+            if errors:
+                causes.append(invalid(f"{item_path}.operator", value, ";".join(errors)))
+        elif operator == "Exists":
+            if value:
+                causes.append(
+                    invalid(f"{item_path}.operator", value, "value must be empty when `operator` is 'Exists'")
+                )
+        else:
+            causes.append(not_supported(f"{item_path}.operator", operator, ("Equal", "Exists")))
+        if effect and effect not in ("NoSchedule", "PreferNoSchedule", "NoExecute"):
+            causes.append(not_supported(f"{item_path}.effect", effect, ("NoSchedule", "PreferNoSchedule", "NoExecute")))
+    return causes
+
+
+def _pod_spec_causes(spec: Any, path: str) -> list[Cause]:
+    """ValidatePodSpec, in upstream order, for the checks this sandbox covers."""
+    spec = _dict(spec)
+    causes: list[Cause] = []
+    grace = _int(spec.get("terminationGracePeriodSeconds"))
+    if spec.get("terminationGracePeriodSeconds") is None:
+        causes.append(required(f"{path}.terminationGracePeriodSeconds"))
+    volumes, volume_causes = _volumes_causes(spec.get("volumes"), f"{path}.volumes")
+    causes.extend(volume_causes)
+    causes.extend(_containers_causes(spec.get("containers"), volumes, f"{path}.containers", grace))
+    causes.extend(
+        _init_containers_causes(
+            spec.get("initContainers"), spec.get("containers"), volumes, f"{path}.initContainers", grace
+        )
+    )
+    restart = _str(spec.get("restartPolicy"))
+    if not restart:
+        causes.append(required(f"{path}.restartPolicy"))
+    elif restart not in _RESTART_POLICIES:
+        causes.append(not_supported(f"{path}.restartPolicy", restart, _RESTART_POLICIES))
+    dns = _str(spec.get("dnsPolicy"))
+    if not dns:
+        causes.append(required(f"{path}.dnsPolicy"))
+    elif dns not in _DNS_POLICIES:
+        causes.append(not_supported(f"{path}.dnsPolicy", dns, _DNS_POLICIES))
+    causes.extend(_labels_causes(spec.get("nodeSelector"), f"{path}.nodeSelector"))
+    causes.extend(_security_context_ids(spec.get("securityContext"), f"{path}.securityContext"))
+    for index, secret in enumerate(_list(spec.get("imagePullSecrets"))):
+        if set(_dict(secret)) - {"name"}:
+            causes.append(invalid(f"{path}.imagePullSecrets[{index}]", secret, "only name may be set"))
+    for key in ("serviceAccountName", "nodeName", "priorityClassName"):
+        value = _str(spec.get(key))
+        if value:
+            causes.extend(invalid(f"{path}.{key}", value, msg) for msg in dns1123_subdomain_errors(value))
+    deadline = _int(spec.get("activeDeadlineSeconds"))
+    if deadline is not None and not 1 <= deadline <= _MAX_INT32:
+        causes.append(invalid(f"{path}.activeDeadlineSeconds", deadline, inclusive_range_error(1, _MAX_INT32)))
+    for key in ("hostname", "subdomain"):
+        value = _str(spec.get(key))
+        if value:
+            causes.extend(invalid(f"{path}.{key}", value, msg) for msg in dns1123_label_errors(value))
+    causes.extend(_tolerations_causes(spec.get("tolerations"), f"{path}.tolerations"))
+    return causes
+
+
+def _pod_template_causes(template: Any, path: str) -> list[Cause]:
+    """ValidatePodTemplateSpec: labels and annotations (reported at template.labels) and the pod spec."""
+    template = _dict(template)
+    meta = _dict(template.get("metadata"))
+    causes = _labels_causes(meta.get("labels"), f"{path}.labels")
+    causes.extend(_annotations_causes(meta.get("annotations"), f"{path}.annotations"))
+    causes.extend(_pod_spec_causes(template.get("spec"), f"{path}.spec"))
+    if _list(_dict(template.get("spec")).get("ephemeralContainers")):
+        causes.append(forbidden(f"{path}.spec.ephemeralContainers", "ephemeral containers not allowed in pod template"))
+    return causes
+
+
+def _template_labels(template: Any) -> dict:
+    return _dict(_dict(_dict(template).get("metadata")).get("labels"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Pods
+# ---------------------------------------------------------------------------------------------
+
+_UPDATABLE_POD_FIELDS = (
+    "`spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,"
+    "`spec.tolerations` (only additions to existing tolerations),"
+    "`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)"
+)
+
+
+def _pod_only_causes(spec: dict) -> list[Cause]:
+    causes = []
+    for key in ("containers", "initContainers"):
+        for index, container in enumerate(_list(spec.get(key))):
+            image = _str(_dict(container).get("image"))
+            if image != image.strip():
+                causes.append(
+                    invalid(f"spec.{key}[{index}].image", image, "must not have leading or trailing whitespace")
+                )
+    return causes
+
+
+def _validate_pod(obj: dict, old: dict | None) -> list[Cause]:
+    meta, spec = obj.get("metadata"), _dict(obj.get("spec"))
+    if old is None:
+        causes = _object_meta_causes(meta, True, _subdomain_name)
+    else:
+        causes = _object_meta_update_causes(meta, old.get("metadata"))
+    causes.extend(_pod_spec_causes(spec, "spec"))
+    causes.extend(_pod_only_causes(spec))
+    if old is None:
+        if _list(spec.get("ephemeralContainers")):
+            causes.append(forbidden("spec.ephemeralContainers", "cannot be set on create"))
+        if _str(spec.get("nodeName")) and _list(spec.get("schedulingGates")):
+            causes.append(forbidden("spec.nodeName", "cannot be set until all schedulingGates have been cleared"))
+        return causes
+    return causes + _pod_update_causes(spec, _dict(old.get("spec")))
+
+
+def _pod_update_causes(spec: dict, old_spec: dict) -> list[Cause]:
+    """ValidatePodUpdate: only images, activeDeadlineSeconds, added tolerations and removed gates may change."""
+    causes: list[Cause] = []
+    for key in ("containers", "initContainers"):
+        new_list, old_list = _list(spec.get(key)), _list(old_spec.get(key))
+        if len(new_list) != len(old_list):
+            causes.append(forbidden(f"spec.{key}", "pod updates may not add or remove containers"))
+            return causes
+        for index, container in enumerate(new_list):
+            if not _str(_dict(container).get("image")):
+                causes.append(required(f"spec.{key}[{index}].image"))
+    deadline, old_deadline = _int(spec.get("activeDeadlineSeconds")), _int(old_spec.get("activeDeadlineSeconds"))
+    if deadline is not None:
+        if not 0 <= deadline <= _MAX_INT32:
+            causes.append(invalid("spec.activeDeadlineSeconds", deadline, inclusive_range_error(0, _MAX_INT32)))
+            return causes
+        if old_deadline is not None and old_deadline < deadline:
+            causes.append(
+                invalid("spec.activeDeadlineSeconds", deadline, "must be less than or equal to previous value")
+            )
+            return causes
+    elif old_deadline is not None:
+        causes.append(
+            invalid("spec.activeDeadlineSeconds", None, "must not update from a positive integer to nil value")
+        )
+    old_tolerations, new_tolerations = _list(old_spec.get("tolerations")), _list(spec.get("tolerations"))
+    for toleration in old_tolerations:
+        base = {k: v for k, v in _dict(toleration).items() if k != "tolerationSeconds"}
+        if not any({k: v for k, v in _dict(t).items() if k != "tolerationSeconds"} == base for t in new_tolerations):
+            causes.append(
+                forbidden("spec.tolerations", "existing toleration can not be modified except its tolerationSeconds")
+            )
+            break
+    old_gates = {_str(_dict(gate).get("name")) for gate in _list(old_spec.get("schedulingGates"))}
+    for index, gate in enumerate(_list(spec.get("schedulingGates"))):
+        name = _str(_dict(gate).get("name"))
+        if name not in old_gates:
+            causes.append(
+                forbidden(
+                    f"spec.schedulingGates[{index}].name",
+                    f"only deletion is allowed, but found new scheduling gate '{name}'",
+                )
+            )
+    if spec == old_spec:
+        return causes
+    munged = dict(spec)
+    for key in ("containers", "initContainers"):
+        munged[key] = [
+            {**_dict(container), "image": _dict(old_container).get("image")}
+            if "image" in _dict(old_container) or "image" in _dict(container)
+            else container
+            for container, old_container in zip(_list(spec.get(key)), _list(old_spec.get(key)), strict=False)
+        ]
+        if key not in spec:
+            munged.pop(key)
+    for key in ("activeDeadlineSeconds", "tolerations", "schedulingGates"):
+        munged.pop(key, None)
+        if key in old_spec:
+            munged[key] = old_spec[key]
+    old_grace = _int(old_spec.get("terminationGracePeriodSeconds"))
+    if old_grace is not None and old_grace < 0 and munged.get("terminationGracePeriodSeconds") == 1:
+        munged["terminationGracePeriodSeconds"] = old_grace
+    if _normalized(munged) != _normalized(old_spec):
+        detail = f"pod updates may not change fields other than {_UPDATABLE_POD_FIELDS}"
+        causes.append(forbidden("spec", f"{detail}\n{_diff(old_spec, munged, 'spec')}"))
+    return causes
+
+
+def _normalized(value: Any) -> Any:
+    """Compare as Go's semantic DeepEqual would after decoding: empty and missing are the same."""
+    if isinstance(value, dict):
+        return {key: _normalized(item) for key, item in value.items() if item not in (None, [], {}, "", False, 0)}
+    if isinstance(value, list):
+        return [_normalized(item) for item in value]
+    return value
+
+
+def _diff(old: Any, new: Any, path: str) -> str:
+    """A short readable diff (upstream prints cmp.Diff of the Go structs; this lists the changed paths)."""
+    lines: list[str] = []
+
+    def walk(before: Any, after: Any, where: str) -> None:
+        if isinstance(before, dict) and isinstance(after, dict):
+            for key in dict.fromkeys([*before, *after]):
+                walk(before.get(key), after.get(key), f"{where}.{key}")
+        elif isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+            for index, (item_before, item_after) in enumerate(zip(before, after, strict=True)):
+                walk(item_before, item_after, f"{where}[{index}]")
+        elif _normalized(before) != _normalized(after):
+            lines.append(f"- {where}: {render_value(before)}")
+            lines.append(f"+ {where}: {render_value(after)}")
+
+    walk(old, new, path)
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# Workloads (apps/v1, batch/v1)
+# ---------------------------------------------------------------------------------------------
+
+
+def _internal(**fields: Any) -> dict:
+    """An internal (untagged) Go struct as encoding/json writes it: Go field names, nulls kept."""
+    return dict(fields)
+
+
+def _int_or_percent_causes(value: Any, path: str) -> list[Cause]:
+    if isinstance(value, str):
+        return [invalid(path, value, msg) for msg in percent_errors(value)]
+    return _nonnegative(value, path)
+
+
+def _int_or_percent_value(value: Any) -> int:
+    if isinstance(value, str):
+        return int(value[:-1]) if _PERCENT.fullmatch(value) else 0
+    return _int(value, 0) or 0
+
+
+def _not_more_than_100_percent(value: Any, path: str) -> list[Cause]:
+    if isinstance(value, str) and _PERCENT.fullmatch(value) and int(value[:-1]) > 100:
+        return [invalid(path, value, "must not be greater than 100%")]
+    return []
+
+
+def _selector_causes(spec: dict, kind_word: str, *, required_selector: bool = True) -> tuple[list[Cause], bool]:
+    """Selector presence and format; returns the causes and whether LabelSelectorAsSelector fails."""
+    causes: list[Cause] = []
+    selector = spec.get("selector")
+    if selector is None:
+        if required_selector:
+            causes.append(required("spec.selector"))
+        return causes, False
+    selector = _dict(selector)
+    causes.extend(_label_selector_causes(selector, "spec.selector"))
+    if not _dict(selector.get("matchLabels")) and not _list(selector.get("matchExpressions")):
+        causes.append(invalid("spec.selector", _selector_json(selector), f"empty selector is invalid for {kind_word}"))
+    return causes, _selector_parse_fails(selector)
+
+
+def _template_matches_causes(spec: dict, path: str = "spec.template.metadata.labels") -> list[Cause]:
+    selector = spec.get("selector")
+    labels = _template_labels(spec.get("template"))
+    if selector is not None and not _dict(selector).get("matchLabels") and not _dict(selector).get("matchExpressions"):
+        return []  # an empty selector selects everything
+    if selector_matches(_dict(selector) if selector is not None else None, labels):
+        return []
+    return [invalid(path, _sorted_map(labels), "`selector` does not match template `labels`")]
+
+
+def _replica_set_template_causes(spec: dict, owner: str) -> list[Cause]:
+    """ValidatePodTemplateSpecForReplicaSet: selector match, pod template, restartPolicy Always."""
+    causes = _template_matches_causes(spec)
+    template = _dict(spec.get("template"))
+    causes.extend(_pod_template_causes(template, "spec.template"))
+    template_spec = _dict(template.get("spec"))
+    restart = _str(template_spec.get("restartPolicy"))
+    if restart != "Always":
+        causes.append(not_supported("spec.template.spec.restartPolicy", restart, ("Always",)))
+    if template_spec.get("activeDeadlineSeconds") is not None:
+        causes.append(
+            forbidden("spec.template.spec.activeDeadlineSeconds", f"activeDeadlineSeconds in {owner} is not Supported")
+        )
+    return causes
+
+
+def _deployment_strategy_causes(strategy: Any) -> list[Cause]:
+    strategy = _dict(strategy)
+    kind, rolling = _str(strategy.get("type")), strategy.get("rollingUpdate")
+    if kind == "Recreate":
+        if rolling is not None:
+            return [forbidden("spec.strategy.rollingUpdate", "may not be specified when strategy `type` is 'Recreate'")]
+        return []
+    if kind == "RollingUpdate":
+        if rolling is None:
+            return [required("spec.strategy.rollingUpdate", "this should be defaulted and never be nil")]
+        rolling = _dict(rolling)
+        unavailable, surge = rolling.get("maxUnavailable"), rolling.get("maxSurge")
+        path = "spec.strategy.rollingUpdate"
+        causes = _int_or_percent_causes(unavailable, f"{path}.maxUnavailable")
+        causes.extend(_int_or_percent_causes(surge, f"{path}.maxSurge"))
+        if _int_or_percent_value(unavailable) == 0 and _int_or_percent_value(surge) == 0:
+            causes.append(invalid(f"{path}.maxUnavailable", unavailable or 0, "may not be 0 when `maxSurge` is 0"))
+        causes.extend(_not_more_than_100_percent(unavailable, f"{path}.maxUnavailable"))
+        return causes
+    internal_rolling = None
+    if rolling is not None:
+        rolling = _dict(rolling)
+        internal_rolling = _internal(
+            MaxUnavailable=rolling.get("maxUnavailable", 0), MaxSurge=rolling.get("maxSurge", 0)
+        )
+    return [
+        not_supported(
+            "spec.strategy", _internal(Type=kind, RollingUpdate=internal_rolling), ("Recreate", "RollingUpdate")
+        )
+    ]
+
+
+def _validate_deployment(obj: dict, old: dict | None) -> list[Cause]:
+    spec = _dict(obj.get("spec"))
+    causes = _workload_meta(obj, old, _subdomain_name)
+    causes.extend(_nonnegative(spec.get("replicas"), "spec.replicas"))
+    selector_causes, selector_broken = _selector_causes(spec, "deployment")
+    causes.extend(selector_causes)
+    if selector_broken:
+        causes.append(invalid("spec.selector", _selector_json(_dict(spec.get("selector"))), "invalid label selector"))
+    else:
+        causes.extend(_replica_set_template_causes(spec, "ReplicaSet"))
+    causes.extend(_deployment_strategy_causes(spec.get("strategy")))
+    causes.extend(_nonnegative(spec.get("minReadySeconds"), "spec.minReadySeconds"))
+    causes.extend(_nonnegative(spec.get("revisionHistoryLimit"), "spec.revisionHistoryLimit"))
+    progress = _int(spec.get("progressDeadlineSeconds"))
+    if progress is not None:
+        causes.extend(_nonnegative(progress, "spec.progressDeadlineSeconds"))
+        if progress <= (_int(spec.get("minReadySeconds"), 0) or 0):
+            causes.append(invalid("spec.progressDeadlineSeconds", progress, "must be greater than minReadySeconds"))
+    if old is not None:
+        causes.extend(_immutable_selector(spec, _dict(old.get("spec"))))
+    return causes
+
+
+def _validate_replica_set(obj: dict, old: dict | None) -> list[Cause]:
+    spec = _dict(obj.get("spec"))
+    causes = _workload_meta(obj, old, _subdomain_name)
+    causes.extend(_nonnegative(spec.get("replicas"), "spec.replicas"))
+    causes.extend(_nonnegative(spec.get("minReadySeconds"), "spec.minReadySeconds"))
+    # "deployment" is upstream's wording for ReplicaSets too.
+    selector_causes, selector_broken = _selector_causes(spec, "deployment")
+    causes.extend(selector_causes)
+    if selector_broken:
+        causes.append(invalid("spec.selector", _selector_json(_dict(spec.get("selector"))), "invalid label selector"))
+    else:
+        causes.extend(_replica_set_template_causes(spec, "ReplicaSet"))
+    if old is not None:
+        causes.extend(_immutable_selector(spec, _dict(old.get("spec"))))
+    return causes
+
+
+def _validate_stateful_set(obj: dict, old: dict | None) -> list[Cause]:
+    spec = _dict(obj.get("spec"))
+    causes = _workload_meta(obj, old, _label_name)
+    policy = _str(spec.get("podManagementPolicy"))
+    if not policy:
+        causes.append(required("spec.podManagementPolicy"))
+    elif policy not in ("OrderedReady", "Parallel"):
+        causes.append(invalid("spec.podManagementPolicy", policy, "must be 'OrderedReady' or 'Parallel'"))
+    strategy = _dict(spec.get("updateStrategy"))
+    kind, rolling = _str(strategy.get("type")), strategy.get("rollingUpdate")
+    if not kind:
+        causes.append(required("spec.updateStrategy"))
+    elif kind == "OnDelete":
+        if rolling is not None:
+            causes.append(
+                invalid("spec.updateStrategy.rollingUpdate", rolling, "only allowed for updateStrategy 'RollingUpdate'")
+            )
+    elif kind == "RollingUpdate":
+        if rolling is not None:
+            rolling = _dict(rolling)
+            path = "spec.updateStrategy.rollingUpdate"
+            causes.extend(_nonnegative(rolling.get("partition"), f"{path}.partition"))
+            unavailable = rolling.get("maxUnavailable")
+            if unavailable is not None:
+                causes.extend(_int_or_percent_causes(unavailable, f"{path}.maxUnavailable"))
+                if _int_or_percent_value(unavailable) == 0:
+                    causes.append(invalid(f"{path}.maxUnavailable", unavailable, "cannot be 0"))
+                causes.extend(_not_more_than_100_percent(unavailable, f"{path}.maxUnavailable"))
+    else:
+        internal = _internal(Type=kind, RollingUpdate=rolling)
+        causes.append(invalid("spec.updateStrategy", internal, "must be 'RollingUpdate' or 'OnDelete'"))
+    retention = spec.get("persistentVolumeClaimRetentionPolicy")
+    if retention is not None:
+        for key in ("whenDeleted", "whenScaled"):
+            value = _str(_dict(retention).get(key))
+            if value not in ("Retain", "Delete"):
+                causes.append(
+                    not_supported(f"spec.persistentVolumeClaimRetentionPolicy.{key}", value, ("Retain", "Delete"))
+                )
+    causes.extend(_nonnegative(spec.get("replicas"), "spec.replicas"))
+    causes.extend(_nonnegative(spec.get("minReadySeconds"), "spec.minReadySeconds"))
+    ordinals = spec.get("ordinals")
+    if ordinals is not None:
+        causes.extend(_nonnegative(_dict(ordinals).get("start"), "spec.ordinals.start"))
+    selector_causes, selector_broken = _selector_causes(spec, "statefulset")
+    causes.extend(selector_causes)
+    template = _dict(spec.get("template"))
+    if selector_broken:
+        causes.append(invalid("spec.selector", _selector_json(_dict(spec.get("selector"))), ""))
+    else:
+        # Upstream validates only the template's labels and annotations for StatefulSets (a known
+        # TODO in apps validation): the pod spec itself is checked when the pods are created.
+        causes.extend(_template_matches_causes(spec))
+        meta = _dict(template.get("metadata"))
+        causes.extend(_labels_causes(meta.get("labels"), "spec.template.labels"))
+        causes.extend(_annotations_causes(meta.get("annotations"), "spec.template.annotations"))
+    template_spec = _dict(template.get("spec"))
+    restart = _str(template_spec.get("restartPolicy"))
+    if restart != "Always":
+        causes.append(not_supported("spec.template.spec.restartPolicy", restart, ("Always",)))
+    if template_spec.get("activeDeadlineSeconds") is not None:
+        causes.append(
+            forbidden(
+                "spec.template.spec.activeDeadlineSeconds", "activeDeadlineSeconds in StatefulSet is not Supported"
+            )
+        )
+    for index, claim in enumerate(_list(spec.get("volumeClaimTemplates"))):
+        claim = _dict(claim)
+        claim_name = _str(_dict(claim.get("metadata")).get("name"))
+        path = f"spec.volumeClaimTemplates[{index}]"
+        if claim_name:
+            causes.extend(
+                invalid(f"{path}.metadata.name", claim_name, msg) for msg in dns1123_subdomain_errors(claim_name)
+            )
+        causes.extend(_pvc_spec_causes(claim.get("spec"), f"{path}.spec"))
+    if old is not None:
+        old_spec = _dict(old.get("spec"))
+        mutable = (
+            "replicas",
+            "ordinals",
+            "template",
+            "updateStrategy",
+            "persistentVolumeClaimRetentionPolicy",
+            "minReadySeconds",
+        )
+        if _normalized({k: v for k, v in spec.items() if k not in mutable}) != _normalized(
+            {k: v for k, v in old_spec.items() if k not in mutable}
+        ):
+            causes.append(
+                forbidden(
+                    "spec",
+                    "updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', "
+                    "'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden",
+                )
+            )
+    return causes
+
+
+def _validate_daemon_set(obj: dict, old: dict | None) -> list[Cause]:
+    spec = _dict(obj.get("spec"))
+    causes = _workload_meta(obj, old, _subdomain_name)
+    selector = spec.get("selector")
+    if selector is not None:
+        causes.extend(_label_selector_causes(selector, "spec.selector"))
+    broken = selector is not None and _selector_parse_fails(_dict(selector))
+    if not broken:
+        causes.extend(_template_matches_causes(spec))
+    if selector is not None and not _dict(selector).get("matchLabels") and not _dict(selector).get("matchExpressions"):
+        causes.append(
+            invalid("spec.selector", _selector_json(_dict(selector)), "empty selector is invalid for daemonset")
+        )
+    causes.extend(_pod_template_causes(spec.get("template"), "spec.template"))
+    template_spec = _dict(_dict(spec.get("template")).get("spec"))
+    restart = _str(template_spec.get("restartPolicy"))
+    if restart != "Always":
+        causes.append(not_supported("spec.template.spec.restartPolicy", restart, ("Always",)))
+    if template_spec.get("activeDeadlineSeconds") is not None:
+        causes.append(
+            forbidden("spec.template.spec.activeDeadlineSeconds", "activeDeadlineSeconds in DaemonSet is not Supported")
+        )
+    causes.extend(_nonnegative(spec.get("minReadySeconds"), "spec.minReadySeconds"))
+    causes.extend(_nonnegative(spec.get("templateGeneration"), "spec.templateGeneration"))
+    strategy = _dict(spec.get("updateStrategy"))
+    kind = _str(strategy.get("type"))
+    if kind == "RollingUpdate":
+        rolling = strategy.get("rollingUpdate")
+        path = "spec.updateStrategy.rollingUpdate"
+        if rolling is None:
+            causes.append(required(path))
+        else:
+            rolling = _dict(rolling)
+            unavailable, surge = rolling.get("maxUnavailable"), rolling.get("maxSurge")
+            causes.extend(_int_or_percent_causes(unavailable, f"{path}.maxUnavailable"))
+            causes.extend(_int_or_percent_causes(surge, f"{path}.maxSurge"))
+            causes.extend(_not_more_than_100_percent(unavailable, f"{path}.maxUnavailable"))
+            causes.extend(_not_more_than_100_percent(surge, f"{path}.maxSurge"))
+            has_unavailable, has_surge = _int_or_percent_value(unavailable) != 0, _int_or_percent_value(surge) != 0
+            if has_unavailable and has_surge:
+                causes.append(invalid(f"{path}.maxSurge", surge, "may not be set when maxUnavailable is non-zero"))
+            elif not has_unavailable and not has_surge:
+                causes.append(required(f"{path}.maxUnavailable", "cannot be 0 when maxSurge is 0"))
+    elif kind != "OnDelete":
+        internal = _internal(Type=kind, RollingUpdate=strategy.get("rollingUpdate"))
+        causes.append(not_supported("spec.updateStrategy", internal, ("RollingUpdate", "OnDelete")))
+    causes.extend(_nonnegative(spec.get("revisionHistoryLimit"), "spec.revisionHistoryLimit"))
+    if old is not None:
+        causes.extend(_immutable_selector(spec, _dict(old.get("spec"))))
+    return causes
+
+
+def _workload_meta(obj: dict, old: dict | None, name_check: NameCheck) -> list[Cause]:
+    if old is None:
+        return _object_meta_causes(obj.get("metadata"), True, name_check)
+    return _object_meta_update_causes(obj.get("metadata"), old.get("metadata"))
+
+
+def _immutable_selector(spec: dict, old_spec: dict) -> list[Cause]:
+    if _normalized(spec.get("selector")) == _normalized(old_spec.get("selector")):
+        return []
+    selector = spec.get("selector")
+    return [
+        invalid(
+            "spec.selector", _selector_json(_dict(selector)) if selector is not None else None, "field is immutable"
+        )
+    ]
+
+
+JOB_CONTROLLER_UID_LABEL = "batch.kubernetes.io/controller-uid"
+JOB_NAME_LABEL = "batch.kubernetes.io/job-name"
+LEGACY_CONTROLLER_UID_LABEL = "controller-uid"
+LEGACY_JOB_NAME_LABEL = "job-name"
+
+
+def _job_spec_causes(spec: dict, path: str) -> list[Cause]:
+    """validateJobSpec: counts, completion mode, the pod template and its restartPolicy."""
+    causes: list[Cause] = []
+    for key in ("parallelism", "completions", "activeDeadlineSeconds", "backoffLimit", "ttlSecondsAfterFinished"):
+        causes.extend(_nonnegative(spec.get(key), f"{path}.{key}"))
+    for key in ("backoffLimitPerIndex", "maxFailedIndexes"):
+        causes.extend(_nonnegative(spec.get(key), f"{path}.{key}"))
+    mode = spec.get("completionMode")
+    if mode is not None:
+        if mode not in ("NonIndexed", "Indexed"):
+            causes.append(not_supported(f"{path}.completionMode", mode, ("NonIndexed", "Indexed")))
+        if mode == "Indexed":
+            if spec.get("completions") is None:
+                causes.append(required(f"{path}.completions", "when completion mode is Indexed"))
+            parallelism = _int(spec.get("parallelism"))
+            if parallelism is not None and parallelism > 100000:
+                causes.append(
+                    invalid(
+                        f"{path}.parallelism",
+                        parallelism,
+                        "must be less than or equal to 100000 when completion mode is Indexed",
+                    )
+                )
+    if mode in (None, "NonIndexed"):
+        for key in ("backoffLimitPerIndex", "maxFailedIndexes"):
+            if spec.get(key) is not None:
+                causes.append(invalid(f"{path}.{key}", spec[key], "requires indexed completion mode"))
+    replacement = spec.get("podReplacementPolicy")
+    if replacement is not None:
+        if spec.get("podFailurePolicy") is not None and replacement != "Failed":
+            causes.append(not_supported(f"{path}.podReplacementPolicy", replacement, ("Failed",)))
+        elif replacement not in ("Failed", "TerminatingOrFailed"):
+            causes.append(not_supported(f"{path}.podReplacementPolicy", replacement, ("Failed", "TerminatingOrFailed")))
+    causes.extend(_pod_template_causes(spec.get("template"), f"{path}.template"))
+    restart = _str(_dict(_dict(spec.get("template")).get("spec")).get("restartPolicy"))
+    restart_path = f"{path}.template.spec.restartPolicy"
+    if restart in ("Always", ""):
+        causes.append(required(restart_path, 'valid values: "OnFailure", "Never"'))
+    elif restart not in ("OnFailure", "Never"):
+        causes.append(not_supported(restart_path, restart, ("OnFailure", "Never")))
+    elif spec.get("podFailurePolicy") is not None and restart != "Never":
+        causes.append(invalid(restart_path, restart, 'only "Never" is supported when podFailurePolicy is specified'))
+    return causes
+
+
+def _has_label_causes(labels: dict, key: str, expected: str) -> list[Cause]:
+    path = f"spec.template.metadata.labels[{key}]"
+    if key not in labels:
+        return [required(path, f"must be '{expected}'")]
+    if labels[key] != expected:
+        return [invalid(path, _sorted_map(labels), f"must be '{expected}'")]
+    return []
+
+
+def _validate_job(obj: dict, old: dict | None) -> list[Cause]:
+    meta = _dict(obj.get("metadata"))
+    spec = _dict(obj.get("spec"))
+    causes = _workload_meta(obj, old, _subdomain_name)
+    name, uid = _str(meta.get("name")), _str(meta.get("uid"))
+    if spec.get("manualSelector") is not True and spec.get("selector") is not None:
+        labels = _template_labels(spec.get("template"))
+        # metadata.uid is the store's to assign; validation before that only checks the labels agree.
+        if uid:
+            for key, expected in (
+                (LEGACY_CONTROLLER_UID_LABEL, uid),
+                (LEGACY_JOB_NAME_LABEL, name),
+                (JOB_CONTROLLER_UID_LABEL, uid),
+                (JOB_NAME_LABEL, name),
+            ):
+                causes.extend(_has_label_causes(labels, key, expected))
+            expected_labels = {
+                JOB_CONTROLLER_UID_LABEL: uid,
+                JOB_NAME_LABEL: name,
+                LEGACY_CONTROLLER_UID_LABEL: uid,
+                LEGACY_JOB_NAME_LABEL: name,
+            }
+            if not selector_matches(_dict(spec.get("selector")), expected_labels):
+                causes.append(
+                    invalid("spec.selector", _selector_json(_dict(spec["selector"])), "`selector` not auto-generated")
+                )
+    causes.extend(_job_spec_causes(spec, "spec"))
+    selector = spec.get("selector")
+    if selector is None:
+        causes.append(required("spec.selector"))
+    else:
+        causes.extend(_label_selector_causes(selector, "spec.selector"))
+    if selector is None or not _selector_parse_fails(_dict(selector)):
+        causes.extend(_template_matches_causes(spec))
+    completions = _int(spec.get("completions"))
+    if spec.get("completionMode") == "Indexed" and completions and completions > 0:
+        hostname = f"{name}-{completions - 1}"
+        if dns1123_label_errors(hostname):
+            causes.append(
+                invalid("metadata.name", name, f"will not able to create pod with invalid DNS label: {hostname}")
+            )
+    if old is not None:
+        old_spec = _dict(old.get("spec"))
+        for key in (
+            "completions",
+            "selector",
+            "template",
+            "completionMode",
+            "podFailurePolicy",
+            "backoffLimitPerIndex",
+            "managedBy",
+            "successPolicy",
+        ):
+            if _normalized(spec.get(key)) != _normalized(old_spec.get(key)):
+                value = spec.get(key)
+                if key == "selector" and value is not None:
+                    value = _selector_json(_dict(value))
+                causes.append(invalid(f"spec.{key}", value, "field is immutable"))
+    return causes
+
+
+def _validate_cron_job(obj: dict, old: dict | None) -> list[Cause]:
+    spec = _dict(obj.get("spec"))
+    name = _str(_dict(obj.get("metadata")).get("name"))
+    causes = _workload_meta(obj, old, _subdomain_name)
+    schedule = _str(spec.get("schedule"))
+    if not schedule:
+        causes.append(required("spec.schedule"))
+    else:
+        error = cron_schedule_error(schedule)
+        if error:
+            causes.append(invalid("spec.schedule", schedule, error))
+        allow_tz = old is not None and "TZ" in _str(_dict(old.get("spec")).get("schedule"))
+        if allow_tz and "TZ" in schedule and spec.get("timeZone") is not None:
+            causes.append(
+                invalid("spec.schedule", schedule, "cannot use both timeZone field and TZ or CRON_TZ in schedule")
+            )
+        elif not allow_tz and "TZ" in schedule:
+            causes.append(
+                invalid("spec.schedule", schedule, "cannot use TZ or CRON_TZ in schedule, use timeZone field instead")
+            )
+    causes.extend(_nonnegative(spec.get("startingDeadlineSeconds"), "spec.startingDeadlineSeconds"))
+    old_zone = _dict(old.get("spec")).get("timeZone") if old is not None else object()
+    if spec.get("timeZone") != old_zone:
+        causes.extend(_time_zone_causes(spec.get("timeZone")))
+    policy = _str(spec.get("concurrencyPolicy"))
+    if not policy:
+        causes.append(required("spec.concurrencyPolicy"))
+    elif policy not in ("Allow", "Forbid", "Replace"):
+        causes.append(not_supported("spec.concurrencyPolicy", policy, ("Allow", "Forbid", "Replace")))
+    job_template = _dict(spec.get("jobTemplate"))
+    job_spec = _dict(job_template.get("spec"))
+    causes.extend(_job_spec_causes(job_spec, "spec.jobTemplate.spec"))
+    if job_spec.get("selector") is not None:
+        causes.append(
+            invalid(
+                "spec.jobTemplate.spec.selector",
+                _selector_json(_dict(job_spec["selector"])),
+                "`selector` will be auto-generated",
+            )
+        )
+    if job_spec.get("manualSelector") is True:
+        causes.append(not_supported("spec.jobTemplate.spec.manualSelector", True, ("nil", "false")))
+    causes.extend(_nonnegative(spec.get("successfulJobsHistoryLimit"), "spec.successfulJobsHistoryLimit"))
+    causes.extend(_nonnegative(spec.get("failedJobsHistoryLimit"), "spec.failedJobsHistoryLimit"))
+    if old is None and len(name) > 52:
+        # The controller appends an 11-character suffix to name the Jobs it creates.
+        causes.append(invalid("metadata.name", name, "must be no more than 52 characters"))
+    return causes
+
+
+def _time_zone_causes(zone: Any) -> list[Cause]:
+    if zone is None:
+        return []
+    zone = _str(zone)
+    path = "spec.timeZone"
+    if not zone:
+        return [invalid(path, zone, "timeZone must be nil or non-empty string")]
+    for part in zone.split("/"):
+        if part in (".", "..") or part.startswith("-") or not re.fullmatch(r"[A-Za-z.\-_0-9+]{1,14}", part):
+            return [invalid(path, zone, f"unknown time zone {zone}")]
+    if zone.lower() == "local":
+        return [
+            invalid(path, zone, "timeZone must be an explicit time zone as defined in https://www.iana.org/time-zones")
+        ]
+    try:
+        ZoneInfo(zone)
+    except (ValueError, OSError, KeyError):
+        return [invalid(path, zone, f"unknown time zone {zone}")]
+    return []
+
+
+# ---------------------------------------------------------------------------------------------
+# Services
+# ---------------------------------------------------------------------------------------------
+
+_SERVICE_TYPES = ("ClusterIP", "ExternalName", "LoadBalancer", "NodePort")
+_TRAFFIC_DISTRIBUTIONS = ("PreferClose", "PreferSameZone", "PreferSameNode")
+
+
+def _cluster_ips(spec: dict) -> list[str]:
+    """spec.clusterIPs, with the strategy's normalisation from spec.clusterIP applied."""
+    ips = [_str(ip) for ip in _list(spec.get("clusterIPs"))]
+    cluster_ip = _str(spec.get("clusterIP"))
+    if not ips and cluster_ip:
+        return [cluster_ip]
+    return ips
+
+
+def _service_port_causes(port: dict, require_name: bool, names: set[str], path: str) -> list[Cause]:
+    causes: list[Cause] = []
+    name = _str(port.get("name"))
+    if require_name and not name:
+        causes.append(required(f"{path}.name"))
+    elif name:
+        causes.extend(invalid(f"{path}.name", name, msg) for msg in dns1123_label_errors(name))
+        if name in names:
+            causes.append(duplicate(f"{path}.name", name))
+        else:
+            names.add(name)
+    number = _int(port.get("port"), 0) or 0
+    causes.extend(invalid(f"{path}.port", number, msg) for msg in port_number_errors(number))
+    protocol = _str(port.get("protocol"))
+    if not protocol:
+        causes.append(required(f"{path}.protocol"))
+    elif protocol not in _PROTOCOLS:
+        causes.append(not_supported(f"{path}.protocol", protocol, _PROTOCOLS))
+    causes.extend(_port_num_or_name_causes(port.get("targetPort"), f"{path}.targetPort"))
+    app_protocol = port.get("appProtocol")
+    if app_protocol is not None:
+        causes.extend(invalid(f"{path}.appProtocol", app_protocol, msg) for msg in label_key_errors(_str(app_protocol)))
+    return causes
+
+
+def _cluster_ip_causes(spec: dict, kind: str) -> list[Cause]:
+    """ValidateServiceClusterIPsRelatedFields."""
+    if kind == "ExternalName":
+        return []
+    causes: list[Cause] = []
+    ips = _cluster_ips(spec)
+    cluster_ip = _str(spec.get("clusterIP"))
+    if cluster_ip and ips and ips[0] != cluster_ip:
+        causes.append(invalid("spec.clusterIPs", ips, "first value must match `clusterIP`"))
+    if not cluster_ip and ips:
+        causes.append(invalid("spec.clusterIPs", ips, "must be empty when `clusterIP` is not specified"))
+    seen: set[str] = set()
+    for index, family in enumerate(_list(spec.get("ipFamilies"))):
+        if family not in ("IPv4", "IPv6"):
+            causes.append(not_supported(f"spec.ipFamilies[{index}]", family, ("IPv4", "IPv6")))
+        if family in seen:
+            causes.append(duplicate(f"spec.ipFamilies[{index}]", family))
+        seen.add(family)
+    policy = spec.get("ipFamilyPolicy")
+    if policy is not None and policy not in ("PreferDualStack", "RequireDualStack", "SingleStack"):
+        causes.append(
+            not_supported("spec.ipFamilyPolicy", policy, ("PreferDualStack", "RequireDualStack", "SingleStack"))
+        )
+    bad_ips = False
+    for index, ip in enumerate(ips):
+        if index == 0 and ip == "None":
+            if len(ips) > 1:
+                bad_ips = True
+                causes.append(invalid("spec.clusterIPs", ips, "'None' must be the first and only value"))
+            continue
+        ip_causes = ip_errors(f"spec.clusterIPs[{index}]", ip)
+        bad_ips = bad_ips or bool(ip_causes)
+        causes.extend(ip_causes)
+    if len(ips) > 2:
+        causes.append(invalid("spec.clusterIPs", ips, "may only hold up to 2 values"))
+    if bad_ips:
+        return causes
+    if len(ips) > 1 and len({":" in ip for ip in ips}) != 2:
+        causes.append(invalid("spec.clusterIPs", ips, "may specify no more than one IP for each IP family"))
+    families = _list(spec.get("ipFamilies"))
+    if ips and ips != ["None"]:
+        for index, ip in enumerate(ips[: len(families)]):
+            if families[index] == "IPv4" and ":" in ip:
+                causes.append(
+                    invalid(
+                        f"spec.clusterIPs[{index}]", ip, f"expected an IPv4 value as indicated by `ipFamilies[{index}]`"
+                    )
+                )
+            if families[index] == "IPv6" and ":" not in ip:
+                causes.append(
+                    invalid(
+                        f"spec.clusterIPs[{index}]", ip, f"expected an IPv6 value as indicated by `ipFamilies[{index}]`"
+                    )
+                )
+    return causes
+
+
+def _validate_service(obj: dict, old: dict | None) -> list[Cause]:
+    spec = _dict(obj.get("spec"))
+    # RelaxedServiceNameValidation is on in 1.37: Service names are RFC 1123 labels.
+    causes = _workload_meta(obj, old, _label_name)
+    if old is not None:
+        causes.extend(_service_update_causes(spec, _dict(old.get("spec"))))
+    kind = _str(spec.get("type"))
+    ports = _list(spec.get("ports"))
+    ips = _cluster_ips(spec)
+    headless = ips == ["None"]
+    if not ports and not headless and kind != "ExternalName":
+        causes.append(required("spec.ports"))
+    if kind in ("LoadBalancer", "NodePort") and headless:
+        causes.append(invalid("spec.clusterIPs[0]", "None", f"may not be set to 'None' for {kind} services"))
+    elif kind == "ExternalName":
+        if ips:
+            causes.append(forbidden("spec.clusterIPs", "may not be set for ExternalName services"))
+        if _list(spec.get("ipFamilies")):
+            causes.append(forbidden("spec.ipFamilies", "may not be set for ExternalName services"))
+        if spec.get("ipFamilyPolicy") is not None:
+            causes.append(forbidden("spec.ipFamilyPolicy", "may not be set for ExternalName services"))
+        cname = _str(spec.get("externalName")).removesuffix(".")
+        if cname:
+            causes.extend(invalid("spec.externalName", cname, msg) for msg in dns1123_subdomain_errors(cname))
+        else:
+            causes.append(required("spec.externalName"))
+    names: set[str] = set()
+    for index, port in enumerate(ports):
+        causes.extend(_service_port_causes(_dict(port), len(ports) > 1, names, f"spec.ports[{index}]"))
+    if spec.get("selector") is not None:
+        causes.extend(_labels_causes(spec.get("selector"), "spec.selector"))
+    affinity = _str(spec.get("sessionAffinity"))
+    if not affinity:
+        causes.append(required("spec.sessionAffinity"))
+    elif affinity not in ("ClientIP", "None"):
+        causes.append(not_supported("spec.sessionAffinity", affinity, ("ClientIP", "None")))
+    config = spec.get("sessionAffinityConfig")
+    if affinity == "ClientIP":
+        timeout = _dict(_dict(config).get("clientIP")).get("timeoutSeconds")
+        if config is None:
+            causes.append(required("spec.sessionAffinityConfig", "when session affinity type is ClientIP"))
+        elif _dict(config).get("clientIP") is None:
+            causes.append(required("spec.sessionAffinityConfig.clientIP", "when session affinity type is ClientIP"))
+        elif timeout is None:
+            causes.append(
+                required("spec.sessionAffinityConfig.clientIP.timeoutSeconds", "when session affinity type is ClientIP")
+            )
+        elif not 0 < (_int(timeout, 0) or 0) <= 86400:
+            causes.append(
+                invalid(
+                    "spec.sessionAffinityConfig.clientIP.timeoutSeconds",
+                    timeout,
+                    "must be greater than 0 and less than 86400",
+                )
+            )
+    elif affinity == "None" and config is not None:
+        causes.append(forbidden("spec.sessionAffinityConfig", "must not be set when session affinity is None"))
+    causes.extend(_cluster_ip_causes(spec, kind))
+    for index, ip in enumerate(_list(spec.get("externalIPs"))):
+        causes.extend(ip_errors(f"spec.externalIPs[{index}]", _str(ip)))
+    if not kind:
+        causes.append(required("spec.type"))
+    elif kind not in _SERVICE_TYPES:
+        causes.append(not_supported("spec.type", kind, _SERVICE_TYPES))
+    if kind == "ClusterIP":
+        for index, port in enumerate(ports):
+            if _int(_dict(port).get("nodePort"), 0):
+                causes.append(forbidden(f"spec.ports[{index}].nodePort", "may not be used when `type` is 'ClusterIP'"))
+    seen_node_ports: set[tuple[str, int]] = set()
+    seen_ports: set[tuple[str, int]] = set()
+    for index, port in enumerate(ports):
+        port = _dict(port)
+        node_port = _int(port.get("nodePort"), 0) or 0
+        protocol = _str(port.get("protocol"))
+        if node_port:
+            if (protocol, node_port) in seen_node_ports:
+                causes.append(duplicate(f"spec.ports[{index}].nodePort", node_port))
+            seen_node_ports.add((protocol, node_port))
+    for index, port in enumerate(ports):
+        port = _dict(port)
+        key = (_str(port.get("protocol")), _int(port.get("port"), 0) or 0)
+        if key in seen_ports:
+            internal = _internal(Name="", Protocol=key[0], AppProtocol=None, Port=key[1], TargetPort=0, NodePort=0)
+            causes.append(duplicate(f"spec.ports[{index}]", internal))
+        seen_ports.add(key)
+    if _list(spec.get("loadBalancerSourceRanges")) and kind != "LoadBalancer":
+        causes.append(forbidden("spec.LoadBalancerSourceRanges", "may only be used when `type` is 'LoadBalancer'"))
+    if spec.get("allocateLoadBalancerNodePorts") is not None and kind != "LoadBalancer":
+        causes.append(forbidden("spec.allocateLoadBalancerNodePorts", "may only be used when `type` is 'LoadBalancer'"))
+    if kind == "LoadBalancer" and spec.get("allocateLoadBalancerNodePorts") is None:
+        causes.append(required("allocateLoadBalancerNodePorts"))
+    external = kind in ("NodePort", "LoadBalancer") or (kind == "ClusterIP" and bool(_list(spec.get("externalIPs"))))
+    external_policy = _str(spec.get("externalTrafficPolicy"))
+    if not external:
+        if external_policy:
+            causes.append(
+                invalid(
+                    "spec.externalTrafficPolicy", external_policy, "may only be set for externally-accessible services"
+                )
+            )
+    elif not external_policy:
+        causes.append(required("spec.externalTrafficPolicy"))
+    elif external_policy not in ("Cluster", "Local"):
+        causes.append(not_supported("spec.externalTrafficPolicy", external_policy, ("Cluster", "Local")))
+    internal_policy = spec.get("internalTrafficPolicy")
+    if internal_policy is None:
+        if kind in ("NodePort", "LoadBalancer", "ClusterIP"):
+            causes.append(required("spec.internalTrafficPolicy"))
+    elif internal_policy not in ("Cluster", "Local"):
+        causes.append(not_supported("spec.internalTrafficPolicy", internal_policy, ("Cluster", "Local")))
+    distribution = spec.get("trafficDistribution")
+    if distribution is not None and distribution not in _TRAFFIC_DISTRIBUTIONS:
+        causes.append(not_supported("spec.trafficDistribution", distribution, _TRAFFIC_DISTRIBUTIONS))
+    return causes
+
+
+def _service_update_causes(spec: dict, old_spec: dict) -> list[Cause]:
+    """clusterIPs and ipFamilies may not change once set (ExternalName and headless excepted)."""
+    if "ExternalName" in (spec.get("type"), old_spec.get("type")):
+        return []
+    new_ips, old_ips = _cluster_ips(spec), _cluster_ips(old_spec)
+    if not new_ips and old_ips:
+        new_ips = old_ips  # the strategy copies allocated IPs the client left out
+    if old_ips == ["None"] and new_ips == ["None"]:
+        return []
+    causes: list[Cause] = []
+    if old_ips and new_ips and new_ips[0] != old_ips[0]:
+        causes.append(invalid("spec.clusterIPs[0]", new_ips, "may not change once set"))
+    new_families, old_families = _list(spec.get("ipFamilies")), _list(old_spec.get("ipFamilies"))
+    if new_families and old_families and new_families[0] != old_families[0] and new_ips != ["None"]:
+        causes.append(invalid("spec.ipFamilies[0]", new_families, "may not change once set"))
+    return causes
+
+
+# ---------------------------------------------------------------------------------------------
+# Configuration and storage
+# ---------------------------------------------------------------------------------------------
+
+_ACCESS_MODES = ("ReadOnlyMany", "ReadWriteMany", "ReadWriteOnce", "ReadWriteOncePod")
+
+
+def _decoded_size(value: Any) -> int:
+    try:
+        return len(base64.b64decode(_str(value).replace("\n", "").replace("\r", ""), validate=True))
+    except (binascii.Error, ValueError):
+        return len(_str(value))
+
+
+def _validate_config_map(obj: dict, old: dict | None) -> list[Cause]:
+    causes = _workload_meta(obj, old, _subdomain_name)
+    if old is not None:
+        causes.extend(_immutable_data_causes(obj, old, ("data", "binaryData")))
+    data, binary = _dict(obj.get("data")), _dict(obj.get("binaryData"))
+    size = 0
+    for key, value in data.items():
+        causes.extend(invalid(f"data[{key}]", key, msg) for msg in config_map_key_errors(key))
+        if key in binary:
+            causes.append(invalid(f"data[{key}]", key, "duplicate of key present in binaryData"))
+        size += len(_str(value).encode())
+    for key, value in binary.items():
+        causes.extend(invalid(f"binaryData[{key}]", key, msg) for msg in config_map_key_errors(key))
+        size += _decoded_size(value)
+    if size > MAX_SECRET_SIZE:
+        # Upstream reports the whole object with an empty path, which prints as "[]".
+        causes.append(too_long("[]", MAX_SECRET_SIZE))
+    return causes
+
+
+def _immutable_data_causes(obj: dict, old: dict, keys: tuple[str, ...]) -> list[Cause]:
+    if old.get("immutable") is not True:
+        return []
+    causes = []
+    if obj.get("immutable") is not True:
+        causes.append(forbidden("immutable", "field is immutable when `immutable` is set"))
+    for key in keys:
+        if _dict(obj.get(key)) != _dict(old.get(key)):
+            causes.append(forbidden(key, "field is immutable when `immutable` is set"))
+    return causes
+
+
+_SECRET_REQUIRED_KEYS = {
+    "kubernetes.io/dockercfg": (".dockercfg",),
+    "kubernetes.io/dockerconfigjson": (".dockerconfigjson",),
+    "kubernetes.io/ssh-auth": ("ssh-privatekey",),
+    "kubernetes.io/tls": ("tls.crt", "tls.key"),
+}
+
+
+def _validate_secret(obj: dict, old: dict | None) -> list[Cause]:
+    causes = _workload_meta(obj, old, _subdomain_name)
+    if old is not None:
+        if _str(obj.get("type")) != _str(old.get("type")):
+            causes.append(invalid("type", _str(obj.get("type")), "field is immutable"))
+        causes.extend(_immutable_data_causes(obj, old, ("data",)))
+    data = _dict(obj.get("data"))
+    size = 0
+    for key, value in data.items():
+        causes.extend(invalid(f"data[{key}]", key, msg) for msg in config_map_key_errors(key))
+        size += _decoded_size(value)
+    if size > MAX_SECRET_SIZE:
+        causes.append(too_long("data", MAX_SECRET_SIZE))
+    flavour = _str(obj.get("type"))
+    if flavour == "kubernetes.io/service-account-token":
+        annotations = _dict(_dict(obj.get("metadata")).get("annotations"))
+        if not _str(annotations.get("kubernetes.io/service-account.name")):
+            causes.append(required("metadata.annotations[kubernetes.io/service-account.name]"))
+    elif flavour == "kubernetes.io/basic-auth":
+        if "username" not in data and "password" not in data:
+            causes.append(required("data[username]"))
+            causes.append(required("data[password]"))
+    elif flavour in _SECRET_REQUIRED_KEYS:
+        for key in _SECRET_REQUIRED_KEYS[flavour]:
+            if key not in data or (flavour == "kubernetes.io/ssh-auth" and not _decoded_size(data[key])):
+                causes.append(required(f"data[{key}]"))
+                if flavour != "kubernetes.io/tls":
+                    break
+    return causes
+
+
+def _pvc_spec_causes(spec: Any, path: str) -> list[Cause]:
+    spec = _dict(spec)
+    causes: list[Cause] = []
+    modes = _list(spec.get("accessModes"))
+    if not modes:
+        causes.append(required(f"{path}.accessModes", "at least 1 access mode is required"))
+    if spec.get("selector") is not None:
+        causes.extend(_label_selector_causes(spec["selector"], f"{path}.selector"))
+    for mode in modes:
+        if mode not in _ACCESS_MODES:
+            causes.append(not_supported(f"{path}.accessModes", mode, _ACCESS_MODES))
+    if "ReadWriteOncePod" in modes and any(mode in _ACCESS_MODES and mode != "ReadWriteOncePod" for mode in modes):
+        causes.append(forbidden(f"{path}.accessModes", "may not use ReadWriteOncePod with other access modes"))
+    storage_path = f"{path}.resources[storage]"
+    requests = _dict(_dict(spec.get("resources")).get("requests"))
+    if "storage" not in requests:
+        causes.append(required(storage_path))
+    else:
+        try:
+            storage = quantity_from_json(requests["storage"])
+        except QuantityError as error:
+            causes.append(invalid(storage_path, _str(requests["storage"]), str(error)))
+        else:
+            if storage.value <= 0:
+                causes.append(invalid(storage_path, str(storage), "must be greater than zero"))
+    class_name = spec.get("storageClassName")
+    if isinstance(class_name, str) and class_name:
+        causes.extend(
+            invalid(f"{path}.storageClassName", class_name, msg) for msg in dns1123_subdomain_errors(class_name)
+        )
+    volume_mode = spec.get("volumeMode")
+    if volume_mode is not None and volume_mode not in ("Block", "Filesystem"):
+        causes.append(not_supported(f"{path}.volumeMode", volume_mode, ("Block", "Filesystem")))
+    return causes
+
+
+def _validate_pvc(obj: dict, old: dict | None) -> list[Cause]:
+    spec = _dict(obj.get("spec"))
+    causes = _workload_meta(obj, old, _subdomain_name)
+    causes.extend(_pvc_spec_causes(spec, "spec"))
+    if old is not None:
+        old_spec = dict(_dict(old.get("spec")))
+        new_spec = dict(spec)
+        if not _str(old_spec.get("volumeName")):
+            old_spec["volumeName"] = new_spec.get("volumeName")
+        if _str(_dict(obj.get("status")).get("phase")) == "Bound":
+            # Bound claims may grow: compare everything but the storage request.
+            for spec_dict in (new_spec, old_spec):
+                resources = dict(_dict(spec_dict.get("resources")))
+                resources["requests"] = {k: v for k, v in _dict(resources.get("requests")).items() if k != "storage"}
+                spec_dict["resources"] = resources
+        if _normalized(new_spec) != _normalized(old_spec):
+            causes.append(
+                forbidden(
+                    "spec",
+                    "spec is immutable after creation except resources.requests and volumeAttributesClassName for "
+                    f"bound claims\n{_diff(old_spec, new_spec, 'spec')}",
+                )
+            )
+    return causes
+
+
+def _validate_pv(obj: dict, old: dict | None) -> list[Cause]:
+    spec = _dict(obj.get("spec"))
+    causes = (
+        _workload_meta(obj, old, _subdomain_name)
+        if old is not None
+        else _object_meta_causes(obj.get("metadata"), False, _subdomain_name)
+    )
+    modes = _list(spec.get("accessModes"))
+    if not modes:
+        causes.append(required("spec.accessModes"))
+    for mode in modes:
+        if mode not in _ACCESS_MODES:
+            causes.append(not_supported("spec.accessModes", mode, _ACCESS_MODES))
+    capacity = _dict(spec.get("capacity"))
+    if not capacity:
+        causes.append(required("spec.capacity"))
+    policy = _str(spec.get("persistentVolumeReclaimPolicy"))
+    if policy and policy not in ("Delete", "Recycle", "Retain"):
+        causes.append(not_supported("spec.persistentVolumeReclaimPolicy", policy, ("Delete", "Recycle", "Retain")))
+    return causes
+
+
+def _validate_namespace(obj: dict, old: dict | None) -> list[Cause]:
+    if old is not None:
+        return _object_meta_update_causes(obj.get("metadata"), old.get("metadata"))
+    causes = _object_meta_causes(obj.get("metadata"), False, _label_name)
+    causes.extend(_finalizer_causes(_dict(obj.get("spec")).get("finalizers"), "spec.finalizers", indexed=False))
+    return causes
+
+
+def _validate_node(obj: dict, old: dict | None) -> list[Cause]:
+    if old is None:
+        causes = _object_meta_causes(obj.get("metadata"), False, _subdomain_name)
+    else:
+        causes = _object_meta_update_causes(obj.get("metadata"), old.get("metadata"))
+    seen: set[tuple[str, str]] = set()
+    for index, taint in enumerate(_list(_dict(obj.get("spec")).get("taints"))):
+        taint = _dict(taint)
+        # Upstream reports node taints under metadata.taints.
+        path = f"metadata.taints[{index}]"
+        key, effect = _str(taint.get("key")), _str(taint.get("effect"))
+        causes.extend(invalid(f"{path}.key", key, msg) for msg in label_key_errors(key))
+        value_errors = label_value_errors(_str(taint.get("value")))
+        if value_errors:
+            causes.append(invalid(f"{path}.value", _str(taint.get("value")), ";".join(value_errors)))
+        if not effect:
+            causes.append(required(f"{path}.effect"))
+        elif effect not in ("NoSchedule", "PreferNoSchedule", "NoExecute"):
+            causes.append(not_supported(f"{path}.effect", effect, ("NoSchedule", "PreferNoSchedule", "NoExecute")))
+        if (key, effect) in seen:
+            cause = duplicate(path, taint)
+            causes.append(Cause(cause.reason, cause.message + ": taints must be unique by key and effect pair", path))
+        seen.add((key, effect))
+    return causes
+
+
+def _validate_generic(namespaced: bool) -> Callable[[dict, dict | None], list[Cause]]:
+    def check(obj: dict, old: dict | None) -> list[Cause]:
+        if old is not None:
+            return _object_meta_update_causes(obj.get("metadata"), old.get("metadata"))
+        return _object_meta_causes(obj.get("metadata"), namespaced, _subdomain_name)
+
+    return check
+
+
+_VALIDATORS: dict[str, Callable[[dict, dict | None], list[Cause]]] = {
+    "Pod": _validate_pod,
+    "Deployment": _validate_deployment,
+    "ReplicaSet": _validate_replica_set,
+    "StatefulSet": _validate_stateful_set,
+    "DaemonSet": _validate_daemon_set,
+    "Job": _validate_job,
+    "CronJob": _validate_cron_job,
+    "Service": _validate_service,
+    "ConfigMap": _validate_config_map,
+    "Secret": _validate_secret,
+    "PersistentVolumeClaim": _validate_pvc,
+    "PersistentVolume": _validate_pv,
+    "Namespace": _validate_namespace,
+    "Node": _validate_node,
+}
+
+
+def validate(obj: dict, resource: Resource, *, old: dict | None = None) -> list[Cause]:
+    """The 422 causes upstream would report for creating `obj` (or updating `old` to `obj`).
+
+    Runs on the defaulted object, as the apiserver validates after defaulting. A Job without a
+    generated selector yet gets one from `metadata.uid` here (see `job_selector_defaults`).
+    """
+    from clusters.kube.defaults import apply_defaults, job_selector_defaults
+
+    current = apply_defaults(obj, resource)
+    if resource.kind == "Job" and _dict(current.get("spec")).get("manualSelector") is not True:
+        uid = _str(_dict(current.get("metadata")).get("uid"))
+        if _dict(current.get("spec")).get("selector") is None or uid:
+            current = job_selector_defaults(current, uid)
+    previous = apply_defaults(old, resource) if isinstance(old, dict) else None
+    validator = _VALIDATORS.get(resource.kind) or _validate_generic(resource.namespaced)
+    return validator(current, previous)

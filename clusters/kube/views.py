@@ -1,0 +1,526 @@
+"""The Kubernetes wire protocol in front of the store: plain async Django views.
+
+One entry point takes every path under a sandbox's API prefix, decides from the path what is
+asked (clusters.kube.paths), authenticates, and answers in the protocol's own shapes: discovery
+documents, objects, lists, Tables, watch streams, and `Status` objects for every error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+from asgiref.sync import sync_to_async
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+
+from clusters import errors, store
+from clusters.kube import discovery, openapi, selectors
+from clusters.kube.access import sandbox_for_request
+from clusters.kube.bodies import BodyError, parse_body
+from clusters.kube.feed import FEED, changes_after, log_horizon
+from clusters.kube.paths import RequestInfo, parse_path
+from clusters.kube.resources import Resource
+from clusters.kube.tables import build_table
+from clusters.models import Change, Sandbox
+
+BOOKMARK_SECONDS = 15
+DEFAULT_WATCH_SECONDS = 1800
+NO_RESOURCE = "the server could not find the requested resource"
+
+
+def _json(body: dict, status: int = 200, content_type: str = "application/json") -> HttpResponse:
+    return HttpResponse(json.dumps(body, separators=(",", ":")), status=status, content_type=content_type)
+
+
+def _status_response(error: errors.ApiError) -> HttpResponse:
+    return _json(error.status(), status=error.code)
+
+
+def _wants_table(request: HttpRequest) -> bool:
+    return "as=Table" in request.headers.get("Accept", "")
+
+
+def _flag(request: HttpRequest, name: str) -> bool:
+    return request.GET.get(name, "").lower() in ("1", "true")
+
+
+@csrf_exempt
+async def kube_api(request: HttpRequest, sandbox_uid: str, path: str = "", token: str | None = None) -> HttpResponse:
+    try:
+        sandbox = await sync_to_async(sandbox_for_request)(
+            sandbox_uid=sandbox_uid,
+            path_token=token,
+            authorization=request.headers.get("Authorization", ""),
+            user=await request.auser(),
+        )
+        info = parse_path(path)
+        if info.target == "resource":
+            return await _resource(request, sandbox, info)
+        return _document(request, info)
+    except errors.ApiError as error:
+        return _status_response(error)
+
+
+# --- discovery and OpenAPI ----------------------------------------------------------------------
+
+
+def _document(request: HttpRequest, info: RequestInfo) -> HttpResponse:
+    if request.method != "GET":
+        raise errors.MethodNotAllowed(
+            f"the server does not allow this method on the requested resource ({request.method})"
+        )
+    match info.target:
+        case "version":
+            return _json(discovery.version_info())
+        case "api" | "apis":
+            core = info.target == "api"
+            if discovery.wants_aggregated(request.headers.get("Accept", "")):
+                response = _json(discovery.aggregated_discovery(core), content_type=discovery.AGGREGATED_CONTENT_TYPE)
+            elif core:
+                response = _json(discovery.api_versions(request.get_host()))
+            else:
+                response = _json(discovery.api_group_list())
+            response["Vary"] = "Accept"
+            return response
+        case "group":
+            group = discovery.api_group(info.group)
+            if group:
+                return _json(group)
+        case "resource_list":
+            document = discovery.api_resource_list(info.group, info.version)
+            if document:
+                return _json(document)
+        case "openapi_index":
+            return _json(openapi.openapi_index())
+        case "openapi_document":
+            found = openapi.openapi_document_bytes(info.document)
+            if found:
+                # The bytes that were hashed, served as they are: no re-encoding of 650 KB per request.
+                response = HttpResponse(found[0], content_type="application/json")
+                response["ETag"] = f'"{found[1]}"'
+                return response
+    raise errors.NotFound(NO_RESOURCE)
+
+
+# --- resources ----------------------------------------------------------------------------------
+
+
+async def _resource(request: HttpRequest, sandbox: Sandbox, info: RequestInfo) -> HttpResponse:
+    resource = info.resource
+    if resource is None:
+        raise errors.NotFound(NO_RESOURCE)
+    if (resource.namespaced and info.name and info.namespace is None) or (
+        not resource.namespaced and info.namespace is not None
+    ):
+        raise errors.NotFound(NO_RESOURCE)
+    if info.subresource and info.subresource not in resource.subresources:
+        raise errors.NotFound(NO_RESOURCE)
+    method = request.method
+    if info.name is None:
+        if method == "GET":
+            if _flag(request, "watch"):
+                return await _watch(request, sandbox, resource, info.namespace)
+            return await sync_to_async(_list)(request, sandbox, resource, info.namespace)
+        if method == "POST":
+            return await sync_to_async(_create)(request, sandbox, resource, info.namespace)
+        if method == "DELETE":
+            return await sync_to_async(_delete_collection)(request, sandbox, resource, info.namespace)
+    else:
+        handler = {"GET": _get, "PUT": _update, "PATCH": _patch, "DELETE": _delete}.get(method)
+        if handler:
+            return await sync_to_async(handler)(request, sandbox, resource, info)
+    raise errors.MethodNotAllowed(f"the server does not allow this method on the requested resource ({method})")
+
+
+def _body(request: HttpRequest) -> dict:
+    try:
+        return parse_body(request.body, request.content_type and request.headers.get("Content-Type"))
+    except BodyError as error:
+        if error.too_large:
+            raise errors.RequestEntityTooLarge(str(error)) from None
+        raise errors.BadRequest(str(error)) from None
+
+
+def _dry_run(request: HttpRequest) -> bool:
+    return request.GET.get("dryRun") == "All"
+
+
+def _render(request: HttpRequest, resource: Resource, objects: list[dict], version: int, *, single: bool = False):
+    if _wants_table(request):
+        include = request.GET.get("includeObject", "Metadata")
+        if include not in ("None", "Metadata", "Object"):
+            raise errors.BadRequest(f'includeObject must be one of None, Metadata or Object, not "{include}"')
+        table = build_table(resource.kind, objects, now=timezone.now(), include_object=include)
+        table["metadata"] = {"resourceVersion": str(version)}
+        return _json(table)
+    if single:
+        return _json(objects[0])
+    return _json(
+        {
+            "kind": resource.list_kind,
+            "apiVersion": resource.api_version,
+            "metadata": {"resourceVersion": str(version)},
+            "items": objects,
+        }
+    )
+
+
+def _list(request: HttpRequest, sandbox: Sandbox, resource: Resource, namespace: str | None) -> HttpResponse:
+    listing = store.object_list(
+        sandbox=sandbox,
+        resource=resource,
+        namespace=namespace,
+        label_selector=request.GET.get("labelSelector"),
+        field_selector=request.GET.get("fieldSelector"),
+    )
+    return _render(request, resource, listing.items, listing.resource_version)
+
+
+def _get(request: HttpRequest, sandbox: Sandbox, resource: Resource, info: RequestInfo) -> HttpResponse:
+    body = store.object_get(sandbox=sandbox, resource=resource, namespace=info.namespace or "", name=info.name)
+    if info.subresource == "scale":
+        return _json(_scale_of(body))
+    if info.subresource == "log":
+        return _pod_log(request, body)
+    return _render(request, resource, [body], int(body["metadata"]["resourceVersion"]), single=True)
+
+
+def _create(request: HttpRequest, sandbox: Sandbox, resource: Resource, namespace: str | None) -> HttpResponse:
+    body = store.object_create(
+        sandbox=sandbox, resource=resource, body=_body(request), namespace=namespace, dry_run=_dry_run(request)
+    )
+    return _json(body, status=201)
+
+
+def _update(request: HttpRequest, sandbox: Sandbox, resource: Resource, info: RequestInfo) -> HttpResponse:
+    if info.subresource == "scale":
+        return _patch_scale(request, sandbox, resource, info, _body(request))
+    body = store.object_update(
+        sandbox=sandbox,
+        resource=resource,
+        namespace=info.namespace or "",
+        name=info.name,
+        body=_body(request),
+        subresource=info.subresource,
+        dry_run=_dry_run(request),
+    )
+    return _json(body)
+
+
+def _patch(request: HttpRequest, sandbox: Sandbox, resource: Resource, info: RequestInfo) -> HttpResponse:
+    if len(request.body) > 3 * 1024 * 1024:
+        raise errors.RequestEntityTooLarge("the patch is larger than 3 MiB")
+    content_type = request.headers.get("Content-Type", "")
+    if info.subresource == "scale":
+        return _patch_scale(request, sandbox, resource, info, None)
+    body = store.object_patch(
+        sandbox=sandbox,
+        resource=resource,
+        namespace=info.namespace or "",
+        name=info.name,
+        patch=request.body,
+        content_type=content_type,
+        subresource=info.subresource,
+        dry_run=_dry_run(request),
+    )
+    return _json(body)
+
+
+def _delete_options(request: HttpRequest) -> dict:
+    options = _body(request) if request.body.strip() else {}
+    if "propagationPolicy" in request.GET:
+        options["propagationPolicy"] = request.GET["propagationPolicy"]
+    if "gracePeriodSeconds" in request.GET:
+        options["gracePeriodSeconds"] = int(request.GET["gracePeriodSeconds"])
+    return options
+
+
+def _delete(request: HttpRequest, sandbox: Sandbox, resource: Resource, info: RequestInfo) -> HttpResponse:
+    options = _delete_options(request)
+    body = store.object_delete(
+        sandbox=sandbox,
+        resource=resource,
+        namespace=info.namespace or "",
+        name=info.name,
+        propagation=options.get("propagationPolicy"),
+        grace_period=options.get("gracePeriodSeconds"),
+        preconditions=options.get("preconditions"),
+        dry_run=_dry_run(request) or options.get("dryRun") == ["All"],
+    )
+    pending = bool(body["metadata"].get("deletionTimestamp")) and not _dry_run(request)
+    return _json(body, status=202 if pending else 200)
+
+
+def _delete_collection(request: HttpRequest, sandbox: Sandbox, resource: Resource, namespace: str | None):
+    options = _delete_options(request)
+    listing = store.object_list(
+        sandbox=sandbox,
+        resource=resource,
+        namespace=namespace,
+        label_selector=request.GET.get("labelSelector"),
+        field_selector=request.GET.get("fieldSelector"),
+    )
+    deleted = []
+    for item in listing.items:
+        try:
+            deleted.append(
+                store.object_delete(
+                    sandbox=sandbox,
+                    resource=resource,
+                    namespace=item["metadata"].get("namespace", ""),
+                    name=item["metadata"]["name"],
+                    propagation=options.get("propagationPolicy"),
+                    grace_period=options.get("gracePeriodSeconds"),
+                    dry_run=_dry_run(request),
+                )
+            )
+        except errors.NotFound:
+            continue  # deleted by someone else meanwhile
+    return _render(request, resource, deleted, store.current_resource_version())
+
+
+# --- subresources -------------------------------------------------------------------------------
+
+
+def _scale_of(body: dict) -> dict:
+    metadata = body["metadata"]
+    selector = body.get("spec", {}).get("selector") or {}
+    return {
+        "kind": "Scale",
+        "apiVersion": "autoscaling/v1",
+        "metadata": {k: metadata[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")},
+        "spec": {"replicas": body.get("spec", {}).get("replicas", 0)},
+        "status": {
+            "replicas": body.get("status", {}).get("replicas", 0),
+            "selector": ",".join(f"{k}={v}" for k, v in (selector.get("matchLabels") or {}).items()),
+        },
+    }
+
+
+def _patch_scale(request, sandbox, resource, info, new_scale: dict | None) -> HttpResponse:
+    from clusters.kube.patch import PatchError, apply_patch
+
+    current = store.object_get(sandbox=sandbox, resource=resource, namespace=info.namespace or "", name=info.name)
+    if new_scale is None:
+        try:
+            new_scale = apply_patch(_scale_of(current), request.body, request.headers.get("Content-Type", ""))
+        except PatchError as error:
+            raise errors.for_patch_error(error) from None
+    replicas = new_scale.get("spec", {}).get("replicas")
+    if not isinstance(replicas, int) or replicas < 0:
+        raise errors.invalid(
+            resource,
+            info.name,
+            [errors.Cause("FieldValueInvalid", "must be greater than or equal to 0", "spec.replicas")],
+        )
+    patch = {"spec": {"replicas": replicas}}
+    wanted_version = new_scale.get("metadata", {}).get("resourceVersion")
+    if wanted_version:
+        patch["metadata"] = {"resourceVersion": wanted_version}
+    body = store.object_patch(
+        sandbox=sandbox,
+        resource=resource,
+        namespace=info.namespace or "",
+        name=info.name,
+        patch=json.dumps(patch).encode(),
+        content_type="application/merge-patch+json",
+        dry_run=_dry_run(request),
+    )
+    return _json(_scale_of(body))
+
+
+def _pod_log(request: HttpRequest, pod: dict) -> HttpResponse:
+    containers = [c["name"] for c in pod["spec"].get("containers", [])]
+    container = request.GET.get("container") or (containers[0] if len(containers) == 1 else None)
+    name = pod["metadata"]["name"]
+    if container is None:
+        raise errors.BadRequest(
+            f"a container name must be specified for pod {name}, choose one of: [{' '.join(containers)}]"
+        )
+    if container not in containers + [c["name"] for c in pod["spec"].get("initContainers", [])]:
+        raise errors.BadRequest(f"container {container} is not valid for pod {name}")
+    statuses = {s["name"]: s for s in pod.get("status", {}).get("containerStatuses", [])}
+    state = statuses.get(container, {}).get("state", {})
+    if not state or "waiting" in state:
+        reason = state.get("waiting", {}).get("reason", "ContainerCreating")
+        raise errors.BadRequest(f'container "{container}" in pod "{name}" is waiting to start: {reason}')
+    # Log lines come from the runtime, which the orchestrator adds; until then a started
+    # container has no recorded output.
+    return HttpResponse(b"", content_type="text/plain")
+
+
+# --- watch --------------------------------------------------------------------------------------
+
+
+class _WatchFilter:
+    """Which change-log events belong to this watch, tracking objects entering and leaving a selector."""
+
+    def __init__(self, sandbox: Sandbox, resource: Resource, namespace: str | None, request: HttpRequest):
+        self.sandbox_id = sandbox.pk
+        self.resource = resource
+        self.namespace = namespace
+        try:
+            self.labels = selectors.parse_label_selector(request.GET.get("labelSelector"))
+            self.fields = selectors.parse_field_selector(request.GET.get("fieldSelector"))
+        except selectors.SelectorError as error:
+            raise errors.BadRequest(str(error)) from None
+        self.matching: set[tuple[str, str]] = set()
+
+    def matches(self, body: dict) -> bool:
+        return selectors.labels_match(self.labels, body["metadata"].get("labels")) and selectors.fields_match(
+            self.fields, body
+        )
+
+    def event_type(self, event) -> str | None:
+        """The type to send for a change, or None when it is not this watch's business."""
+        if (event.sandbox_id, event.api_group, event.kind) != (
+            self.sandbox_id,
+            self.resource.group,
+            self.resource.kind,
+        ):
+            return None
+        if self.namespace and event.namespace != self.namespace:
+            return None
+        key = (event.namespace, event.name)
+        was, now = key in self.matching, self.matches(event.body)
+        if event.type == Change.DELETED:
+            self.matching.discard(key)
+            return Change.DELETED if was or now else None
+        if now:
+            self.matching.add(key)
+            return event.type if was else Change.ADDED
+        if was:
+            self.matching.discard(key)
+            return Change.DELETED
+        return None
+
+
+async def _watch(request: HttpRequest, sandbox: Sandbox, resource: Resource, namespace: str | None):
+    watch_filter = _WatchFilter(sandbox, resource, namespace, request)
+    requested = request.GET.get("resourceVersion", "")
+    send_initial = _flag(request, "sendInitialEvents")
+    bookmarks = _flag(request, "allowWatchBookmarks")
+    if send_initial and (request.GET.get("resourceVersionMatch") != "NotOlderThan" or not bookmarks):
+        raise errors.invalid(
+            resource,
+            "",
+            [
+                errors.Cause(
+                    "FieldValueForbidden",
+                    "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan and allowWatchBookmarks",
+                    "sendInitialEvents",
+                )
+            ],
+        )
+    try:
+        timeout = min(int(request.GET.get("timeoutSeconds") or DEFAULT_WATCH_SECONDS), 3600)
+    except ValueError:
+        raise errors.BadRequest("timeoutSeconds must be a whole number of seconds") from None
+    if requested not in ("", "0") and not requested.isdigit():
+        raise errors.BadRequest(f'invalid resource version "{requested}"')
+    as_table = _wants_table(request)
+    queue = await FEED.subscribe()
+    stream = _watch_events(
+        request,
+        queue,
+        sandbox,
+        resource,
+        namespace,
+        watch_filter,
+        requested,
+        send_initial,
+        bookmarks,
+        timeout,
+        as_table,
+    )
+    response = StreamingHttpResponse(stream, content_type="application/json")
+    response["Cache-Control"] = "no-cache, private"
+    response["X-Accel-Buffering"] = "no"
+    return response
+
+
+def _line(event_type: str, obj: dict) -> bytes:
+    return json.dumps({"type": event_type, "object": obj}, separators=(",", ":")).encode() + b"\n"
+
+
+async def _watch_events(
+    request, queue, sandbox, resource, namespace, watch_filter, requested, send_initial, bookmarks, timeout, as_table
+):
+    columns_sent = False
+
+    def wrap(body: dict) -> dict:
+        nonlocal columns_sent
+        if not as_table:
+            return body
+        table = build_table(resource.kind, [body], now=timezone.now())
+        if columns_sent:
+            table["columnDefinitions"] = []
+        columns_sent = True
+        table["metadata"] = {"resourceVersion": body["metadata"]["resourceVersion"]}
+        return table
+
+    def bookmark(version: int, initial_end: bool = False) -> bytes:
+        metadata = {"resourceVersion": str(version)}
+        if initial_end:
+            metadata["annotations"] = {"k8s.io/initial-events-end": "true"}
+        return _line("BOOKMARK", {"kind": resource.kind, "apiVersion": resource.api_version, "metadata": metadata})
+
+    try:
+        if requested in ("", "0") or send_initial:
+            listing = await sync_to_async(store.object_list)(
+                sandbox=sandbox,
+                resource=resource,
+                namespace=namespace,
+                label_selector=request.GET.get("labelSelector"),
+                field_selector=request.GET.get("fieldSelector"),
+            )
+            for item in listing.items:
+                watch_filter.matching.add((item["metadata"].get("namespace", ""), item["metadata"]["name"]))
+                yield _line(Change.ADDED, wrap(item))
+            last = listing.resource_version
+            if send_initial:
+                yield bookmark(last, initial_end=True)
+        else:
+            last = int(requested)
+            _, compacted = await sync_to_async(log_horizon)()
+            if last < compacted:
+                error = errors.Expired(f"too old resource version: {last} ({compacted + 1})")
+                yield _line("ERROR", error.status())
+                return
+            # Objects that match now are the ones a client resuming from `last` already knows.
+            current = await sync_to_async(store.object_list)(sandbox=sandbox, resource=resource, namespace=namespace)
+            for item in current.items:
+                if int(item["metadata"]["resourceVersion"]) <= last and watch_filter.matches(item):
+                    watch_filter.matching.add((item["metadata"].get("namespace", ""), item["metadata"]["name"]))
+
+        deadline = time.monotonic() + timeout
+        next_bookmark = time.monotonic() + BOOKMARK_SECONDS
+        # Catch up from the log, then follow the feed; resourceVersions below `last` are already sent.
+        fetch = sync_to_async(changes_after, thread_sensitive=False)
+        while True:
+            events = await fetch(last, sandbox_id=sandbox.pk)
+            for event in events:
+                kind = watch_filter.event_type(event)
+                if kind:
+                    yield _line(kind, wrap(event.body))
+                last = event.resource_version
+            if len(events) < 500:
+                break
+        while time.monotonic() < deadline:
+            try:
+                event = await asyncio.wait_for(queue.get(), timeout=min(1.0, max(0.0, deadline - time.monotonic())))
+            except TimeoutError:
+                event = None
+            if event is not None and event.resource_version > last:
+                last = event.resource_version
+                kind = watch_filter.event_type(event)
+                if kind:
+                    yield _line(kind, wrap(event.body))
+            if bookmarks and time.monotonic() >= next_bookmark:
+                next_bookmark = time.monotonic() + BOOKMARK_SECONDS
+                yield bookmark(last)
+    finally:
+        FEED.unsubscribe(queue)

@@ -1,0 +1,73 @@
+import os
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+from django.db import IntegrityError
+
+from clusters.models import Sandbox
+from clusters.sandboxes import kubeconfig_render, sandbox_create, sandbox_delete
+
+
+def default_server() -> str:
+    """The address `make run` serves on: HOST and PORT as the Makefile reads them."""
+    return f"http://{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+
+
+class Command(BaseCommand):
+    help = "Create, list and delete sandboxes, and print a kubeconfig for one."
+
+    def add_arguments(self, parser):
+        commands = parser.add_subparsers(dest="command", required=True)
+        create = commands.add_parser("create", help="create a sandbox (and its owner's account if missing)")
+        create.add_argument("--owner", required=True)
+        create.add_argument("--name", default="default")
+        create.add_argument("--runtime", choices=["auto", "docker", "simulated"], default="auto")
+        kubeconfig = commands.add_parser("kubeconfig", help="print a kubeconfig for a sandbox on stdout")
+        kubeconfig.add_argument("--owner", required=True)
+        kubeconfig.add_argument("--name", default="default")
+        kubeconfig.add_argument("--server", default=None, help="the API server address (default: make run's)")
+        commands.add_parser("list", help="list every sandbox")
+        delete = commands.add_parser("delete", help="delete a sandbox and everything in it")
+        delete.add_argument("--owner", required=True)
+        delete.add_argument("--name", default="default")
+
+    def handle(self, *args, command: str, **options):
+        getattr(self, f"handle_{command}")(**options)
+
+    def _sandbox(self, owner: str, name: str) -> Sandbox:
+        sandbox = Sandbox.objects.filter(owner__username=owner, name=name).first()
+        if sandbox is None:
+            raise CommandError(
+                f'no sandbox "{name}" owned by "{owner}"; create it with: sandbox create --owner {owner}'
+            )
+        return sandbox
+
+    def handle_create(self, *, owner: str, name: str, runtime: str, **options):
+        user, created = get_user_model().objects.get_or_create(username=owner)
+        if created:
+            user.set_unusable_password()
+            user.save(update_fields=["password"])
+            self.stdout.write(f'created learner account "{owner}" (no password: set one with changepassword)')
+        try:
+            sandbox = sandbox_create(owner=user, name=name, runtime=runtime)
+        except IntegrityError:
+            raise CommandError(f'"{owner}" already has a sandbox named "{name}"') from None
+        self.stdout.write(f'created sandbox "{sandbox.name}" for "{owner}" (runtime {sandbox.runtime})')
+
+    def handle_kubeconfig(self, *, owner: str, name: str, server: str | None, **options):
+        self.stdout.write(
+            kubeconfig_render(sandbox=self._sandbox(owner, name), server=server or default_server()), ending=""
+        )
+
+    def handle_list(self, **options):
+        sandboxes = Sandbox.objects.select_related("owner").order_by("owner__username", "name")
+        self.stdout.write(f"{'OWNER':<20} {'NAME':<20} {'RUNTIME':<10} {'OBJECTS':>7}  CREATED")
+        for sandbox in sandboxes:
+            self.stdout.write(
+                f"{sandbox.owner.get_username():<20} {sandbox.name:<20} {sandbox.runtime:<10} "
+                f"{sandbox.stored_objects.count():>7}  {sandbox.created_at:%Y-%m-%d %H:%M}"
+            )
+
+    def handle_delete(self, *, owner: str, name: str, **options):
+        sandbox_delete(sandbox=self._sandbox(owner, name))
+        self.stdout.write(f'deleted sandbox "{name}" of "{owner}"')

@@ -1,0 +1,111 @@
+"""Sandboxes and the objects stored in them.
+
+Every Kubernetes object of every sandbox is one row of StoredObject (its whole JSON body, plus
+the columns the store looks things up by). Every write also appends a Change, the log that
+watches read from; both carry the same resourceVersion, taken from one global counter whose row
+lock is held until the write commits, so the log's order is the commit order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+RUNTIME_CHOICES = [("auto", "auto"), ("docker", "Docker"), ("simulated", "simulated")]
+
+
+class Sandbox(models.Model):
+    """One learner-owned cluster: its own namespaces, nodes and objects."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sandboxes")
+    name = models.SlugField(max_length=63)
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    runtime = models.CharField(max_length=16, choices=RUNTIME_CHOICES, default="auto")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["owner", "name"], name="sandbox_unique_name_per_owner")]
+        ordering = ["owner_id", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.owner} / {self.name}"
+
+
+class AccessToken(models.Model):
+    """A credential for the Kubernetes API, like a ServiceAccount token: only its hash is kept."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="access_tokens")
+    key_hash = models.CharField(max_length=64, unique=True)
+    description = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"token of {self.user} ({self.description or 'no description'})"
+
+    @staticmethod
+    def hash_key(key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()
+
+    @classmethod
+    def issue(cls, *, user, description: str = "") -> tuple[AccessToken, str]:
+        """Create a token and return it with its plain key, which is shown once and never stored."""
+        key = "kt_" + secrets.token_urlsafe(32)
+        return cls.objects.create(user=user, key_hash=cls.hash_key(key), description=description), key
+
+
+class ResourceVersionCounter(models.Model):
+    """The single row holding the last resourceVersion given out, and how far the log is compacted."""
+
+    value = models.BigIntegerField(default=0)
+    compacted_through = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"resourceVersion {self.value} (log compacted through {self.compacted_through})"
+
+
+class StoredObject(models.Model):
+    sandbox = models.ForeignKey(Sandbox, on_delete=models.CASCADE, related_name="stored_objects")
+    api_group = models.CharField(max_length=253, blank=True)
+    kind = models.CharField(max_length=63)
+    namespace = models.CharField(max_length=63, blank=True)  # "" for cluster-scoped kinds
+    name = models.CharField(max_length=253)
+    uid = models.UUIDField()
+    resource_version = models.BigIntegerField()
+    body = models.JSONField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sandbox", "api_group", "kind", "namespace", "name"], name="object_unique_name"
+            )
+        ]
+        indexes = [models.Index(fields=["sandbox", "api_group", "kind", "namespace"], name="object_by_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.namespace}/{self.name}"
+
+
+class Change(models.Model):
+    """One entry of the change log: what an object became (or was, when deleted) at a version."""
+
+    ADDED, MODIFIED, DELETED = "ADDED", "MODIFIED", "DELETED"
+    TYPES = [(ADDED, ADDED), (MODIFIED, MODIFIED), (DELETED, DELETED)]
+
+    resource_version = models.BigIntegerField(unique=True)
+    sandbox = models.ForeignKey(Sandbox, on_delete=models.CASCADE, related_name="changes")
+    api_group = models.CharField(max_length=253, blank=True)
+    kind = models.CharField(max_length=63)
+    namespace = models.CharField(max_length=63, blank=True)
+    name = models.CharField(max_length=253)
+    type = models.CharField(max_length=8, choices=TYPES)
+    body = models.JSONField()
+
+    class Meta:
+        indexes = [models.Index(fields=["sandbox", "resource_version"], name="change_by_sandbox")]
+
+    def __str__(self) -> str:
+        return f"{self.resource_version} {self.type} {self.kind} {self.namespace}/{self.name}"

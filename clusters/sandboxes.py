@@ -1,0 +1,169 @@
+"""Sandbox services: create one with what a fresh cluster has, reset, delete, and hand out kubeconfigs."""
+
+from __future__ import annotations
+
+import copy
+
+import yaml
+from django.db import transaction
+from django.utils import timezone
+
+from clusters import store
+from clusters.kube.resources import resource_for_kind
+from clusters.models import AccessToken, Change, Sandbox, StoredObject
+
+NODE_NAMES = ("node-1", "node-2")
+NODE_CAPACITY = {"cpu": "2", "memory": "4Gi", "pods": "110", "ephemeral-storage": "20Gi"}
+DEFAULT_STORAGE_CLASS = "standard"
+
+
+def _node(name: str, index: int) -> dict:
+    now = store.rfc3339(timezone.now())
+    condition = {"lastHeartbeatTime": now, "lastTransitionTime": now}
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {
+            "name": name,
+            "labels": {
+                "kubernetes.io/hostname": name,
+                "kubernetes.io/os": "linux",
+                "kubernetes.io/arch": "amd64",
+                "node-role.kubernetes.io/worker": "",
+            },
+        },
+        "spec": {"podCIDR": f"10.244.{index}.0/24", "podCIDRs": [f"10.244.{index}.0/24"]},
+        "status": {
+            "capacity": dict(NODE_CAPACITY),
+            "allocatable": dict(NODE_CAPACITY),
+            "conditions": [
+                {
+                    **condition,
+                    "type": "MemoryPressure",
+                    "status": "False",
+                    "reason": "KubeletHasSufficientMemory",
+                    "message": "kubelet has sufficient memory available",
+                },
+                {
+                    **condition,
+                    "type": "DiskPressure",
+                    "status": "False",
+                    "reason": "KubeletHasNoDiskPressure",
+                    "message": "kubelet has no disk pressure",
+                },
+                {
+                    **condition,
+                    "type": "PIDPressure",
+                    "status": "False",
+                    "reason": "KubeletHasSufficientPID",
+                    "message": "kubelet has sufficient PID available",
+                },
+                {
+                    **condition,
+                    "type": "Ready",
+                    "status": "True",
+                    "reason": "KubeletReady",
+                    "message": "kubelet is posting ready status",
+                },
+            ],
+            "addresses": [
+                {"type": "InternalIP", "address": f"172.18.0.{index + 2}"},
+                {"type": "Hostname", "address": name},
+            ],
+            "nodeInfo": {
+                "architecture": "amd64",
+                "operatingSystem": "linux",
+                "osImage": "Kube Tutor sandbox node",
+                "kernelVersion": "",
+                "containerRuntimeVersion": "kube-tutor://1",
+                "kubeletVersion": "v1.37.0",
+                "kubeProxyVersion": "v1.37.0",
+                "machineID": "",
+                "systemUUID": "",
+                "bootID": "",
+            },
+        },
+    }
+
+
+def _seed_objects() -> list[dict]:
+    namespaces = [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}} for name in store.SYSTEM_NAMESPACES
+    ]
+    storage_class = {
+        "apiVersion": "storage.k8s.io/v1",
+        "kind": "StorageClass",
+        "metadata": {
+            "name": DEFAULT_STORAGE_CLASS,
+            "annotations": {"storageclass.kubernetes.io/is-default-class": "true"},
+        },
+        "provisioner": "kube-tutor.io/local",
+        "reclaimPolicy": "Delete",
+        "volumeBindingMode": "Immediate",
+    }
+    api_service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {
+            "name": "kubernetes",
+            "namespace": "default",
+            "labels": {"component": "apiserver", "provider": "kubernetes"},
+        },
+        "spec": {"clusterIP": "10.96.0.1", "ports": [{"name": "https", "port": 443, "targetPort": 6443}]},
+    }
+    nodes = [_node(name, index) for index, name in enumerate(NODE_NAMES)]
+    return [*namespaces, *nodes, storage_class, api_service]
+
+
+def _seed(sandbox: Sandbox) -> None:
+    for body in _seed_objects():
+        resource = resource_for_kind(body["apiVersion"], body["kind"])
+        store.object_create(sandbox=sandbox, resource=resource, body=copy.deepcopy(body))
+
+
+def sandbox_create(*, owner, name: str = "default", runtime: str = "auto") -> Sandbox:
+    with transaction.atomic():
+        sandbox = Sandbox.objects.create(owner=owner, name=name, runtime=runtime)
+        _seed(sandbox)
+    return sandbox
+
+
+def sandbox_reset(*, sandbox: Sandbox) -> Sandbox:
+    """Remove everything the learner made and start again from a fresh cluster's objects.
+    Watchers see every object deleted, then the fresh ones added."""
+    with transaction.atomic():
+        for row in StoredObject.objects.filter(sandbox=sandbox).order_by("pk"):
+            resource = resource_for_kind(row.body["apiVersion"], row.body["kind"])
+            store._record(sandbox, resource, copy.deepcopy(row.body), Change.DELETED, row)
+        _seed(sandbox)
+    return sandbox
+
+
+def sandbox_delete(*, sandbox: Sandbox) -> None:
+    sandbox.delete()
+
+
+def kubeconfig_render(*, sandbox: Sandbox, server: str) -> str:
+    """A kubeconfig for the sandbox with a new token of its owner.
+
+    Over https the token goes in the user entry (sent as a bearer token); over plain http kubectl
+    would not send it, so it becomes part of the server URL instead."""
+    _, key = AccessToken.issue(user=sandbox.owner, description=f"kubeconfig for sandbox {sandbox.name}")
+    base = f"{server.rstrip('/')}/k8s/{sandbox.uid.hex}"
+    user: dict = {}
+    if server.startswith("https://"):
+        cluster_server = base
+        user["token"] = key
+    else:
+        cluster_server = f"{base}/t/{key}"
+    context = f"{sandbox.owner.get_username()}-{sandbox.name}"
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": context, "cluster": {"server": cluster_server}}],
+        "users": [{"name": context, "user": user}],
+        "contexts": [{"name": context, "context": {"cluster": context, "user": context, "namespace": "default"}}],
+        "current-context": context,
+        "preferences": {},
+    }
+    return yaml.safe_dump(config, sort_keys=False)

@@ -1,0 +1,489 @@
+"""The object store: the only writer of Kubernetes objects.
+
+Every write goes the same way: decode strictly, default, admit, validate — all before touching
+the database — then, in one transaction, lock the stored row, check preconditions, take the next
+resourceVersion from the global counter (whose row lock is held until commit, so the change log
+is in commit order), write the object and append its Change. A failed write stores nothing.
+"""
+
+from __future__ import annotations
+
+import copy
+import ipaddress
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from clusters import errors
+from clusters.kube import selectors
+from clusters.kube.defaults import apply_defaults, job_selector_defaults
+from clusters.kube.patch import PatchError, apply_patch
+from clusters.kube.resources import Resource, resource_for_kind
+from clusters.kube.validation import decode_errors, validate
+from clusters.models import Change, ResourceVersionCounter, Sandbox, StoredObject
+
+# The service network of every sandbox, as on a kubeadm cluster.
+SERVICE_CIDR = ipaddress.ip_network("10.96.0.0/12")
+NODE_PORT_RANGE = range(30000, 32768)
+GENERATE_NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # upstream's: no vowels, no look-alikes
+SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+
+
+def rfc3339(moment: datetime) -> str:
+    return moment.astimezone(timezone.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _qualified_kind(resource: Resource) -> str:
+    return f"{resource.kind}.{resource.group}" if resource.group else resource.kind
+
+
+@dataclass(frozen=True)
+class Listing:
+    items: list[dict]
+    resource_version: int
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def _rows(sandbox: Sandbox, resource: Resource, namespace: str | None):
+    rows = StoredObject.objects.filter(sandbox=sandbox, api_group=resource.group, kind=resource.kind)
+    if resource.namespaced and namespace:
+        rows = rows.filter(namespace=namespace)
+    return rows
+
+
+def current_resource_version() -> int:
+    value = ResourceVersionCounter.objects.filter(pk=1).values_list("value", flat=True).first()
+    return value if value is not None else 0
+
+
+def object_get(*, sandbox: Sandbox, resource: Resource, namespace: str, name: str) -> dict:
+    row = _rows(sandbox, resource, namespace).filter(name=name).only("body").first()
+    if row is None:
+        raise errors.not_found(resource, name)
+    return row.body
+
+
+def object_list(
+    *,
+    sandbox: Sandbox,
+    resource: Resource,
+    namespace: str | None = None,
+    label_selector: str | None = None,
+    field_selector: str | None = None,
+) -> Listing:
+    try:
+        labels = selectors.parse_label_selector(label_selector)
+        fields = selectors.parse_field_selector(field_selector)
+    except selectors.SelectorError as error:
+        raise errors.BadRequest(str(error)) from None
+    with transaction.atomic():
+        version = current_resource_version()
+        bodies = list(_rows(sandbox, resource, namespace).order_by("namespace", "name").values_list("body", flat=True))
+    items = [
+        body
+        for body in bodies
+        if selectors.labels_match(labels, body["metadata"].get("labels")) and selectors.fields_match(fields, body)
+    ]
+    return Listing(items, version)
+
+
+# --- preparing a write (no database writes) ----------------------------------------------------
+
+
+def _check_type(body: dict, resource: Resource) -> None:
+    if not isinstance(body, dict):
+        raise errors.BadRequest("the body of the request must be a JSON or YAML object")
+    api_version, kind = body.get("apiVersion"), body.get("kind")
+    if kind is None or api_version is None:
+        missing = "kind" if kind is None else "apiVersion"
+        raise errors.BadRequest(f"Object '{missing}' is missing in '{_brief(body)}'")
+    if resource_for_kind(api_version, kind) is not resource:
+        raise errors.BadRequest(
+            f"the API version in the data ({api_version}) does not match the expected API version "
+            f"({resource.api_version})"
+            if kind == resource.kind
+            else f"the kind in the data ({kind}) does not match the expected kind ({resource.kind})"
+        )
+
+
+def _brief(body: dict) -> str:
+    import json
+
+    text = json.dumps(body, separators=(",", ":"))
+    return text if len(text) < 200 else text[:200] + "…"
+
+
+def _strict_decode(body: dict, resource: Resource) -> None:
+    problems = decode_errors(body, resource)
+    if problems:
+        detail = problems[0] if len(problems) == 1 else ", ".join(problems)
+        raise errors.BadRequest(
+            f'{resource.kind} in version "{resource.version}" cannot be handled as a {resource.kind}: '
+            f"strict decoding error: {detail}"
+        )
+
+
+def _set_namespace(body: dict, resource: Resource, namespace: str | None) -> str:
+    metadata = body.setdefault("metadata", {})
+    if not resource.namespaced:
+        metadata.pop("namespace", None)
+        return ""
+    given = metadata.get("namespace")
+    if given and namespace and given != namespace:
+        raise errors.BadRequest("the namespace of the provided object does not match the namespace sent on the request")
+    metadata["namespace"] = namespace or given or "default"
+    return metadata["namespace"]
+
+
+def _generate_name(metadata: dict) -> None:
+    if not metadata.get("name") and metadata.get("generateName"):
+        suffix = "".join(secrets.choice(GENERATE_NAME_ALPHABET) for _ in range(5))
+        metadata["name"] = metadata["generateName"] + suffix
+
+
+def _validate(body: dict, resource: Resource, old: dict | None = None) -> None:
+    causes = validate(body, resource, old=old)
+    if causes:
+        raise errors.invalid(resource, body.get("metadata", {}).get("name", ""), causes)
+
+
+def _spec_of(body: dict) -> dict:
+    """Everything generation follows: the object without metadata and status."""
+    return {k: v for k, v in body.items() if k not in ("metadata", "status", "apiVersion", "kind")}
+
+
+# --- admission (reads state, inside the write transaction) --------------------------------------
+
+
+def _admit_namespace(sandbox: Sandbox, resource: Resource, namespace: str, name: str) -> None:
+    if not resource.namespaced:
+        return
+    row = StoredObject.objects.filter(sandbox=sandbox, api_group="", kind="Namespace", name=namespace).first()
+    if row is None:
+        raise errors.NotFound(f'namespaces "{namespace}" not found', details={"name": namespace, "kind": "namespaces"})
+    if row.body["metadata"].get("deletionTimestamp"):
+        raise errors.Forbidden(
+            f'{resource.key} "{name}" is forbidden: unable to create new content in namespace {namespace} '
+            "because it is being terminated"
+        )
+
+
+def _allocate_cluster_ip(sandbox: Sandbox, body: dict) -> None:
+    spec = body.setdefault("spec", {})
+    if spec.get("type") == "ExternalName":
+        return
+    if spec.get("clusterIP") in (None, ""):
+        used = {
+            row["spec"].get("clusterIP")
+            for row in StoredObject.objects.filter(sandbox=sandbox, api_group="", kind="Service").values_list(
+                "body", flat=True
+            )
+        }
+        # The first ten addresses are kept for the API service and DNS, as on a real cluster.
+        for address in SERVICE_CIDR.hosts():
+            if int(address) - int(SERVICE_CIDR.network_address) > 10 and str(address) not in used:
+                spec["clusterIP"] = str(address)
+                break
+    if spec["clusterIP"] != "None":
+        spec["clusterIPs"] = [spec["clusterIP"]]
+    if spec.get("type") in ("NodePort", "LoadBalancer"):
+        used_ports = {
+            port.get("nodePort")
+            for svc in StoredObject.objects.filter(sandbox=sandbox, api_group="", kind="Service").values_list(
+                "body", flat=True
+            )
+            for port in svc.get("spec", {}).get("ports", [])
+        }
+        free = (p for p in NODE_PORT_RANGE if p not in used_ports)
+        for port in spec.get("ports", []):
+            if not port.get("nodePort"):
+                port["nodePort"] = next(free)
+                used_ports.add(port["nodePort"])
+
+
+def _default_storage_class(sandbox: Sandbox, body: dict) -> None:
+    spec = body.setdefault("spec", {})
+    if "storageClassName" in spec:
+        return
+    for sc in StoredObject.objects.filter(sandbox=sandbox, api_group="storage.k8s.io", kind="StorageClass"):
+        annotations = sc.body["metadata"].get("annotations", {})
+        if annotations.get("storageclass.kubernetes.io/is-default-class") == "true":
+            spec["storageClassName"] = sc.name
+            return
+
+
+def _admit_create(sandbox: Sandbox, resource: Resource, body: dict) -> None:
+    """What admission plugins and create strategies add to a new object."""
+    if resource.kind == "Service":
+        _allocate_cluster_ip(sandbox, body)
+    elif resource.kind == "PersistentVolumeClaim":
+        _default_storage_class(sandbox, body)
+    elif resource.kind == "Pod":
+        spec = body["spec"]
+        spec.setdefault("serviceAccountName", "default")
+        spec.setdefault("serviceAccount", spec["serviceAccountName"])
+        body["status"] = {"phase": "Pending", "qosClass": _qos_class(spec)}
+
+
+def _qos_class(pod_spec: dict) -> str:
+    containers = pod_spec.get("containers", []) + pod_spec.get("initContainers", [])
+    requests = [c.get("resources", {}).get("requests", {}) for c in containers]
+    limits = [c.get("resources", {}).get("limits", {}) for c in containers]
+    if not any(requests) and not any(limits):
+        return "BestEffort"
+    guaranteed = all(
+        lim.get("cpu")
+        and lim.get("memory")
+        and req.get("cpu", lim["cpu"]) == lim["cpu"]
+        and req.get("memory", lim["memory"]) == lim["memory"]
+        for req, lim in zip(requests, limits, strict=True)
+    )
+    return "Guaranteed" if guaranteed else "Burstable"
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+def _next_resource_version() -> int:
+    # The UPDATE takes the counter's row lock and keeps it until this transaction commits.
+    if not ResourceVersionCounter.objects.filter(pk=1).update(value=F("value") + 1):
+        # The migration creates the row; only an emptied database (a test flush) lacks it.
+        newest = Change.objects.order_by("-resource_version").values_list("resource_version", flat=True).first()
+        ResourceVersionCounter.objects.get_or_create(pk=1, defaults={"value": (newest or 0) + 1})
+    return ResourceVersionCounter.objects.values_list("value", flat=True).get(pk=1)
+
+
+def _record(sandbox: Sandbox, resource: Resource, body: dict, change_type: str, row: StoredObject | None) -> dict:
+    version = _next_resource_version()
+    body["metadata"]["resourceVersion"] = str(version)
+    metadata = body["metadata"]
+    if change_type == Change.DELETED:
+        row.delete()
+    elif row is None:
+        StoredObject.objects.create(
+            sandbox=sandbox,
+            api_group=resource.group,
+            kind=resource.kind,
+            namespace=metadata.get("namespace", ""),
+            name=metadata["name"],
+            uid=metadata["uid"],
+            resource_version=version,
+            body=body,
+        )
+    else:
+        row.resource_version = version
+        row.body = body
+        row.save(update_fields=["resource_version", "body"])
+    Change.objects.create(
+        resource_version=version,
+        sandbox=sandbox,
+        api_group=resource.group,
+        kind=resource.kind,
+        namespace=metadata.get("namespace", ""),
+        name=metadata["name"],
+        type=change_type,
+        body=body,
+    )
+    return body
+
+
+def object_create(
+    *, sandbox: Sandbox, resource: Resource, body: dict, namespace: str | None = None, dry_run: bool = False
+) -> dict:
+    body = copy.deepcopy(body)
+    _check_type(body, resource)
+    _strict_decode(body, resource)
+    namespace = _set_namespace(body, resource, namespace)
+    metadata = body["metadata"]
+    _generate_name(metadata)
+    for field in ("uid", "resourceVersion", "creationTimestamp", "deletionTimestamp", "generation"):
+        metadata.pop(field, None)
+    body = apply_defaults(body, resource)
+    metadata = body["metadata"]
+    metadata["uid"] = str(uuid.uuid4())
+    metadata["creationTimestamp"] = rfc3339(timezone.now())
+    metadata["generation"] = 1
+    if resource.kind == "Job":
+        body = job_selector_defaults(body, metadata["uid"])
+    if "status" in body and resource.kind not in ("Namespace", "Node", "PersistentVolume", "PersistentVolumeClaim"):
+        body.pop("status")  # a new object's status is the controllers' to write
+    if not metadata.get("name"):
+        raise errors.invalid(
+            resource, "", [errors.Cause("FieldValueRequired", "name or generateName is required", "metadata.name")]
+        )
+    with transaction.atomic():
+        _admit_namespace(sandbox, resource, namespace, metadata["name"])
+        _admit_create(sandbox, resource, body)
+        _validate(body, resource)
+        if _rows(sandbox, resource, namespace).filter(name=metadata["name"]).exists():
+            raise errors.already_exists(resource, metadata["name"])
+        if dry_run:
+            return body
+        body = _record(sandbox, resource, body, Change.ADDED, None)
+        _after_create(sandbox, resource, body)
+    return body
+
+
+def _after_create(sandbox: Sandbox, resource: Resource, body: dict) -> None:
+    """Objects a real cluster's controllers create straight away, created in the same transaction."""
+    if resource.kind == "Namespace":
+        from clusters.kube.resources import resource_for_kind as find
+
+        service_accounts = find("v1", "ServiceAccount")
+        name = body["metadata"]["name"]
+        if not _rows(sandbox, service_accounts, name).filter(name="default").exists():
+            account = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": name}}
+            account = apply_defaults(account, service_accounts)
+            account["metadata"].update(uid=str(uuid.uuid4()), creationTimestamp=rfc3339(timezone.now()))
+            _record(sandbox, service_accounts, account, Change.ADDED, None)
+
+
+def _locked_row(sandbox: Sandbox, resource: Resource, namespace: str, name: str) -> StoredObject:
+    row = _rows(sandbox, resource, namespace).select_for_update().filter(name=name).first()
+    if row is None:
+        raise errors.not_found(resource, name)
+    return row
+
+
+def _write_update(
+    sandbox: Sandbox, resource: Resource, row: StoredObject, new: dict, *, subresource: str | None, dry_run: bool
+) -> dict:
+    """Turn the requested new state into the stored one and write it, if anything changed."""
+    old = row.body
+    merged = copy.deepcopy(new)
+    metadata = merged.setdefault("metadata", {})
+    # Fields the server owns.
+    for field in ("uid", "creationTimestamp", "namespace", "name", "deletionTimestamp", "deletionGracePeriodSeconds"):
+        if field in old["metadata"]:
+            metadata[field] = old["metadata"][field]
+        else:
+            metadata.pop(field, None)
+    if subresource == "status":
+        merged = {**copy.deepcopy(old), "status": merged.get("status", {})}
+    elif "status" in resource.subresources:
+        if "status" in old:
+            merged["status"] = copy.deepcopy(old["status"])
+        else:
+            merged.pop("status", None)
+    _strict_decode(merged, resource)
+    merged = apply_defaults(merged, resource)
+    merged["metadata"]["generation"] = old["metadata"].get("generation", 1) + (
+        1 if _spec_of(merged) != _spec_of(old) else 0
+    )
+    merged["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
+    _validate(merged, resource, old=old)
+    if merged == old or dry_run:
+        return merged if dry_run else old
+    body = _record(sandbox, resource, merged, Change.MODIFIED, row)
+    if metadata.get("deletionTimestamp") and not merged["metadata"].get("finalizers"):
+        body = _finish_deletion(sandbox, resource, row, body)
+    return body
+
+
+def object_update(
+    *,
+    sandbox: Sandbox,
+    resource: Resource,
+    namespace: str,
+    name: str,
+    body: dict,
+    subresource: str | None = None,
+    dry_run: bool = False,
+) -> dict:
+    _check_type(body, resource)
+    given = body.get("metadata", {})
+    if given.get("name") and given["name"] != name:
+        raise errors.BadRequest(f"the name of the object ({given['name']}) does not match the name on the URL ({name})")
+    if not given.get("resourceVersion"):
+        raise errors.invalid(
+            resource,
+            name,
+            [errors.Cause("FieldValueInvalid", "must be specified for an update", "metadata.resourceVersion")],
+        )
+    with transaction.atomic():
+        row = _locked_row(sandbox, resource, namespace, name)
+        if given["resourceVersion"] != row.body["metadata"]["resourceVersion"]:
+            raise errors.conflict(resource, name)
+        return _write_update(sandbox, resource, row, body, subresource=subresource, dry_run=dry_run)
+
+
+def object_patch(
+    *,
+    sandbox: Sandbox,
+    resource: Resource,
+    namespace: str,
+    name: str,
+    patch: bytes,
+    content_type: str,
+    subresource: str | None = None,
+    dry_run: bool = False,
+) -> dict:
+    with transaction.atomic():
+        row = _locked_row(sandbox, resource, namespace, name)
+        try:
+            patched = apply_patch(row.body, patch, content_type)
+        except PatchError as error:
+            raise errors.for_patch_error(error) from None
+        wanted = patched.get("metadata", {}).get("resourceVersion")
+        if wanted and wanted != row.body["metadata"]["resourceVersion"]:
+            raise errors.conflict(resource, name)
+        return _write_update(sandbox, resource, row, patched, subresource=subresource, dry_run=dry_run)
+
+
+def _finish_deletion(sandbox: Sandbox, resource: Resource, row: StoredObject, body: dict) -> dict:
+    return _record(sandbox, resource, copy.deepcopy(body), Change.DELETED, row)
+
+
+def object_delete(
+    *,
+    sandbox: Sandbox,
+    resource: Resource,
+    namespace: str,
+    name: str,
+    propagation: str | None = None,
+    grace_period: int | None = None,
+    preconditions: dict | None = None,
+    dry_run: bool = False,
+) -> dict:
+    """Delete now, or mark for deletion when finalizers, a foreground/orphan cascade or a running
+    pod's grace period must come first. Returns the object as it was left."""
+    with transaction.atomic():
+        row = _locked_row(sandbox, resource, namespace, name)
+        body = copy.deepcopy(row.body)
+        metadata = body["metadata"]
+        preconditions = preconditions or {}
+        if preconditions.get("uid") and preconditions["uid"] != metadata["uid"]:
+            raise errors.conflict(resource, name)
+        if preconditions.get("resourceVersion") and preconditions["resourceVersion"] != metadata["resourceVersion"]:
+            raise errors.conflict(resource, name)
+        finalizers = list(metadata.get("finalizers", []))
+        if propagation == "Foreground" and "foregroundDeletion" not in finalizers:
+            finalizers.append("foregroundDeletion")
+        if propagation == "Orphan" and "orphan" not in finalizers:
+            finalizers.append("orphan")
+        graceful = resource.kind == "Pod" and body["spec"].get("nodeName") and grace_period != 0
+        if resource.kind == "Namespace":
+            body.setdefault("status", {})["phase"] = "Terminating"
+        if finalizers or graceful or resource.kind == "Namespace":
+            if metadata.get("deletionTimestamp"):
+                return body  # already being deleted: nothing more to do
+            now = timezone.now()
+            grace = body["spec"].get("terminationGracePeriodSeconds", 30) if grace_period is None else grace_period
+            grace = grace if graceful else 0
+            metadata["deletionTimestamp"] = rfc3339(now + timedelta(seconds=grace))
+            metadata["deletionGracePeriodSeconds"] = grace
+            if finalizers:
+                metadata["finalizers"] = finalizers
+            if dry_run:
+                return body
+            return _record(sandbox, resource, body, Change.MODIFIED, row)
+        if dry_run:
+            return body
+        return _finish_deletion(sandbox, resource, row, body)

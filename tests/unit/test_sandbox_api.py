@@ -1,0 +1,135 @@
+import pytest
+import yaml
+from django.contrib.auth.models import User
+from rest_framework.test import APIClient
+
+from clusters.models import Sandbox, StoredObject
+
+pytestmark = pytest.mark.django_db
+
+MANIFEST = """\
+apiVersion: v1
+kind: Namespace
+metadata: {name: shop}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings, namespace: shop}
+data: {color: blue}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: nginx, image: "nginx:1.27"}]
+"""
+
+
+@pytest.fixture
+def alice():
+    return User.objects.create_user("alice", password="pw")
+
+
+@pytest.fixture
+def client(alice):
+    api = APIClient()
+    api.force_authenticate(alice)
+    return api
+
+
+def create(client, name="default"):
+    response = client.post("/api/sandboxes/", {"name": name}, format="json")
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def test_a_learner_creates_lists_and_deletes_a_sandbox(client):
+    created = create(client)
+    assert created["name"] == "default"
+    assert created["api_prefix"] == f"/k8s/{created['uid'].replace('-', '')}/"
+    assert [s["name"] for s in client.get("/api/sandboxes/").json()] == ["default"]
+    assert client.delete("/api/sandboxes/default/").status_code == 204
+    assert client.get("/api/sandboxes/").json() == []
+
+
+def test_a_second_sandbox_of_the_same_name_is_refused_with_the_field(client):
+    create(client)
+    response = client.post("/api/sandboxes/", {"name": "default"}, format="json")
+    assert response.status_code == 400
+    assert response.json() == {"name": ['you already have a sandbox named "default"']}
+
+
+def test_the_sandboxes_of_others_are_out_of_sight(client):
+    bob = User.objects.create_user("bob")
+    Sandbox.objects.create(owner=bob, name="default")
+    assert client.get("/api/sandboxes/").json() == []
+    assert client.get("/api/sandboxes/default/").status_code == 404
+
+
+def test_anonymous_callers_are_refused():
+    assert APIClient().get("/api/sandboxes/").status_code == 403
+
+
+def test_the_kubeconfig_download_points_at_the_sandbox_api(client):
+    created = create(client)
+    response = client.get("/api/sandboxes/default/kubeconfig/")
+    assert response["Content-Type"] == "application/yaml"
+    config = yaml.safe_load(response.content)
+    server = config["clusters"][0]["cluster"]["server"]
+    assert server.startswith(f"http://testserver/k8s/{created['uid'].replace('-', '')}/t/kt_")
+
+
+def test_apply_reports_each_object_and_then_unchanged_and_configured(client):
+    create(client)
+    first = client.post("/api/sandboxes/default/apply/", {"manifest": MANIFEST}, format="json")
+    assert first.status_code == 200, first.content
+    assert [(r["kind"], r["result"]) for r in first.json()["results"]] == [
+        ("Namespace", "created"),
+        ("ConfigMap", "created"),
+        ("Deployment", "created"),
+    ]
+    again = client.post("/api/sandboxes/default/apply/", {"manifest": MANIFEST}, format="json").json()
+    assert [r["result"] for r in again["results"]] == ["unchanged"] * 3
+    changed = MANIFEST.replace("color: blue", "color: green")
+    results = client.post("/api/sandboxes/default/apply/", {"manifest": changed}, format="json").json()["results"]
+    assert [r["result"] for r in results] == ["unchanged", "configured", "unchanged"]
+
+
+def test_a_manifest_with_one_bad_document_stores_nothing_and_says_which(client):
+    create(client)
+    broken = MANIFEST.replace('image: "nginx:1.27"', 'imagee: "nginx:1.27"')
+    response = client.post("/api/sandboxes/default/apply/", {"manifest": broken}, format="json")
+    assert response.status_code == 422
+    body = response.json()
+    assert body["stored"] is False
+    assert [r["result"] for r in body["results"]] == ["not applied", "not applied", "error"]
+    assert 'unknown field "spec.template.spec.containers[0].imagee"' in body["results"][2]["error"]["message"]
+    assert not StoredObject.objects.filter(kind="ConfigMap").exists()
+    assert not StoredObject.objects.filter(kind="Namespace", name="shop").exists()
+
+
+def test_unreadable_yaml_is_reported_with_its_line(client):
+    create(client)
+    response = client.post("/api/sandboxes/default/apply/", {"manifest": "kind: Pod\nmetadata: [\n"}, format="json")
+    assert response.status_code == 422
+    assert "line 3" in response.json()["error"]
+
+
+def test_reset_brings_back_a_fresh_cluster(client):
+    create(client)
+    client.post("/api/sandboxes/default/apply/", {"manifest": MANIFEST}, format="json")
+    assert client.post("/api/sandboxes/default/reset/").status_code == 200
+    assert not StoredObject.objects.filter(kind="Deployment").exists()
+    assert StoredObject.objects.filter(kind="Namespace", name="default").exists()
+
+
+def test_the_api_publishes_an_openapi_schema(client):
+    response = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert response.status_code == 200
+    schema = response.json()
+    assert "/api/sandboxes/{name}/apply/" in schema["paths"]

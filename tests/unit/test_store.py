@@ -1,0 +1,251 @@
+import json
+
+import pytest
+from django.contrib.auth.models import User
+
+from clusters import errors, store
+from clusters.kube.resources import resource_for_kind
+from clusters.models import Change, StoredObject
+from clusters.sandboxes import sandbox_create
+
+PODS = resource_for_kind("v1", "Pod")
+DEPLOYMENTS = resource_for_kind("apps/v1", "Deployment")
+SERVICES = resource_for_kind("v1", "Service")
+CONFIGMAPS = resource_for_kind("v1", "ConfigMap")
+NAMESPACES = resource_for_kind("v1", "Namespace")
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def sandbox():
+    return sandbox_create(owner=User.objects.create(username="alice"))
+
+
+def pod(name="web", **metadata):
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, **metadata},
+        "spec": {"containers": [{"name": "main", "image": "nginx:1.27"}]},
+    }
+
+
+def deployment(replicas=2):
+    labels = {"app": "web"}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web"},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": labels},
+            "template": {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "nginx", "image": "nginx"}]}},
+        },
+    }
+
+
+def test_a_new_sandbox_has_the_namespaces_nodes_accounts_and_storage_class_of_a_fresh_cluster(sandbox):
+    kinds = set(StoredObject.objects.filter(sandbox=sandbox).values_list("kind", "name"))
+    for namespace in ("default", "kube-system", "kube-public", "kube-node-lease"):
+        assert ("Namespace", namespace) in kinds
+        assert StoredObject.objects.filter(sandbox=sandbox, kind="ServiceAccount", namespace=namespace).exists()
+    assert {("Node", "node-1"), ("Node", "node-2"), ("StorageClass", "standard")} <= kinds
+    node = store.object_get(sandbox=sandbox, resource=resource_for_kind("v1", "Node"), namespace="", name="node-1")
+    assert {c["type"]: c["status"] for c in node["status"]["conditions"]}["Ready"] == "True"
+
+
+def test_create_sets_the_server_fields_and_logs_the_change_at_the_same_version(sandbox):
+    created = store.object_create(sandbox=sandbox, resource=PODS, body=pod(), namespace="default")
+    metadata = created["metadata"]
+    assert metadata["uid"]
+    assert metadata["creationTimestamp"].endswith("Z")
+    assert metadata["generation"] == 1
+    assert metadata["namespace"] == "default"
+    change = Change.objects.get(resource_version=int(metadata["resourceVersion"]))
+    assert (change.type, change.kind, change.name) == ("ADDED", "Pod", "web")
+    assert created["spec"]["restartPolicy"] == "Always"
+    assert created["status"] == {"phase": "Pending", "qosClass": "BestEffort"}
+
+
+def test_resource_versions_grow_across_sandboxes(sandbox):
+    other = sandbox_create(owner=User.objects.create(username="bob"))
+    first = store.object_create(sandbox=sandbox, resource=PODS, body=pod("a"), namespace="default")
+    second = store.object_create(sandbox=other, resource=PODS, body=pod("a"), namespace="default")
+    assert int(second["metadata"]["resourceVersion"]) > int(first["metadata"]["resourceVersion"])
+
+
+def test_generate_name_gets_a_random_suffix(sandbox):
+    body = pod("")
+    body["metadata"] = {"generateName": "web-"}
+    created = store.object_create(sandbox=sandbox, resource=PODS, body=body, namespace="default")
+    assert created["metadata"]["name"].startswith("web-")
+    assert len(created["metadata"]["name"]) == len("web-") + 5
+
+
+def test_an_invalid_object_is_rejected_with_its_causes_and_nothing_is_stored(sandbox):
+    before = Change.objects.count()
+    bad = pod("Bad_Name")
+    with pytest.raises(errors.Invalid) as caught:
+        store.object_create(sandbox=sandbox, resource=PODS, body=bad, namespace="default")
+    status = caught.value.status()
+    assert status["code"] == 422
+    assert status["message"].startswith('Pod "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name"')
+    assert status["details"]["causes"][0]["field"] == "metadata.name"
+    assert Change.objects.count() == before
+
+
+def test_an_unknown_field_is_a_bad_request_naming_its_path(sandbox):
+    typo = pod()
+    typo["spec"]["containers"][0]["imagee"] = "x"
+    with pytest.raises(errors.BadRequest, match=r'unknown field "spec.containers\[0\].imagee"'):
+        store.object_create(sandbox=sandbox, resource=PODS, body=typo, namespace="default")
+
+
+def test_creating_in_a_missing_namespace_is_not_found(sandbox):
+    with pytest.raises(errors.NotFound, match='namespaces "nowhere" not found'):
+        store.object_create(sandbox=sandbox, resource=PODS, body=pod(), namespace="nowhere")
+
+
+def test_a_second_object_of_the_same_name_already_exists(sandbox):
+    store.object_create(sandbox=sandbox, resource=PODS, body=pod(), namespace="default")
+    with pytest.raises(errors.AlreadyExists, match='pods "web" already exists'):
+        store.object_create(sandbox=sandbox, resource=PODS, body=pod(), namespace="default")
+
+
+def test_an_update_with_a_stale_resource_version_conflicts_and_changes_nothing(sandbox):
+    created = store.object_create(sandbox=sandbox, resource=DEPLOYMENTS, body=deployment(), namespace="default")
+    fresh = dict(created, spec={**created["spec"], "replicas": 3})
+    updated = store.object_update(sandbox=sandbox, resource=DEPLOYMENTS, namespace="default", name="web", body=fresh)
+    assert updated["spec"]["replicas"] == 3
+    stale = dict(created, spec={**created["spec"], "replicas": 9})
+    with pytest.raises(errors.Conflict, match="the object has been modified"):
+        store.object_update(sandbox=sandbox, resource=DEPLOYMENTS, namespace="default", name="web", body=stale)
+    stored = store.object_get(sandbox=sandbox, resource=DEPLOYMENTS, namespace="default", name="web")
+    assert stored["spec"]["replicas"] == 3
+
+
+def test_generation_follows_the_spec_not_the_metadata(sandbox):
+    store.object_create(sandbox=sandbox, resource=DEPLOYMENTS, body=deployment(), namespace="default")
+
+    def patch(body):
+        return store.object_patch(
+            sandbox=sandbox,
+            resource=DEPLOYMENTS,
+            namespace="default",
+            name="web",
+            patch=json.dumps(body).encode(),
+            content_type="application/merge-patch+json",
+        )
+
+    assert patch({"metadata": {"labels": {"team": "blue"}}})["metadata"]["generation"] == 1
+    assert patch({"spec": {"replicas": 4}})["metadata"]["generation"] == 2
+
+
+def test_a_patch_that_changes_nothing_writes_nothing(sandbox):
+    created = store.object_create(
+        sandbox=sandbox,
+        resource=CONFIGMAPS,
+        body={"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"a": "1"}},
+        namespace="default",
+    )
+    same = store.object_patch(
+        sandbox=sandbox,
+        resource=CONFIGMAPS,
+        namespace="default",
+        name="c",
+        patch=b'{"data": {"a": "1"}}',
+        content_type="application/merge-patch+json",
+    )
+    assert same["metadata"]["resourceVersion"] == created["metadata"]["resourceVersion"]
+
+
+def test_status_is_kept_on_update_and_changed_only_through_the_status_subresource(sandbox):
+    created = store.object_create(sandbox=sandbox, resource=DEPLOYMENTS, body=deployment(), namespace="default")
+    with_status = dict(created, status={"replicas": 2, "readyReplicas": 2})
+    after = store.object_update(
+        sandbox=sandbox, resource=DEPLOYMENTS, namespace="default", name="web", body=with_status
+    )
+    assert after.get("status", {}) == created.get("status", {})
+    after = store.object_update(
+        sandbox=sandbox,
+        resource=DEPLOYMENTS,
+        namespace="default",
+        name="web",
+        body=dict(after, status={"replicas": 2, "readyReplicas": 2}),
+        subresource="status",
+    )
+    assert after["status"] == {"replicas": 2, "readyReplicas": 2}
+    assert after["metadata"]["generation"] == 1
+
+
+def test_services_get_a_cluster_ip_from_the_service_range_and_target_port_from_port(sandbox):
+    body = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "web"},
+        "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]},
+    }
+    first = store.object_create(sandbox=sandbox, resource=SERVICES, body=body, namespace="default")
+    body["metadata"]["name"] = "web2"
+    second = store.object_create(sandbox=sandbox, resource=SERVICES, body=body, namespace="default")
+    assert first["spec"]["clusterIP"].startswith("10.9")
+    assert first["spec"]["clusterIP"] != second["spec"]["clusterIP"]
+    assert first["spec"]["ports"][0]["targetPort"] == 80
+    assert first["spec"]["type"] == "ClusterIP"
+
+
+def test_delete_removes_the_object_and_logs_deleted(sandbox):
+    store.object_create(sandbox=sandbox, resource=PODS, body=pod(), namespace="default")
+    store.object_delete(sandbox=sandbox, resource=PODS, namespace="default", name="web")
+    assert not StoredObject.objects.filter(sandbox=sandbox, kind="Pod").exists()
+    assert Change.objects.filter(kind="Pod", name="web").order_by("-resource_version").first().type == "DELETED"
+
+
+def test_an_object_with_finalizers_waits_for_them_then_goes(sandbox):
+    store.object_create(sandbox=sandbox, resource=PODS, body=pod(finalizers=["example.com/hold"]), namespace="default")
+    marked = store.object_delete(sandbox=sandbox, resource=PODS, namespace="default", name="web")
+    assert marked["metadata"]["deletionTimestamp"]
+    assert StoredObject.objects.filter(sandbox=sandbox, kind="Pod").exists()
+    store.object_patch(
+        sandbox=sandbox,
+        resource=PODS,
+        namespace="default",
+        name="web",
+        patch=b'{"metadata": {"finalizers": null}}',
+        content_type="application/merge-patch+json",
+    )
+    assert not StoredObject.objects.filter(sandbox=sandbox, kind="Pod").exists()
+
+
+def test_foreground_and_orphan_deletion_leave_their_finalizers_for_the_garbage_collector(sandbox):
+    store.object_create(sandbox=sandbox, resource=DEPLOYMENTS, body=deployment(), namespace="default")
+    marked = store.object_delete(
+        sandbox=sandbox, resource=DEPLOYMENTS, namespace="default", name="web", propagation="Foreground"
+    )
+    assert marked["metadata"]["finalizers"] == ["foregroundDeletion"]
+
+
+def test_deleting_a_namespace_marks_it_terminating_and_refuses_new_content(sandbox):
+    store.object_create(
+        sandbox=sandbox,
+        resource=NAMESPACES,
+        body={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "teach"}},
+    )
+    assert StoredObject.objects.filter(
+        sandbox=sandbox, kind="ServiceAccount", namespace="teach", name="default"
+    ).exists()
+    marked = store.object_delete(sandbox=sandbox, resource=NAMESPACES, namespace="", name="teach")
+    assert marked["status"]["phase"] == "Terminating"
+    with pytest.raises(errors.Forbidden, match="because it is being terminated"):
+        store.object_create(sandbox=sandbox, resource=PODS, body=pod(), namespace="teach")
+
+
+def test_list_filters_by_labels_and_fields_and_reports_the_current_version(sandbox):
+    store.object_create(sandbox=sandbox, resource=PODS, body=pod("a", labels={"app": "web"}), namespace="default")
+    store.object_create(sandbox=sandbox, resource=PODS, body=pod("b", labels={"app": "db"}), namespace="default")
+    listing = store.object_list(sandbox=sandbox, resource=PODS, namespace="default", label_selector="app=web")
+    assert [item["metadata"]["name"] for item in listing.items] == ["a"]
+    by_field = store.object_list(sandbox=sandbox, resource=PODS, field_selector="metadata.name=b")
+    assert [item["metadata"]["name"] for item in by_field.items] == ["b"]
+    assert listing.resource_version == store.current_resource_version()
