@@ -24,7 +24,7 @@ from clusters.kube import selectors
 from clusters.kube.defaults import apply_defaults, job_selector_defaults
 from clusters.kube.patch import PatchError, apply_patch
 from clusters.kube.resources import Resource, resource_for_kind
-from clusters.kube.validation import decode_errors, validate
+from clusters.kube.validation import decode_error_message, decode_errors, validate
 from clusters.models import Change, ResourceVersionCounter, Sandbox, StoredObject
 
 # The service network of every sandbox, as on a kubeadm cluster.
@@ -100,10 +100,9 @@ def object_list(
 def _check_type(body: dict, resource: Resource) -> None:
     if not isinstance(body, dict):
         raise errors.BadRequest("the body of the request must be a JSON or YAML object")
-    api_version, kind = body.get("apiVersion"), body.get("kind")
-    if kind is None or api_version is None:
-        missing = "kind" if kind is None else "apiVersion"
-        raise errors.BadRequest(f"Object '{missing}' is missing in '{_brief(body)}'")
+    # Like the API server's decoder, a body that leaves out its type takes the endpoint's.
+    api_version = body.setdefault("apiVersion", resource.api_version)
+    kind = body.setdefault("kind", resource.kind)
     if resource_for_kind(api_version, kind) is not resource:
         raise errors.BadRequest(
             f"the API version in the data ({api_version}) does not match the expected API version "
@@ -113,21 +112,10 @@ def _check_type(body: dict, resource: Resource) -> None:
         )
 
 
-def _brief(body: dict) -> str:
-    import json
-
-    text = json.dumps(body, separators=(",", ":"))
-    return text if len(text) < 200 else text[:200] + "…"
-
-
 def _strict_decode(body: dict, resource: Resource) -> None:
     problems = decode_errors(body, resource)
     if problems:
-        detail = problems[0] if len(problems) == 1 else ", ".join(problems)
-        raise errors.BadRequest(
-            f'{resource.kind} in version "{resource.version}" cannot be handled as a {resource.kind}: '
-            f"strict decoding error: {detail}"
-        )
+        raise errors.BadRequest(decode_error_message(problems, resource))
 
 
 def _set_namespace(body: dict, resource: Resource, namespace: str | None) -> str:
@@ -315,9 +303,7 @@ def object_create(
     if "status" in body and resource.kind not in ("Namespace", "Node", "PersistentVolume", "PersistentVolumeClaim"):
         body.pop("status")  # a new object's status is the controllers' to write
     if not metadata.get("name"):
-        raise errors.invalid(
-            resource, "", [errors.Cause("FieldValueRequired", "name or generateName is required", "metadata.name")]
-        )
+        _validate(body, resource)  # reports the missing name as the API server words it
     with transaction.atomic():
         _admit_namespace(sandbox, resource, namespace, metadata["name"])
         _admit_create(sandbox, resource, body)
@@ -487,3 +473,19 @@ def object_delete(
         if dry_run:
             return body
         return _finish_deletion(sandbox, resource, row, body)
+
+
+def change_log_compact(*, keep: int) -> int:
+    """Forget all but the newest `keep` changes, as etcd compaction does. A watch that asks to
+    resume from before the horizon then gets 410 Expired and must list again."""
+    with transaction.atomic():
+        counter = ResourceVersionCounter.objects.select_for_update().filter(pk=1).first()
+        if counter is None:
+            return 0
+        horizon = counter.value - keep
+        if horizon <= counter.compacted_through:
+            return 0
+        counter.compacted_through = horizon
+        counter.save(update_fields=["compacted_through"])
+        deleted, _ = Change.objects.filter(resource_version__lte=horizon).delete()
+    return deleted

@@ -25,6 +25,8 @@ try:
     HEARTBEAT_INTERVAL = env_float("TUTOR_HEARTBEAT_INTERVAL", 10.0)
     HEARTBEAT_STALE_AFTER = env_float("TUTOR_HEARTBEAT_STALE_AFTER", 3 * HEARTBEAT_INTERVAL)
     BROKER_POLLING_INTERVAL = env_float("TUTOR_BROKER_POLLING_INTERVAL", 0.02)
+    # How many changes the log keeps for watches to resume from (older ones get 410 Expired).
+    CHANGE_LOG_KEEP = int(env_float("TUTOR_CHANGE_LOG_KEEP", 50_000))
 except EnvError as error:
     raise ImproperlyConfigured(str(error)) from None
 
@@ -183,5 +185,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tutor.health.tasks.heartbeat",
         "schedule": HEARTBEAT_INTERVAL,
         "options": {"expires": HEARTBEAT_INTERVAL},
+    },
+    "compact-change-log": {
+        "task": "clusters.tasks.compact_change_log",
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
     },
 }

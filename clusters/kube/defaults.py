@@ -113,14 +113,15 @@ _DOMAIN = rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[0-9a-fA-F:]+\])
 _IMAGE_REFERENCE = re.compile(
     rf"(?:(?P<domain>{_DOMAIN})/)?(?P<path>{_NAME_COMPONENT}(?:/{_NAME_COMPONENT})*)"
     r"(?::(?P<tag>[\w][\w.-]{0,127}))?"
-    r"(?:@(?P<digest>[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}))?"
+    r"(?:@(?P<digest>[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}))?",
+    re.ASCII,
 )
 
 
 def image_tag(image: str) -> str:
     """The tag parsers.ParseImageName finds: `latest` when there is neither tag nor digest, "" if unparseable."""
     match = _IMAGE_REFERENCE.fullmatch(image)
-    if not match or len(image.partition("@")[0].rpartition(":")[0] or image) > 255:
+    if not match or len(match.group("domain") or "") + len(match.group("path")) + 1 > 255:
         return ""
     if match.group("tag"):
         return match.group("tag")

@@ -99,7 +99,7 @@ def go_json(value: Any) -> str:
 def _go_float(number: float) -> str:
     if number.is_integer() and abs(number) < 1e21:
         return str(int(number))
-    return repr(number).replace("e+", "e+").replace("inf", "+Inf")
+    return repr(number)
 
 
 def render_value(value: Any) -> str:
@@ -819,7 +819,7 @@ def _json_kind(value: Any, *, with_number: bool = False) -> str:
         return "bool"
     if isinstance(value, (int, float)):
         if with_number:
-            text = str(value) if isinstance(value, int) else _json_number_text(value)
+            text = str(value) if isinstance(value, int) else repr(value)
             return f"number {text}"
         return "number"
     if isinstance(value, str):
@@ -1059,12 +1059,12 @@ def _annotations_causes(annotations: Any, path: str) -> list[Cause]:
 
 
 def _finalizer_causes(finalizers: Any, path: str, *, indexed: bool) -> list[Cause]:
-    causes = []
-    for index, finalizer in enumerate(_list(finalizers)):
-        name = _str(finalizer)
-        item_path = f"{path}[{index}]" if indexed else path
-        causes.extend(invalid(path, name, msg) for msg in label_key_errors(name))
+    """Qualified-name errors for every finalizer first (apimachinery), then the standard-name check (core)."""
+    names = [_str(finalizer) for finalizer in _list(finalizers)]
+    causes = [invalid(path, name, msg) for name in names for msg in label_key_errors(name)]
+    for index, name in enumerate(names):
         if "/" not in name and name not in _STANDARD_FINALIZERS:
+            item_path = f"{path}[{index}]" if indexed else path
             causes.append(
                 invalid(item_path, name, "name is neither a standard finalizer name nor is it fully qualified")
             )
@@ -1544,6 +1544,36 @@ def _container_ports_causes(ports: Any, path: str) -> list[Cause]:
     return causes
 
 
+_ENV_FIELD_PATHS = (
+    "metadata.name",
+    "metadata.namespace",
+    "metadata.uid",
+    "spec.nodeName",
+    "spec.serviceAccountName",
+    "status.hostIP",
+    "status.hostIPs",
+    "status.podIP",
+    "status.podIPs",
+)
+
+
+def _field_ref_causes(selector: dict, path: str) -> list[Cause]:
+    """validateObjectFieldSelector for environment variables (downward API)."""
+    if not _str(selector.get("apiVersion")):
+        return [required(f"{path}.apiVersion")]
+    field_path = _str(selector.get("fieldPath"))
+    if not field_path:
+        return [required(f"{path}.fieldPath")]
+    subscripted = re.fullmatch(r"(metadata\.(?:labels|annotations))\['(.+)'\]", field_path)
+    if subscripted:
+        key = subscripted.group(2)
+        key = key.lower() if subscripted.group(1).endswith("annotations") else key
+        return [invalid(path, key, msg) for msg in label_key_errors(key)]
+    if field_path not in _ENV_FIELD_PATHS:
+        return [not_supported(f"{path}.fieldPath", field_path, sorted(_ENV_FIELD_PATHS))]
+    return []
+
+
 def _env_causes(env: Any, path: str) -> list[Cause]:
     causes: list[Cause] = []
     for index, var in enumerate(_list(env)):
@@ -1564,6 +1594,8 @@ def _env_causes(env: Any, path: str) -> list[Cause]:
             if value_from.get(key) is not None
         ]
         from_path = f"{item_path}.valueFrom"
+        if value_from.get("fieldRef") is not None:
+            causes.extend(_field_ref_causes(_dict(value_from["fieldRef"]), f"{from_path}.fieldRef"))
         for key in ("configMapKeyRef", "secretKeyRef"):
             selector = value_from.get(key)
             if selector is None:
@@ -2158,7 +2190,10 @@ def _template_matches_causes(spec: dict, path: str = "spec.template.metadata.lab
         return []  # an empty selector selects everything
     if selector_matches(_dict(selector) if selector is not None else None, labels):
         return []
-    return [invalid(path, _sorted_map(labels), "`selector` does not match template `labels`")]
+    # A template without labels has a nil map, which encoding/json writes as null.
+    raw = _dict(_dict(spec.get("template")).get("metadata")).get("labels")
+    shown = _sorted_map(raw) if isinstance(raw, dict) else None
+    return [invalid(path, shown, "`selector` does not match template `labels`")]
 
 
 def _replica_set_template_causes(spec: dict, owner: str) -> list[Cause]:
@@ -2988,6 +3023,31 @@ def _validate_pvc(obj: dict, old: dict | None) -> list[Cause]:
     return causes
 
 
+_PV_SOURCES = (
+    "gcePersistentDisk",
+    "awsElasticBlockStore",
+    "hostPath",
+    "glusterfs",
+    "nfs",
+    "rbd",
+    "quobyte",
+    "cephfs",
+    "iscsi",
+    "cinder",
+    "fc",
+    "flexVolume",
+    "azureFile",
+    "vsphereVolume",
+    "photonPersistentDisk",
+    "portworxVolume",
+    "azureDisk",
+    "scaleIO",
+    "local",
+    "storageos",
+    "csi",
+)
+
+
 def _validate_pv(obj: dict, old: dict | None) -> list[Cause]:
     spec = _dict(obj.get("spec"))
     causes = (
@@ -3004,6 +3064,13 @@ def _validate_pv(obj: dict, old: dict | None) -> list[Cause]:
     capacity = _dict(spec.get("capacity"))
     if not capacity:
         causes.append(required("spec.capacity"))
+    elif "storage" not in capacity or len(capacity) > 1:
+        causes.append(not_supported("spec.capacity", sorted(capacity), ("storage",)))
+    sources = [key for key in _PV_SOURCES if spec.get(key) is not None]
+    for key in sources[1:]:
+        causes.append(forbidden(f"spec.{key}", "may not specify more than 1 volume type"))
+    if not sources:
+        causes.append(required("spec", "must specify a volume type"))
     policy = _str(spec.get("persistentVolumeReclaimPolicy"))
     if policy and policy not in ("Delete", "Recycle", "Retain"):
         causes.append(not_supported("spec.persistentVolumeReclaimPolicy", policy, ("Delete", "Recycle", "Retain")))
@@ -3038,7 +3105,10 @@ def _validate_node(obj: dict, old: dict | None) -> list[Cause]:
         elif effect not in ("NoSchedule", "PreferNoSchedule", "NoExecute"):
             causes.append(not_supported(f"{path}.effect", effect, ("NoSchedule", "PreferNoSchedule", "NoExecute")))
         if (key, effect) in seen:
-            cause = duplicate(path, taint)
+            internal = _internal(
+                Key=key, Value=_str(taint.get("value")), Effect=effect, TimeAdded=taint.get("timeAdded")
+            )
+            cause = duplicate(path, internal)
             causes.append(Cause(cause.reason, cause.message + ": taints must be unique by key and effect pair", path))
         seen.add((key, effect))
     return causes
@@ -3079,7 +3149,7 @@ def validate(obj: dict, resource: Resource, *, old: dict | None = None) -> list[
     """
     from clusters.kube.defaults import apply_defaults, job_selector_defaults
 
-    current = apply_defaults(obj, resource)
+    current = apply_defaults(obj if isinstance(obj, dict) else {}, resource)
     if resource.kind == "Job" and _dict(current.get("spec")).get("manualSelector") is not True:
         uid = _str(_dict(current.get("metadata")).get("uid"))
         if _dict(current.get("spec")).get("selector") is None or uid:

@@ -410,6 +410,52 @@ CORPUS = [
         ],
     ),
     (
+        "env-from-an-unknown-field",
+        TWO_CONTAINERS_POD,
+        lambda p: pod_container(p).update(
+            env=[{"name": "PHASE", "valueFrom": {"fieldRef": {"fieldPath": "status.phase"}}}]
+        ),
+        [
+            Cause(
+                "FieldValueNotSupported",
+                'Unsupported value: "status.phase": supported values: "metadata.name", "metadata.namespace", '
+                '"metadata.uid", "spec.nodeName", "spec.serviceAccountName", "status.hostIP", "status.hostIPs", '
+                '"status.podIP", "status.podIPs"',
+                "spec.containers[0].env[0].valueFrom.fieldRef.fieldPath",
+            )
+        ],
+    ),
+    (
+        "toleration-with-unknown-operator",
+        FLUENTD_DAEMONSET,
+        lambda d: d["spec"]["template"]["spec"]["tolerations"][0].update(operator="Matches"),
+        [
+            Cause(
+                "FieldValueNotSupported",
+                'Unsupported value: "Matches": supported values: "Equal", "Exists"',
+                "spec.template.spec.tolerations[0].operator",
+            )
+        ],
+    ),
+    (
+        "init-container-that-restarts-on-failure",
+        TWO_CONTAINERS_POD,
+        lambda p: p["spec"].update(initContainers=[{"name": "init", "image": "busybox", "restartPolicy": "OnFailure"}]),
+        [
+            Cause(
+                "FieldValueNotSupported",
+                'Unsupported value: "OnFailure": supported values: "Always"',
+                "spec.initContainers[0].restartPolicy",
+            )
+        ],
+    ),
+    (
+        "external-name-service-without-name",
+        MY_SERVICE,
+        lambda s: s["spec"].update(type="ExternalName", ports=[]),
+        [Cause("FieldValueRequired", "Required value", "spec.externalName")],
+    ),
+    (
         "bad-quantity",
         TWO_CONTAINERS_POD,
         lambda p: pod_container(p).update(resources={"requests": {"memory": "12Qi"}}),
@@ -479,7 +525,9 @@ CORPUS = [
         TWO_CONTAINERS_POD,
         lambda p: p["spec"]["volumes"][0].update(hostPath={"path": "/tmp"}),
         [
-            Cause("FieldValueForbidden", "Forbidden: may not specify more than 1 volume type", "spec.volumes[0].hostPath"),
+            Cause(
+                "FieldValueForbidden", "Forbidden: may not specify more than 1 volume type", "spec.volumes[0].hostPath"
+            ),
             # An invalid volume is not declared, so the mounts of it are not found either (as upstream).
             Cause("FieldValueNotFound", 'Not found: "shared-data"', "spec.containers[0].volumeMounts[0].name"),
             Cause("FieldValueNotFound", 'Not found: "shared-data"', "spec.containers[1].volumeMounts[0].name"),
