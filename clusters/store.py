@@ -15,8 +15,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
 from django.utils import timezone
 
 from clusters import errors
@@ -240,12 +239,18 @@ def _qos_class(pod_spec: dict) -> str:
 
 
 def _next_resource_version() -> int:
-    # The UPDATE takes the counter's row lock and keeps it until this transaction commits.
-    if not ResourceVersionCounter.objects.filter(pk=1).update(value=F("value") + 1):
+    # One statement both bumps the counter and reads it; its row lock is held until this
+    # transaction commits, which puts the change log in commit order.
+    table = ResourceVersionCounter._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET value = value + 1 WHERE id = 1 RETURNING value")  # noqa: S608
+        row = cursor.fetchone()
+    if row is None:
         # The migration creates the row; only an emptied database (a test flush) lacks it.
         newest = Change.objects.order_by("-resource_version").values_list("resource_version", flat=True).first()
-        ResourceVersionCounter.objects.get_or_create(pk=1, defaults={"value": (newest or 0) + 1})
-    return ResourceVersionCounter.objects.values_list("value", flat=True).get(pk=1)
+        counter, _ = ResourceVersionCounter.objects.get_or_create(pk=1, defaults={"value": (newest or 0) + 1})
+        return counter.value
+    return row[0]
 
 
 def _record(sandbox: Sandbox, resource: Resource, body: dict, change_type: str, row: StoredObject | None) -> dict:

@@ -94,4 +94,7 @@ def database_config(url: str | None, *, var_dir: Path) -> dict:
         }
         # Tests use a file, not memory, so that worker processes can see the test database.
         config["TEST"] = {"NAME": str(Path(config["NAME"]).with_name("test-db.sqlite3"))}
+    elif config["ENGINE"] == "django.db.backends.postgresql":
+        # A pool per process: opening a PostgreSQL connection costs more than most requests.
+        config["OPTIONS"] = {"pool": {"min_size": 1, "max_size": 8, "timeout": 10}}
     return config

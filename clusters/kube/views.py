@@ -12,6 +12,7 @@ import json
 import time
 
 from asgiref.sync import sync_to_async
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -19,7 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 from clusters import errors, store
 from clusters.kube import discovery, openapi, selectors
 from clusters.kube.access import sandbox_for_request
-from clusters.kube.bodies import BodyError, parse_body
+from clusters.kube.bodies import MAX_BODY_BYTES, BodyError, parse_body
 from clusters.kube.feed import FEED, changes_after, log_horizon
 from clusters.kube.paths import RequestInfo, parse_path
 from clusters.kube.resources import Resource
@@ -47,18 +48,36 @@ def _flag(request: HttpRequest, name: str) -> bool:
     return request.GET.get(name, "").lower() in ("1", "true")
 
 
+def _authenticate(request: HttpRequest, sandbox_uid: str, token: str | None, user) -> Sandbox:
+    return sandbox_for_request(
+        sandbox_uid=sandbox_uid,
+        path_token=token,
+        authorization=request.headers.get("Authorization", ""),
+        user=user,
+    )
+
+
 @csrf_exempt
 async def kube_api(request: HttpRequest, sandbox_uid: str, path: str = "", token: str | None = None) -> HttpResponse:
+    info = parse_path(path)
+    # The session is read only for browser calls: kubectl and clients bring a token.
+    user = None if token or "Authorization" in request.headers else await request.auser()
+    if info.target == "resource" and info.name is None and request.method == "GET" and _flag(request, "watch"):
+        try:
+            sandbox = await sync_to_async(_authenticate)(request, sandbox_uid, token, user)
+            _check_resource(info)
+            return await _watch(request, sandbox, info.resource, info.namespace)
+        except errors.ApiError as error:
+            return _status_response(error)
+    # Everything else is answered in one trip to the synchronous world (one database thread hop).
+    return await sync_to_async(_serve)(request, sandbox_uid, token, user, info)
+
+
+def _serve(request: HttpRequest, sandbox_uid: str, token: str | None, user, info: RequestInfo) -> HttpResponse:
     try:
-        sandbox = await sync_to_async(sandbox_for_request)(
-            sandbox_uid=sandbox_uid,
-            path_token=token,
-            authorization=request.headers.get("Authorization", ""),
-            user=await request.auser(),
-        )
-        info = parse_path(path)
+        sandbox = _authenticate(request, sandbox_uid, token, user)
         if info.target == "resource":
-            return await _resource(request, sandbox, info)
+            return _resource(request, sandbox, info)
         return _document(request, info)
     except errors.ApiError as error:
         return _status_response(error)
@@ -108,7 +127,7 @@ def _document(request: HttpRequest, info: RequestInfo) -> HttpResponse:
 # --- resources ----------------------------------------------------------------------------------
 
 
-async def _resource(request: HttpRequest, sandbox: Sandbox, info: RequestInfo) -> HttpResponse:
+def _check_resource(info: RequestInfo) -> None:
     resource = info.resource
     if resource is None:
         raise errors.NotFound(NO_RESOURCE)
@@ -118,26 +137,32 @@ async def _resource(request: HttpRequest, sandbox: Sandbox, info: RequestInfo) -
         raise errors.NotFound(NO_RESOURCE)
     if info.subresource and info.subresource not in resource.subresources:
         raise errors.NotFound(NO_RESOURCE)
-    method = request.method
+
+
+def _resource(request: HttpRequest, sandbox: Sandbox, info: RequestInfo) -> HttpResponse:
+    _check_resource(info)
+    resource, method = info.resource, request.method
     if info.name is None:
-        if method == "GET":
-            if _flag(request, "watch"):
-                return await _watch(request, sandbox, resource, info.namespace)
-            return await sync_to_async(_list)(request, sandbox, resource, info.namespace)
-        if method == "POST":
-            return await sync_to_async(_create)(request, sandbox, resource, info.namespace)
-        if method == "DELETE":
-            return await sync_to_async(_delete_collection)(request, sandbox, resource, info.namespace)
+        handler = {"GET": _list, "POST": _create, "DELETE": _delete_collection}.get(method)
+        if handler:
+            return handler(request, sandbox, resource, info.namespace)
     else:
         handler = {"GET": _get, "PUT": _update, "PATCH": _patch, "DELETE": _delete}.get(method)
         if handler:
-            return await sync_to_async(handler)(request, sandbox, resource, info)
+            return handler(request, sandbox, resource, info)
     raise errors.MethodNotAllowed(f"the server does not allow this method on the requested resource ({method})")
+
+
+def _raw_body(request: HttpRequest) -> bytes:
+    try:
+        return request.body
+    except RequestDataTooBig:
+        raise errors.RequestEntityTooLarge(f"the request body is larger than {MAX_BODY_BYTES} bytes") from None
 
 
 def _body(request: HttpRequest) -> dict:
     try:
-        return parse_body(request.body, request.content_type and request.headers.get("Content-Type"))
+        return parse_body(_raw_body(request), request.headers.get("Content-Type"))
     except BodyError as error:
         if error.too_large:
             raise errors.RequestEntityTooLarge(str(error)) from None
@@ -211,8 +236,7 @@ def _update(request: HttpRequest, sandbox: Sandbox, resource: Resource, info: Re
 
 
 def _patch(request: HttpRequest, sandbox: Sandbox, resource: Resource, info: RequestInfo) -> HttpResponse:
-    if len(request.body) > 3 * 1024 * 1024:
-        raise errors.RequestEntityTooLarge("the patch is larger than 3 MiB")
+    raw = _raw_body(request)
     content_type = request.headers.get("Content-Type", "")
     if info.subresource == "scale":
         return _patch_scale(request, sandbox, resource, info, None)
@@ -221,7 +245,7 @@ def _patch(request: HttpRequest, sandbox: Sandbox, resource: Resource, info: Req
         resource=resource,
         namespace=info.namespace or "",
         name=info.name,
-        patch=request.body,
+        patch=raw,
         content_type=content_type,
         subresource=info.subresource,
         dry_run=_dry_run(request),
@@ -230,7 +254,7 @@ def _patch(request: HttpRequest, sandbox: Sandbox, resource: Resource, info: Req
 
 
 def _delete_options(request: HttpRequest) -> dict:
-    options = _body(request) if request.body.strip() else {}
+    options = _body(request) if _raw_body(request).strip() else {}
     if "propagationPolicy" in request.GET:
         options["propagationPolicy"] = request.GET["propagationPolicy"]
     if "gracePeriodSeconds" in request.GET:
@@ -306,7 +330,7 @@ def _patch_scale(request, sandbox, resource, info, new_scale: dict | None) -> Ht
     current = store.object_get(sandbox=sandbox, resource=resource, namespace=info.namespace or "", name=info.name)
     if new_scale is None:
         try:
-            new_scale = apply_patch(_scale_of(current), request.body, request.headers.get("Content-Type", ""))
+            new_scale = apply_patch(_scale_of(current), _raw_body(request), request.headers.get("Content-Type", ""))
         except PatchError as error:
             raise errors.for_patch_error(error) from None
     replicas = new_scale.get("spec", {}).get("replicas")

@@ -62,4 +62,4 @@ def test_database_config_reads_a_postgres_url(tmp_path):
         "tutor",
         "tutor",
     )
-    assert "OPTIONS" not in config or "init_command" not in config["OPTIONS"]
+    assert config["OPTIONS"] == {"pool": {"min_size": 1, "max_size": 8, "timeout": 10}}
