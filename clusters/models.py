@@ -109,3 +109,20 @@ class Change(models.Model):
 
     def __str__(self) -> str:
         return f"{self.resource_version} {self.type} {self.kind} {self.namespace}/{self.name}"
+
+
+class ContainerLog(models.Model):
+    """One line a container wrote, as the runtime read it; `kubectl logs` reads these."""
+
+    sandbox = models.ForeignKey(Sandbox, on_delete=models.CASCADE, related_name="log_lines")
+    pod_uid = models.UUIDField()
+    container = models.CharField(max_length=63)
+    restart = models.PositiveIntegerField(default=0, help_text="which run of the container (its restartCount)")
+    time = models.DateTimeField()
+    line = models.TextField()
+
+    class Meta:
+        indexes = [models.Index(fields=["pod_uid", "container", "restart", "id"], name="log_by_container")]
+
+    def __str__(self) -> str:
+        return f"{self.container}#{self.restart}: {self.line[:40]}"

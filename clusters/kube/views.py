@@ -17,7 +17,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from clusters import errors, store
+from clusters import errors, logs, store
 from clusters.kube import discovery, openapi, selectors
 from clusters.kube.access import sandbox_for_request
 from clusters.kube.bodies import MAX_BODY_BYTES, BodyError, parse_body
@@ -30,6 +30,7 @@ from clusters.models import Change, Sandbox
 BOOKMARK_SECONDS = 15
 DEFAULT_WATCH_SECONDS = 1800
 NO_RESOURCE = "the server could not find the requested resource"
+LOG_POLL_SECONDS = 0.1
 
 
 def _json(body: dict, status: int = 200, content_type: str = "application/json") -> HttpResponse:
@@ -62,11 +63,18 @@ async def kube_api(request: HttpRequest, sandbox_uid: str, path: str = "", token
     info = parse_path(path)
     # The session is read only for browser calls: kubectl and clients bring a token.
     user = None if token or "Authorization" in request.headers else await request.auser()
-    if info.target == "resource" and info.name is None and request.method == "GET" and _flag(request, "watch"):
+    streams = request.method == "GET" and info.target == "resource"
+    if streams and info.name is None and _flag(request, "watch"):
+        follow = _watch
+    elif streams and info.subresource == "log" and _flag(request, "follow"):
+        follow = _follow_log
+    else:
+        follow = None
+    if follow:
         try:
             sandbox = await sync_to_async(_authenticate)(request, sandbox_uid, token, user)
             _check_resource(info)
-            return await _watch(request, sandbox, info.resource, info.namespace)
+            return await follow(request, sandbox, info)
         except errors.ApiError as error:
             return _status_response(error)
     # Everything else is answered in one trip to the synchronous world (one database thread hop).
@@ -356,24 +364,81 @@ def _patch_scale(request, sandbox, resource, info, new_scale: dict | None) -> Ht
     return _json(_scale_of(body))
 
 
+def _log_options(request: HttpRequest) -> dict:
+    def number(name: str) -> int | None:
+        value = request.GET.get(name)
+        if value is None:
+            return None
+        if not value.lstrip("-").isdigit():
+            raise errors.BadRequest(f"{name} must be a whole number, not {value!r}")
+        return int(value)
+
+    return {
+        "tail": number("tailLines"),
+        "since_seconds": number("sinceSeconds"),
+        "timestamps": _flag(request, "timestamps"),
+        "previous": _flag(request, "previous"),
+    }
+
+
+def _log_target(request: HttpRequest, pod: dict) -> tuple[str, int, dict]:
+    options = _log_options(request)
+    container = logs.choose_container(pod, request.GET.get("container"))
+    return container, logs.log_run(pod, container, options["previous"]), options
+
+
 def _pod_log(request: HttpRequest, pod: dict) -> HttpResponse:
-    containers = [c["name"] for c in pod["spec"].get("containers", [])]
-    container = request.GET.get("container") or (containers[0] if len(containers) == 1 else None)
-    name = pod["metadata"]["name"]
-    if container is None:
-        raise errors.BadRequest(
-            f"a container name must be specified for pod {name}, choose one of: [{' '.join(containers)}]"
+    container, run, options = _log_target(request, pod)
+    lines = logs.log_lines(
+        pod=pod, container=container, restart=run, tail=options["tail"], since_seconds=options["since_seconds"]
+    )
+    text = "".join(logs.format_line(line, options["timestamps"]) for line in lines)
+    return HttpResponse(text.encode(), content_type="text/plain")
+
+
+def _follow_target(request: HttpRequest, sandbox: Sandbox, info: RequestInfo) -> tuple[dict, str, int, dict]:
+    pod = store.object_get(sandbox=sandbox, resource=info.resource, namespace=info.namespace or "", name=info.name)
+    container, run, options = _log_target(request, pod)
+    return pod, container, run, options
+
+
+async def _follow_log(request: HttpRequest, sandbox: Sandbox, info: RequestInfo) -> HttpResponse:
+    """`kubectl logs -f`: what is there, then new lines as they come, until the container's run ends."""
+    pod, container, run, options = await sync_to_async(_follow_target)(request, sandbox, info)
+
+    def still_running() -> bool:
+        try:
+            current = store.object_get(
+                sandbox=sandbox, resource=info.resource, namespace=info.namespace, name=info.name
+            )
+        except errors.NotFound:
+            return False
+        if current["metadata"]["uid"] != pod["metadata"]["uid"]:
+            return False
+        status = logs.container_status(current, container)
+        return status.get("restartCount", 0) == run and "terminated" not in status.get("state", {})
+
+    async def stream():
+        read = sync_to_async(logs.log_lines, thread_sensitive=False)
+        running = sync_to_async(still_running, thread_sensitive=False)
+        lines = await read(
+            pod=pod, container=container, restart=run, tail=options["tail"], since_seconds=options["since_seconds"]
         )
-    if container not in containers + [c["name"] for c in pod["spec"].get("initContainers", [])]:
-        raise errors.BadRequest(f"container {container} is not valid for pod {name}")
-    statuses = {s["name"]: s for s in pod.get("status", {}).get("containerStatuses", [])}
-    state = statuses.get(container, {}).get("state", {})
-    if not state or "waiting" in state:
-        reason = state.get("waiting", {}).get("reason", "ContainerCreating")
-        raise errors.BadRequest(f'container "{container}" in pod "{name}" is waiting to start: {reason}')
-    # Log lines come from the runtime, which the orchestrator adds; until then a started
-    # container has no recorded output.
-    return HttpResponse(b"", content_type="text/plain")
+        last = 0
+        while True:
+            for line in lines:
+                yield logs.format_line(line, options["timestamps"]).encode()
+                last = line.id
+            alive = await running()
+            lines = await read(pod=pod, container=container, restart=run, after_id=last)
+            if not alive and not lines:
+                return
+            if not lines:
+                await asyncio.sleep(LOG_POLL_SECONDS)
+
+    response = StreamingHttpResponse(stream(), content_type="text/plain")
+    response["X-Accel-Buffering"] = "no"
+    return response
 
 
 # --- watch --------------------------------------------------------------------------------------
@@ -422,7 +487,8 @@ class _WatchFilter:
         return None
 
 
-async def _watch(request: HttpRequest, sandbox: Sandbox, resource: Resource, namespace: str | None):
+async def _watch(request: HttpRequest, sandbox: Sandbox, info: RequestInfo):
+    resource, namespace = info.resource, info.namespace
     watch_filter = _WatchFilter(sandbox, resource, namespace, request)
     requested = request.GET.get("resourceVersion", "")
     send_initial = _flag(request, "sendInitialEvents")

@@ -249,3 +249,17 @@ def test_list_filters_by_labels_and_fields_and_reports_the_current_version(sandb
     by_field = store.object_list(sandbox=sandbox, resource=PODS, field_selector="metadata.name=b")
     assert [item["metadata"]["name"] for item in by_field.items] == ["b"]
     assert listing.resource_version == store.current_resource_version()
+
+
+def test_compaction_keeps_the_newest_changes_and_moves_the_horizon_forward_only(sandbox):
+    for name in "abc":
+        store.object_create(
+            sandbox=sandbox,
+            resource=CONFIGMAPS,
+            body={"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}},
+            namespace="default",
+        )
+    assert store.change_log_compact(keep=2) > 0
+    assert Change.objects.count() == 2
+    assert store.change_log_compact(keep=2) == 0
+    assert store.change_log_compact(keep=10_000) == 0
