@@ -126,3 +126,40 @@ class ContainerLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.container}#{self.restart}: {self.line[:40]}"
+
+
+class WorkItem(models.Model):
+    """One key of the orchestrator's work queue: a sandbox's controllers, or one node's kubelet.
+
+    The database row, not the broker message, is what says work is due: `dirty` (as soon as
+    possible) or `wake_at` (at that moment). A task leases the row while it runs, so one key is
+    never reconciled twice at once, and a lost task or a dead worker only delays the work until
+    the lease runs out and the periodic resync sends the key again."""
+
+    sandbox = models.ForeignKey(Sandbox, on_delete=models.CASCADE, related_name="work_items")
+    key = models.CharField(max_length=100)  # "controllers" or "kubelet/<node>"
+    dirty = models.BooleanField(default=True)
+    wake_at = models.DateTimeField(null=True, blank=True)
+    leased_until = models.DateTimeField(null=True, blank=True)
+    failures = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["sandbox", "key"], name="work_item_unique_key")]
+
+    def __str__(self) -> str:
+        return f"{self.sandbox_id}:{self.key}"
+
+
+class NodeRuntimeState(models.Model):
+    """What the simulated runtime knows about one node's containers, kept between kubelet runs."""
+
+    sandbox = models.ForeignKey(Sandbox, on_delete=models.CASCADE, related_name="runtime_states")
+    node = models.CharField(max_length=253)
+    state = models.JSONField(default=dict)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["sandbox", "node"], name="runtime_state_unique_node")]
+
+    def __str__(self) -> str:
+        return f"runtime state of {self.node} in sandbox {self.sandbox_id}"

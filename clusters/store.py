@@ -274,6 +274,7 @@ def _record(sandbox: Sandbox, resource: Resource, body: dict, change_type: str, 
         row.resource_version = version
         row.body = body
         row.save(update_fields=["resource_version", "body"])
+    _wake_controllers(sandbox, resource, body)
     Change.objects.create(
         resource_version=version,
         sandbox=sandbox,
@@ -285,6 +286,19 @@ def _record(sandbox: Sandbox, resource: Resource, body: dict, change_type: str, 
         body=body,
     )
     return body
+
+
+def _wake_controllers(sandbox: Sandbox, resource: Resource, body: dict) -> None:
+    """Every write makes the sandbox's controllers due (and the kubelet of a pod's node)."""
+    from clusters import workqueue
+
+    if resource.kind == "Event":
+        return  # no controller plans from Events; they would only wake it for nothing
+    keys = [workqueue.CONTROLLERS]
+    node = body.get("spec", {}).get("nodeName") if resource.kind == "Pod" else None
+    if node:
+        keys.append(workqueue.kubelet_key(node))
+    workqueue.work_request(sandbox.pk, keys)
 
 
 def object_create(

@@ -1,9 +1,51 @@
-"""Celery tasks of the orchestrator: thin, keyed, safe to run twice."""
+"""Celery tasks of the orchestrator: thin, keyed by (sandbox, key), safe to run twice."""
+
+import logging
+import traceback
 
 from celery import shared_task
 from django.conf import settings
+from django.utils import timezone
 
+from clusters import workqueue
+from clusters.models import Sandbox
 from clusters.store import change_log_compact
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(name="clusters.tasks.run_work", ignore_result=True)
+def run_work(sandbox_id: int, key: str) -> None:
+    now = timezone.now()
+    if not workqueue.work_claim(sandbox_id, key, now=now):
+        return  # nothing due, or another worker holds the key
+    sandbox = Sandbox.objects.filter(pk=sandbox_id).first()
+    if sandbox is None:
+        return
+    try:
+        wake_at = reconcile(sandbox, key, now=now)
+    except Exception as error:
+        delay = workqueue.work_failed(sandbox_id, key, error=traceback.format_exc(), now=timezone.now())
+        log.warning("sandbox %s %s failed (%s); retrying in %.1f s", sandbox_id, key, error, delay)
+        return
+    workqueue.work_done(sandbox_id, key, wake_at=wake_at)
+
+
+def reconcile(sandbox: Sandbox, key: str, *, now):
+    if key == workqueue.CONTROLLERS:
+        from clusters.controllers.manager import controllers_reconcile
+
+        return controllers_reconcile(sandbox, now=now)
+    if key.startswith("kubelet/"):
+        from clusters.kubelet import kubelet_reconcile
+
+        return kubelet_reconcile(sandbox, node=key.split("/", 1)[1], now=now)
+    raise ValueError(f"unknown work key {key!r}")
+
+
+@shared_task(name="clusters.tasks.resync", ignore_result=True)
+def resync() -> int:
+    return workqueue.resync_all()
 
 
 @shared_task(name="clusters.tasks.compact_change_log")

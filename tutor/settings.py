@@ -27,6 +27,8 @@ try:
     BROKER_POLLING_INTERVAL = env_float("TUTOR_BROKER_POLLING_INTERVAL", 0.02)
     # How many changes the log keeps for watches to resume from (older ones get 410 Expired).
     CHANGE_LOG_KEEP = int(env_float("TUTOR_CHANGE_LOG_KEEP", 50_000))
+    # Every sandbox is reconciled at least this often, whatever messages were lost.
+    RESYNC_INTERVAL = env_float("TUTOR_RESYNC_INTERVAL", 30.0)
 except EnvError as error:
     raise ImproperlyConfigured(str(error)) from None
 
@@ -187,6 +189,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tutor.health.tasks.heartbeat",
         "schedule": HEARTBEAT_INTERVAL,
         "options": {"expires": HEARTBEAT_INTERVAL},
+    },
+    "resync-sandboxes": {
+        "task": "clusters.tasks.resync",
+        "schedule": RESYNC_INTERVAL,
+        "options": {"expires": RESYNC_INTERVAL},
     },
     "compact-change-log": {
         "task": "clusters.tasks.compact_change_log",

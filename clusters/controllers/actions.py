@@ -1,0 +1,84 @@
+"""What a controller decides to do, as data. Planners return lists of these; one actor performs them.
+
+Every action names its object by apiVersion, kind, namespace ("" for cluster-scoped) and name.
+Planners never touch the database, Docker or the clock: they get a ClusterState and `now`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Create:
+    """Create an object (the body includes apiVersion, kind and metadata; `generateName` is fine)."""
+
+    body: dict
+
+
+@dataclass(frozen=True)
+class Patch:
+    """A JSON merge patch on an object, or on its `status` / `scale` subresource.
+
+    `resource_version`, when given, is a precondition: the write fails (and the controller's
+    next pass re-plans) if the object changed since the planner read it."""
+
+    api_version: str
+    kind: str
+    namespace: str
+    name: str
+    patch: dict
+    subresource: str | None = None
+    resource_version: str | None = None
+
+
+@dataclass(frozen=True)
+class Delete:
+    api_version: str
+    kind: str
+    namespace: str
+    name: str
+    uid: str | None = None  # precondition: only delete this incarnation of the name
+    propagation: str | None = None  # "Background", "Foreground", "Orphan"
+    grace_period: int | None = None
+
+
+@dataclass(frozen=True)
+class Event:
+    """A Kubernetes Event about an object (`kubectl describe` shows them), with upstream reasons:
+    Scheduled, FailedScheduling, Pulling, Pulled, Failed, Created, Started, Killing, BackOff,
+    Unhealthy, SuccessfulCreate, SuccessfulDelete, ScalingReplicaSet, Completed, …"""
+
+    involved: dict = field(hash=False)  # {apiVersion, kind, namespace, name, uid} of the object
+    reason: str = ""
+    message: str = ""
+    type: str = "Normal"  # or "Warning"
+    source: str = ""  # the component: "default-scheduler", "kubelet", "replicaset-controller", …
+
+
+Action = Create | Patch | Delete | Event
+
+
+def ref(obj: dict) -> dict:
+    """The involvedObject reference of an object, for Events and ownerReferences."""
+    metadata = obj["metadata"]
+    return {
+        "apiVersion": obj["apiVersion"],
+        "kind": obj["kind"],
+        "namespace": metadata.get("namespace", ""),
+        "name": metadata["name"],
+        "uid": metadata["uid"],
+    }
+
+
+def owner_reference(owner: dict, *, controller: bool = True) -> dict:
+    """The ownerReference a controller puts on what it creates (`blockOwnerDeletion` as upstream)."""
+    metadata = owner["metadata"]
+    return {
+        "apiVersion": owner["apiVersion"],
+        "kind": owner["kind"],
+        "name": metadata["name"],
+        "uid": metadata["uid"],
+        "controller": controller,
+        "blockOwnerDeletion": True,
+    }

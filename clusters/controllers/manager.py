@@ -1,0 +1,74 @@
+"""The controller manager: every controller of one sandbox, run as one level-triggered pass.
+
+Each pass reads the sandbox's whole state once, asks every planner what to do, and performs the
+actions; passes repeat until no planner has anything to do (a fresh pass sees the previous
+one's writes, so a ReplicaSet's new pods are scheduled in the next pass of the same run). The
+earliest wake-up any planner asks for is returned, so the work queue can come back exactly then.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from datetime import datetime
+from types import ModuleType
+
+from clusters.controllers.actor import actions_apply
+from clusters.controllers.state import ClusterState
+from clusters.models import Sandbox, StoredObject
+
+log = logging.getLogger(__name__)
+
+# In the order a cluster's control plane reacts: lifecycle and cleanup first, then the
+# workload controllers that create pods, then the scheduler that places them, then the
+# controllers that follow pods (endpoints) and claims (volumes).
+PLANNERS = (
+    "namespace",
+    "garbage_collector",
+    "deployment",
+    "replicaset",
+    "statefulset",
+    "daemonset",
+    "job",
+    "cronjob",
+    "volumes",
+    "scheduler",
+    "endpoints",
+)
+MAX_PASSES = 10
+# Kinds no controller plans from; leaving them out keeps each pass's read small.
+UNWATCHED_KINDS = ("Event",)
+
+
+def planner_modules(names: tuple[str, ...] = PLANNERS) -> list[ModuleType]:
+    return [importlib.import_module(f"clusters.controllers.{name}") for name in names]
+
+
+def sandbox_state(sandbox: Sandbox) -> ClusterState:
+    bodies = (
+        StoredObject.objects.filter(sandbox=sandbox).exclude(kind__in=UNWATCHED_KINDS).values_list("body", flat=True)
+    )
+    return ClusterState.of(bodies)
+
+
+def controllers_reconcile(
+    sandbox: Sandbox, *, now: datetime, planners: list[ModuleType] | None = None
+) -> datetime | None:
+    planners = planner_modules() if planners is None else planners
+    state = sandbox_state(sandbox)
+    for _ in range(MAX_PASSES):
+        actions = [action for planner in planners for action in planner.plan(state, now=now)]
+        if not actions:
+            break
+        outcome = actions_apply(sandbox, actions)
+        state = sandbox_state(sandbox)
+        if outcome.applied == 0:
+            break  # every action lost a race: the next run plans from fresh state
+    else:
+        log.warning("sandbox %s: controllers still had work after %d passes", sandbox.pk, MAX_PASSES)
+    wakeups = [
+        moment
+        for planner in planners
+        if hasattr(planner, "next_wakeup") and (moment := planner.next_wakeup(state, now=now)) is not None
+    ]
+    return min(wakeups, default=None)

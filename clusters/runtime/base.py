@@ -1,0 +1,103 @@
+"""The contract between a kubelet and a container runtime (the CRI of this project, much smaller).
+
+A runtime runs pods for one sandbox's node. It is told what to do — ensure a pod's sandbox (the
+network namespace every container of the pod shares), pull an image, start or stop a container —
+and it reports what is: the observed state of every container it runs. It never decides
+anything; the kubelet's planner does, from the pod specs and these observations.
+
+Two implementations pass the same contract suite: DockerRuntime (real containers) and
+SimulatedRuntime (the lifecycle as data, driven by a clock).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+
+class RuntimeError_(Exception):
+    """A runtime operation failed in a way the kubelet should report and retry."""
+
+
+@dataclass(frozen=True)
+class PodRef:
+    sandbox: str  # the sandbox uid (hex)
+    namespace: str
+    name: str
+    uid: str
+
+
+@dataclass(frozen=True)
+class PullResult:
+    ok: bool
+    reason: str = ""  # "" when ok; "ErrImagePull" when the image is neither local nor pullable
+    message: str = ""  # as the kubelet would print it, e.g. 'pull access denied for nginxx, repository does not exist'
+
+
+@dataclass(frozen=True)
+class ContainerObservation:
+    """What the runtime sees of one run of one container."""
+
+    pod_uid: str
+    name: str
+    restart: int  # which run of this container (0 for the first, then its restartCount)
+    state: str  # "running" or "exited" ("created" only briefly, between create and start)
+    image: str
+    image_id: str = ""
+    container_id: str = ""  # "docker://<id>" or "simulated://<id>"
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    exit_code: int | None = None
+    reason: str = ""  # for exited: "Completed" (exit 0), "Error", "OOMKilled"
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    success: bool
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class VolumeSpec:
+    """A pod volume as the runtime mounts it: emptyDir (per pod), persistent (survives the pod,
+    keyed by the claim's uid), or files (ConfigMap/Secret contents, path → text)."""
+
+    name: str
+    kind: str  # "emptyDir", "persistent", "files"
+    key: str = ""  # for persistent: a stable id (the PVC uid)
+    files: dict[str, str] = field(default_factory=dict)
+    read_only: bool = False
+
+
+class Runtime(Protocol):
+    kind: str  # "docker" or "simulated"
+
+    def pod_sandbox_ensure(self, pod: PodRef, *, hostname: str, volumes: list[VolumeSpec]) -> str:
+        """Make the pod's network namespace (and volumes) exist; return the pod IP. Idempotent."""
+
+    def image_pull(self, image: str, *, policy: str) -> PullResult:
+        """Make `image` available under `policy` (Always, IfNotPresent, Never)."""
+
+    def container_start(
+        self, pod: PodRef, container: dict, *, restart: int, env: dict[str, str], volumes: list[VolumeSpec]
+    ) -> ContainerObservation:
+        """Create and start run number `restart` of a container spec (a pod spec's container dict)."""
+
+    def container_stop(self, pod: PodRef, name: str, *, grace_seconds: int) -> None:
+        """SIGTERM, then SIGKILL after the grace period. Idempotent."""
+
+    def pod_remove(self, pod: PodRef) -> None:
+        """Remove every container of the pod and its sandbox; keep persistent volumes."""
+
+    def observe(self, *, node: str) -> list[ContainerObservation]:
+        """Every container this runtime runs for the node, newest run of each included."""
+
+    def logs(self, pod: PodRef, name: str, *, restart: int, since: datetime | None) -> list[tuple[datetime, str]]:
+        """Output lines of a container run, at or after `since`."""
+
+    def probe(self, pod: PodRef, name: str, probe: dict) -> ProbeResult:
+        """Run an exec / httpGet / tcpSocket probe (a pod spec probe dict) once."""
+
+    def orphans_remove(self, *, node: str, known_pod_uids: set[str]) -> list[str]:
+        """Remove what this runtime made for pods that no longer exist; return their uids."""

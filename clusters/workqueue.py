@@ -1,0 +1,115 @@
+"""The orchestrator's work queue, kept in the database; Celery messages only wake it up.
+
+Keys are per sandbox: "controllers" (every controller of the sandbox, like one
+kube-controller-manager) and "kubelet/<node>" (one node's kubelet, on that node's own queue).
+A write marks keys dirty; a task claims a key with a lease (compare-and-set, so two workers
+never reconcile one key at once), runs it, and releases it — requeueing itself when the key got
+dirty meanwhile, when the reconcile asked to be woken later, or with backoff after an error.
+Duplicated messages are harmless: a task that finds nothing due, or the key leased, just ends.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Q
+
+from clusters.models import Sandbox, WorkItem
+
+CONTROLLERS = "controllers"
+LEASE = timedelta(seconds=60)
+BACKOFF_BASE_SECONDS = 0.5
+BACKOFF_CAP_SECONDS = 60.0
+
+
+def kubelet_key(node: str) -> str:
+    return f"kubelet/{node}"
+
+
+def queue_for(key: str) -> str:
+    """Controllers run on the default queue; each kubelet on its node's own queue, so a node can be
+    served by a worker on another host that consumes only that queue."""
+    return f"kubelet.{key.split('/', 1)[1]}" if key.startswith("kubelet/") else "celery"
+
+
+def retry_delay(failures: int) -> float:
+    """Exponential backoff for a key whose reconcile failed: 0.5 s doubling, at most a minute."""
+    return min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(0, failures - 1))
+
+
+def _send(sandbox_id: int, key: str, at: datetime | None = None) -> None:
+    from clusters.tasks import run_work
+
+    options = {"queue": queue_for(key)}
+    if at is not None:
+        options["eta"] = at
+    run_work.apply_async((sandbox_id, key), **options)
+
+
+def work_request(sandbox_id: int, keys: list[str]) -> None:
+    """Mark keys dirty and, once the surrounding transaction commits, wake a worker for each."""
+    for key in keys:
+        updated = WorkItem.objects.filter(sandbox_id=sandbox_id, key=key).update(dirty=True)
+        if not updated:
+            WorkItem.objects.get_or_create(sandbox_id=sandbox_id, key=key, defaults={"dirty": True})
+    transaction.on_commit(lambda: [_send(sandbox_id, key) for key in keys])
+
+
+def work_claim(sandbox_id: int, key: str, *, now: datetime) -> bool:
+    """Lease the key if work is due and nobody holds it. True when this caller should run it."""
+    due = Q(dirty=True) | Q(wake_at__lte=now)
+    free = Q(leased_until__isnull=True) | Q(leased_until__lt=now)
+    claimed = WorkItem.objects.filter(due & free, sandbox_id=sandbox_id, key=key).update(
+        dirty=False, wake_at=None, leased_until=now + LEASE
+    )
+    return claimed == 1
+
+
+def work_done(sandbox_id: int, key: str, *, wake_at: datetime | None) -> None:
+    item = WorkItem.objects.filter(sandbox_id=sandbox_id, key=key).first()
+    if item is None:
+        return  # the sandbox was deleted meanwhile
+    item.leased_until = None
+    item.failures = 0
+    item.last_error = ""
+    if wake_at is not None and (item.wake_at is None or wake_at < item.wake_at):
+        item.wake_at = wake_at
+    item.save(update_fields=["leased_until", "failures", "last_error", "wake_at"])
+    if item.dirty:
+        _send(sandbox_id, key)
+    elif item.wake_at is not None:
+        _send(sandbox_id, key, at=item.wake_at)
+
+
+def work_failed(sandbox_id: int, key: str, *, error: str, now: datetime) -> float:
+    item = WorkItem.objects.filter(sandbox_id=sandbox_id, key=key).first()
+    if item is None:
+        return 0.0
+    item.failures += 1
+    delay = retry_delay(item.failures)
+    item.leased_until = None
+    item.wake_at = now + timedelta(seconds=delay)
+    item.last_error = error[:2000]
+    item.save(update_fields=["failures", "leased_until", "wake_at", "last_error"])
+    _send(sandbox_id, key, at=item.wake_at)
+    return delay
+
+
+def keys_for_sandbox(sandbox: Sandbox) -> list[str]:
+    from clusters.models import StoredObject
+
+    nodes = StoredObject.objects.filter(sandbox=sandbox, api_group="", kind="Node").values_list("name", flat=True)
+    return [CONTROLLERS, *(kubelet_key(node) for node in nodes)]
+
+
+def resync_all(*, now: datetime | None = None) -> int:
+    """What a controller's periodic resync does: every key of every sandbox is due again.
+    This is what makes the system converge even if every message were lost."""
+    count = 0
+    for sandbox in Sandbox.objects.all():
+        keys = keys_for_sandbox(sandbox)
+        with transaction.atomic():
+            work_request(sandbox.pk, keys)
+        count += len(keys)
+    return count

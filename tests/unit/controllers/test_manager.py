@@ -1,0 +1,84 @@
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+
+import pytest
+from django.contrib.auth.models import User
+
+from clusters import store
+from clusters.controllers.actions import Create, Event, Patch, ref
+from clusters.controllers.actor import actions_apply
+from clusters.controllers.manager import PLANNERS, controllers_reconcile
+from clusters.kube.resources import resource_for_kind
+from clusters.sandboxes import sandbox_create
+
+pytestmark = pytest.mark.django_db
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+CONFIGMAPS = resource_for_kind("v1", "ConfigMap")
+
+
+@pytest.fixture
+def sandbox():
+    return sandbox_create(owner=User.objects.create(username="alice"))
+
+
+def configmap_planner(calls: list):
+    """Wants a ConfigMap `wanted` with data copied from `source`, whenever `source` exists."""
+
+    def plan(state, *, now):
+        calls.append(now)
+        source = state.get("ConfigMap", "default", "source")
+        wanted = state.get("ConfigMap", "default", "wanted")
+        if source is None:
+            return []
+        if wanted is None:
+            body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "wanted", "namespace": "default"}}
+            return [Create(body)]
+        if wanted.get("data") != source.get("data"):
+            return [Patch("v1", "ConfigMap", "default", "wanted", {"data": source.get("data")})]
+        return []
+
+    return SimpleNamespace(plan=plan, next_wakeup=lambda state, now: now + timedelta(seconds=30))
+
+
+def test_passes_repeat_until_every_planner_is_satisfied(sandbox):
+    body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "source"}, "data": {"a": "1"}}
+    store.object_create(sandbox=sandbox, resource=CONFIGMAPS, body=body, namespace="default")
+    calls = []
+    wake = controllers_reconcile(sandbox, now=NOW, planners=[configmap_planner(calls)])
+    wanted = store.object_get(sandbox=sandbox, resource=CONFIGMAPS, namespace="default", name="wanted")
+    assert wanted["data"] == {"a": "1"}
+    assert len(calls) == 3  # create, then patch, then nothing to do
+    assert wake == NOW + timedelta(seconds=30)
+
+
+def test_nothing_to_do_writes_nothing(sandbox):
+    version = store.current_resource_version()
+    controllers_reconcile(sandbox, now=NOW, planners=[configmap_planner([])])
+    assert store.current_resource_version() == version
+
+
+def test_an_action_that_lost_a_race_is_dropped_not_raised(sandbox):
+    stale = Patch("v1", "ConfigMap", "default", "missing", {"data": {"a": "1"}})
+    outcome = actions_apply(sandbox, [stale])
+    assert (outcome.applied, outcome.raced) == (0, 1)
+
+
+def test_repeated_events_fold_into_one_with_a_count(sandbox):
+    namespace = store.object_get(
+        sandbox=sandbox, resource=resource_for_kind("v1", "Namespace"), namespace="", name="default"
+    )
+    involved = ref(namespace) | {"namespace": "default"}
+    event = Event(involved, "Testing", "the same thing happened", "Normal", "test-controller")
+    actions_apply(sandbox, [event, event, event])
+    events = store.object_list(sandbox=sandbox, resource=resource_for_kind("v1", "Event"), namespace="default").items
+    assert [(e["reason"], e["count"], e["source"]) for e in events] == [
+        ("Testing", 3, {"component": "test-controller"})
+    ]
+
+
+def test_every_listed_planner_exists_with_a_plan_function():
+    import importlib
+
+    for name in PLANNERS:
+        module = importlib.import_module(f"clusters.controllers.{name}")
+        assert callable(module.plan), name

@@ -1,0 +1,106 @@
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import User
+from django.utils import timezone
+
+from clusters import workqueue
+from clusters.models import Sandbox, WorkItem
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def sandbox():
+    return Sandbox.objects.create(owner=User.objects.create(username="alice"), name="default")
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    """The Celery messages the queue would send (the broker itself is tested in tests/system)."""
+    messages = []
+    monkeypatch.setattr(workqueue, "_send", lambda sandbox_id, key, at=None: messages.append((key, at)))
+    return messages
+
+
+def test_retry_delay_doubles_from_half_a_second_up_to_a_minute():
+    assert [workqueue.retry_delay(n) for n in (1, 2, 3, 4)] == [0.5, 1.0, 2.0, 4.0]
+    assert workqueue.retry_delay(30) == 60.0
+
+
+def test_kubelets_run_on_their_nodes_queues():
+    assert workqueue.queue_for("kubelet/node-1") == "kubelet.node-1"
+    assert workqueue.queue_for("controllers") == "celery"
+
+
+def test_a_request_marks_the_key_dirty_and_wakes_a_worker_after_commit(
+    sandbox, sent, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        workqueue.work_request(sandbox.pk, ["controllers"])
+    assert WorkItem.objects.get(sandbox=sandbox, key="controllers").dirty
+    assert sent == [("controllers", None)]
+
+
+def test_only_one_claim_of_a_key_wins_until_it_is_released(sandbox, sent):
+    now = timezone.now()
+    workqueue.work_request(sandbox.pk, ["controllers"])
+    assert workqueue.work_claim(sandbox.pk, "controllers", now=now)
+    workqueue.work_request(sandbox.pk, ["controllers"])  # a write while it runs
+    assert not workqueue.work_claim(sandbox.pk, "controllers", now=now)  # leased
+    workqueue.work_done(sandbox.pk, "controllers", wake_at=None)
+    assert sent == [("controllers", None)]  # dirty again: it sends itself once more
+    assert workqueue.work_claim(sandbox.pk, "controllers", now=now)
+
+
+def test_nothing_due_means_no_claim(sandbox, sent):
+    now = timezone.now()
+    workqueue.work_request(sandbox.pk, ["controllers"])
+    assert workqueue.work_claim(sandbox.pk, "controllers", now=now)
+    workqueue.work_done(sandbox.pk, "controllers", wake_at=None)
+    assert not workqueue.work_claim(sandbox.pk, "controllers", now=now)  # a duplicate message finds nothing
+    assert sent == []
+
+
+def test_a_requested_wake_up_is_scheduled_and_becomes_due_then(sandbox, sent):
+    now = timezone.now()
+    workqueue.work_request(sandbox.pk, ["controllers"])
+    workqueue.work_claim(sandbox.pk, "controllers", now=now)
+    later = now + timedelta(seconds=10)
+    workqueue.work_done(sandbox.pk, "controllers", wake_at=later)
+    assert sent == [("controllers", later)]
+    assert not workqueue.work_claim(sandbox.pk, "controllers", now=now + timedelta(seconds=5))
+    assert workqueue.work_claim(sandbox.pk, "controllers", now=later)
+
+
+def test_a_dead_workers_lease_runs_out(sandbox, sent):
+    now = timezone.now()
+    workqueue.work_request(sandbox.pk, ["controllers"])
+    assert workqueue.work_claim(sandbox.pk, "controllers", now=now)
+    workqueue.work_request(sandbox.pk, ["controllers"])  # the resync marks it due again
+    assert not workqueue.work_claim(sandbox.pk, "controllers", now=now + timedelta(seconds=30))
+    assert workqueue.work_claim(sandbox.pk, "controllers", now=now + workqueue.LEASE + timedelta(seconds=1))
+
+
+def test_a_failure_is_retried_with_backoff_and_the_error_kept(sandbox, sent):
+    now = timezone.now()
+    workqueue.work_request(sandbox.pk, ["controllers"])
+    workqueue.work_claim(sandbox.pk, "controllers", now=now)
+    assert workqueue.work_failed(sandbox.pk, "controllers", error="boom", now=now) == 0.5
+    workqueue.work_claim(sandbox.pk, "controllers", now=now + timedelta(seconds=1))
+    assert workqueue.work_failed(sandbox.pk, "controllers", error="boom again", now=now) == 1.0
+    item = WorkItem.objects.get(sandbox=sandbox, key="controllers")
+    assert (item.failures, item.last_error) == (2, "boom again")
+
+
+def test_resync_makes_every_key_of_every_sandbox_due(sent, django_capture_on_commit_callbacks):
+    from clusters.sandboxes import sandbox_create
+
+    with django_capture_on_commit_callbacks(execute=True):
+        sandbox = sandbox_create(owner=User.objects.create(username="bob"))
+    sent.clear()
+    WorkItem.objects.update(dirty=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert workqueue.resync_all() == 3
+    assert sorted(key for key, _ in sent) == ["controllers", "kubelet/node-1", "kubelet/node-2"]
+    assert all(WorkItem.objects.filter(sandbox=sandbox).values_list("dirty", flat=True))
