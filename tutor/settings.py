@@ -29,6 +29,9 @@ try:
     CHANGE_LOG_KEEP = int(env_float("TUTOR_CHANGE_LOG_KEEP", 50_000))
     # Every sandbox is reconciled at least this often, whatever messages were lost.
     RESYNC_INTERVAL = env_float("TUTOR_RESYNC_INTERVAL", 30.0)
+    # A node whose kubelet is silent this long turns NotReady; its pods are evicted this long after.
+    NODE_GRACE_SECONDS = env_float("TUTOR_NODE_GRACE_SECONDS", 40.0)
+    POD_EVICTION_SECONDS = env_float("TUTOR_POD_EVICTION_SECONDS", 60.0)
 except EnvError as error:
     raise ImproperlyConfigured(str(error)) from None
 

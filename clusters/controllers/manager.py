@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import ModuleType
 
 from clusters.controllers.actor import actions_apply
@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 # workload controllers that create pods, then the scheduler that places them, then the
 # controllers that follow pods (endpoints) and claims (volumes).
 PLANNERS = (
+    "node_lifecycle",
     "namespace",
     "garbage_collector",
     "deployment",
@@ -51,13 +52,29 @@ def sandbox_state(sandbox: Sandbox) -> ClusterState:
     return ClusterState.of(bodies)
 
 
+def planner_options(name: str) -> dict:
+    """Settings some planners take as arguments (they stay pure: no settings import inside)."""
+    from django.conf import settings
+
+    if name == "node_lifecycle":
+        return {
+            "grace": timedelta(seconds=settings.NODE_GRACE_SECONDS),
+            "eviction": timedelta(seconds=settings.POD_EVICTION_SECONDS),
+        }
+    return {}
+
+
+def _options(planner: ModuleType) -> dict:
+    return planner_options(getattr(planner, "__name__", "").rsplit(".", 1)[-1])
+
+
 def controllers_reconcile(
     sandbox: Sandbox, *, now: datetime, planners: list[ModuleType] | None = None
 ) -> datetime | None:
     planners = planner_modules() if planners is None else planners
     state = sandbox_state(sandbox)
     for _ in range(MAX_PASSES):
-        actions = [action for planner in planners for action in planner.plan(state, now=now)]
+        actions = [action for planner in planners for action in planner.plan(state, now=now, **_options(planner))]
         if not actions:
             break
         outcome = actions_apply(sandbox, actions)
@@ -69,6 +86,7 @@ def controllers_reconcile(
     wakeups = [
         moment
         for planner in planners
-        if hasattr(planner, "next_wakeup") and (moment := planner.next_wakeup(state, now=now)) is not None
+        if hasattr(planner, "next_wakeup")
+        and (moment := planner.next_wakeup(state, now=now, **_options(planner))) is not None
     ]
     return min(wakeups, default=None)

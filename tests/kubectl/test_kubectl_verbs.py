@@ -128,6 +128,16 @@ def test_kubectl_create_generators_send_protobuf_and_work(kubectl):
     assert kubectl.json("get", "configmap", "settings")["data"] == {"color": "blue"}
     kubectl("create", "secret", "generic", "pw", "--from-literal=password=hunter2")
     assert kubectl.json("get", "secret", "pw")["data"] == {"password": "aHVudGVyMg=="}
+    kubectl("create", "job", "once", "--image=busybox:1.36", "--", "echo", "hi")
+    job = kubectl.json("get", "job", "once")
+    assert job["spec"]["template"]["spec"]["containers"][0]["command"] == ["echo", "hi"]
+    assert job["spec"]["backoffLimit"] == 6
+    kubectl("create", "service", "clusterip", "web", "--tcp=80:8080")
+    service = kubectl.json("get", "service", "web")
+    assert service["spec"]["ports"][0]["targetPort"] == 8080
+    assert service["spec"]["clusterIP"].startswith("10.")
+    kubectl("create", "cronjob", "tick", "--image=busybox:1.36", "--schedule=*/5 * * * *", "--", "date")
+    assert kubectl.json("get", "cronjob", "tick")["spec"]["concurrencyPolicy"] == "Allow"
 
 
 def test_label_annotate_and_the_three_patch_types(kubectl):

@@ -118,7 +118,8 @@ class Stack:
 
     def start_worker(self) -> subprocess.Popen:
         celery = str(Path(sys.executable).with_name("celery"))
-        options = ["--loglevel", "INFO", "--pool", "threads", "--concurrency", "2"]
+        options = ["--loglevel", "INFO", "--pool", "threads", "--concurrency", "4"]
+        options += ["--queues", "celery,kubelet.node-1,kubelet.node-2"]
         return self.start("worker", [celery, "-A", "tutor", "worker", *options])
 
     def start_beat(self) -> subprocess.Popen:

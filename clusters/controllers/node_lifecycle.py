@@ -1,0 +1,130 @@
+"""The node lifecycle controller: a node whose kubelet stops posting status becomes NotReady,
+is tainted unreachable, and after a while its pods are evicted so their owners replace them.
+
+Upstream waits 40 s (node-monitor-grace-period) and evicts after 300 s (the default toleration
+of `node.kubernetes.io/unreachable`); both are arguments here so a class can use short ones.
+Deviation: an evicted pod is deleted with grace 0 — its kubelet is gone and cannot confirm —
+where upstream leaves it Terminating until the node returns or is removed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from clusters.controllers.actions import Action, Delete, Event, Patch, ref
+
+UNREACHABLE = "node.kubernetes.io/unreachable"
+SOURCE = "node-controller"
+
+
+def _rfc3339(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _parse(timestamp: str | None) -> datetime | None:
+    return datetime.fromisoformat(timestamp.replace("Z", "+00:00")) if timestamp else None
+
+
+def _ready_condition(node: dict) -> dict:
+    return next((c for c in node.get("status", {}).get("conditions", []) if c["type"] == "Ready"), {})
+
+
+def _unreachable_taint(node: dict) -> dict | None:
+    return next((t for t in node.get("spec", {}).get("taints", []) if t["key"] == UNREACHABLE), None)
+
+
+def _tolerates_forever(pod: dict) -> bool:
+    return any(
+        t.get("key") in (UNREACHABLE, None, "")
+        and t.get("operator", "Equal") in ("Exists",)
+        and t.get("effect") in (None, "", "NoExecute")
+        and t.get("tolerationSeconds") is None
+        for t in pod["spec"].get("tolerations", [])
+    )
+
+
+def _toleration_seconds(pod: dict, default: timedelta) -> timedelta:
+    for toleration in pod["spec"].get("tolerations", []):
+        if toleration.get("key") == UNREACHABLE and toleration.get("tolerationSeconds") is not None:
+            return timedelta(seconds=toleration["tolerationSeconds"])
+    return default
+
+
+def _mark_unknown(node: dict, now: datetime) -> list[Action]:
+    stamp = _rfc3339(now)
+    conditions = [
+        {
+            **condition,
+            "status": "Unknown",
+            "reason": "NodeStatusUnknown",
+            "message": "Kubelet stopped posting node status.",
+            "lastTransitionTime": stamp,
+        }
+        for condition in node.get("status", {}).get("conditions", [])
+    ]
+    taints = [*node.get("spec", {}).get("taints", []), {"key": UNREACHABLE, "effect": "NoExecute", "timeAdded": stamp}]
+    name = node["metadata"]["name"]
+    return [
+        Patch("v1", "Node", "", name, {"status": {"conditions": conditions}}, subresource="status"),
+        Patch("v1", "Node", "", name, {"spec": {"taints": taints}}),
+        Event(ref(node), "NodeNotReady", f"Node {name} status is now: NodeNotReady", "Normal", SOURCE),
+    ]
+
+
+def plan(
+    state, *, now: datetime, grace: timedelta = timedelta(seconds=40), eviction: timedelta = timedelta(seconds=300)
+) -> list[Action]:
+    actions: list[Action] = []
+    for node in state.objects("Node"):
+        ready = _ready_condition(node)
+        heartbeat = _parse(ready.get("lastHeartbeatTime"))
+        taint = _unreachable_taint(node)
+        silent = heartbeat is not None and now - heartbeat > grace
+        if silent and ready.get("status") != "Unknown":
+            actions += _mark_unknown(node, now)
+            continue
+        if taint and ready.get("status") == "True" and not silent:
+            remaining = [t for t in node["spec"]["taints"] if t["key"] != UNREACHABLE]
+            actions.append(Patch("v1", "Node", "", node["metadata"]["name"], {"spec": {"taints": remaining or None}}))
+            continue
+        if taint:
+            tainted_at = _parse(taint.get("timeAdded")) or now
+            for pod in state.objects("Pod"):
+                if pod["spec"].get("nodeName") != node["metadata"]["name"] or _tolerates_forever(pod):
+                    continue
+                if now - tainted_at >= _toleration_seconds(pod, eviction):
+                    metadata = pod["metadata"]
+                    actions.append(
+                        Event(
+                            ref(pod),
+                            "TaintManagerEviction",
+                            f"Marking for deletion Pod {metadata['namespace']}/{metadata['name']}",
+                            "Normal",
+                            "taint-eviction-controller",
+                        )
+                    )
+                    actions.append(
+                        Delete(
+                            "v1", "Pod", metadata["namespace"], metadata["name"], uid=metadata["uid"], grace_period=0
+                        )
+                    )
+    return actions
+
+
+def next_wakeup(
+    state, *, now: datetime, grace: timedelta = timedelta(seconds=40), eviction: timedelta = timedelta(seconds=300)
+) -> datetime | None:
+    """When a node goes silent for longer than the grace period, or a taint's eviction falls due."""
+    moments = []
+    for node in state.objects("Node"):
+        ready = _ready_condition(node)
+        heartbeat = _parse(ready.get("lastHeartbeatTime"))
+        if heartbeat and ready.get("status") == "True":
+            moments.append(heartbeat + grace + timedelta(seconds=1))
+        taint = _unreachable_taint(node)
+        if taint and taint.get("timeAdded"):
+            due = _parse(taint["timeAdded"]) + eviction
+            if due > now:
+                moments.append(due)
+    future = [m for m in moments if m > now]
+    return min(future, default=None)

@@ -1,0 +1,91 @@
+from datetime import UTC, datetime, timedelta
+
+from clusters.controllers import node_lifecycle
+from clusters.controllers.actions import Delete, Event, Patch
+from clusters.controllers.state import ClusterState
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+def stamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def node(heartbeat_age: float, status: str = "True", taints: list | None = None) -> dict:
+    beat = stamp(NOW - timedelta(seconds=heartbeat_age))
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {"name": "node-1", "uid": "n1"},
+        "spec": {"taints": taints} if taints else {},
+        "status": {
+            "conditions": [
+                {
+                    "type": "Ready",
+                    "status": status,
+                    "reason": "KubeletReady",
+                    "lastHeartbeatTime": beat,
+                    "lastTransitionTime": beat,
+                }
+            ]
+        },
+    }
+
+
+def pod(name: str = "web-1", tolerations: list | None = None) -> dict:
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": "default", "uid": f"u-{name}"},
+        "spec": {"nodeName": "node-1", "tolerations": tolerations or []},
+    }
+
+
+TAINT = {"key": node_lifecycle.UNREACHABLE, "effect": "NoExecute", "timeAdded": stamp(NOW - timedelta(seconds=70))}
+
+
+def test_a_node_with_a_fresh_heartbeat_needs_nothing():
+    assert node_lifecycle.plan(ClusterState.of([node(5), pod()]), now=NOW) == []
+
+
+def test_a_silent_node_turns_unknown_and_is_tainted_unreachable():
+    actions = node_lifecycle.plan(ClusterState.of([node(41)]), now=NOW)
+    status, taint, event = actions
+    assert isinstance(status, Patch)
+    assert status.subresource == "status"
+    [ready] = status.patch["status"]["conditions"]
+    assert (ready["status"], ready["reason"], ready["message"]) == (
+        "Unknown",
+        "NodeStatusUnknown",
+        "Kubelet stopped posting node status.",
+    )
+    assert taint.patch == {
+        "spec": {"taints": [{"key": node_lifecycle.UNREACHABLE, "effect": "NoExecute", "timeAdded": stamp(NOW)}]}
+    }
+    assert isinstance(event, Event)
+    assert event.reason == "NodeNotReady"
+
+
+def test_pods_on_an_unreachable_node_are_evicted_after_the_timeout_unless_tolerated():
+    state = ClusterState.of(
+        [
+            node(100, "Unknown", [TAINT]),
+            pod("web-1"),
+            pod("agent", [{"key": node_lifecycle.UNREACHABLE, "operator": "Exists", "effect": "NoExecute"}]),
+        ]
+    )
+    assert node_lifecycle.plan(state, now=NOW, eviction=timedelta(seconds=300)) == []
+    actions = node_lifecycle.plan(state, now=NOW, eviction=timedelta(seconds=60))
+    deletes = [a for a in actions if isinstance(a, Delete)]
+    assert deletes == [Delete("v1", "Pod", "default", "web-1", uid="u-web-1", grace_period=0)]
+
+
+def test_the_taint_goes_when_the_kubelet_reports_ready_again():
+    [untaint] = node_lifecycle.plan(ClusterState.of([node(2, "True", [TAINT])]), now=NOW)
+    assert untaint.patch == {"spec": {"taints": None}}
+
+
+def test_it_wakes_up_when_a_heartbeat_would_go_stale_or_an_eviction_falls_due():
+    assert node_lifecycle.next_wakeup(ClusterState.of([node(10)]), now=NOW) == NOW + timedelta(seconds=31)
+    tainted = ClusterState.of([node(100, "Unknown", [TAINT])])
+    assert node_lifecycle.next_wakeup(tainted, now=NOW, eviction=timedelta(seconds=300)) == NOW + timedelta(seconds=230)
