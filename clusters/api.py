@@ -25,7 +25,7 @@ class SandboxOutput(serializers.ModelSerializer):
 
     class Meta:
         model = Sandbox
-        fields = ["name", "owner", "uid", "runtime", "created_at", "api_prefix"]
+        fields = ["name", "owner", "uid", "runtime", "engine", "created_at", "api_prefix"]
 
     def get_api_prefix(self, sandbox: Sandbox) -> str:
         return f"/k8s/{sandbox.uid.hex}/"

@@ -25,6 +25,10 @@ class Sandbox(models.Model):
     name = models.SlugField(max_length=63)
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     runtime = models.CharField(max_length=16, choices=RUNTIME_CHOICES, default="auto")
+    # What `runtime` resolved to when the sandbox was made ("auto" looks for a Docker engine once).
+    engine = models.CharField(
+        max_length=16, choices=[("docker", "Docker"), ("simulated", "simulated")], default="simulated"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -11,13 +11,17 @@ from django.utils import timezone
 from clusters import store
 from clusters.kube.resources import resource_for_kind
 from clusters.models import AccessToken, Change, Sandbox, StoredObject
+from clusters.runtime.selection import runtime_status
 
 NODE_NAMES = ("node-1", "node-2")
 NODE_CAPACITY = {"cpu": "2", "memory": "4Gi", "pods": "110", "ephemeral-storage": "20Gi"}
 DEFAULT_STORAGE_CLASS = "standard"
 
 
-def _node(name: str, index: int) -> dict:
+RUNTIME_VERSIONS = {"docker": "docker://20.10", "simulated": "kube-tutor-simulated://1"}
+
+
+def _node(name: str, index: int, engine: str) -> dict:
     now = store.rfc3339(timezone.now())
     condition = {"lastHeartbeatTime": now, "lastTransitionTime": now}
     return {
@@ -75,7 +79,7 @@ def _node(name: str, index: int) -> dict:
                 "operatingSystem": "linux",
                 "osImage": "Kube Tutor sandbox node",
                 "kernelVersion": "",
-                "containerRuntimeVersion": "kube-tutor://1",
+                "containerRuntimeVersion": RUNTIME_VERSIONS[engine],
                 "kubeletVersion": "v1.37.0",
                 "kubeProxyVersion": "v1.37.0",
                 "machineID": "",
@@ -86,7 +90,7 @@ def _node(name: str, index: int) -> dict:
     }
 
 
-def _seed_objects() -> list[dict]:
+def _seed_objects(engine: str) -> list[dict]:
     namespaces = [
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}} for name in store.SYSTEM_NAMESPACES
     ]
@@ -111,19 +115,29 @@ def _seed_objects() -> list[dict]:
         },
         "spec": {"clusterIP": "10.96.0.1", "ports": [{"name": "https", "port": 443, "targetPort": 6443}]},
     }
-    nodes = [_node(name, index) for index, name in enumerate(NODE_NAMES)]
+    nodes = [_node(name, index, engine) for index, name in enumerate(NODE_NAMES)]
     return [*namespaces, *nodes, storage_class, api_service]
 
 
 def _seed(sandbox: Sandbox) -> None:
-    for body in _seed_objects():
+    for body in _seed_objects(sandbox.engine):
         resource = resource_for_kind(body["apiVersion"], body["kind"])
         store.object_create(sandbox=sandbox, resource=resource, body=copy.deepcopy(body))
 
 
+def engine_for(runtime: str) -> str:
+    """The runtime a new sandbox will use: Docker when asked, or on `auto` when an engine answers."""
+    if runtime == "simulated":
+        return "simulated"
+    if runtime == "docker":
+        return "docker"
+    return runtime_status().kind
+
+
 def sandbox_create(*, owner, name: str = "default", runtime: str = "auto") -> Sandbox:
+    engine = engine_for(runtime)
     with transaction.atomic():
-        sandbox = Sandbox.objects.create(owner=owner, name=name, runtime=runtime)
+        sandbox = Sandbox.objects.create(owner=owner, name=name, runtime=runtime, engine=engine)
         _seed(sandbox)
     return sandbox
 

@@ -52,7 +52,9 @@ class Command(BaseCommand):
             sandbox = sandbox_create(owner=user, name=name, runtime=runtime)
         except IntegrityError:
             raise CommandError(f'"{owner}" already has a sandbox named "{name}"') from None
-        self.stdout.write(f'created sandbox "{sandbox.name}" for "{owner}" (runtime {sandbox.runtime})')
+        self.stdout.write(
+            f'created sandbox "{sandbox.name}" for "{owner}" (runtime {sandbox.runtime}: {sandbox.engine})'
+        )
 
     def handle_kubeconfig(self, *, owner: str, name: str, server: str | None, **options):
         self.stdout.write(
@@ -61,10 +63,10 @@ class Command(BaseCommand):
 
     def handle_list(self, **options):
         sandboxes = Sandbox.objects.select_related("owner").order_by("owner__username", "name")
-        self.stdout.write(f"{'OWNER':<20} {'NAME':<20} {'RUNTIME':<10} {'OBJECTS':>7}  CREATED")
+        self.stdout.write(f"{'OWNER':<20} {'NAME':<20} {'RUNTIME':<20} {'OBJECTS':>7}  CREATED")
         for sandbox in sandboxes:
             self.stdout.write(
-                f"{sandbox.owner.get_username():<20} {sandbox.name:<20} {sandbox.runtime:<10} "
+                f"{sandbox.owner.get_username():<20} {sandbox.name:<20} {sandbox.runtime + ': ' + sandbox.engine:<20} "
                 f"{sandbox.stored_objects.count():>7}  {sandbox.created_at:%Y-%m-%d %H:%M}"
             )
 

@@ -1,0 +1,61 @@
+"""A whole stack as `make run` starts it — web, worker and beat as separate processes — with the
+real kubectl pointed at a sandbox. Parametrized over the runtimes the machine can run."""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests import services
+from tests.kubectl.conftest import Kubectl
+from tests.system.stack import Stack, free_port, wait_for
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/orchestrator/" in str(item.fspath):
+            item.add_marker(pytest.mark.system)
+
+
+@pytest.fixture(scope="module", params=["simulated"])
+def cluster(request, tmp_path_factory):
+    runtime = request.param
+    if runtime == "docker":
+        services.docker_engine()
+    root = tmp_path_factory.mktemp(f"cluster-{runtime}")
+    stack = Stack(
+        root=root,
+        extra_env={
+            "TUTOR_RUNTIME": runtime,
+            "TUTOR_RESYNC_INTERVAL": "5",
+            "TUTOR_BACKOFF": "fast",
+        },
+    )
+    assert stack.manage("migrate", "--noinput").returncode == 0
+    created = stack.manage("sandbox", "create", "--owner", "alice", "--runtime", runtime)
+    assert created.returncode == 0, created.stderr
+    port = free_port()
+    uvicorn = str(Path(sys.executable).with_name("uvicorn"))
+    stack.start("web", [uvicorn, "tutor.asgi:application", "--port", str(port)])
+    stack.start_worker()
+    stack.start_beat()
+    wait_for(lambda: "Uvicorn running" in stack.log("web"), timeout=60, what="uvicorn")
+    wait_for(lambda: " ready." in stack.log("worker"), timeout=60, what="the worker")
+    kubeconfig = stack.manage("sandbox", "kubeconfig", "--owner", "alice", "--server", f"http://127.0.0.1:{port}")
+    path = root / "kubeconfig"
+    path.write_text(kubeconfig.stdout)
+    yield stack, path
+    stack.stop_all()
+
+
+@pytest.fixture
+def kubectl(cluster, tmp_path):
+    _, kubeconfig = cluster
+    namespace = f"t-{uuid.uuid4().hex[:8]}"
+    tool = Kubectl(kubeconfig=kubeconfig, home=tmp_path, namespace=namespace)
+    tool("create", "namespace", namespace)
+    tool("config", "set-context", "--current", "--namespace", namespace)
+    return tool
