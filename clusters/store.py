@@ -212,6 +212,8 @@ def _admit_create(sandbox: Sandbox, resource: Resource, body: dict) -> None:
         _allocate_cluster_ip(sandbox, body)
     elif resource.kind == "PersistentVolumeClaim":
         _default_storage_class(sandbox, body)
+    elif resource.kind == "Namespace":
+        body.setdefault("spec", {})["finalizers"] = ["kubernetes"]
     elif resource.kind == "Pod":
         spec = body["spec"]
         spec.setdefault("serviceAccountName", "default")
@@ -357,6 +359,22 @@ def _locked_row(sandbox: Sandbox, resource: Resource, namespace: str, name: str)
     return row
 
 
+def _as_bound(old: dict, new: dict) -> dict:
+    """Setting a pod's node once is a binding, which validation of an update must allow: compare
+    against the old pod as if it had been bound to that node already."""
+    node = new.get("spec", {}).get("nodeName")
+    if node and not old.get("spec", {}).get("nodeName"):
+        return {**old, "spec": {**old["spec"], "nodeName": node}}
+    return old
+
+
+def _deletion_blocked(body: dict) -> bool:
+    """Finalizers still to run: metadata.finalizers, and a Namespace's own spec.finalizers."""
+    return bool(body["metadata"].get("finalizers")) or (
+        body["kind"] == "Namespace" and bool(body.get("spec", {}).get("finalizers"))
+    )
+
+
 def _write_update(
     sandbox: Sandbox, resource: Resource, row: StoredObject, new: dict, *, subresource: str | None, dry_run: bool
 ) -> dict:
@@ -383,11 +401,11 @@ def _write_update(
         1 if _spec_of(merged) != _spec_of(old) else 0
     )
     merged["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
-    _validate(merged, resource, old=old)
+    _validate(merged, resource, old=_as_bound(old, merged) if resource.kind == "Pod" else old)
     if merged == old or dry_run:
         return merged if dry_run else old
     body = _record(sandbox, resource, merged, Change.MODIFIED, row)
-    if metadata.get("deletionTimestamp") and not merged["metadata"].get("finalizers"):
+    if metadata.get("deletionTimestamp") and not _deletion_blocked(merged):
         body = _finish_deletion(sandbox, resource, row, body)
     return body
 
@@ -443,6 +461,11 @@ def object_patch(
 
 
 def _finish_deletion(sandbox: Sandbox, resource: Resource, row: StoredObject, body: dict) -> dict:
+    if resource.kind == "Namespace":
+        # What the namespace controller does not plan for (Events) goes with the namespace.
+        for leftover in StoredObject.objects.filter(sandbox=sandbox, namespace=body["metadata"]["name"]):
+            kind = resource_for_kind(leftover.body["apiVersion"], leftover.body["kind"])
+            _record(sandbox, kind, copy.deepcopy(leftover.body), Change.DELETED, leftover)
     return _record(sandbox, resource, copy.deepcopy(body), Change.DELETED, row)
 
 
@@ -473,14 +496,17 @@ def object_delete(
             finalizers.append("foregroundDeletion")
         if propagation == "Orphan" and "orphan" not in finalizers:
             finalizers.append("orphan")
-        graceful = resource.kind == "Pod" and body["spec"].get("nodeName") and grace_period != 0
+        graceful = resource.kind == "Pod" and body.get("spec", {}).get("nodeName") and grace_period != 0
         if resource.kind == "Namespace":
             body.setdefault("status", {})["phase"] = "Terminating"
         if finalizers or graceful or resource.kind == "Namespace":
             if metadata.get("deletionTimestamp"):
-                return body  # already being deleted: nothing more to do
+                if _deletion_blocked(body) or graceful:
+                    return body  # already being deleted: nothing more to do yet
+                return _finish_deletion(sandbox, resource, row, body)
             now = timezone.now()
-            grace = body["spec"].get("terminationGracePeriodSeconds", 30) if grace_period is None else grace_period
+            default_grace = body.get("spec", {}).get("terminationGracePeriodSeconds", 30)
+            grace = default_grace if grace_period is None else grace_period
             grace = grace if graceful else 0
             metadata["deletionTimestamp"] = rfc3339(now + timedelta(seconds=grace))
             metadata["deletionGracePeriodSeconds"] = grace

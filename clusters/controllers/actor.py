@@ -1,8 +1,9 @@
 """The thin half of every controller: perform planned actions through the store.
 
 A planned action can lose a race (the object changed, vanished or already exists because
-another pass got there first). That is normal for level-triggered controllers: the action is
-dropped and the next pass plans again from what is stored now. Anything else is an error.
+another pass got there first). That is normal for level-triggered controllers: the rest of the
+plan is dropped too (it may describe or build on the failed write, like the Event after it) and
+the next pass plans again from what is stored now. Anything else is an error.
 """
 
 from __future__ import annotations
@@ -124,5 +125,6 @@ def actions_apply(sandbox: Sandbox, actions: list[Action]) -> Outcome:
             outcome.applied += 1
         except RACES as race:
             outcome.raced += 1
-            log.debug("dropped %r: %s", action, race)
+            log.debug("dropped %r and the rest of the plan: %s", action, race)
+            break
     return outcome

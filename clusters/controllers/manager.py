@@ -77,10 +77,8 @@ def controllers_reconcile(
         actions = [action for planner in planners for action in planner.plan(state, now=now, **_options(planner))]
         if not actions:
             break
-        outcome = actions_apply(sandbox, actions)
+        actions_apply(sandbox, actions)  # a lost race just means: plan again from fresh state
         state = sandbox_state(sandbox)
-        if outcome.applied == 0:
-            break  # every action lost a race: the next run plans from fresh state
     else:
         log.warning("sandbox %s: controllers still had work after %d passes", sandbox.pk, MAX_PASSES)
     wakeups = [

@@ -571,12 +571,10 @@ def _namespace(obj: dict) -> None:
         if labels is not None:
             labels["kubernetes.io/metadata.name"] = name
     spec = _child(obj, "spec")
-    if spec is not None:
-        finalizers = spec.get("finalizers")
-        if not isinstance(finalizers, list):
-            spec["finalizers"] = ["kubernetes"]
-        elif "kubernetes" not in finalizers:
-            finalizers.append("kubernetes")
+    # A list that is present stays as given: the namespace controller empties it to finish a
+    # deletion. (The create strategy in the store always starts it at [kubernetes].)
+    if spec is not None and not isinstance(spec.get("finalizers"), list):
+        spec["finalizers"] = ["kubernetes"]
     status = _child(obj, "status")
     if status is not None and not status.get("phase"):
         status["phase"] = "Active"

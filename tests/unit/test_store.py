@@ -263,3 +263,67 @@ def test_compaction_keeps_the_newest_changes_and_moves_the_horizon_forward_only(
     assert Change.objects.count() == 2
     assert store.change_log_compact(keep=2) == 0
     assert store.change_log_compact(keep=10_000) == 0
+
+
+def test_setting_a_pods_node_once_is_a_binding_and_moving_it_is_refused(sandbox):
+    store.object_create(sandbox=sandbox, resource=PODS, body=pod(), namespace="default")
+
+    def bind(node):
+        return store.object_patch(
+            sandbox=sandbox,
+            resource=PODS,
+            namespace="default",
+            name="web",
+            patch=json.dumps({"spec": {"nodeName": node}}).encode(),
+            content_type="application/merge-patch+json",
+        )
+
+    assert bind("node-1")["spec"]["nodeName"] == "node-1"
+    with pytest.raises(errors.Invalid, match="pod updates may not change fields"):
+        bind("node-2")
+
+
+def test_a_namespace_goes_once_its_controller_empties_its_finalizers_taking_its_events_along(sandbox):
+    store.object_create(
+        sandbox=sandbox,
+        resource=NAMESPACES,
+        body={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "teach"}},
+    )
+    event = {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"name": "e1"},
+        "involvedObject": {"name": "x"},
+        "reason": "Testing",
+        "message": "hi",
+    }
+    store.object_create(sandbox=sandbox, resource=resource_for_kind("v1", "Event"), body=event, namespace="teach")
+    store.object_delete(sandbox=sandbox, resource=NAMESPACES, namespace="", name="teach")
+    store.object_patch(
+        sandbox=sandbox,
+        resource=NAMESPACES,
+        namespace="",
+        name="teach",
+        patch=b'{"status": {"conditions": []}}',
+        content_type="application/merge-patch+json",
+    )
+    assert StoredObject.objects.filter(sandbox=sandbox, kind="Namespace", name="teach").exists()
+    store.object_patch(
+        sandbox=sandbox,
+        resource=NAMESPACES,
+        namespace="",
+        name="teach",
+        patch=b'{"spec": {"finalizers": []}}',
+        content_type="application/merge-patch+json",
+    )
+    assert not StoredObject.objects.filter(sandbox=sandbox, namespace="teach").exists()
+    assert not StoredObject.objects.filter(sandbox=sandbox, kind="Namespace", name="teach").exists()
+
+
+def test_foreground_deletion_of_a_kind_without_spec_works(sandbox):
+    body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}
+    store.object_create(sandbox=sandbox, resource=CONFIGMAPS, body=body, namespace="default")
+    marked = store.object_delete(
+        sandbox=sandbox, resource=CONFIGMAPS, namespace="default", name="c", propagation="Foreground"
+    )
+    assert marked["metadata"]["finalizers"] == ["foregroundDeletion"]
