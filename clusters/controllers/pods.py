@@ -1,0 +1,160 @@
+"""Small pure helpers the ReplicaSet and Deployment planners share.
+
+Pods: readiness, availability (`minReadySeconds`), activity, and the pod a controller creates from
+its template (upstream `pkg/api/v1/pod`, `pkg/controller/controller_utils.go`). Ownership: the
+controller reference and claiming (adopt orphans that match, release what no longer matches), as
+upstream's `ControllerRefManager` does for pods and ReplicaSets alike. And the JSON merge patch
+that turns one body into another, for writing only what changed.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+
+from clusters.controllers.actions import owner_reference
+from clusters.kube.selectors import Requirement, labels_match
+
+TERMINAL_PHASES = ("Succeeded", "Failed")
+
+
+# --- time -------------------------------------------------------------------------------------
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """An RFC 3339 timestamp as the API writes it (`2025-01-01T10:00:00Z`), or None."""
+    if not value:
+        return None
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def format_time(moment: datetime) -> str:
+    """`metav1.Time` on the wire: UTC, whole seconds."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# --- pods -------------------------------------------------------------------------------------
+
+
+def ready_condition(pod: dict) -> dict | None:
+    for condition in (pod.get("status") or {}).get("conditions") or []:
+        if condition.get("type") == "Ready":
+            return condition
+    return None
+
+
+def is_ready(pod: dict) -> bool:
+    condition = ready_condition(pod)
+    return condition is not None and condition.get("status") == "True"
+
+
+def is_available(pod: dict, min_ready_seconds: int, now: datetime) -> bool:
+    """Ready for at least `minReadySeconds` (upstream `IsPodAvailable`: strictly longer)."""
+    if not is_ready(pod):
+        return False
+    if not min_ready_seconds:
+        return True
+    since = parse_time(ready_condition(pod).get("lastTransitionTime"))
+    return since is not None and since + timedelta(seconds=min_ready_seconds) < now
+
+
+def is_terminal(pod: dict) -> bool:
+    return (pod.get("status") or {}).get("phase") in TERMINAL_PHASES
+
+
+def is_active(pod: dict) -> bool:
+    """Counts towards a controller's replicas: not finished and not being deleted."""
+    return not is_terminal(pod) and not pod["metadata"].get("deletionTimestamp")
+
+
+def is_terminating(pod: dict) -> bool:
+    """Being deleted but still running (upstream `IsPodTerminating`)."""
+    return not is_terminal(pod) and bool(pod["metadata"].get("deletionTimestamp"))
+
+
+def pod_from_template(template: dict, owner: dict, *, name: str | None = None) -> dict:
+    """The pod a controller creates (upstream `GetPodFromTemplate`): the template's labels,
+    annotations, finalizers and spec, `generateName: <owner>-`, and a controller reference."""
+    template_metadata = template.get("metadata") or {}
+    metadata: dict = {"generateName": f"{owner['metadata']['name']}-"}
+    if name:
+        metadata["name"] = name
+    metadata["namespace"] = owner["metadata"].get("namespace", "default")
+    for key in ("labels", "annotations", "finalizers"):
+        if template_metadata.get(key):
+            metadata[key] = copy.deepcopy(template_metadata[key])
+    metadata["ownerReferences"] = [owner_reference(owner)]
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": copy.deepcopy(template.get("spec") or {})}
+
+
+# --- ownership --------------------------------------------------------------------------------
+
+
+def controller_ref(obj: dict) -> dict | None:
+    """The ownerReference with `controller: true`, if any."""
+    for reference in obj["metadata"].get("ownerReferences") or []:
+        if reference.get("controller"):
+            return reference
+    return None
+
+
+def is_controlled_by(obj: dict, owner: dict) -> bool:
+    reference = controller_ref(obj)
+    return reference is not None and reference.get("uid") == owner["metadata"]["uid"]
+
+
+def claim(
+    owner: dict, selector: tuple[Requirement, ...], candidates: Iterable[dict]
+) -> tuple[list[dict], list[dict], list[dict]]:
+    """Upstream `ClaimObject` over candidates in the owner's namespace: (claimed, to_adopt, to_release).
+
+    Claimed are the objects we control that match, plus matching orphans we adopt. We release what
+    we control but no longer matches. Nothing is adopted or released while the owner is being
+    deleted, and objects being deleted are never adopted; what another controller owns is left alone."""
+    owner_uid = owner["metadata"]["uid"]
+    owner_deleting = bool(owner["metadata"].get("deletionTimestamp"))
+    claimed, to_adopt, to_release = [], [], []
+    for obj in candidates:
+        reference = controller_ref(obj)
+        matches = labels_match(selector, obj["metadata"].get("labels"))
+        if reference is not None:
+            if reference.get("uid") != owner_uid:
+                continue
+            if matches:
+                claimed.append(obj)
+            elif not owner_deleting:
+                to_release.append(obj)
+        elif matches and not owner_deleting and not obj["metadata"].get("deletionTimestamp"):
+            claimed.append(obj)
+            to_adopt.append(obj)
+    return claimed, to_adopt, to_release
+
+
+def adopted_owner_references(obj: dict, owner: dict) -> list[dict]:
+    """The object's ownerReferences with the owner added as controller (a merge patch replaces lists)."""
+    return [*copy.deepcopy(obj["metadata"].get("ownerReferences") or []), owner_reference(owner)]
+
+
+def released_owner_references(obj: dict, owner: dict) -> list[dict] | None:
+    """The object's ownerReferences without the owner; None (remove the field) when none remain."""
+    uid = owner["metadata"]["uid"]
+    kept = [copy.deepcopy(r) for r in obj["metadata"].get("ownerReferences") or [] if r.get("uid") != uid]
+    return kept or None
+
+
+# --- patches ----------------------------------------------------------------------------------
+
+
+def merge_patch(old: dict, new: dict) -> dict:
+    """The RFC 7386 merge patch that turns `old` into `new` (lists replace, None removes)."""
+    patch: dict = {key: None for key in old if key not in new}
+    for key, value in new.items():
+        before = old.get(key)
+        if isinstance(value, dict) and isinstance(before, dict):
+            nested = merge_patch(before, value)
+            if nested:
+                patch[key] = nested
+        elif key not in old or before != value:
+            patch[key] = copy.deepcopy(value)
+    return patch

@@ -1,0 +1,297 @@
+"""The ReplicaSet controller's planner (upstream `pkg/controller/replicaset`).
+
+For every ReplicaSet of a sandbox, one pass:
+
+1. claims pods: the active pods it controls that match its selector, plus matching orphans it
+   adopts (a Patch adding its controller reference); pods it controls that no longer match are
+   released (a Patch removing the reference);
+2. unless the ReplicaSet is being deleted, creates the missing pods from its template
+   (`SuccessfulCreate`) or deletes the extras in upstream's order (`SuccessfulDelete`), at most
+   `BURST_REPLICAS` per pass;
+3. writes its status — replicas, fullyLabeledReplicas, readyReplicas, availableReplicas (ready for
+   longer than `minReadySeconds`), terminatingReplicas, observedGeneration — when it differs.
+
+Only active pods count (not Succeeded/Failed, not being deleted). The status is what this pass
+observed, before its own creates and deletes, as upstream writes it; the next pass catches up.
+
+Pods get `generateName: <rs>-` as upstream, and also a name chosen here the way the API server
+would choose it (five characters of upstream's alphabet), so that the Event can say which pod was
+created. The name derives from the ReplicaSet's uid and `now`, so a plan stays a pure function of
+its inputs, and it skips names already taken in the namespace.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import hashlib
+import math
+from datetime import datetime
+
+from clusters.controllers.actions import Action, Create, Delete, Event, Patch, ref
+from clusters.controllers.pods import (
+    adopted_owner_references,
+    claim,
+    controller_ref,
+    is_active,
+    is_available,
+    is_controlled_by,
+    is_ready,
+    is_terminating,
+    merge_patch,
+    parse_time,
+    pod_from_template,
+    ready_condition,
+    released_owner_references,
+)
+from clusters.controllers.state import ClusterState
+from clusters.kube.selectors import labels_match, selector_from_match_labels
+
+SOURCE = "replicaset-controller"
+# Upstream's --concurrent-replicaset-syncs burst: the most pods one pass creates or deletes.
+BURST_REPLICAS = 500
+POD_DELETION_COST = "controller.kubernetes.io/pod-deletion-cost"
+# What the API server draws generated name suffixes from (no vowels, no look-alikes).
+NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+# Upstream's SimpleNameGenerator keeps a generated name within 63 characters.
+MAX_GENERATED_NAME_BASE = 58
+_PHASE_ORDINAL = {"Pending": 0, "Unknown": 1, "Running": 2}
+
+
+def plan(state: ClusterState, *, now: datetime) -> list[Action]:
+    """Everything the ReplicaSet controller would do in this sandbox right now."""
+    actions: list[Action] = []
+    replica_sets = sorted(
+        state.objects("ReplicaSet"), key=lambda rs: (rs["metadata"].get("namespace", ""), rs["metadata"]["name"])
+    )
+    for replica_set in replica_sets:
+        actions.extend(plan_replica_set(state, replica_set, now=now))
+    return actions
+
+
+def plan_replica_set(state: ClusterState, rs: dict, *, now: datetime) -> list[Action]:
+    namespace = rs["metadata"].get("namespace", "")
+    selector = selector_from_match_labels(rs["spec"].get("selector"))
+    pods = sorted(state.objects("Pod", namespace), key=lambda p: p["metadata"]["name"])
+    owned, to_adopt, to_release = claim(rs, selector, [p for p in pods if is_active(p)])
+    actions: list[Action] = [_adopt(pod, rs) for pod in to_adopt]
+    actions += [_release(pod, rs) for pod in to_release]
+    if not rs["metadata"].get("deletionTimestamp"):
+        actions += _manage_replicas(state, rs, owned, pods, now)
+    terminating = [
+        p
+        for p in pods
+        if is_terminating(p) and is_controlled_by(p, rs) and labels_match(selector, p["metadata"].get("labels"))
+    ]
+    status = replica_set_status(rs, owned, terminating, now)
+    if status != (rs.get("status") or {}):
+        actions.append(
+            Patch(
+                "apps/v1",
+                "ReplicaSet",
+                namespace,
+                rs["metadata"]["name"],
+                {"status": merge_patch(rs.get("status") or {}, status)},
+                subresource="status",
+                resource_version=rs["metadata"].get("resourceVersion"),
+            )
+        )
+    return actions
+
+
+def _adopt(pod: dict, rs: dict) -> Patch:
+    return _owner_patch(pod, adopted_owner_references(pod, rs))
+
+
+def _release(pod: dict, rs: dict) -> Patch:
+    return _owner_patch(pod, released_owner_references(pod, rs))
+
+
+def _owner_patch(pod: dict, references: list[dict] | None) -> Patch:
+    metadata = pod["metadata"]
+    return Patch(
+        "v1",
+        "Pod",
+        metadata.get("namespace", ""),
+        metadata["name"],
+        {"metadata": {"ownerReferences": references}},
+        resource_version=metadata.get("resourceVersion"),
+    )
+
+
+# --- creating and deleting pods ---------------------------------------------------------------
+
+
+def _manage_replicas(state: ClusterState, rs: dict, owned: list[dict], pods: list[dict], now: datetime) -> list[Action]:
+    diff = len(owned) - rs["spec"].get("replicas", 1)
+    if diff < 0:
+        names = generated_names(
+            rs, count=min(-diff, BURST_REPLICAS), taken={p["metadata"]["name"] for p in pods}, now=now
+        )
+        actions: list[Action] = []
+        for name in names:
+            actions.append(Create(pod_from_template(rs["spec"]["template"], rs, name=name)))
+            actions.append(Event(ref(rs), "SuccessfulCreate", f"Created pod: {name}", source=SOURCE))
+        return actions
+    if diff > 0:
+        related = _related_pods(state, rs, pods)
+        actions = []
+        for pod in pods_to_delete(owned, related, min(diff, BURST_REPLICAS), now):
+            metadata = pod["metadata"]
+            actions.append(Delete("v1", "Pod", metadata.get("namespace", ""), metadata["name"], uid=metadata["uid"]))
+            actions.append(Event(ref(rs), "SuccessfulDelete", f"Deleted pod: {metadata['name']}", source=SOURCE))
+        return actions
+    return []
+
+
+def generated_names(rs: dict, *, count: int, taken: set[str], now: datetime) -> list[str]:
+    """`count` pod names `<rs>-xxxxx`, free in the namespace, derived from the ReplicaSet and `now`."""
+    base = f"{rs['metadata']['name']}-"[:MAX_GENERATED_NAME_BASE]
+    seed = f"{rs['metadata'].get('uid', '')}/{now.isoformat()}"
+    names: list[str] = []
+    attempt = 0
+    while len(names) < count:
+        digest = hashlib.sha256(f"{seed}/{attempt}".encode()).digest()
+        attempt += 1
+        name = base + "".join(NAME_ALPHABET[byte % len(NAME_ALPHABET)] for byte in digest[:5])
+        if name not in taken:
+            taken = taken | {name}
+            names.append(name)
+    return names
+
+
+def _related_pods(state: ClusterState, rs: dict, pods: list[dict]) -> list[dict]:
+    """Pods of every ReplicaSet with the same controller as this one (upstream
+    `getIndirectlyRelatedPods`): a Deployment's old and new pods share nodes."""
+    owner = controller_ref(rs)
+    namespace = rs["metadata"].get("namespace", "")
+    if owner is None:
+        siblings = {rs["metadata"]["uid"]}
+    else:
+        siblings = {
+            other["metadata"]["uid"]
+            for other in state.objects("ReplicaSet", namespace)
+            if (controller_ref(other) or {}).get("uid") == owner.get("uid")
+        }
+    return [p for p in pods if (controller_ref(p) or {}).get("uid") in siblings]
+
+
+def pods_to_delete(owned: list[dict], related: list[dict], count: int, now: datetime) -> list[dict]:
+    """The `count` pods to delete first, in upstream's order (`ActivePodsWithRanks`): unscheduled
+    before scheduled, Pending before Unknown before Running, not ready before ready, lower
+    `pod-deletion-cost` first, more pods of the family on the same node first, ready more recently
+    first, more container restarts first, newer before older (times compared on a log2 scale)."""
+    if count >= len(owned):
+        return list(owned)
+    on_node: dict[str, int] = {}
+    for pod in related:
+        if is_active(pod):
+            node = pod["spec"].get("nodeName", "")
+            on_node[node] = on_node.get(node, 0) + 1
+    ranks = {p["metadata"]["uid"]: on_node.get(p["spec"].get("nodeName", ""), 0) for p in owned}
+
+    def compare(left: dict, right: dict) -> int:
+        if _delete_before(left, right, ranks, now):
+            return -1
+        if _delete_before(right, left, ranks, now):
+            return 1
+        return (left["metadata"]["name"] > right["metadata"]["name"]) - (
+            left["metadata"]["name"] < right["metadata"]["name"]
+        )
+
+    return sorted(owned, key=functools.cmp_to_key(compare))[:count]
+
+
+def _delete_before(a: dict, b: dict, ranks: dict[str, int], now: datetime) -> bool:
+    """Upstream `ActivePodsWithRanks.Less`: whether pod `a` goes before pod `b`."""
+    node_a, node_b = a["spec"].get("nodeName", ""), b["spec"].get("nodeName", "")
+    if node_a != node_b and (not node_a or not node_b):
+        return not node_a
+    phase_a = _PHASE_ORDINAL.get((a.get("status") or {}).get("phase", ""), 0)
+    phase_b = _PHASE_ORDINAL.get((b.get("status") or {}).get("phase", ""), 0)
+    if phase_a != phase_b:
+        return phase_a < phase_b
+    if is_ready(a) != is_ready(b):
+        return not is_ready(a)
+    cost_a, cost_b = _deletion_cost(a), _deletion_cost(b)
+    if cost_a != cost_b:
+        return cost_a < cost_b
+    rank_a, rank_b = ranks[a["metadata"]["uid"]], ranks[b["metadata"]["uid"]]
+    if rank_a != rank_b:
+        return rank_a > rank_b
+    if is_ready(a) and is_ready(b):
+        ready_a = parse_time(ready_condition(a).get("lastTransitionTime"))
+        ready_b = parse_time(ready_condition(b).get("lastTransitionTime"))
+        if ready_a != ready_b:
+            return _newer_first(a, b, ready_a, ready_b, now)
+    restarts_a, restarts_b = _max_restarts(a), _max_restarts(b)
+    if restarts_a != restarts_b:
+        return restarts_a > restarts_b
+    created_a = parse_time(a["metadata"].get("creationTimestamp"))
+    created_b = parse_time(b["metadata"].get("creationTimestamp"))
+    if created_a != created_b:
+        return _newer_first(a, b, created_a, created_b, now)
+    return False
+
+
+def _newer_first(a: dict, b: dict, time_a: datetime | None, time_b: datetime | None, now: datetime) -> bool:
+    """LogarithmicScaleDown: times in the same power-of-two age bucket tie, and the uid decides."""
+    if time_a is None or time_b is None:
+        return time_a is None
+    bucket_diff = _age_bucket(time_a, now) - _age_bucket(time_b, now)
+    if bucket_diff == 0:
+        return a["metadata"]["uid"] < b["metadata"]["uid"]
+    return bucket_diff < 0
+
+
+def _age_bucket(moment: datetime, now: datetime) -> int:
+    age = now - moment
+    nanoseconds = (age.days * 86_400 + age.seconds) * 1_000_000_000 + age.microseconds * 1_000
+    return int(math.log2(nanoseconds)) if nanoseconds > 0 else -1
+
+
+def _deletion_cost(pod: dict) -> int:
+    value = (pod["metadata"].get("annotations") or {}).get(POD_DELETION_COST)
+    try:
+        cost = int(value) if value is not None else 0
+    except ValueError:
+        return 0
+    return cost if -(2**31) <= cost < 2**31 else 0
+
+
+def _max_restarts(pod: dict) -> int:
+    statuses = (pod.get("status") or {}).get("containerStatuses") or []
+    return max((s.get("restartCount", 0) for s in statuses), default=0)
+
+
+# --- status -----------------------------------------------------------------------------------
+
+
+def replica_set_status(rs: dict, owned: list[dict], terminating: list[dict], now: datetime) -> dict:
+    """The status upstream's `calculateStatus` writes, as the API serialises it (zeros omitted,
+    except `replicas` and the `terminatingReplicas` pointer); conditions are kept as they are."""
+    template_labels = ((rs["spec"].get("template") or {}).get("metadata") or {}).get("labels") or {}
+    min_ready_seconds = rs["spec"].get("minReadySeconds", 0)
+    fully_labeled = sum(1 for p in owned if _has_labels(p, template_labels))
+    ready = sum(1 for p in owned if is_ready(p))
+    available = sum(1 for p in owned if is_available(p, min_ready_seconds, now))
+    status = {"replicas": len(owned)}
+    for key, value in (
+        ("fullyLabeledReplicas", fully_labeled),
+        ("readyReplicas", ready),
+        ("availableReplicas", available),
+    ):
+        if value:
+            status[key] = value
+    status["terminatingReplicas"] = len(terminating)
+    if rs["metadata"].get("generation"):
+        status["observedGeneration"] = rs["metadata"]["generation"]
+    conditions = (rs.get("status") or {}).get("conditions")
+    if conditions:
+        status["conditions"] = copy.deepcopy(conditions)
+    return status
+
+
+def _has_labels(pod: dict, labels: dict[str, str]) -> bool:
+    pod_labels = pod["metadata"].get("labels") or {}
+    return all(pod_labels.get(key) == value for key, value in labels.items())
