@@ -81,6 +81,12 @@ def controllers_reconcile(
         state = sandbox_state(sandbox)
     else:
         log.warning("sandbox %s: controllers still had work after %d passes", sandbox.pk, MAX_PASSES)
+    # Notices are events said once per run, not per pass (a planner that repeated them would
+    # never have nothing to do): e.g. a CronJob whose run is held back by an active Job.
+    actions_apply(
+        sandbox,
+        [event for planner in planners if hasattr(planner, "notices") for event in planner.notices(state, now=now)],
+    )
     wakeups = [
         moment
         for planner in planners

@@ -1,0 +1,797 @@
+"""The Job controller's planner (upstream `pkg/controller/job`, as 1.31+ behaves).
+
+For every Job of a sandbox that has not finished, one pass:
+
+1. counts its pods the way upstream does since pod-tracking finalizers: each pod is created with the
+   `batch.kubernetes.io/job-tracking` finalizer; a finished pod (Succeeded, Failed, or deleted before
+   it succeeded) is first written into `status.uncountedTerminatedPods`, then loses its finalizer,
+   then moves into `succeeded`/`failed`. Upstream does the three steps within one sync; a planner only
+   sees one snapshot, so they take three passes here, each safe on its own (a pod's finalizer goes
+   only once its uid is stored, a counter moves only once the finalizer is gone), and a pod is
+   never counted twice nor lost when it is deleted;
+2. decides whether the Job is done: `failed > backoffLimit` (or, with restartPolicy OnFailure, the
+   container restarts reaching it) or `activeDeadlineSeconds` passed gives the interim
+   `FailureTarget` condition, and its active pods are deleted; enough successes give
+   `SuccessCriteriaMet` (reason `CompletionsReached`). The terminal `Failed`/`Complete` condition
+   follows once no pod is uncounted or still terminating, with the `Completed` or Warning event;
+3. otherwise keeps `parallelism` pods running (never more than the completions still needed),
+   deleting extras, or all of them while `suspend` is true (`Suspended`/`Resumed` conditions and
+   events); after failures, new pods wait 10 s doubling per consecutive failure, capped at
+   `MAX_POD_FAILURE_BACKOFF` (10 min in upstream's code since 1.28; the docs still say six), and
+   `next_wakeup` says when;
+4. Indexed Jobs: one pod per pending index with the `batch.kubernetes.io/job-completion-index`
+   annotation and label, hostname `<job>-<index>`, `JOB_COMPLETION_INDEX` in every container, and
+   `status.completedIndexes`;
+5. writes the status (`startTime`, `active`, `ready`, `terminating`, `succeeded`, `failed`,
+   `uncountedTerminatedPods`, conditions, `completionTime`) when it differs, guarded by the Job's
+   resourceVersion because its counters are increments.
+
+Pods whose Job is gone or finished lose the tracking finalizer (upstream's orphan-pod worker).
+
+Pods get `generateName: <job>-` and also a name chosen here as the API server would (five
+characters of its alphabet, derived from the Job's uid and `now`), so that `SuccessfulCreate` can
+name the pod.
+
+Left out: podFailurePolicy, successPolicy, backoffLimitPerIndex/maxFailedIndexes, adopting orphan
+pods, `managedBy` other than the built-in controller (such Jobs are skipped, as upstream does). One
+deliberate difference: while pod creation waits out the failure backoff, upstream writes
+`status.active: 0` even when pods are running; here `active` stays the number of active pods.
+The backoff only knows the failed pods that still exist, where upstream keeps a record in memory.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from clusters.controllers.actions import Action, Create, Delete, Event, Patch, owner_reference, ref
+from clusters.controllers.state import ClusterState
+
+SOURCE = "job-controller"
+TRACKING_FINALIZER = "batch.kubernetes.io/job-tracking"
+COMPLETION_INDEX = "batch.kubernetes.io/job-completion-index"
+COMPLETION_INDEX_ENV = "JOB_COMPLETION_INDEX"
+BUILT_IN_CONTROLLER = "kubernetes.io/job-controller"
+DEFAULT_POD_FAILURE_BACKOFF = timedelta(seconds=10)
+MAX_POD_FAILURE_BACKOFF = timedelta(minutes=10)
+MAX_POD_CREATE_DELETE_PER_SYNC = 500
+BACKOFF_LIMIT_MESSAGE = "Job has reached the specified backoff limit"
+DEADLINE_MESSAGE = "Job was active longer than specified deadline"
+COMPLETIONS_MESSAGE = "Reached expected number of succeeded pods"
+NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+MAX_GENERATED_NAME_BASE = 58
+_PHASE_ORDINAL = {"Pending": 0, "Unknown": 1, "Running": 2}
+
+
+def plan(state: ClusterState, *, now: datetime) -> list[Action]:
+    """Everything the Job controller would do in this sandbox right now."""
+    actions: list[Action] = []
+    for job in _sorted(state.objects("Job")):
+        actions += _sync(state, job, now).actions
+    actions += _release_orphan_pods(state)
+    return actions
+
+
+def next_wakeup(state: ClusterState, *, now: datetime) -> datetime | None:
+    """The earliest moment after `now` when a pod-failure backoff ends or an active deadline passes."""
+    moments = [sync.wakeup for job in state.objects("Job") if (sync := _sync(state, job, now)).wakeup]
+    return min((m for m in moments if m > now), default=None)
+
+
+# --- one Job --------------------------------------------------------------------------------
+
+
+@dataclass
+class _Sync:
+    """What one sync of one Job decided: the actions, and when it wants to look again."""
+
+    actions: list[Action] = field(default_factory=list)
+    wakeup: datetime | None = None
+
+
+@dataclass
+class _Pods:
+    """The Job's pods, as upstream's syncJobCtx sees them."""
+
+    all: list[dict]
+    active: list[dict]
+    uncounted_succeeded: list[str]
+    uncounted_failed: list[str]
+    succeeded_indexes: set[int]
+    stored_indexes: set[int]
+    succeeded: int = 0
+    failed: int = 0
+    ready: int = 0
+    terminating: int = 0
+
+
+def _sync(state: ClusterState, job: dict, now: datetime) -> _Sync:
+    sync = _Sync()
+    spec, status = job["spec"], job.get("status") or {}
+    if _finished(job) or _managed_elsewhere(job):
+        return sync
+    if spec.get("completionMode", "NonIndexed") not in ("NonIndexed", "Indexed"):
+        return sync
+    pods = _observe(state, job)
+    suspended = bool(spec.get("suspend"))
+    start_time = status.get("startTime") or (None if suspended else _format_time(now))
+    conditions = copy.deepcopy(status.get("conditions") or [])
+
+    finished = _stored_finish(conditions)
+    if finished is None:
+        deadline = _deadline(job, start_time)
+        if pods.failed > spec.get("backoffLimit", 6) or _past_backoff_limit_on_failure(job, pods.all):
+            finished = ("FailureTarget", "BackoffLimitExceeded", BACKOFF_LIMIT_MESSAGE)
+        elif deadline is not None and not suspended and now >= deadline:
+            finished = ("FailureTarget", "DeadlineExceeded", DEADLINE_MESSAGE)
+        elif deadline is not None and not suspended:
+            sync.wakeup = deadline
+
+    active, ready, terminating = len(pods.active), pods.ready, pods.terminating
+    if finished is not None:
+        # Upstream's deleteActivePods keeps the tracking finalizers: these pods count as failed.
+        deleted = pods.active[:MAX_POD_CREATE_DELETE_PER_SYNC]
+        sync.actions += [action for pod in deleted for action in _delete_pod(job, pod, release=False)]
+        active, terminating = active - len(deleted), terminating + len(deleted)
+        ready -= sum(1 for pod in deleted if _is_ready(pod))
+    else:
+        managed = None
+        if not job["metadata"].get("deletionTimestamp"):
+            managed = _manage(job, pods, now, sync)
+            active, ready, terminating = managed.active, managed.ready, managed.terminating
+        completions = spec.get("completions")
+        if completions is None:
+            complete = pods.succeeded > 0 and active == 0
+        else:
+            complete = pods.succeeded >= completions and active == 0
+        if complete:
+            finished = ("SuccessCriteriaMet", "CompletionsReached", COMPLETIONS_MESSAGE)
+        elif managed is not None:
+            start_time = _suspension(job, conditions, start_time, now, sync)
+
+    new_status = _track(job, pods, conditions, finished, terminating, now, sync)
+    new_status.update({"active": active, "ready": ready, "terminating": terminating, "startTime": start_time})
+    _write_status(job, new_status, sync)
+    return sync
+
+
+def _observe(state: ClusterState, job: dict) -> _Pods:
+    namespace = job["metadata"].get("namespace", "")
+    status = job.get("status") or {}
+    uncounted = status.get("uncountedTerminatedPods") or {}
+    pods = sorted(
+        (p for p in state.objects("Pod", namespace) if _is_controlled_by(p, job)), key=lambda p: p["metadata"]["name"]
+    )
+    active = [p for p in pods if _is_active(p)]
+    observed = _Pods(
+        all=pods,
+        active=active,
+        uncounted_succeeded=list(uncounted.get("succeeded") or []),
+        uncounted_failed=list(uncounted.get("failed") or []),
+        succeeded_indexes=set(),
+        stored_indexes=set(),
+        ready=sum(1 for p in active if _is_ready(p)),
+        terminating=sum(1 for p in pods if _is_terminating(p)),
+    )
+    known = set(observed.uncounted_succeeded) | set(observed.uncounted_failed)
+    fresh = [p for p in pods if _is_tracked(p) and p["metadata"]["uid"] not in known and _has_valid_index(job, p)]
+    new_succeeded = [p for p in fresh if _phase(p) == "Succeeded"]
+    new_failed = [p for p in fresh if _is_pod_failed(p, job)]
+    observed.succeeded = status.get("succeeded", 0) + len(new_succeeded) + len(observed.uncounted_succeeded)
+    observed.failed = status.get("failed", 0) + len(new_failed) + len(observed.uncounted_failed)
+    if _is_indexed(job):
+        observed.stored_indexes = _parse_indexes(status.get("completedIndexes", ""), job["spec"]["completions"])
+        observed.succeeded_indexes = observed.stored_indexes | {_index(p) for p in new_succeeded}
+        observed.succeeded = len(observed.succeeded_indexes)
+    return observed
+
+
+def _stored_finish(conditions: list[dict]) -> tuple[str, str, str] | None:
+    """A finish already decided in an earlier pass: SuccessCriteriaMet, or FailureTarget turned Failed."""
+    for kind, final in (("SuccessCriteriaMet", "SuccessCriteriaMet"), ("FailureTarget", "Failed")):
+        condition = _condition(conditions, kind)
+        if condition and condition.get("status") == "True":
+            return final, condition.get("reason", ""), condition.get("message", "")
+    return None
+
+
+def _deadline(job: dict, start_time: str | None) -> datetime | None:
+    seconds = job["spec"].get("activeDeadlineSeconds")
+    if seconds is None or start_time is None:
+        return None
+    return _parse_time(start_time) + timedelta(seconds=seconds)
+
+
+def _past_backoff_limit_on_failure(job: dict, pods: list[dict]) -> bool:
+    """With restartPolicy OnFailure the kubelet restarts containers in place: restarts count as failures."""
+    if job["spec"]["template"].get("spec", {}).get("restartPolicy") != "OnFailure":
+        return False
+    restarts = 0
+    for pod in pods:
+        if _phase(pod) in ("Running", "Pending"):
+            status = pod.get("status") or {}
+            for key in ("initContainerStatuses", "containerStatuses"):
+                restarts += sum(s.get("restartCount", 0) for s in status.get(key) or [])
+    limit = job["spec"].get("backoffLimit", 6)
+    return restarts > 0 if limit == 0 else restarts >= limit
+
+
+# --- creating and deleting pods -------------------------------------------------------------
+
+
+@dataclass
+class _Managed:
+    active: int
+    ready: int
+    terminating: int
+
+
+def _manage(job: dict, pods: _Pods, now: datetime, sync: _Sync) -> _Managed:
+    """Upstream manageJob: delete extras (or everything while suspended), or create what is missing."""
+    spec = job["spec"]
+    result = _Managed(len(pods.active), pods.ready, pods.terminating)
+    if spec.get("suspend"):
+        doomed = _active_pods_for_removal(job, pods.active, len(pods.active))
+    else:
+        want = _wanted_active(job, pods)
+        doomed = _active_pods_for_removal(job, pods.active, max(0, len(pods.active) - want))
+    if doomed:
+        doomed = doomed[:MAX_POD_CREATE_DELETE_PER_SYNC]
+        # Upstream removes the tracking finalizer first: a pod the controller removes is no failure.
+        sync.actions += [action for pod in doomed for action in _delete_pod(job, pod, release=True)]
+        result.active -= len(doomed)
+        result.terminating += len(doomed)
+        result.ready -= sum(1 for pod in doomed if _is_ready(pod))
+        return result
+    if spec.get("suspend"):
+        return result
+    waiting = pods.terminating if _only_replaces_failed_pods(job) else 0
+    diff = _wanted_active(job, pods) - waiting - len(pods.active)
+    if diff <= 0:
+        return result
+    remaining = _backoff_remaining(job, pods, now)
+    if remaining > timedelta(0):
+        sync.wakeup = _earliest(sync.wakeup, now + remaining)
+        return result
+    diff = min(diff, MAX_POD_CREATE_DELETE_PER_SYNC)
+    indexes: list[int | None] = [None] * diff
+    if _is_indexed(job):
+        indexes = list(_first_pending_indexes(job, pods, diff))
+    taken = {p["metadata"]["name"] for p in pods.all}
+    for index in indexes:
+        pod = _new_pod(job, index)
+        pod["metadata"]["name"] = _generated_name(pod["metadata"]["generateName"], job, taken, now)
+        taken.add(pod["metadata"]["name"])
+        sync.actions.append(Create(pod))
+        message = f"Created pod: {pod['metadata']['name']}"
+        sync.actions.append(Event(ref(job), "SuccessfulCreate", message, source=SOURCE))
+    result.active += len(indexes)
+    return result
+
+
+def _wanted_active(job: dict, pods: _Pods) -> int:
+    parallelism = job["spec"].get("parallelism", 1)
+    completions = job["spec"].get("completions")
+    if completions is None:
+        # Without completions, once one pod succeeded the others are left to finish on their own.
+        return len(pods.active) if pods.succeeded > 0 else parallelism
+    return max(0, min(completions - pods.succeeded, parallelism))
+
+
+def _delete_pod(job: dict, pod: dict, *, release: bool) -> list[Action]:
+    metadata = pod["metadata"]
+    actions: list[Action] = [_release(pod)] if release and _is_tracked(pod) else []
+    actions.append(Delete("v1", "Pod", metadata.get("namespace", ""), metadata["name"], uid=metadata["uid"]))
+    actions.append(Event(ref(job), "SuccessfulDelete", f"Deleted pod: {metadata['name']}", source=SOURCE))
+    return actions
+
+
+def _new_pod(job: dict, index: int | None) -> dict:
+    """Upstream GetPodFromTemplate plus the tracking finalizer, and an Indexed Job's identity."""
+    template = copy.deepcopy(job["spec"]["template"])
+    template_metadata = template.get("metadata") or {}
+    name = job["metadata"]["name"]
+    metadata: dict = {"generateName": f"{name}-", "namespace": job["metadata"].get("namespace", "default")}
+    for key in ("labels", "annotations"):
+        if template_metadata.get(key):
+            metadata[key] = dict(template_metadata[key])
+    finalizers = list(template_metadata.get("finalizers") or [])
+    metadata["finalizers"] = [*finalizers, TRACKING_FINALIZER] if TRACKING_FINALIZER not in finalizers else finalizers
+    metadata["ownerReferences"] = [owner_reference(job)]
+    spec = template.get("spec") or {}
+    if index is not None:
+        metadata["generateName"] = _indexed_generate_name(name, index)
+        metadata["annotations"] = {**metadata.get("annotations", {}), COMPLETION_INDEX: str(index)}
+        metadata["labels"] = {**metadata.get("labels", {}), COMPLETION_INDEX: str(index)}
+        spec["hostname"] = f"{name}-{index}"
+        for key in ("initContainers", "containers"):
+            for container in spec.get(key) or []:
+                _add_completion_index_env(container)
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": spec}
+
+
+def _indexed_generate_name(job_name: str, index: int) -> str:
+    suffix = f"-{index}-"
+    prefix = job_name + suffix
+    if len(prefix) > MAX_GENERATED_NAME_BASE:
+        prefix = prefix[: MAX_GENERATED_NAME_BASE - len(suffix)] + suffix
+    return prefix
+
+
+def _add_completion_index_env(container: dict) -> None:
+    env = container.setdefault("env", [])
+    if any(variable.get("name") == COMPLETION_INDEX_ENV for variable in env):
+        return
+    path = f"metadata.labels['{COMPLETION_INDEX}']"
+    env.append({"name": COMPLETION_INDEX_ENV, "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": path}}})
+
+
+def _generated_name(base: str, job: dict, taken: set[str], now: datetime) -> str:
+    """A name as the API server would generate it from `base`, free among `taken`, derived from the
+    Job (uid and resourceVersion) and `now` so that the plan stays a pure function of its inputs."""
+    seed = f"{job['metadata'].get('uid', '')}/{job['metadata'].get('resourceVersion')}/{base}/{now.isoformat()}"
+    attempt = 0
+    while True:
+        digest = hashlib.sha256(f"{seed}/{attempt}".encode()).digest()
+        name = base[:MAX_GENERATED_NAME_BASE] + "".join(NAME_ALPHABET[b % len(NAME_ALPHABET)] for b in digest[:5])
+        if name not in taken:
+            return name
+        attempt += 1
+
+
+def _active_pods_for_removal(job: dict, active: list[dict], at_least: int) -> list[dict]:
+    """Upstream activePodsForRemoval: for Indexed Jobs, pods with a repeated, missing or out-of-range
+    index first; then the least advanced pods (upstream's ActivePods order)."""
+    doomed: list[dict] = []
+    left = list(active)
+    if _is_indexed(job):
+        completions = job["spec"]["completions"]
+        by_index: dict[int, list[dict]] = {}
+        left = []
+        for pod in active:
+            index = _index(pod)
+            if index is None or index >= completions:
+                doomed.append(pod)
+            else:
+                by_index.setdefault(index, []).append(pod)
+        for index in sorted(by_index):
+            same = sorted(by_index[index], key=functools.cmp_to_key(_compare_active))
+            doomed += same[:-1]
+            left.append(same[-1])
+    if len(doomed) < at_least:
+        doomed += sorted(left, key=functools.cmp_to_key(_compare_active))[: at_least - len(doomed)]
+    return doomed
+
+
+def _compare_active(a: dict, b: dict) -> int:
+    """Upstream controller.ActivePods: unscheduled < scheduled, Pending < Unknown < Running, not ready
+    < ready, ready more recently first, more restarts first, newer first."""
+    keys_a, keys_b = _activity_key(a), _activity_key(b)
+    return (keys_a > keys_b) - (keys_a < keys_b)
+
+
+def _activity_key(pod: dict) -> tuple:
+    ready = _is_ready(pod)
+    ready_since = _ready_condition(pod).get("lastTransitionTime", "") if ready else ""
+    statuses = (pod.get("status") or {}).get("containerStatuses") or []
+    restarts = max((s.get("restartCount", 0) for s in statuses), default=0)
+    created = pod["metadata"].get("creationTimestamp", "")
+    return (
+        bool(pod["spec"].get("nodeName")),
+        _PHASE_ORDINAL.get(_phase(pod), 0),
+        ready,
+        _descending(ready_since),
+        -restarts,
+        _descending(created),
+        pod["metadata"]["name"],
+    )
+
+
+def _descending(timestamp: str) -> tuple:
+    """Sorts RFC 3339 timestamps newest first (same-format strings compare like the times)."""
+    return tuple(-ord(char) for char in timestamp)
+
+
+def _first_pending_indexes(job: dict, pods: _Pods, count: int) -> list[int]:
+    taken = set(pods.succeeded_indexes) | {i for p in pods.active if (i := _index(p)) is not None}
+    if _only_replaces_failed_pods(job):
+        taken |= {i for p in pods.all if _is_terminating(p) and (i := _index(p)) is not None}
+    pending = (i for i in range(job["spec"]["completions"]) if i not in taken)
+    return [i for _, i in zip(range(count), pending, strict=False)]
+
+
+# --- backoff --------------------------------------------------------------------------------
+
+
+def _backoff_remaining(job: dict, pods: _Pods, now: datetime) -> timedelta:
+    """Upstream's pod-failure backoff: 10 s doubling per failure since the last success, from the
+    last failure; computed from the pods that still exist."""
+    uncounted_failed = set(pods.uncounted_failed)
+    successes = [_finished_time(p) for p in pods.all if _phase(p) == "Succeeded"]
+    last_success = max(successes, default=None)
+    failed = (_finished_time(p) for p in pods.all if _counts_for_backoff(p, job, uncounted_failed))
+    failures = [moment for moment in failed if last_success is None or moment > last_success]
+    if not failures:
+        return timedelta(0)
+    delay = DEFAULT_POD_FAILURE_BACKOFF
+    for _ in range(1, len(failures)):
+        delay *= 2
+        if delay >= MAX_POD_FAILURE_BACKOFF:
+            delay = MAX_POD_FAILURE_BACKOFF
+            break
+    elapsed = now - max(failures)
+    return max(timedelta(0), delay - elapsed)
+
+
+def _counts_for_backoff(pod: dict, job: dict, uncounted_failed: set[str]) -> bool:
+    """A failure of the Job's own: pods the controller deleted itself (finalizer removed first) are not."""
+    if not _is_pod_failed(pod, job):
+        return False
+    metadata = pod["metadata"]
+    return _is_tracked(pod) or metadata["uid"] in uncounted_failed or not metadata.get("deletionTimestamp")
+
+
+def _finished_time(pod: dict) -> datetime:
+    """Upstream getFinishedTime: the last container's finish, else Ready=False's transition, else the
+    deletion moment, else creation."""
+    statuses = (pod.get("status") or {}).get("containerStatuses") or []
+    finishes = [((s.get("state") or {}).get("terminated") or {}).get("finishedAt") for s in statuses]
+    if statuses and all(finishes):
+        return max(_parse_time(f) for f in finishes)
+    ready = _ready_condition(pod)
+    if ready.get("status") == "False" and ready.get("lastTransitionTime"):
+        return _parse_time(ready["lastTransitionTime"])
+    metadata = pod["metadata"]
+    if metadata.get("deletionTimestamp"):
+        grace = timedelta(seconds=metadata.get("deletionGracePeriodSeconds") or 0)
+        return _parse_time(metadata["deletionTimestamp"]) - grace
+    return _parse_time(metadata.get("creationTimestamp")) or datetime.fromtimestamp(0, UTC)
+
+
+# --- tracking and status --------------------------------------------------------------------
+
+
+def _track(
+    job: dict,
+    pods: _Pods,
+    conditions: list[dict],
+    finished: tuple[str, str, str] | None,
+    terminating: int,
+    now: datetime,
+    sync: _Sync,
+) -> dict:
+    """Upstream trackJobStatusAndRemoveFinalizers, one safe step per pass (see the module docstring).
+    Returns the new status, conditions included."""
+    status = job.get("status") or {}
+    tracked = {p["metadata"]["uid"] for p in pods.all if _is_tracked(p)}
+    stored = set(pods.uncounted_succeeded) | set(pods.uncounted_failed)
+    uncounted_succeeded = [u for u in pods.uncounted_succeeded if u in tracked]
+    uncounted_failed = [u for u in pods.uncounted_failed if u in tracked]
+    succeeded = status.get("succeeded", 0) + len(pods.uncounted_succeeded) - len(uncounted_succeeded)
+    failed = status.get("failed", 0) + len(pods.uncounted_failed) - len(uncounted_failed)
+    failing = finished is not None and finished[0] in ("FailureTarget", "Failed")
+    deleting = bool(job["metadata"].get("deletionTimestamp"))
+    for pod in pods.all:
+        uid = pod["metadata"]["uid"]
+        if not _is_tracked(pod):
+            continue
+        if uid in stored:
+            sync.actions.append(_release(pod))  # its count is stored: the finalizer may go
+            continue
+        considered_failed = _is_pod_failed(pod, job)
+        if not (deleting or finished is not None or _phase(pod) == "Succeeded" or considered_failed):
+            continue
+        index = _index(pod)
+        if _phase(pod) == "Succeeded":
+            if not _is_indexed(job):
+                uncounted_succeeded.append(uid)
+            elif not _has_valid_index(job, pod) or index in pods.stored_indexes:
+                sync.actions.append(_release(pod))
+            # else: a new completed index, written below; the finalizer goes next pass.
+        elif considered_failed or failing:
+            if _has_valid_index(job, pod):
+                uncounted_failed.append(uid)
+            else:
+                sync.actions.append(_release(pod))
+        else:
+            sync.actions.append(_release(pod))  # the Job is done with it and there is nothing to count
+
+    new_status = {key: value for key, value in status.items() if key not in ("active", "ready", "terminating")}
+    if _is_indexed(job):
+        new_status["completedIndexes"] = _format_indexes(pods.succeeded_indexes)
+        succeeded = len(pods.succeeded_indexes)
+    new_status["succeeded"], new_status["failed"] = succeeded, failed
+    uncounted = {}
+    if uncounted_succeeded:
+        uncounted["succeeded"] = uncounted_succeeded
+    if uncounted_failed:
+        uncounted["failed"] = uncounted_failed
+    new_status["uncountedTerminatedPods"] = uncounted
+    if finished is not None:
+        _finish(job, conditions, finished, not uncounted and terminating == 0, new_status, now, sync)
+    new_status["conditions"] = conditions
+    return new_status
+
+
+def _finish(
+    job: dict,
+    conditions: list[dict],
+    finished: tuple[str, str, str],
+    settled: bool,
+    new_status: dict,
+    now: datetime,
+    sync: _Sync,
+) -> None:
+    """Record the interim condition, and the terminal one once every pod is counted and none is
+    still terminating (`settled`)."""
+    kind, reason, message = finished
+    final = {"FailureTarget": "Failed", "SuccessCriteriaMet": "Complete"}.get(kind, kind)
+    if kind in ("FailureTarget", "SuccessCriteriaMet") and _condition(conditions, kind) is None:
+        conditions.append(_new_condition(kind, "True", reason, message, now))
+    if not settled:
+        return
+    _ensure_condition(conditions, final, "True", reason, message, now)
+    if final == "Complete":
+        new_status["completionTime"] = _format_time(now)
+        completions = job["spec"].get("completions")
+        if completions is not None and new_status.get("succeeded", 0) > completions:
+            sync.actions.append(
+                Event(
+                    ref(job),
+                    "TooManySucceededPods",
+                    "Too many succeeded pods running after completion count reached",
+                    "Warning",
+                    SOURCE,
+                )
+            )
+        sync.actions.append(Event(ref(job), "Completed", "Job completed", source=SOURCE))
+    else:
+        sync.actions.append(Event(ref(job), reason, message, "Warning", SOURCE))
+
+
+def _suspension(job: dict, conditions: list[dict], start_time: str | None, now: datetime, sync: _Sync) -> str | None:
+    """The Suspended condition and its events; a resumed Job starts its deadline clock again."""
+    if job["spec"].get("suspend"):
+        if _ensure_condition(conditions, "Suspended", "True", "JobSuspended", "Job suspended", now):
+            sync.actions.append(Event(ref(job), "Suspended", "Job suspended", source=SOURCE))
+        return start_time
+    if _ensure_condition(conditions, "Suspended", "False", "JobResumed", "Job resumed", now):
+        sync.actions.append(Event(ref(job), "Resumed", "Job resumed", source=SOURCE))
+        return _format_time(now)
+    return start_time
+
+
+def _write_status(job: dict, new_status: dict, sync: _Sync) -> None:
+    """The status as the API serialises it (zero counters and empty lists omitted, `ready`,
+    `terminating` and `uncountedTerminatedPods` always present), written only when it differs."""
+    for key in ("active", "succeeded", "failed"):
+        if not new_status.get(key):
+            new_status.pop(key, None)
+    for key in ("conditions", "completedIndexes", "startTime"):
+        if not new_status.get(key):
+            new_status.pop(key, None)
+    old = job.get("status") or {}
+    if new_status == old:
+        return
+    metadata = job["metadata"]
+    sync.actions.append(
+        Patch(
+            "batch/v1",
+            "Job",
+            metadata.get("namespace", ""),
+            metadata["name"],
+            {"status": _merge_patch(old, new_status)},
+            subresource="status",
+            resource_version=metadata.get("resourceVersion"),
+        )
+    )
+
+
+def _release_orphan_pods(state: ClusterState) -> list[Action]:
+    """Upstream's orphan-pod worker: the tracking finalizer goes from pods whose Job is gone or finished."""
+    actions: list[Action] = []
+    for pod in sorted(state.objects("Pod"), key=lambda p: (p["metadata"].get("namespace", ""), p["metadata"]["name"])):
+        if not _is_tracked(pod):
+            continue
+        owner = _controller_ref(pod)
+        if owner is not None and (owner.get("kind") != "Job" or owner.get("apiVersion") != "batch/v1"):
+            continue  # controlled by something else: not ours to release
+        job = state.get("Job", pod["metadata"].get("namespace", ""), owner["name"]) if owner else None
+        if job is not None and job["metadata"].get("uid") != owner.get("uid"):
+            job = None
+        if job is not None and _managed_elsewhere(job):
+            continue
+        if job is None or _finished(job):
+            actions.append(_release(pod))
+    return actions
+
+
+def _release(pod: dict) -> Patch:
+    """Remove the tracking finalizer (a merge patch replaces the whole list)."""
+    metadata = pod["metadata"]
+    remaining = [f for f in metadata.get("finalizers") or [] if f != TRACKING_FINALIZER]
+    patch = {"metadata": {"finalizers": remaining or None}}
+    return Patch("v1", "Pod", metadata.get("namespace", ""), metadata["name"], patch)
+
+
+# --- conditions -----------------------------------------------------------------------------
+
+
+def _finished(job: dict) -> bool:
+    return any(
+        c.get("type") in ("Complete", "Failed") and c.get("status") == "True"
+        for c in (job.get("status") or {}).get("conditions") or []
+    )
+
+
+def _managed_elsewhere(job: dict) -> bool:
+    """`spec.managedBy` names another controller: upstream's job controller leaves the Job alone."""
+    return (job["spec"].get("managedBy") or BUILT_IN_CONTROLLER) != BUILT_IN_CONTROLLER
+
+
+def _condition(conditions: list[dict], kind: str) -> dict | None:
+    return next((c for c in conditions if c.get("type") == kind), None)
+
+
+def _new_condition(kind: str, status: str, reason: str, message: str, now: datetime) -> dict:
+    stamp = _format_time(now)
+    condition = {"type": kind, "status": status, "lastProbeTime": stamp, "lastTransitionTime": stamp}
+    if reason:
+        condition["reason"] = reason
+    if message:
+        condition["message"] = message
+    return condition
+
+
+def _ensure_condition(conditions: list[dict], kind: str, status: str, reason: str, message: str, now: datetime) -> bool:
+    """Upstream ensureJobConditionStatus: replace a differing condition, append a new one unless it
+    would say False. Returns whether anything changed."""
+    existing = _condition(conditions, kind)
+    if existing is not None:
+        said = (existing.get("status"), existing.get("reason", ""), existing.get("message", ""))
+        if said == (status, reason, message):
+            return False
+        conditions[conditions.index(existing)] = _new_condition(kind, status, reason, message, now)
+        return True
+    if status == "False":
+        return False
+    conditions.append(_new_condition(kind, status, reason, message, now))
+    return True
+
+
+# --- indexes --------------------------------------------------------------------------------
+
+
+def _is_indexed(job: dict) -> bool:
+    return job["spec"].get("completionMode") == "Indexed"
+
+
+def _index(pod: dict) -> int | None:
+    value = (pod["metadata"].get("annotations") or {}).get(COMPLETION_INDEX)
+    if value is None or not value.isdigit():
+        return None
+    return int(value)
+
+
+def _has_valid_index(job: dict, pod: dict) -> bool:
+    if not _is_indexed(job):
+        return True
+    index = _index(pod)
+    return index is not None and index < job["spec"]["completions"]
+
+
+def _parse_indexes(text: str, completions: int) -> set[int]:
+    """`status.completedIndexes` ("1,3-5,7") as a set, ignoring what lies beyond `completions`."""
+    indexes: set[int] = set()
+    for part in filter(None, (text or "").split(",")):
+        first, _, last = part.partition("-")
+        if not first.isdigit() or (last and not last.isdigit()):
+            continue
+        indexes.update(i for i in range(int(first), int(last or first) + 1) if i < completions)
+    return indexes
+
+
+def _format_indexes(indexes: set[int]) -> str:
+    """Upstream orderedIntervals.String: "0-2,4,6,7" (two neighbours are listed, not ranged)."""
+    parts, ordered = [], sorted(indexes)
+    start = 0
+    while start < len(ordered):
+        end = start
+        while end + 1 < len(ordered) and ordered[end + 1] == ordered[end] + 1:
+            end += 1
+        first, last = ordered[start], ordered[end]
+        if last == first:
+            parts.append(str(first))
+        elif last == first + 1:
+            parts.append(f"{first},{last}")
+        else:
+            parts.append(f"{first}-{last}")
+        start = end + 1
+    return ",".join(parts)
+
+
+# --- pods -----------------------------------------------------------------------------------
+
+
+def _phase(pod: dict) -> str:
+    return (pod.get("status") or {}).get("phase", "")
+
+
+def _is_tracked(pod: dict) -> bool:
+    return TRACKING_FINALIZER in (pod["metadata"].get("finalizers") or [])
+
+
+def _is_active(pod: dict) -> bool:
+    return _phase(pod) not in ("Succeeded", "Failed") and not pod["metadata"].get("deletionTimestamp")
+
+
+def _is_terminating(pod: dict) -> bool:
+    return _phase(pod) not in ("Succeeded", "Failed") and bool(pod["metadata"].get("deletionTimestamp"))
+
+
+def _only_replaces_failed_pods(job: dict) -> bool:
+    return job["spec"].get("podReplacementPolicy") == "Failed" or job["spec"].get("podFailurePolicy") is not None
+
+
+def _is_pod_failed(pod: dict, job: dict) -> bool:
+    """Upstream isPodFailed: Failed, or (unless only failed pods are replaced) deleted before it succeeded."""
+    if _phase(pod) == "Failed":
+        return True
+    if _only_replaces_failed_pods(job):
+        return False
+    return bool(pod["metadata"].get("deletionTimestamp")) and _phase(pod) != "Succeeded"
+
+
+def _ready_condition(pod: dict) -> dict:
+    return next((c for c in (pod.get("status") or {}).get("conditions") or [] if c.get("type") == "Ready"), {})
+
+
+def _is_ready(pod: dict) -> bool:
+    return _ready_condition(pod).get("status") == "True"
+
+
+def _controller_ref(obj: dict) -> dict | None:
+    return next((r for r in obj["metadata"].get("ownerReferences") or [] if r.get("controller")), None)
+
+
+def _is_controlled_by(obj: dict, owner: dict) -> bool:
+    reference = _controller_ref(obj)
+    return reference is not None and reference.get("uid") == owner["metadata"]["uid"]
+
+
+# --- small helpers --------------------------------------------------------------------------
+
+
+def _sorted(objects: tuple[dict, ...]) -> list[dict]:
+    return sorted(objects, key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
+
+
+def _earliest(a: datetime | None, b: datetime) -> datetime:
+    return b if a is None or b < a else a
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def _format_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _merge_patch(old: dict, new: dict) -> dict:
+    """The RFC 7386 merge patch that turns `old` into `new`."""
+    patch: dict = {key: None for key in old if key not in new}
+    for key, value in new.items():
+        before = old.get(key)
+        if isinstance(value, dict) and isinstance(before, dict):
+            nested = _merge_patch(before, value)
+            if nested:
+                patch[key] = nested
+        elif key not in old or before != value:
+            patch[key] = copy.deepcopy(value)
+    return patch

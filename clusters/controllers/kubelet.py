@@ -1,0 +1,1078 @@
+"""The kubelet's planner: what one node's kubelet does next for the pods bound to it.
+
+`plan_node` is pure. From the node, its pods (with the status last written), what the runtime
+observes, the kubelet's memory and `now`, it returns runtime operations (as data), store actions
+(status patches, Events, the final Delete of a pod whose containers have all stopped) and the next
+moment a decision is due. The thin kubelet runs one loop:
+
+    while True:
+        plan = plan_node(node=…, pods=…, observed=runtime.observe(node=…), now=now, backoff=…, memory=memory)
+        events = []
+        for operation in plan.operations:
+            outcome = operation_perform(runtime, operation, node=…)
+            memory, more = outcome_record(memory, operation, outcome, now=now)
+            events += more
+        apply plan.actions, then events
+        if plan.empty: break        # come back at plan.next_wakeup
+
+The kubelet's memory is a plain JSON dict the orchestrator keeps with the node's runtime state. It
+holds what upstream's kubelet keeps in memory: the pod sandboxes' IPs, image pulls and their
+back-off, the crash-loop back-off of each container, probe results, and the stops it has asked
+for. Only `outcome_record` writes it, from what an operation yielded; the planner only reads it.
+
+Upstream behaviour followed (pkg/kubelet: kuberuntime_manager.go computePodActions and doBackOff,
+kubelet_pods.go generateAPIPodStatus and getPhase, status/generate.go, prober/, images/):
+init containers in order, each to completion; restartPolicy Always/OnFailure/Never; the crash-loop
+back-off (10 s doubling to 5 min, reset when a container ran 10 min; the first restart is at once);
+pulls by imagePullPolicy with ErrImagePull then ImagePullBackOff; startup, liveness and readiness
+probes with their thresholds; graceful termination; the pod status exactly as upstream shapes it.
+
+Deviations, for a tutor's sandbox: a failed pull is reported as ErrImagePull for the first half of
+its back-off and as ImagePullBackOff for the second (upstream switches at its next sync); the
+sandbox is torn down when the pod is deleted, not when it completes, so logs of completed pods stay
+readable; native sidecars (init containers with restartPolicy Always), ephemeral containers,
+lifecycle hooks, and pod-level resize are not modelled.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from clusters.controllers.actions import Action, Delete, Event, Patch
+from clusters.runtime.base import (
+    ContainerObservation,
+    PodRef,
+    ProbeResult,
+    PullResult,
+    Runtime,
+    RuntimeError_,
+    VolumeSpec,
+)
+
+SOURCE = "kubelet"
+KUBELET_CONDITIONS = ("PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled")
+PROBE_KINDS = ("startup", "liveness", "readiness")
+PROBE_FIELDS = {"startup": "startupProbe", "liveness": "livenessProbe", "readiness": "readinessProbe"}
+# A probe's result before it first runs, as upstream's prober: not ready, alive, not yet started.
+PROBE_INITIAL = {"readiness": "failure", "liveness": "success", "startup": None}
+STOP_SLACK = timedelta(seconds=2)  # past a grace period's end, ask again with grace 0
+
+
+@dataclass(frozen=True)
+class BackoffPolicy:
+    """The crash-loop and image-pull back-off: `initial` seconds, doubling to `cap`; forgotten when
+    the container ran (or the image was last tried) longer ago than twice the cap."""
+
+    initial: float = 10.0
+    cap: float = 300.0
+
+    @property
+    def reset_after(self) -> float:
+        return 2 * self.cap
+
+    def following(self, previous: float | None) -> float:
+        return self.initial if previous is None else min(previous * 2, self.cap)
+
+
+UPSTREAM_BACKOFF = BackoffPolicy(10.0, 300.0)
+FAST_BACKOFF = BackoffPolicy(1.0, 60.0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Operations: what the runtime is asked to do, as data
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EnsureSandbox:
+    pod: PodRef
+    hostname: str
+    volumes: tuple[dict, ...] = field(default=(), hash=False)  # the pod spec's volumes, for the thin layer to mount
+
+
+@dataclass(frozen=True)
+class PullImage:
+    pod: PodRef
+    container: str
+    image: str
+    policy: str
+    backoff: float  # the back-off to wait if this pull fails
+    init: bool = False
+
+
+@dataclass(frozen=True)
+class StartContainer:
+    pod: PodRef
+    container: dict = field(hash=False)
+    restart: int = 0
+    env: dict[str, str] = field(default_factory=dict, hash=False)  # values and downward-API fields
+    init: bool = False
+    backoff: float | None = None  # the crash-loop back-off from this start on (None for a first start)
+    backoff_since: datetime | None = None  # when the run this one replaces finished
+
+
+@dataclass(frozen=True)
+class StopContainer:
+    pod: PodRef
+    name: str
+    restart: int
+    grace: int
+
+
+@dataclass(frozen=True)
+class RunProbe:
+    pod: PodRef
+    container: str
+    restart: int
+    kind: str  # "startup", "liveness", "readiness"
+    probe: dict = field(hash=False)
+
+
+@dataclass(frozen=True)
+class RemovePod:
+    pod: PodRef
+
+
+@dataclass(frozen=True)
+class RemoveOrphans:
+    known: frozenset[str]  # uids of the pods bound to the node; the runtime removes everything else
+
+
+Operation = EnsureSandbox | PullImage | StartContainer | StopContainer | RunProbe | RemovePod | RemoveOrphans
+
+
+@dataclass(frozen=True)
+class NodePlan:
+    operations: tuple[Operation, ...] = ()
+    actions: tuple[Action, ...] = ()
+    next_wakeup: datetime | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not self.operations and not self.actions
+
+
+# ---------------------------------------------------------------------------------------------
+# Small helpers
+# ---------------------------------------------------------------------------------------------
+
+
+def rfc3339(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _parse(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+
+
+def go_duration(seconds: float) -> str:
+    """A duration as Go prints it (`10s`, `1m20s`, `5m0s`, `2.915s`, `500ms`)."""
+    if seconds == 0:
+        return "0s"
+    if seconds < 1:
+        return f"{round(seconds * 1000):g}ms"
+    hours, rest = divmod(seconds, 3600)
+    minutes, rest = divmod(rest, 60)
+    text = f"{round(rest, 9):g}s"
+    if hours:
+        return f"{int(hours)}h{int(minutes)}m{text}"
+    return f"{int(minutes)}m{text}" if minutes else text
+
+
+def _go_list(names: list[str]) -> str:
+    return "[" + " ".join(names) + "]"
+
+
+def _pod_format(pod: PodRef) -> str:
+    """`format.Pod`: name_namespace(uid)."""
+    return f"{pod.name}_{pod.namespace}({pod.uid})"
+
+
+def _involved(pod: PodRef, container: str | None = None, *, init: bool = False) -> dict:
+    involved = {"apiVersion": "v1", "kind": "Pod", "namespace": pod.namespace, "name": pod.name, "uid": pod.uid}
+    if container:
+        involved["fieldPath"] = f"spec.{'initContainers' if init else 'containers'}{{{container}}}"
+    return involved
+
+
+def _event(pod: PodRef, container: str | None, reason: str, message: str, kind="Normal", *, init=False) -> Event:
+    return Event(_involved(pod, container, init=init), reason, message, kind, SOURCE)
+
+
+def _key(uid: str, container: str) -> str:
+    return f"{uid}/{container}"
+
+
+def _section(memory: dict, name: str) -> dict:
+    return memory.get(name, {})
+
+
+def _probe_record(memory: dict, uid: str, container: str, kind: str, restart: int) -> dict | None:
+    record = _section(memory, "probes").get(f"{uid}/{container}/{kind}")
+    return record if record and record.get("restart") == restart else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Recording what an operation yielded
+# ---------------------------------------------------------------------------------------------
+
+
+def operation_perform(runtime: Runtime, operation: Operation, *, node: str, volumes: list[VolumeSpec] = ()):
+    """The thin half: one runtime call per operation. Returns what the runtime answered, or the
+    RuntimeError_ it raised (so that `outcome_record` can report it)."""
+    try:
+        match operation:
+            case EnsureSandbox():
+                return runtime.pod_sandbox_ensure(operation.pod, hostname=operation.hostname, volumes=list(volumes))
+            case PullImage():
+                return runtime.image_pull(operation.image, policy=operation.policy)
+            case StartContainer():
+                return runtime.container_start(
+                    operation.pod,
+                    operation.container,
+                    restart=operation.restart,
+                    env=operation.env,
+                    volumes=list(volumes),
+                )
+            case StopContainer():
+                return runtime.container_stop(operation.pod, operation.name, grace_seconds=operation.grace)
+            case RunProbe():
+                return runtime.probe(operation.pod, operation.container, operation.probe)
+            case RemovePod():
+                return runtime.pod_remove(operation.pod)
+            case RemoveOrphans():
+                return runtime.orphans_remove(node=node, known_pod_uids=set(operation.known))
+    except RuntimeError_ as error:
+        return error
+    raise TypeError(f"not an operation: {operation!r}")
+
+
+def outcome_record(memory: dict | None, operation: Operation, outcome: object, *, now: datetime):
+    """Fold what an operation yielded into the kubelet's memory; return the new memory and the
+    Events upstream's kubelet records at that moment."""
+    memory = copy.deepcopy(memory or {})
+    match operation:
+        case EnsureSandbox(pod=pod):
+            if isinstance(outcome, RuntimeError_):
+                return memory, [
+                    _event(pod, None, "FailedCreatePodSandBox", f"Failed to create pod sandbox: {outcome}", "Warning")
+                ]
+            memory.setdefault("sandboxes", {})[pod.uid] = outcome
+            return memory, []
+        case PullImage():
+            return _pull_recorded(memory, operation, outcome, now)
+        case StartContainer():
+            return _start_recorded(memory, operation, outcome)
+        case StopContainer(pod=pod, name=name):
+            if not isinstance(outcome, RuntimeError_):
+                stop = {"restart": operation.restart, "at": now.isoformat(), "grace": operation.grace}
+                memory.setdefault("stops", {})[_key(pod.uid, name)] = stop
+            return memory, []
+        case RunProbe():
+            return _probe_recorded(memory, operation, outcome, now)
+        case RemovePod(pod=pod):
+            return _forget(memory, lambda uid: uid == pod.uid), []
+        case RemoveOrphans(known=known):
+            return _forget(memory, lambda uid: uid not in known), []
+    raise TypeError(f"not an operation: {operation!r}")
+
+
+def _forget(memory: dict, doomed) -> dict:
+    for name, section in memory.items():
+        memory[name] = {key: value for key, value in section.items() if not doomed(key.split("/", 1)[0])}
+    return memory
+
+
+def _pull_recorded(memory: dict, op: PullImage, outcome: object, now: datetime):
+    pulls = memory.setdefault("pulls", {})
+    key, image = _key(op.pod.uid, op.container), op.image
+
+    def event(reason, message, kind="Normal"):
+        return _event(op.pod, op.container, reason, message, kind, init=op.init)
+
+    if isinstance(outcome, RuntimeError_):
+        outcome = PullResult(False, "ErrImagePull", str(outcome))
+    assert isinstance(outcome, PullResult)
+    if outcome.ok:
+        pulls[key] = {"image": image, "ok": True, "at": now.isoformat()}
+        if not outcome.pulled:
+            present = f'Container image "{image}" already present on machine and can be accessed by the pod'
+            return memory, [event("Pulled", present)]
+        took = go_duration(round(outcome.seconds, 3))
+        pulled = (
+            f'Successfully pulled image "{image}" in {took} ({took} including waiting). '
+            f"Image size: {outcome.size} bytes."
+        )
+        return memory, [event("Pulling", f'Pulling image "{image}"'), event("Pulled", pulled)]
+    pulls[key] = {
+        "image": image,
+        "ok": False,
+        "at": now.isoformat(),
+        "backoff": op.backoff,
+        "reason": outcome.reason or "ErrImagePull",
+        "message": outcome.message,
+    }
+    if outcome.reason == "ErrImageNeverPull":
+        return memory, [
+            event("ErrImageNeverPull", outcome.message, "Warning"),
+            event("Failed", "Error: ErrImageNeverPull", "Warning"),
+        ]
+    return memory, [
+        event("Pulling", f'Pulling image "{image}"'),
+        event("Failed", f'Failed to pull image "{image}": {outcome.message}', "Warning"),
+        event("Failed", "Error: ErrImagePull", "Warning"),
+    ]
+
+
+def _start_recorded(memory: dict, op: StartContainer, outcome: object):
+    name = op.container["name"]
+    key = _key(op.pod.uid, name)
+    if isinstance(outcome, RuntimeError_):
+        # Most likely the sandbox is gone (the runtime restarted): forget it so it is made again.
+        memory.get("sandboxes", {}).pop(op.pod.uid, None)
+        return memory, [_event(op.pod, name, "Failed", f"Error: {outcome}", "Warning", init=op.init)]
+    memory.get("pulls", {}).pop(key, None)  # the next start of this container checks its image again
+    if op.backoff is not None and op.backoff_since is not None:
+        memory.setdefault("restarts", {})[key] = {"backoff": op.backoff, "since": op.backoff_since.isoformat()}
+    events = [_event(op.pod, name, "Created", f"Created container: {name}", init=op.init)]
+    if isinstance(outcome, ContainerObservation) and outcome.reason == "StartError":
+        events.append(_event(op.pod, name, "Failed", f"Error: {outcome.message}", "Warning", init=op.init))
+    else:
+        events.append(_event(op.pod, name, "Started", f"Started container {name}", init=op.init))
+    return memory, events
+
+
+def _probe_recorded(memory: dict, op: RunProbe, outcome: object, now: datetime):
+    if isinstance(outcome, RuntimeError_):
+        outcome = ProbeResult(False, str(outcome))
+    assert isinstance(outcome, ProbeResult)
+    probes = memory.setdefault("probes", {})
+    key = f"{op.pod.uid}/{op.container}/{op.kind}"
+    record = _probe_record(memory, op.pod.uid, op.container, op.kind, op.restart)
+    record = record or {"restart": op.restart, "result": PROBE_INITIAL[op.kind], "last": None, "streak": 0}
+    raw = "success" if outcome.success else "failure"
+    streak = record["streak"] + 1 if record["last"] == raw else 1
+    threshold = op.probe.get("successThreshold" if outcome.success else "failureThreshold") or (
+        1 if outcome.success else 3
+    )
+    # The result flips only after `threshold` results in a row, as the prober's worker does.
+    result = raw if streak >= threshold else record["result"]
+    probes[key] = {**record, "at": now.isoformat(), "last": raw, "streak": streak, "result": result}
+    if outcome.success:
+        return memory, []
+    message = f"{op.kind.capitalize()} probe failed: {outcome.message}"
+    return memory, [_event(op.pod, op.container, "Unhealthy", message, "Warning")]
+
+
+# ---------------------------------------------------------------------------------------------
+# The pod sync
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Context:
+    now: datetime
+    backoff: BackoffPolicy
+    memory: dict
+    runs: dict[tuple[str, str], list[ContainerObservation]]
+    host_ip: str
+    sandbox: str
+
+
+class _PodSync:
+    """One pod's sync: the operations it needs, the status it has now, the events of the change."""
+
+    def __init__(self, pod: dict, context: _Context) -> None:
+        self.pod, self.ctx, self.now = pod, context, context.now
+        metadata, self.spec = pod["metadata"], pod["spec"]
+        self.uid = metadata["uid"]
+        self.ref = PodRef(context.sandbox, metadata.get("namespace", ""), metadata["name"], self.uid)
+        self.old = pod.get("status", {}) or {}
+        self.ip = _section(context.memory, "sandboxes").get(self.uid)
+        self.operations: list[Operation] = []
+        self.actions: list[Action] = []
+        self.wakeups: list[datetime] = []
+        self.waiting: dict[str, dict] = {}  # container name → the waiting state to show instead
+        self.ready: dict[str, bool] = {}
+        self.started: dict[str, bool] = {}
+        self.init_failed = False
+
+    # -- the shape of the pod -----------------------------------------------------------------
+
+    @property
+    def init_containers(self) -> list[dict]:
+        return self.spec.get("initContainers", [])
+
+    @property
+    def containers(self) -> list[dict]:
+        return self.spec.get("containers", [])
+
+    def runs(self, name: str) -> list[ContainerObservation]:
+        return self.ctx.runs.get((self.uid, name), [])
+
+    def newest(self, name: str) -> ContainerObservation | None:
+        runs = self.runs(name)
+        return runs[0] if runs else None
+
+    def old_status(self, name: str, *, init: bool) -> dict | None:
+        statuses = self.old.get("initContainerStatuses" if init else "containerStatuses", [])
+        return next((s for s in statuses if s.get("name") == name), None)
+
+    def event(self, container: str | None, reason: str, message: str, kind="Normal", *, init=False) -> None:
+        self.actions.append(_event(self.ref, container, reason, message, kind, init=init))
+
+    def wake(self, moment: datetime | None) -> None:
+        if moment is not None and moment > self.now:
+            self.wakeups.append(moment)
+
+    # -- planning -----------------------------------------------------------------------------
+
+    def plan(self) -> None:
+        for name in [c["name"] for c in self.init_containers + self.containers]:
+            for run in self.runs(name)[:1]:
+                self.wake(run.changes_at)
+        if self.pod["metadata"].get("deletionTimestamp"):
+            self.terminate()
+            return
+        terminal = self.old.get("phase") in ("Succeeded", "Failed")
+        if not terminal:
+            self.sync()
+        self.status_write(terminal=terminal)
+
+    def sync(self) -> None:
+        if self.ip is None:
+            hostname = self.spec.get("hostname") or self.pod["metadata"]["name"][:63]
+            self.operations.append(EnsureSandbox(self.ref, hostname, tuple(self.spec.get("volumes", []))))
+        if self.sync_init_containers():
+            for container in self.containers:
+                self.sync_container(container)
+
+    def sync_init_containers(self) -> bool:
+        """Run init containers in order, each to completion; True once all have succeeded."""
+        for container in self.init_containers:
+            run = self.newest(container["name"])
+            if run and run.state == "exited" and run.exit_code == 0:
+                continue
+            if run is None:
+                self.start(container, restart=self.next_restart(container, init=True), init=True)
+            elif run.state == "exited" and self.spec.get("restartPolicy") == "Never":
+                self.init_failed = True
+            elif run.state == "exited":
+                self.restart_after_exit(container, run, init=True)
+            return False
+        return True
+
+    def sync_container(self, container: dict) -> None:
+        run = self.newest(container["name"])
+        if run is None:
+            self.start(container, restart=self.next_restart(container, init=False), init=False)
+        elif run.state != "exited":
+            self.follow_probes(container, run)
+        elif self.restarts(run):
+            self.restart_after_exit(container, run, init=False)
+
+    def restarts(self, run: ContainerObservation) -> bool:
+        policy = self.spec.get("restartPolicy", "Always")
+        return policy == "Always" or (policy == "OnFailure" and run.exit_code != 0)
+
+    def next_restart(self, container: dict, *, init: bool) -> int:
+        """The run number for a container the runtime has no run of: 0, or past what the status
+        says ran before (the runtime lost it, as after a node restart)."""
+        old = self.old_status(container["name"], init=init)
+        if old and (old.get("containerID") or old.get("lastState", {}).get("terminated")):
+            return old.get("restartCount", 0) + 1
+        return 0
+
+    # -- starting: pull, then create and start -------------------------------------------------
+
+    def start(
+        self,
+        container: dict,
+        *,
+        restart: int,
+        init: bool,
+        backoff: float | None = None,
+        since: datetime | None = None,
+    ) -> None:
+        if self.ip is None:
+            return
+        name, image = container["name"], container.get("image", "")
+        policy = self.ctx.backoff
+        pull = _section(self.ctx.memory, "pulls").get(_key(self.uid, name))
+        if pull and pull.get("image") != image:
+            pull = None
+        if pull is None:
+            op = PullImage(
+                self.ref, name, image, container.get("imagePullPolicy", "IfNotPresent"), policy.initial, init
+            )
+            self.operations.append(op)
+            return
+        if pull["ok"]:
+            env = self.container_env(container)
+            self.operations.append(StartContainer(self.ref, container, restart, env, init, backoff, since))
+            return
+        failed_at, delay = _parse(pull["at"]), pull["backoff"]
+        if self.now >= failed_at + timedelta(seconds=delay):
+            # Back-off over: try again; the status keeps saying ImagePullBackOff meanwhile.
+            expired = (self.now - failed_at).total_seconds() > policy.reset_after
+            retry = policy.following(None if expired else delay)
+            pull_policy = container.get("imagePullPolicy", "IfNotPresent")
+            self.operations.append(PullImage(self.ref, name, image, pull_policy, retry, init))
+            self.waiting[name] = self.pull_back_off(image, pull)
+            return
+        half = failed_at + timedelta(seconds=delay / 2)
+        if self.now < half or pull["reason"] == "ErrImageNeverPull":
+            self.waiting[name] = {"reason": pull["reason"], "message": pull["message"]}
+        else:
+            self.waiting[name] = self.pull_back_off(image, pull)
+        self.wake(half)
+        self.wake(failed_at + timedelta(seconds=delay))
+
+    @staticmethod
+    def pull_back_off(image: str, pull: dict) -> dict:
+        message = f'Back-off pulling image "{image}": {pull["reason"]}: {pull["message"]}'
+        return {"reason": "ImagePullBackOff", "message": message}
+
+    def restart_after_exit(self, container: dict, run: ContainerObservation, *, init: bool) -> None:
+        """Restart at once, or wait out the crash-loop back-off (upstream's doBackOff)."""
+        policy = self.ctx.backoff
+        name = container["name"]
+        entry = _section(self.ctx.memory, "restarts").get(_key(self.uid, name))
+        finished = run.finished_at or self.now
+        expired = entry is not None and (finished - _parse(entry["since"])).total_seconds() > policy.reset_after
+        if entry is not None and not expired and self.now < finished + timedelta(seconds=entry["backoff"]):
+            if self.exit_shown(name, run, init=init):
+                message = (
+                    f"back-off {go_duration(entry['backoff'])} restarting failed container={name} "
+                    f"pod={_pod_format(self.ref)}"
+                )
+                self.waiting[name] = {"reason": "CrashLoopBackOff", "message": message}
+            self.wake(finished + timedelta(seconds=entry["backoff"]))
+            return
+        backoff = policy.following(None if entry is None or expired else entry["backoff"])
+        old = self.old_status(name, init=init) or {}
+        old_waiting = old.get("state", {}).get("waiting", {})
+        if old_waiting.get("reason") == "CrashLoopBackOff" and old.get("restartCount") == run.restart:
+            self.waiting[name] = dict(old_waiting)  # still what it says until the new run is seen
+        self.start(container, restart=run.restart + 1, init=init, backoff=backoff, since=finished)
+
+    def exit_shown(self, name: str, run: ContainerObservation, *, init: bool) -> bool:
+        """Whether the status already shows this run's exit: the kubelet reports an exit first and
+        the back-off on its next sync (upstream's reason cache lags one sync behind)."""
+        old = self.old_status(name, init=init)
+        if not old or old.get("restartCount") != run.restart:
+            return False
+        state = old.get("state", {})
+        terminated = state.get("terminated", {})
+        crash_loop = state.get("waiting", {}).get("reason") == "CrashLoopBackOff"
+        return crash_loop or terminated.get("containerID") == run.container_id
+
+    def container_env(self, container: dict) -> dict[str, str]:
+        """Literal values and downward-API fields; ConfigMap and Secret references are the thin layer's."""
+        env: dict[str, str] = {}
+        for var in container.get("env", []):
+            if "value" in var:
+                value = var["value"]
+                for name, known in env.items():
+                    value = value.replace(f"$({name})", known)
+                env[var["name"]] = value
+            elif field_ref := var.get("valueFrom", {}).get("fieldRef"):
+                value = self.field_value(field_ref.get("fieldPath", ""))
+                if value is not None:
+                    env[var["name"]] = value
+        return env
+
+    def field_value(self, path: str) -> str | None:
+        metadata = self.pod["metadata"]
+        simple = {
+            "metadata.name": metadata.get("name"),
+            "metadata.namespace": metadata.get("namespace"),
+            "metadata.uid": metadata.get("uid"),
+            "spec.nodeName": self.spec.get("nodeName"),
+            "spec.serviceAccountName": self.spec.get("serviceAccountName"),
+            "status.podIP": self.ip,
+            "status.podIPs": self.ip,
+            "status.hostIP": self.ctx.host_ip,
+            "status.hostIPs": self.ctx.host_ip,
+        }
+        if path in simple:
+            return simple[path] or ""
+        for prefix, source in (("metadata.labels", "labels"), ("metadata.annotations", "annotations")):
+            if path.startswith(prefix + "['") and path.endswith("']"):
+                return metadata.get(source, {}).get(path[len(prefix) + 2 : -2], "")
+        return None
+
+    # -- probes -------------------------------------------------------------------------------
+
+    def follow_probes(self, container: dict, run: ContainerObservation, *, probing: bool = True) -> None:
+        """Startup first; then liveness (a failure kills the container) and readiness. With
+        `probing` off (a pod being deleted) the last results hold and nothing new is run."""
+        name = container["name"]
+        stop = _section(self.ctx.memory, "stops").get(_key(self.uid, name))
+        probing = probing and not (stop and stop["restart"] == run.restart)  # not while being killed
+        started = True
+        if container.get("startupProbe"):
+            result = self.probe_result(container, run, "startup")
+            started = result == "success"
+            if result == "failure" and probing:
+                self.kill(container, run, "startup")
+                probing = False
+            elif not started and probing:
+                self.probe_when_due(container, run, "startup")
+        ready = started
+        if started and container.get("livenessProbe") and probing:
+            if self.probe_result(container, run, "liveness") == "failure":
+                self.kill(container, run, "liveness")
+                probing = False
+            else:
+                self.probe_when_due(container, run, "liveness")
+        if started and container.get("readinessProbe"):
+            ready = self.probe_result(container, run, "readiness") == "success"
+            if probing:
+                self.probe_when_due(container, run, "readiness")
+        self.started[name] = started
+        self.ready[name] = ready and run.state == "running"
+
+    def probe_result(self, container: dict, run: ContainerObservation, kind: str) -> str | None:
+        record = _probe_record(self.ctx.memory, self.uid, container["name"], kind, run.restart)
+        return record["result"] if record else PROBE_INITIAL[kind]
+
+    def probe_when_due(self, container: dict, run: ContainerObservation, kind: str) -> None:
+        probe = container[PROBE_FIELDS[kind]]
+        record = _probe_record(self.ctx.memory, self.uid, container["name"], kind, run.restart)
+        if record:
+            due = _parse(record["at"]) + timedelta(seconds=probe.get("periodSeconds") or 10)
+        else:
+            due = (run.started_at or self.now) + timedelta(seconds=probe.get("initialDelaySeconds") or 0)
+        if due <= self.now:
+            self.operations.append(RunProbe(self.ref, container["name"], run.restart, kind, probe))
+        else:
+            self.wake(due)
+
+    def kill(self, container: dict, run: ContainerObservation, kind: str) -> None:
+        """A failed liveness or startup probe: stop the container so that it is restarted."""
+        probe = container[PROBE_FIELDS[kind]]
+        grace = probe.get("terminationGracePeriodSeconds")
+        grace = self.spec.get("terminationGracePeriodSeconds", 30) if grace is None else grace
+        self.operations.append(StopContainer(self.ref, container["name"], run.restart, grace))
+        message = f"Container {container['name']} failed {kind} probe, will be restarted"
+        self.event(container["name"], "Killing", message)
+
+    # -- termination --------------------------------------------------------------------------
+
+    def terminate(self) -> None:
+        """Stop every container with the pod's grace period; once all have stopped, write the final
+        status, remove the sandbox and delete the pod for good."""
+        metadata = self.pod["metadata"]
+        grace = metadata.get("deletionGracePeriodSeconds")
+        grace = self.spec.get("terminationGracePeriodSeconds", 30) if grace is None else grace
+        running = []
+        for container, init in [(c, True) for c in self.init_containers] + [(c, False) for c in self.containers]:
+            run = self.newest(container["name"])
+            if run is None or run.state == "exited":
+                continue
+            running.append(run)
+            if not init:
+                self.follow_probes(container, run, probing=False)
+            stop = _section(self.ctx.memory, "stops").get(_key(self.uid, run.name))
+            if stop is None or stop["restart"] != run.restart:
+                self.operations.append(StopContainer(self.ref, run.name, run.restart, grace))
+                self.event(run.name, "Killing", f"Stopping container {run.name}", init=init)
+                continue
+            deadline = _parse(stop["at"]) + timedelta(seconds=stop["grace"])
+            if self.now >= deadline + STOP_SLACK and stop["grace"] > 0:
+                self.operations.append(StopContainer(self.ref, run.name, run.restart, 0))
+            self.wake(deadline)
+            self.wake(deadline + STOP_SLACK)
+        if running:
+            self.status_write(terminal=False)
+            return
+        self.status_write(terminal=True)
+        self.operations.append(RemovePod(self.ref))
+        self.actions.append(Delete("v1", "Pod", self.ref.namespace, self.ref.name, uid=self.uid, grace_period=0))
+
+    # -- status -------------------------------------------------------------------------------
+
+    def status_write(self, *, terminal: bool) -> None:
+        status = self.status(terminal=terminal)
+        patch = {key: value for key, value in status.items() if self.old.get(key) != value}
+        if not patch:
+            return
+        self.transition_events(status)
+        self.actions.append(
+            Patch("v1", "Pod", self.ref.namespace, self.ref.name, {"status": patch}, subresource="status")
+        )
+
+    def transition_events(self, status: dict) -> None:
+        """The back-off Events, recorded as a container enters a back-off."""
+        for key, init in (("initContainerStatuses", True), ("containerStatuses", False)):
+            for new in status.get(key, []):
+                waiting = new["state"].get("waiting", {})
+                old = self.old_status(new["name"], init=init) or {}
+                old_waiting = old.get("state", {}).get("waiting", {})
+                same = old_waiting.get("reason") == waiting.get("reason") and old.get("restartCount") == new.get(
+                    "restartCount"
+                )
+                if same or not waiting:
+                    continue
+                name = new["name"]
+                if waiting.get("reason") == "CrashLoopBackOff":
+                    message = f"Back-off restarting failed container {name} in pod {_pod_format(self.ref)}"
+                    self.event(name, "BackOff", message, "Warning", init=init)
+                elif waiting.get("reason") == "ImagePullBackOff":
+                    self.event(name, "BackOff", f'Back-off pulling image "{new["image"]}"', init=init)
+                    self.event(name, "Failed", "Error: ImagePullBackOff", "Warning", init=init)
+
+    def status(self, *, terminal: bool) -> dict:
+        init_statuses = [self.container_status(c, init=True, terminal=terminal) for c in self.init_containers]
+        statuses = [self.container_status(c, init=False, terminal=terminal) for c in self.containers]
+        phase = self.phase(init_statuses, statuses, terminal=terminal)
+        if self.old.get("phase") in ("Succeeded", "Failed"):
+            phase = self.old["phase"]  # pods never leave a terminal phase
+        status: dict = {}
+        generation = self.pod["metadata"].get("generation")
+        if generation:
+            status["observedGeneration"] = generation
+        status["phase"] = phase
+        status["conditions"] = self.conditions(init_statuses, statuses, phase)
+        if self.ctx.host_ip:
+            status["hostIP"] = self.ctx.host_ip
+            status["hostIPs"] = [{"ip": self.ctx.host_ip}]
+        ip = self.ip or self.old.get("podIP")
+        if ip:
+            status["podIP"] = ip
+            status["podIPs"] = [{"ip": ip}]
+        status["startTime"] = self.old.get("startTime") or rfc3339(self.now)
+        if self.init_containers:
+            status["initContainerStatuses"] = init_statuses
+        status["containerStatuses"] = statuses
+        return status
+
+    def container_status(self, container: dict, *, init: bool, terminal: bool) -> dict:
+        name = container["name"]
+        runs = self.runs(name)
+        old = self.old_status(name, init=init)
+        if not runs:
+            status = self.unstarted_status(container, old, terminal=terminal)
+        else:
+            newest = runs[0]
+            status = {
+                "containerID": newest.container_id,
+                "image": newest.image,
+                "imageID": newest.image_id,
+                "lastState": self.last_state(newest, runs[1] if len(runs) > 1 else None, old),
+                "name": name,
+                "ready": self.is_ready(name, newest, init=init),
+                "restartCount": newest.restart,
+                "started": self.is_started(name, newest, init=init),
+                "state": _state(newest),
+            }
+            resources = container.get("resources")
+            if resources is not None:
+                status["resources"] = copy.deepcopy(resources)
+                if resources.get("requests"):
+                    status["allocatedResources"] = copy.deepcopy(resources["requests"])
+        waiting = self.waiting.get(name)
+        if waiting and not terminal:
+            if "terminated" in status["state"]:
+                status["lastState"] = status["state"]
+            status["state"] = {"waiting": {k: v for k, v in waiting.items() if v}}
+            status["ready"] = status["started"] = False
+        mounts = [_mount_status(m) for m in container.get("volumeMounts", [])]
+        if mounts:
+            status["volumeMounts"] = mounts
+        return status
+
+    def unstarted_status(self, container: dict, old: dict | None, *, terminal: bool) -> dict:
+        if old and "terminated" in old.get("state", {}):
+            return copy.deepcopy(old)  # the runtime no longer has it; what it last was still holds
+        reason = "PodInitializing" if self.init_containers else "ContainerCreating"
+        state: dict = {"waiting": {"reason": reason}}
+        if terminal:
+            # Never ran, or cannot be found any more, as the pod is torn down.
+            terminated = {
+                "exitCode": 137,
+                "reason": "ContainerStatusUnknown",
+                "message": "The container could not be located when the pod was terminated",
+            }
+            state = {"terminated": terminated}
+        return {
+            "image": container.get("image", ""),
+            "imageID": "",
+            "lastState": copy.deepcopy(old.get("lastState", {})) if old else {},
+            "name": container["name"],
+            "ready": False,
+            "restartCount": old.get("restartCount", 0) if old else 0,
+            "started": False,
+            "state": state,
+        }
+
+    @staticmethod
+    def last_state(newest: ContainerObservation, previous: ContainerObservation | None, old: dict | None) -> dict:
+        if previous is not None:
+            return _state(previous)
+        if old is None:
+            return {}
+        old_state = old.get("state", {})
+        if old.get("containerID") != newest.container_id and "terminated" in old_state:
+            return copy.deepcopy(old_state)
+        return copy.deepcopy(old.get("lastState", {}))
+
+    def is_started(self, name: str, run: ContainerObservation, *, init: bool) -> bool:
+        if run.state != "running":
+            return False
+        return True if init else self.started.get(name, True)
+
+    def is_ready(self, name: str, run: ContainerObservation, *, init: bool) -> bool:
+        if init:
+            return run.state == "exited" and run.exit_code == 0
+        return run.state == "running" and self.ready.get(name, False)
+
+    def phase(self, init_statuses: list[dict], statuses: list[dict], *, terminal: bool) -> str:
+        """getPhase, for regular init containers."""
+        pending_init = failed_init = 0
+        for status in init_statuses:
+            state = status["state"]
+            if "running" in state:
+                pending_init += 1
+            elif "terminated" in state:
+                failed_init += state["terminated"].get("exitCode", 0) != 0
+            elif status.get("lastState", {}).get("terminated", {}).get("exitCode", 0) != 0:
+                failed_init += 1
+            else:
+                pending_init += 1
+        running = waiting = stopped = succeeded = 0
+        for status in statuses:
+            state = status["state"]
+            if "running" in state:
+                running += 1
+            elif "terminated" in state:
+                stopped += 1
+                succeeded += state["terminated"].get("exitCode", 0) == 0
+            elif "terminated" in status.get("lastState", {}):
+                stopped += 1
+            else:
+                waiting += 1
+        policy = self.spec.get("restartPolicy", "Always")
+        if failed_init and policy == "Never":
+            return "Failed"
+        if pending_init or waiting:
+            return "Pending"
+        if running:
+            return "Running"
+        if stopped:
+            if terminal:
+                return "Succeeded" if stopped == succeeded else "Failed"
+            if policy == "Always":
+                return "Running"
+            if stopped == succeeded:
+                return "Succeeded"
+            return "Failed" if policy == "Never" else "Running"
+        return "Pending"
+
+    def conditions(self, init_statuses: list[dict], statuses: list[dict], phase: str) -> list[dict]:
+        old = self.old.get("conditions", [])
+        kept = [c for c in old if c.get("type") not in KUBELET_CONDITIONS]
+        terminal = phase in ("Succeeded", "Failed")
+        sandbox_ready = self.ip is not None and not terminal
+        ours = [
+            self.condition("PodReadyToStartContainers", sandbox_ready),
+            self.condition(*self.initialized(init_statuses, statuses, phase)),
+            self.condition(*self.ready_condition(statuses, phase)),
+            self.condition(*self.containers_ready(statuses, phase)),
+        ]
+        scheduled = next((c for c in old if c.get("type") == "PodScheduled"), None)
+        return [*kept, *ours, scheduled or self.condition("PodScheduled", True)]
+
+    def condition(self, kind: str, ok: bool, reason: str = "", message: str = "") -> dict:
+        status = "True" if ok else "False"
+        previous = next((c for c in self.old.get("conditions", []) if c.get("type") == kind), None)
+        changed = previous is None or previous.get("status") != status
+        # No `lastProbeTime: null`: the store's merge patch drops nulls, and the next pass must see
+        # exactly what it wrote.
+        condition = {"type": kind, "status": status}
+        generation = self.pod["metadata"].get("generation")
+        if generation:
+            condition["observedGeneration"] = generation
+        condition["lastTransitionTime"] = rfc3339(self.now) if changed else previous.get("lastTransitionTime")
+        if reason:
+            condition["reason"] = reason
+        if message:
+            condition["message"] = message
+        return condition
+
+    @staticmethod
+    def initialized(init_statuses: list[dict], statuses: list[dict], phase: str) -> tuple:
+        if phase == "Succeeded":
+            return "Initialized", True, "PodCompleted"
+        if any("running" in s["state"] or "terminated" in s["state"] for s in statuses):
+            return ("Initialized", True)
+        incomplete = [s["name"] for s in init_statuses if not s["ready"]]
+        if incomplete:
+            return (
+                "Initialized",
+                False,
+                "ContainersNotInitialized",
+                f"containers with incomplete status: {_go_list(incomplete)}",
+            )
+        return ("Initialized", True)
+
+    @staticmethod
+    def containers_ready(statuses: list[dict], phase: str) -> tuple:
+        if phase == "Succeeded":
+            return "ContainersReady", False, "PodCompleted"
+        if phase == "Failed":
+            return "ContainersReady", False, "PodFailed"
+        unready = [s["name"] for s in statuses if not s["ready"]]
+        if unready:
+            return (
+                "ContainersReady",
+                False,
+                "ContainersNotReady",
+                f"containers with unready status: {_go_list(unready)}",
+            )
+        return ("ContainersReady", True)
+
+    def ready_condition(self, statuses: list[dict], phase: str) -> tuple:
+        _, ok, *why = self.containers_ready(statuses, phase)
+        if not ok:
+            return ("Ready", False, *why)
+        conditions = {c.get("type"): c for c in self.old.get("conditions", [])}
+        unready = []
+        for gate in self.spec.get("readinessGates", []):
+            kind = gate.get("conditionType")
+            if kind not in conditions:
+                unready.append(f'corresponding condition of pod readiness gate "{kind}" does not exist.')
+            elif conditions[kind].get("status") != "True":
+                unready.append(
+                    f'the status of pod readiness gate "{kind}" is not "True", but {conditions[kind].get("status")}'
+                )
+        if unready:
+            return "Ready", False, "ReadinessGatesNotReady", ", ".join(unready)
+        return ("Ready", True)
+
+
+def _state(run: ContainerObservation) -> dict:
+    if run.state == "running":
+        return {"running": {"startedAt": rfc3339(run.started_at)}}
+    if run.state == "exited":
+        terminated = {
+            "containerID": run.container_id,
+            "exitCode": run.exit_code if run.exit_code is not None else 0,
+            "finishedAt": rfc3339(run.finished_at),
+            "reason": run.reason or ("Completed" if run.exit_code == 0 else "Error"),
+            "startedAt": rfc3339(run.started_at),
+        }
+        if run.message:
+            terminated["message"] = run.message
+        return {"terminated": terminated}
+    return {"waiting": {}}
+
+
+def _mount_status(mount: dict) -> dict:
+    status = {"mountPath": mount["mountPath"], "name": mount["name"]}
+    if mount.get("readOnly"):
+        status["readOnly"] = True
+        status["recursiveReadOnly"] = "Disabled"
+    return status
+
+
+# ---------------------------------------------------------------------------------------------
+# The node
+# ---------------------------------------------------------------------------------------------
+
+
+def _host_ip(node: dict) -> str:
+    addresses = node.get("status", {}).get("addresses", [])
+    return next((a["address"] for a in addresses if a.get("type") == "InternalIP"), "")
+
+
+def _runs_by_container(observed: list[ContainerObservation]) -> dict[tuple[str, str], list[ContainerObservation]]:
+    runs: dict[tuple[str, str], list[ContainerObservation]] = {}
+    for observation in observed:
+        runs.setdefault((observation.pod_uid, observation.name), []).append(observation)
+    return {key: sorted(items, key=lambda o: -o.restart)[:2] for key, items in runs.items()}
+
+
+def plan_node(
+    *,
+    node: dict,
+    pods: list[dict],
+    observed: list[ContainerObservation],
+    now: datetime,
+    backoff: BackoffPolicy = UPSTREAM_BACKOFF,
+    memory: dict | None = None,
+    sandbox: str = "",
+) -> NodePlan:
+    """Plan one pass of the kubelet of `node` for the pods bound to it (`spec.nodeName`).
+
+    `observed` is what the runtime reports, `memory` what earlier passes recorded with
+    `outcome_record`, `sandbox` the sandbox uid that goes into every PodRef."""
+    memory = memory or {}
+    name = node["metadata"]["name"]
+    context = _Context(now, backoff, memory, _runs_by_container(observed), _host_ip(node), sandbox)
+    mine = sorted(
+        (p for p in pods if p.get("spec", {}).get("nodeName") == name),
+        key=lambda p: (p["metadata"].get("namespace", ""), p["metadata"]["name"]),
+    )
+    operations: list[Operation] = []
+    actions: list[Action] = []
+    wakeups: list[datetime] = []
+    for pod in mine:
+        sync = _PodSync(pod, context)
+        sync.plan()
+        operations += sync.operations
+        actions += sync.actions
+        wakeups += sync.wakeups
+    known = frozenset(p["metadata"]["uid"] for p in mine)
+    remembered = {key.split("/", 1)[0] for section in memory.values() for key in section}
+    if ({o.pod_uid for o in observed} | remembered) - known:
+        operations.append(RemoveOrphans(known))
+    return NodePlan(tuple(operations), tuple(actions), min((w for w in wakeups if w > now), default=None))
+
+
+HEALTHY_NODE_CONDITIONS = {
+    "MemoryPressure": ("False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
+    "DiskPressure": ("False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
+    "PIDPressure": ("False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
+    "Ready": ("True", "KubeletReady", "kubelet is posting ready status"),
+}
+
+
+def node_status_patch(node: dict, *, now: datetime, ready: bool) -> Patch | None:
+    """The kubelet's heartbeat: renew every condition's lastHeartbeatTime with the healthy values
+    (ready), or mark them Unknown as the node lifecycle controller does for a silent kubelet
+    (not ready). lastTransitionTime moves only when a status flips. None when nothing changes."""
+    old = node.get("status", {}).get("conditions", [])
+    by_type = {c["type"]: c for c in old}
+    types = [c["type"] for c in old] + [t for t in HEALTHY_NODE_CONDITIONS if t not in by_type and ready]
+    conditions = []
+    for kind in types:
+        previous = by_type.get(kind, {})
+        if ready:
+            status, reason, message = HEALTHY_NODE_CONDITIONS.get(
+                kind, (previous.get("status"), previous.get("reason"), previous.get("message"))
+            )
+            heartbeat = rfc3339(now)
+        else:
+            status, reason, message = "Unknown", "NodeStatusUnknown", "Kubelet stopped posting node status."
+            heartbeat = previous.get("lastHeartbeatTime") or rfc3339(now)
+        flipped = previous.get("status") != status
+        conditions.append(
+            {
+                **previous,
+                "type": kind,
+                "status": status,
+                "reason": reason,
+                "message": message,
+                "lastHeartbeatTime": heartbeat,
+                "lastTransitionTime": rfc3339(now) if flipped else previous.get("lastTransitionTime", rfc3339(now)),
+            }
+        )
+    if conditions == old:
+        return None
+    return Patch(
+        "v1", "Node", "", node["metadata"]["name"], {"status": {"conditions": conditions}}, subresource="status"
+    )

@@ -1,0 +1,435 @@
+import copy
+import itertools
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from clusters.controllers import cronjob
+from clusters.controllers.actions import Create, Delete, Event, Patch, ref
+from clusters.controllers.state import ClusterState
+
+CREATED = datetime(2026, 3, 2, 8, 59, 30, tzinfo=UTC)
+
+
+def stamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def minutes(moment: datetime) -> int:
+    return int(moment.timestamp()) // 60
+
+
+def merge(target: dict, patch: dict) -> dict:
+    for key, value in patch.items():
+        if value is None:
+            target.pop(key, None)
+        elif isinstance(value, dict) and isinstance(target.get(key), dict):
+            merge(target[key], value)
+        else:
+            target[key] = copy.deepcopy(value)
+    return target
+
+
+def make_cron_job(schedule: str = "*/5 * * * *", **spec) -> dict:
+    body = {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": {
+            "name": "hello",
+            "namespace": "default",
+            "uid": "uid-hello",
+            "resourceVersion": "1",
+            "generation": 1,
+            "creationTimestamp": stamp(CREATED),
+        },
+        "spec": {
+            "schedule": schedule,
+            "concurrencyPolicy": "Allow",
+            "suspend": False,
+            "successfulJobsHistoryLimit": 3,
+            "failedJobsHistoryLimit": 1,
+            "jobTemplate": {
+                "metadata": {"labels": {"app": "hello"}},
+                "spec": {
+                    "backoffLimit": 2,
+                    "template": {
+                        "metadata": {},
+                        "spec": {
+                            "restartPolicy": "OnFailure",
+                            "containers": [{"name": "hello", "image": "busybox:1.36", "command": ["date"]}],
+                        },
+                    },
+                },
+            },
+        },
+    }
+    body["spec"].update(spec)
+    return body
+
+
+class World:
+    """Applies planned actions as the store would, and lets the test finish Jobs as their controller would."""
+
+    def __init__(self, *objects: dict, now: datetime):
+        self.now = now
+        self.objects = {self.key(o): copy.deepcopy(o) for o in objects}
+        self.events: list[Event] = []
+        self.versions = itertools.count(100)
+
+    @staticmethod
+    def key(obj: dict) -> tuple:
+        return obj["kind"], obj["metadata"].get("namespace", ""), obj["metadata"]["name"]
+
+    def state(self) -> ClusterState:
+        return ClusterState.of(copy.deepcopy(list(self.objects.values())))
+
+    def jobs(self) -> list[dict]:
+        return sorted((o for o in self.objects.values() if o["kind"] == "Job"), key=lambda j: j["metadata"]["name"])
+
+    def cron_job(self) -> dict:
+        return self.objects[("CronJob", "default", "hello")]
+
+    def apply(self, actions: list) -> None:
+        for action in actions:
+            match action:
+                case Create(body=body):
+                    body = copy.deepcopy(body)
+                    version = next(self.versions)
+                    body["metadata"].update(uid=f"uid-{version}", resourceVersion=str(version))
+                    body["metadata"]["creationTimestamp"] = stamp(self.now)
+                    self.objects.setdefault(self.key(body), body)
+                case Patch():
+                    obj = self.objects.get((action.kind, action.namespace, action.name))
+                    if obj is None or action.resource_version not in (None, obj["metadata"]["resourceVersion"]):
+                        continue
+                    merge(obj, action.patch)
+                    obj["metadata"]["resourceVersion"] = str(next(self.versions))
+                case Delete():
+                    self.objects.pop((action.kind, action.namespace, action.name), None)
+                case Event():
+                    self.events.append(action)
+
+    def settle(self, limit: int = 20) -> list:
+        done = []
+        for _ in range(limit):
+            actions = cronjob.plan(self.state(), now=self.now)
+            if not actions:
+                return done
+            done += actions
+            self.apply(actions)
+        raise AssertionError(f"no convergence: still planning {actions}")
+
+    def start(self, job: dict) -> None:
+        job["status"] = {"startTime": stamp(self.now), "active": 1, "ready": 1}
+
+    def finish(self, job: dict, outcome: str = "Complete") -> None:
+        job["status"] = {
+            "startTime": job.get("status", {}).get("startTime", stamp(self.now)),
+            "conditions": [{"type": outcome, "status": "True", "lastTransitionTime": stamp(self.now)}],
+        }
+        if outcome == "Complete":
+            job["status"]["completionTime"] = stamp(self.now)
+
+
+# --- schedules -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("schedule", "after", "expected"),
+    [
+        ("*/15 * * * *", "2026-03-02T09:00:00Z", "2026-03-02T09:15:00Z"),
+        ("*/15 * * * *", "2026-03-02T09:14:59Z", "2026-03-02T09:15:00Z"),
+        ("0 9 * * 1-5", "2026-03-06T09:00:00Z", "2026-03-09T09:00:00Z"),  # Friday, then Monday
+        ("0 9 * * MON-FRI", "2026-03-07T10:00:00Z", "2026-03-09T09:00:00Z"),
+        ("@hourly", "2026-03-02T09:30:00Z", "2026-03-02T10:00:00Z"),
+        ("@weekly", "2026-03-02T09:30:00Z", "2026-03-08T00:00:00Z"),
+        ("@yearly", "2026-03-02T09:30:00Z", "2027-01-01T00:00:00Z"),
+        ("30 6-16/4 * * *", "2026-03-02T10:31:00Z", "2026-03-02T14:30:00Z"),
+        ("5/20 * * * *", "2026-03-02T09:26:00Z", "2026-03-02T09:45:00Z"),
+        ("0 0 13 * 5", "2026-03-02T00:00:00Z", "2026-03-06T00:00:00Z"),  # the 13th OR a Friday
+        ("0 0 13 * *", "2026-03-02T00:00:00Z", "2026-03-13T00:00:00Z"),
+        ("0 0 * jan,jul *", "2026-03-02T00:00:00Z", "2026-07-01T00:00:00Z"),
+        ("0 0 29 2 *", "2026-03-02T00:00:00Z", "2028-02-29T00:00:00Z"),
+        ("@every 90s", "2026-03-02T09:00:00Z", "2026-03-02T09:01:30Z"),
+    ],
+)
+def test_it_computes_the_next_schedule_time_as_robfig_cron_does(schedule, after, expected):
+    moment = datetime.fromisoformat(after.replace("Z", "+00:00"))
+    assert stamp(cronjob.parse_schedule(schedule).next(moment)) == expected
+
+
+def test_a_schedule_runs_in_its_time_zone():
+    seoul = cronjob.parse_schedule("0 9 * * *", "Asia/Seoul")
+    assert stamp(seoul.next(datetime(2026, 3, 2, 1, 0, tzinfo=UTC))) == "2026-03-03T00:00:00Z"
+    prefixed = cronjob.parse_schedule("CRON_TZ=America/New_York 30 2 * * *")
+    # 2026-03-08 02:30 does not exist in New York: it fires at 03:30 EDT.
+    assert stamp(prefixed.next(datetime(2026, 3, 8, 0, 0, tzinfo=UTC))) == "2026-03-08T07:30:00Z"
+
+
+def test_a_schedule_that_never_comes_has_no_next_time():
+    assert cronjob.parse_schedule("0 0 31 2 *").next(CREATED) is None
+
+
+def test_an_unparseable_schedule_raises_robfigs_message():
+    with pytest.raises(cronjob.ScheduleError, match=r"end of range \(60\) above maximum \(59\): 60"):
+        cronjob.parse_schedule("60 * * * *")
+
+
+# --- creating Jobs ---------------------------------------------------------------------------
+
+
+def test_at_a_schedule_time_it_creates_the_job_named_for_it():
+    now = datetime(2026, 3, 2, 9, 5, 0, 200_000, tzinfo=UTC)
+    scheduled = datetime(2026, 3, 2, 9, 5, tzinfo=UTC)
+    cron = make_cron_job()
+    cron["status"] = {"lastScheduleTime": "2026-03-02T09:00:00Z"}
+    assert cronjob.plan(ClusterState.of([cron]), now=scheduled - timedelta(seconds=1)) == []
+    actions = cronjob.plan(ClusterState.of([cron]), now=now)
+    name = f"hello-{minutes(scheduled)}"
+    assert actions == [
+        Create(
+            {
+                "apiVersion": "batch/v1",
+                "kind": "Job",
+                "metadata": {
+                    "name": name,
+                    "namespace": "default",
+                    "labels": {"app": "hello"},
+                    "annotations": {"batch.kubernetes.io/cronjob-scheduled-timestamp": "2026-03-02T09:05:00Z"},
+                    "ownerReferences": [
+                        {
+                            "apiVersion": "batch/v1",
+                            "kind": "CronJob",
+                            "name": "hello",
+                            "uid": "uid-hello",
+                            "controller": True,
+                            "blockOwnerDeletion": True,
+                        }
+                    ],
+                },
+                "spec": cron["spec"]["jobTemplate"]["spec"],
+            }
+        ),
+        Event(ref(cron), "SuccessfulCreate", f"Created job {name}", source="cronjob-controller"),
+        Patch(
+            "batch/v1",
+            "CronJob",
+            "default",
+            "hello",
+            {"status": {"lastScheduleTime": "2026-03-02T09:05:00Z"}},
+            subresource="status",
+            resource_version="1",
+        ),
+    ]
+
+
+def test_the_new_job_joins_the_active_list_and_then_there_is_nothing_to_do():
+    world = World(make_cron_job(), now=datetime(2026, 3, 2, 9, 5, 1, tzinfo=UTC))
+    world.settle()
+    [job] = world.jobs()
+    assert world.cron_job()["status"]["active"] == [
+        {
+            "kind": "Job",
+            "namespace": "default",
+            "name": job["metadata"]["name"],
+            "uid": job["metadata"]["uid"],
+            "apiVersion": "batch/v1",
+            "resourceVersion": job["metadata"]["resourceVersion"],
+        }
+    ]
+    assert cronjob.plan(world.state(), now=world.now) == []
+    assert cronjob.next_wakeup(world.state(), now=world.now) == datetime(2026, 3, 2, 9, 10, tzinfo=UTC)
+
+
+def test_it_creates_one_job_per_schedule_and_trims_the_history():
+    world = World(make_cron_job("* * * * *"), now=CREATED)
+    assert cronjob.next_wakeup(world.state(), now=world.now) == datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    for _ in range(6):
+        world.now = cronjob.next_wakeup(world.state(), now=world.now)
+        world.settle()
+        newest = world.jobs()[-1]
+        world.start(newest)
+        world.now += timedelta(seconds=10)
+        world.finish(newest)
+        world.settle()
+    names = [j["metadata"]["name"] for j in world.jobs()]
+    last = minutes(datetime(2026, 3, 2, 9, 5, tzinfo=UTC))
+    assert names == [f"hello-{last - 2}", f"hello-{last - 1}", f"hello-{last}"]
+    status = world.cron_job()["status"]
+    assert "active" not in status
+    assert status["lastScheduleTime"] == "2026-03-02T09:05:00Z"
+    assert status["lastSuccessfulTime"] == "2026-03-02T09:05:10Z"
+    assert [e.reason for e in world.events].count("SuccessfulCreate") == 6
+    assert [e.message for e in world.events if e.reason == "SuccessfulDelete"] == [
+        f"Deleted job hello-{last - 5}",
+        f"Deleted job hello-{last - 4}",
+        f"Deleted job hello-{last - 3}",
+    ]
+    assert f"Saw completed job: hello-{last}, status: Complete" in [e.message for e in world.events]
+
+
+def test_failed_jobs_have_their_own_history_limit():
+    world = World(make_cron_job("* * * * *"), now=CREATED)
+    for outcome in ("Failed", "Failed", "Complete"):
+        world.now = cronjob.next_wakeup(world.state(), now=world.now)
+        world.settle()
+        world.finish(world.jobs()[-1], outcome)
+        world.settle()
+    outcomes = [j["status"]["conditions"][0]["type"] for j in world.jobs()]
+    assert outcomes == ["Failed", "Complete"]
+
+
+def test_forbid_holds_the_next_run_back_while_a_job_is_active():
+    world = World(make_cron_job(concurrencyPolicy="Forbid"), now=datetime(2026, 3, 2, 9, 5, 1, tzinfo=UTC))
+    world.settle()
+    [running] = world.jobs()
+    world.start(running)
+    world.now = datetime(2026, 3, 2, 9, 10, 1, tzinfo=UTC)
+    assert cronjob.plan(world.state(), now=world.now) == []
+    [notice] = cronjob.notices(world.state(), now=world.now)
+    assert (notice.reason, notice.message) == (
+        "JobAlreadyActive",
+        "Not starting job because prior execution is running and concurrency policy is Forbid",
+    )
+    # Upstream starts the held-back run as soon as the active one finishes, if it is still the latest.
+    world.now = datetime(2026, 3, 2, 9, 12, tzinfo=UTC)
+    world.finish(running)
+    world.settle()
+    assert [j["metadata"]["name"] for j in world.jobs()][
+        -1
+    ] == f"hello-{minutes(datetime(2026, 3, 2, 9, 10, tzinfo=UTC))}"
+    assert world.cron_job()["status"]["lastScheduleTime"] == "2026-03-02T09:10:00Z"
+
+
+def test_replace_deletes_the_active_job_and_starts_the_new_one():
+    world = World(make_cron_job(concurrencyPolicy="Replace"), now=datetime(2026, 3, 2, 9, 5, 1, tzinfo=UTC))
+    world.settle()
+    [old] = world.jobs()
+    world.start(old)
+    world.now = datetime(2026, 3, 2, 9, 10, 1, tzinfo=UTC)
+    actions = world.settle()
+    assert Delete("batch/v1", "Job", "default", old["metadata"]["name"], propagation="Background") in actions
+    [new] = world.jobs()
+    assert new["metadata"]["name"] == f"hello-{minutes(datetime(2026, 3, 2, 9, 10, tzinfo=UTC))}"
+    assert [r["uid"] for r in world.cron_job()["status"]["active"]] == [new["metadata"]["uid"]]
+    assert [e.message for e in world.events if e.reason == "SuccessfulDelete"] == [
+        f"Deleted job {old['metadata']['name']}"
+    ]
+
+
+def test_allow_runs_jobs_side_by_side():
+    world = World(make_cron_job(), now=datetime(2026, 3, 2, 9, 5, 1, tzinfo=UTC))
+    world.settle()
+    world.start(world.jobs()[0])
+    world.now = datetime(2026, 3, 2, 9, 10, 1, tzinfo=UTC)
+    world.settle()
+    assert len(world.jobs()) == 2
+    assert len(world.cron_job()["status"]["active"]) == 2
+
+
+def test_after_missed_schedules_only_the_most_recent_one_starts():
+    cron = make_cron_job()
+    now = datetime(2026, 3, 2, 10, 2, tzinfo=UTC)  # 09:00 … 10:00 all missed
+    [create] = [a for a in cronjob.plan(ClusterState.of([cron]), now=now) if isinstance(a, Create)]
+    assert create.body["metadata"]["name"] == f"hello-{minutes(datetime(2026, 3, 2, 10, 0, tzinfo=UTC))}"
+
+
+def test_a_schedule_past_its_starting_deadline_is_skipped():
+    cron = make_cron_job(startingDeadlineSeconds=60)
+    state = ClusterState.of([cron])
+    assert cronjob.plan(state, now=datetime(2026, 3, 2, 9, 6, 1, tzinfo=UTC)) == []
+    [notice] = cronjob.notices(state, now=datetime(2026, 3, 2, 9, 6, 1, tzinfo=UTC))
+    assert (notice.type, notice.reason, notice.message) == (
+        "Warning",
+        "MissSchedule",
+        "Missed scheduled time to start a job: Mon, 02 Mar 2026 09:05:00 +0000",
+    )
+    # Within the deadline it starts; at exactly the deadline upstream already counts it as too late.
+    assert len(cronjob.plan(state, now=datetime(2026, 3, 2, 9, 5, 59, tzinfo=UTC))) == 3
+    assert cronjob.plan(state, now=datetime(2026, 3, 2, 9, 6, tzinfo=UTC)) == []
+
+
+def test_a_suspended_cron_job_starts_nothing_but_keeps_its_status_true():
+    cron = make_cron_job(suspend=True)
+    finished = {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "name": "hello-29000000",
+            "namespace": "default",
+            "uid": "uid-job",
+            "resourceVersion": "5",
+            "ownerReferences": [{"kind": "CronJob", "name": "hello", "uid": "uid-hello", "controller": True}],
+        },
+        "status": {
+            "completionTime": "2026-03-02T09:00:30Z",
+            "conditions": [{"type": "Complete", "status": "True"}],
+        },
+    }
+    cron["status"] = {"active": [{"kind": "Job", "name": "hello-29000000", "uid": "uid-job"}]}
+    actions = cronjob.plan(ClusterState.of([cron, finished]), now=datetime(2026, 3, 2, 10, 0, tzinfo=UTC))
+    assert [a.reason for a in actions if isinstance(a, Event)] == ["SawCompletedJob"]
+    [write] = [a for a in actions if isinstance(a, Patch)]
+    assert write.patch == {"status": {"active": None}}
+    assert not [a for a in actions if isinstance(a, Create)]
+    assert cronjob.next_wakeup(ClusterState.of([cron, finished]), now=CREATED) is None
+
+
+def test_an_active_job_that_vanished_is_dropped_from_the_list():
+    cron = make_cron_job()
+    cron["status"] = {
+        "lastScheduleTime": "2026-03-02T09:05:00Z",
+        "active": [{"kind": "Job", "namespace": "default", "name": "hello-29547725", "uid": "uid-gone"}],
+    }
+    actions = cronjob.plan(ClusterState.of([cron]), now=datetime(2026, 3, 2, 9, 6, tzinfo=UTC))
+    assert actions == [
+        Event(ref(cron), "MissingJob", "Active job went missing: hello-29547725", source="cronjob-controller"),
+        Patch("batch/v1", "CronJob", "default", "hello", {"status": {"active": None}}, "status", "1"),
+    ]
+
+
+def test_a_job_created_by_hand_from_the_cron_job_is_not_adopted():
+    cron = make_cron_job()
+    cron["status"] = {"lastScheduleTime": "2026-03-02T09:05:00Z"}
+    manual = {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "name": "manual-run",
+            "namespace": "default",
+            "uid": "uid-manual",
+            "annotations": {"cronjob.kubernetes.io/instantiate": "manual"},
+            "ownerReferences": [{"kind": "CronJob", "name": "hello", "uid": "uid-hello", "controller": True}],
+        },
+    }
+    state = ClusterState.of([cron, manual])
+    now = datetime(2026, 3, 2, 9, 6, tzinfo=UTC)
+    assert cronjob.plan(state, now=now) == []
+    assert [n.reason for n in cronjob.notices(state, now=now)] == ["UnexpectedJob"]
+
+
+def test_the_scheduled_timestamp_is_written_in_the_cron_jobs_time_zone():
+    cron = make_cron_job("0 9 * * *", timeZone="Asia/Seoul")
+    [create] = [
+        a
+        for a in cronjob.plan(ClusterState.of([cron]), now=datetime(2026, 3, 3, 0, 0, 1, tzinfo=UTC))
+        if isinstance(a, Create)
+    ]
+    assert create.body["metadata"]["annotations"] == {
+        "batch.kubernetes.io/cronjob-scheduled-timestamp": "2026-03-03T09:00:00+09:00"
+    }
+    assert create.body["metadata"]["name"] == f"hello-{minutes(datetime(2026, 3, 3, 0, 0, tzinfo=UTC))}"
+
+
+def test_an_invalid_schedule_or_time_zone_is_only_noticed():
+    bad_schedule = make_cron_job("61 * * * *")
+    bad_zone = make_cron_job(timeZone="Mars/Olympus")
+    bad_zone["metadata"].update(name="other", uid="uid-other")
+    state = ClusterState.of([bad_schedule, bad_zone])
+    now = datetime(2026, 3, 2, 9, 6, tzinfo=UTC)
+    assert cronjob.plan(state, now=now) == []
+    assert cronjob.next_wakeup(state, now=now) is None
+    assert [(n.involved["name"], n.reason) for n in cronjob.notices(state, now=now)] == [
+        ("hello", "UnparseableSchedule"),
+        ("other", "UnknownTimeZone"),
+    ]
