@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 
 import yaml
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -134,10 +135,11 @@ def engine_for(runtime: str) -> str:
     return runtime_status().kind
 
 
-def sandbox_create(*, owner, name: str = "default", runtime: str = "auto") -> Sandbox:
+def sandbox_create(*, owner, name: str = "default", runtime: str = "auto", fast_backoff: bool | None = None) -> Sandbox:
     engine = engine_for(runtime)
+    fast = settings.FAST_BACKOFF if fast_backoff is None else fast_backoff
     with transaction.atomic():
-        sandbox = Sandbox.objects.create(owner=owner, name=name, runtime=runtime, engine=engine)
+        sandbox = Sandbox.objects.create(owner=owner, name=name, runtime=runtime, engine=engine, fast_backoff=fast)
         _seed(sandbox)
     return sandbox
 

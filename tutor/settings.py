@@ -32,6 +32,10 @@ try:
     # A node whose kubelet is silent this long turns NotReady; its pods are evicted this long after.
     NODE_GRACE_SECONDS = env_float("TUTOR_NODE_GRACE_SECONDS", 40.0)
     POD_EVICTION_SECONDS = env_float("TUTOR_POD_EVICTION_SECONDS", 60.0)
+    # How often a kubelet renews its node's heartbeat.
+    NODE_HEARTBEAT_SECONDS = env_float("TUTOR_NODE_HEARTBEAT_SECONDS", 10.0)
+    # New sandboxes back off crash loops from 1 s to 60 s (class time) instead of 10 s to 5 min.
+    FAST_BACKOFF = env_bool("TUTOR_FAST_BACKOFF", False)
 except EnvError as error:
     raise ImproperlyConfigured(str(error)) from None
 

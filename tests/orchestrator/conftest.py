@@ -31,7 +31,7 @@ def cluster(request, tmp_path_factory):
         extra_env={
             "TUTOR_RUNTIME": runtime,
             "TUTOR_RESYNC_INTERVAL": "5",
-            "TUTOR_BACKOFF": "fast",
+            "TUTOR_FAST_BACKOFF": "1",
         },
     )
     assert stack.manage("migrate", "--noinput").returncode == 0

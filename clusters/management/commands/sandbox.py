@@ -22,6 +22,12 @@ class Command(BaseCommand):
         create.add_argument("--owner", required=True)
         create.add_argument("--name", default="default")
         create.add_argument("--runtime", choices=["auto", "docker", "simulated"], default="auto")
+        create.add_argument(
+            "--fast-backoff",
+            action="store_true",
+            default=None,
+            help="back off crash loops from 1 s to 60 s (class time) instead of 10 s to 5 min",
+        )
         kubeconfig = commands.add_parser("kubeconfig", help="print a kubeconfig for a sandbox on stdout")
         kubeconfig.add_argument("--owner", required=True)
         kubeconfig.add_argument("--name", default="default")
@@ -42,14 +48,14 @@ class Command(BaseCommand):
             )
         return sandbox
 
-    def handle_create(self, *, owner: str, name: str, runtime: str, **options):
+    def handle_create(self, *, owner: str, name: str, runtime: str, fast_backoff: bool | None, **options):
         user, created = get_user_model().objects.get_or_create(username=owner)
         if created:
             user.set_unusable_password()
             user.save(update_fields=["password"])
             self.stdout.write(f'created learner account "{owner}" (no password: set one with changepassword)')
         try:
-            sandbox = sandbox_create(owner=user, name=name, runtime=runtime)
+            sandbox = sandbox_create(owner=user, name=name, runtime=runtime, fast_backoff=fast_backoff)
         except IntegrityError:
             raise CommandError(f'"{owner}" already has a sandbox named "{name}"') from None
         self.stdout.write(

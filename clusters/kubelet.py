@@ -1,0 +1,177 @@
+"""The kubelet of one node of one sandbox: the thin, acting half around the kubelet planner.
+
+One run: renew the node's heartbeat, then repeat — read the pods bound to the node and what the
+runtime observes, plan (clusters.controllers.kubelet.plan_node, pure), perform the runtime
+operations one by one, record their outcomes, write the planned status and events through the
+store — until the plan is empty. The planner's memory (back-offs, pulls, probe results) and the
+simulated runtime's state live in the database between runs; Docker keeps its own.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from clusters import errors, store
+from clusters.controllers import kubelet as planner
+from clusters.controllers.actor import actions_apply
+from clusters.kube.resources import resource_for_kind
+from clusters.logs import container_log_append
+from clusters.models import NodeRuntimeState, Sandbox
+from clusters.runtime.base import PodRef, VolumeSpec
+
+log = logging.getLogger(__name__)
+NODES = resource_for_kind("v1", "Node")
+PODS = resource_for_kind("v1", "Pod")
+MAX_PASSES = 8
+START_OPERATIONS = (planner.EnsureSandbox, planner.StartContainer)
+
+
+def backoff_policy(sandbox: Sandbox) -> planner.BackoffPolicy:
+    return planner.FAST_BACKOFF if sandbox.fast_backoff else planner.UPSTREAM_BACKOFF
+
+
+def runtime_for(sandbox: Sandbox, node: str, saved: dict):
+    """The sandbox's runtime for one node: Docker, or the simulated one restored from its state."""
+    if sandbox.engine == "docker":
+        from clusters.runtime.docker import DockerRuntime
+
+        return DockerRuntime(sandbox=sandbox.uid.hex, node=node)
+    from clusters.runtime.simulated import SimulatedRuntime
+
+    return (
+        SimulatedRuntime.from_json(saved, clock=timezone.now, node=node)
+        if saved
+        else SimulatedRuntime(clock=timezone.now, node=node)
+    )
+
+
+def _decoded(data: dict, *, base64_values: bool) -> dict[str, str]:
+    if not base64_values:
+        return dict(data)
+    return {key: base64.b64decode(value).decode("utf-8", errors="replace") for key, value in data.items()}
+
+
+def volume_specs(sandbox: Sandbox, pod: dict) -> list[VolumeSpec]:
+    """The pod's volumes as a runtime mounts them; hostPath becomes a private empty volume."""
+    namespace = pod["metadata"]["namespace"]
+    specs = []
+    for volume in pod["spec"].get("volumes", []):
+        name = volume["name"]
+        if "persistentVolumeClaim" in volume:
+            claim_name = volume["persistentVolumeClaim"]["claimName"]
+            claim = _get(sandbox, "PersistentVolumeClaim", namespace, claim_name)
+            key = claim["metadata"]["uid"] if claim else f"missing-{claim_name}"
+            specs.append(
+                VolumeSpec(
+                    name, "persistent", key=key, read_only=volume["persistentVolumeClaim"].get("readOnly", False)
+                )
+            )
+        elif "configMap" in volume or "secret" in volume:
+            is_secret = "secret" in volume
+            source = volume["secret" if is_secret else "configMap"]
+            kind, source_name = ("Secret", source.get("secretName")) if is_secret else ("ConfigMap", source.get("name"))
+            obj = _get(sandbox, kind, namespace, source_name) or {}
+            files = _decoded(obj.get("data", {}), base64_values=is_secret)
+            if source.get("items"):
+                files = {item["path"]: files.get(item["key"], "") for item in source["items"]}
+            specs.append(VolumeSpec(name, "files", files=files, read_only=True))
+        else:
+            specs.append(VolumeSpec(name, "emptyDir"))
+    return specs
+
+
+def _get(sandbox: Sandbox, kind: str, namespace: str, name: str | None) -> dict | None:
+    if not name:
+        return None
+    try:
+        return store.object_get(sandbox=sandbox, resource=resource_for_kind("v1", kind), namespace=namespace, name=name)
+    except errors.NotFound:
+        return None
+
+
+def _bound_pods(sandbox: Sandbox, node: str) -> list[dict]:
+    return store.object_list(sandbox=sandbox, resource=PODS, field_selector=f"spec.nodeName={node}").items
+
+
+def _copy_logs(sandbox: Sandbox, runtime, observed, memory: dict) -> None:
+    """Append the lines each container run wrote since the last copy to the log `kubectl logs` reads."""
+    copied = memory.setdefault("log_lines", {})
+    for run in observed:
+        key = f"{run.pod_uid}/{run.name}/{run.restart}"
+        ref = PodRef(sandbox.uid.hex, "", "", run.pod_uid)
+        lines = runtime.logs(ref, run.name, restart=run.restart, since=None)
+        done = copied.get(key, 0)
+        if len(lines) > done:
+            for moment, text in lines[done:]:
+                container_log_append(
+                    sandbox=sandbox,
+                    pod_uid=run.pod_uid,
+                    container=run.name,
+                    restart=run.restart,
+                    lines=[text],
+                    at=moment,
+                )
+            copied[key] = len(lines)
+
+
+def _heartbeat(sandbox: Sandbox, node: dict, now: datetime) -> datetime:
+    """Renew the node's Ready heartbeat when it is due; return when the next one is."""
+    interval = timedelta(seconds=settings.NODE_HEARTBEAT_SECONDS)
+    ready = next((c for c in node.get("status", {}).get("conditions", []) if c["type"] == "Ready"), {})
+    last = ready.get("lastHeartbeatTime")
+    last_at = datetime.fromisoformat(last.replace("Z", "+00:00")) if last else None
+    if last_at is None or now - last_at >= interval or ready.get("status") != "True":
+        patch = planner.node_status_patch(node, now=now, ready=True)
+        if patch:
+            actions_apply(sandbox, [patch])
+        return now + interval
+    return last_at + interval
+
+
+def kubelet_reconcile(sandbox: Sandbox, *, node: str, now: datetime) -> datetime | None:
+    try:
+        node_object = store.object_get(sandbox=sandbox, resource=NODES, namespace="", name=node)
+    except errors.NotFound:
+        return None
+    next_heartbeat = _heartbeat(sandbox, node_object, now)
+    saved, _ = NodeRuntimeState.objects.get_or_create(sandbox=sandbox, node=node)
+    memory = saved.state.get("kubelet", {})
+    runtime = runtime_for(sandbox, node, saved.state.get("runtime", {}))
+    policy = backoff_policy(sandbox)
+    plan = planner.NodePlan()
+    for _ in range(MAX_PASSES):
+        now = timezone.now()
+        pods = _bound_pods(sandbox, node)
+        observed = runtime.observe(node=node)
+        plan = planner.plan_node(
+            node=node_object,
+            pods=pods,
+            observed=observed,
+            now=now,
+            backoff=policy,
+            memory=memory,
+            sandbox=sandbox.uid.hex,
+        )
+        if plan.empty:
+            break
+        by_uid = {pod["metadata"]["uid"]: pod for pod in pods}
+        for operation in plan.operations:
+            pod = by_uid.get(getattr(operation, "pod", PodRef("", "", "", "")).uid)
+            volumes = volume_specs(sandbox, pod) if pod and isinstance(operation, START_OPERATIONS) else []
+            outcome = planner.operation_perform(runtime, operation, node=node, volumes=volumes)
+            memory, events = planner.outcome_record(memory, operation, outcome, now=timezone.now())
+            actions_apply(sandbox, events)
+        actions_apply(sandbox, list(plan.actions))
+        _copy_logs(sandbox, runtime, runtime.observe(node=node), memory)
+    state = {"kubelet": memory}
+    if hasattr(runtime, "to_json"):
+        state["runtime"] = runtime.to_json()
+    saved.state = state
+    saved.save(update_fields=["state"])
+    wakeups = [moment for moment in (plan.next_wakeup, next_heartbeat) if moment is not None]
+    return min(wakeups, default=None)
