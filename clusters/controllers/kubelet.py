@@ -23,7 +23,8 @@ for. Only `outcome_record` writes it, from what an operation yielded; the planne
 Upstream behaviour followed (pkg/kubelet: kuberuntime_manager.go computePodActions and doBackOff,
 kubelet_pods.go generateAPIPodStatus and getPhase, status/generate.go, prober/, images/):
 init containers in order, each to completion; restartPolicy Always/OnFailure/Never; the crash-loop
-back-off (10 s doubling to 5 min, reset when a container ran 10 min; the first restart is at once);
+back-off (the first restart at once, then 10 s doubling to 5 min, forgotten when two exits are more
+than 10 min apart);
 pulls by imagePullPolicy with ErrImagePull then ImagePullBackOff; startup, liveness and readiness
 probes with their thresholds; graceful termination; the pod status exactly as upstream shapes it.
 
@@ -280,8 +281,10 @@ def outcome_record(memory: dict | None, operation: Operation, outcome: object, *
 
 
 def _forget(memory: dict, doomed) -> dict:
+    """Drop every entry of the pods `doomed` says are gone (entries are keyed "<pod uid>/…")."""
     for name, section in memory.items():
-        memory[name] = {key: value for key, value in section.items() if not doomed(key.split("/", 1)[0])}
+        if isinstance(section, dict):
+            memory[name] = {key: value for key, value in section.items() if not doomed(key.split("/", 1)[0])}
     return memory
 
 
@@ -379,6 +382,7 @@ class _Context:
     runs: dict[tuple[str, str], list[ContainerObservation]]
     host_ip: str
     sandbox: str
+    node: str
 
 
 class _PodSync:
@@ -388,7 +392,7 @@ class _PodSync:
         self.pod, self.ctx, self.now = pod, context, context.now
         metadata, self.spec = pod["metadata"], pod["spec"]
         self.uid = metadata["uid"]
-        self.ref = PodRef(context.sandbox, metadata.get("namespace", ""), metadata["name"], self.uid)
+        self.ref = PodRef(context.sandbox, metadata.get("namespace", ""), metadata["name"], self.uid, context.node)
         self.old = pod.get("status", {}) or {}
         self.ip = _section(context.memory, "sandboxes").get(self.uid)
         self.operations: list[Operation] = []
@@ -397,7 +401,6 @@ class _PodSync:
         self.waiting: dict[str, dict] = {}  # container name → the waiting state to show instead
         self.ready: dict[str, bool] = {}
         self.started: dict[str, bool] = {}
-        self.init_failed = False
 
     # -- the shape of the pod -----------------------------------------------------------------
 
@@ -451,17 +454,17 @@ class _PodSync:
 
     def sync_init_containers(self) -> bool:
         """Run init containers in order, each to completion; True once all have succeeded."""
+        if any(self.runs(c["name"]) for c in self.containers):
+            return True  # initialized before, even if the runtime no longer has the init containers' runs
         for container in self.init_containers:
             run = self.newest(container["name"])
             if run and run.state == "exited" and run.exit_code == 0:
                 continue
             if run is None:
                 self.start(container, restart=self.next_restart(container, init=True), init=True)
-            elif run.state == "exited" and self.spec.get("restartPolicy") == "Never":
-                self.init_failed = True
-            elif run.state == "exited":
+            elif run.state == "exited" and self.spec.get("restartPolicy") != "Never":
                 self.restart_after_exit(container, run, init=True)
-            return False
+            return False  # running, restarting, or failed for good (the phase says Failed)
         return True
 
     def sync_container(self, container: dict) -> None:
@@ -520,18 +523,18 @@ class _PodSync:
             retry = policy.following(None if expired else delay)
             pull_policy = container.get("imagePullPolicy", "IfNotPresent")
             self.operations.append(PullImage(self.ref, name, image, pull_policy, retry, init))
-            self.waiting[name] = self.pull_back_off(image, pull)
+            self.waiting[name] = self.pull_waiting(image, pull, backing_off=True)
             return
         half = failed_at + timedelta(seconds=delay / 2)
-        if self.now < half or pull["reason"] == "ErrImageNeverPull":
-            self.waiting[name] = {"reason": pull["reason"], "message": pull["message"]}
-        else:
-            self.waiting[name] = self.pull_back_off(image, pull)
+        self.waiting[name] = self.pull_waiting(image, pull, backing_off=self.now >= half)
         self.wake(half)
         self.wake(failed_at + timedelta(seconds=delay))
 
     @staticmethod
-    def pull_back_off(image: str, pull: dict) -> dict:
+    def pull_waiting(image: str, pull: dict, *, backing_off: bool) -> dict:
+        """ErrImagePull (the attempt's own error) first, then ImagePullBackOff wrapping it."""
+        if not backing_off or pull["reason"] == "ErrImageNeverPull":
+            return {"reason": pull["reason"], "message": pull["message"]}
         message = f'Back-off pulling image "{image}": {pull["reason"]}: {pull["message"]}'
         return {"reason": "ImagePullBackOff", "message": message}
 
@@ -728,6 +731,8 @@ class _PodSync:
     def status(self, *, terminal: bool) -> dict:
         init_statuses = [self.container_status(c, init=True, terminal=terminal) for c in self.init_containers]
         statuses = [self.container_status(c, init=False, terminal=terminal) for c in self.containers]
+        if terminal:
+            self.mark_unknown(init_statuses, statuses)
         phase = self.phase(init_statuses, statuses, terminal=terminal)
         if self.old.get("phase") in ("Succeeded", "Failed"):
             phase = self.old["phase"]  # pods never leave a terminal phase
@@ -755,7 +760,7 @@ class _PodSync:
         runs = self.runs(name)
         old = self.old_status(name, init=init)
         if not runs:
-            status = self.unstarted_status(container, old, terminal=terminal)
+            status = self.unstarted_status(container, old)
         else:
             newest = runs[0]
             status = {
@@ -785,19 +790,10 @@ class _PodSync:
             status["volumeMounts"] = mounts
         return status
 
-    def unstarted_status(self, container: dict, old: dict | None, *, terminal: bool) -> dict:
+    def unstarted_status(self, container: dict, old: dict | None) -> dict:
         if old and "terminated" in old.get("state", {}):
             return copy.deepcopy(old)  # the runtime no longer has it; what it last was still holds
         reason = "PodInitializing" if self.init_containers else "ContainerCreating"
-        state: dict = {"waiting": {"reason": reason}}
-        if terminal:
-            # Never ran, or cannot be found any more, as the pod is torn down.
-            terminated = {
-                "exitCode": 137,
-                "reason": "ContainerStatusUnknown",
-                "message": "The container could not be located when the pod was terminated",
-            }
-            state = {"terminated": terminated}
         return {
             "image": container.get("image", ""),
             "imageID": "",
@@ -806,8 +802,29 @@ class _PodSync:
             "ready": False,
             "restartCount": old.get("restartCount", 0) if old else 0,
             "started": False,
-            "state": state,
+            "state": {"waiting": {"reason": reason}},
         }
+
+    @staticmethod
+    def mark_unknown(init_statuses: list[dict], statuses: list[dict]) -> None:
+        """As the pod ends, a container still waiting counts as failed (upstream's TerminatePod):
+        app containers once the pod was initialized, init containers that tried to start."""
+        lost = {
+            "exitCode": 137,
+            "reason": "ContainerStatusUnknown",
+            "message": "The container could not be located when the pod was terminated",
+        }
+        initialized = all(s["ready"] for s in init_statuses) or any("waiting" not in s["state"] for s in statuses)
+        attempted = len(init_statuses)
+        while (
+            attempted
+            and "waiting" in init_statuses[attempted - 1]["state"]
+            and not init_statuses[attempted - 1].get("lastState")
+        ):
+            attempted -= 1
+        for status in (statuses if initialized else []) + init_statuses[:attempted]:
+            if "waiting" in status["state"]:
+                status["state"] = {"terminated": dict(lost)}
 
     @staticmethod
     def last_state(newest: ContainerObservation, previous: ContainerObservation | None, old: dict | None) -> dict:
@@ -1012,7 +1029,7 @@ def plan_node(
     `outcome_record`, `sandbox` the sandbox uid that goes into every PodRef."""
     memory = memory or {}
     name = node["metadata"]["name"]
-    context = _Context(now, backoff, memory, _runs_by_container(observed), _host_ip(node), sandbox)
+    context = _Context(now, backoff, memory, _runs_by_container(observed), _host_ip(node), sandbox, name)
     mine = sorted(
         (p for p in pods if p.get("spec", {}).get("nodeName") == name),
         key=lambda p: (p["metadata"].get("namespace", ""), p["metadata"]["name"]),
@@ -1027,7 +1044,7 @@ def plan_node(
         actions += sync.actions
         wakeups += sync.wakeups
     known = frozenset(p["metadata"]["uid"] for p in mine)
-    remembered = {key.split("/", 1)[0] for section in memory.values() for key in section}
+    remembered = {key.split("/", 1)[0] for section in memory.values() if isinstance(section, dict) for key in section}
     if ({o.pod_uid for o in observed} | remembered) - known:
         operations.append(RemoveOrphans(known))
     return NodePlan(tuple(operations), tuple(actions), min((w for w in wakeups if w > now), default=None))

@@ -26,13 +26,19 @@ class PodRef:
     namespace: str
     name: str
     uid: str
+    node: str = ""  # the node the pod is bound to: one Docker engine runs the containers of many nodes
 
 
 @dataclass(frozen=True)
 class PullResult:
     ok: bool
-    reason: str = ""  # "" when ok; "ErrImagePull" when the image is neither local nor pullable
+    # "" when ok; "ErrImagePull" when the image is neither local nor pullable; "ErrImageNeverPull"
+    # when the policy is Never and the image is not present.
+    reason: str = ""
     message: str = ""  # as the kubelet would print it, e.g. 'pull access denied for nginxx, repository does not exist'
+    pulled: bool = False  # True when the image was fetched now; False when it was already present
+    size: int = 0  # bytes, for the kubelet's "Successfully pulled image … Image size: N bytes." Event
+    seconds: float = 0.0  # how long the pull took
 
 
 @dataclass(frozen=True)
@@ -49,7 +55,11 @@ class ContainerObservation:
     started_at: datetime | None = None
     finished_at: datetime | None = None
     exit_code: int | None = None
-    reason: str = ""  # for exited: "Completed" (exit 0), "Error", "OOMKilled"
+    reason: str = ""  # for exited: "Completed" (exit 0), "Error", "OOMKilled", "StartError"
+    message: str = ""  # for exited: the termination message, if any
+    # When the runtime knows this run's state will next change (the simulated runtime does; Docker
+    # leaves it None and the kubelet polls). The planner wakes up then instead of guessing.
+    changes_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -91,7 +101,9 @@ class Runtime(Protocol):
         """Remove every container of the pod and its sandbox; keep persistent volumes."""
 
     def observe(self, *, node: str) -> list[ContainerObservation]:
-        """Every container this runtime runs for the node, newest run of each included."""
+        """Every container this runtime runs for the node: the newest run of each container and, while
+        the runtime keeps it, the run before (the kubelet's garbage collection keeps one dead
+        instance per container; it is what `lastState` shows)."""
 
     def logs(self, pod: PodRef, name: str, *, restart: int, since: datetime | None) -> list[tuple[datetime, str]]:
         """Output lines of a container run, at or after `since`."""

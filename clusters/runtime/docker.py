@@ -1,11 +1,121 @@
-"""The one door to the Docker engine: no other module imports the `docker` package."""
+"""The one door to the Docker engine: no other module imports the `docker` package.
+
+DockerRuntime runs pods the way the kubelet's dockershim did. A pod is a pause container that owns
+the network (and IPC) namespace, on the sandbox's own Docker network, plus one container per run
+of each spec container joined to it (`network_mode=container:<pause>`). Everything it makes carries
+deterministic names and labels, so that a new DockerRuntime finds and adopts what an earlier one
+made, and every list call is filtered by the sandbox's label: nothing else on the engine is ever
+touched.
+
+    k8s_POD_<pod>_<namespace>_<pod uid>_0                pause (the pod sandbox)
+    k8s_<container>_<pod>_<namespace>_<pod uid>_<run>     one run of a container
+    kube-tutor-<sandbox>                                 the sandbox's network (internal: no way out)
+    kube-tutor-proxy_<service>_<namespace>_<sandbox>     a Service's proxy (kube-proxy, userspace mode)
+    kube-tutor_<pod uid>_<volume>                        emptyDir and ConfigMap/Secret files of a pod
+    kube-tutor-pv_<claim uid>                            a persistent volume (outlives its pods)
+
+Containers run hardened: never privileged, every capability dropped but NET_BIND_SERVICE,
+no-new-privileges, pids/memory/CPU limits, tini as PID 1 (so SIGTERM works), no host path ever
+mounted, ports published only on 127.0.0.1, bounded json-file logs.
+"""
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
+import dataclasses
+import hashlib
+import http.client
+import io
+import ipaddress
+import json
+import re
+import shlex
+import socket
+import ssl
+import tarfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
 import docker
-from docker.errors import DockerException
+from docker.errors import APIError, DockerException, ImageNotFound, NotFound
+from docker.types import LogConfig, Mount
+
+from clusters.runtime import images
+from clusters.runtime.base import (
+    ContainerObservation,
+    PodRef,
+    ProbeResult,
+    PullResult,
+    RuntimeError_,
+    VolumeSpec,
+)
 
 PING_TIMEOUT_SECONDS = 2
+API_TIMEOUT_SECONDS = 60
+
+# Labels: the kubelet's (dockershim's) own, and ours.
+POD_NAME = "io.kubernetes.pod.name"
+POD_NAMESPACE = "io.kubernetes.pod.namespace"
+POD_UID = "io.kubernetes.pod.uid"
+CONTAINER_NAME = "io.kubernetes.container.name"
+DOCKER_TYPE = "io.kubernetes.docker.type"  # "podsandbox" or "container", as dockershim labelled them
+SANDBOX = "kube-tutor.sandbox"
+NODE = "kube-tutor.node"
+RUN = "kube-tutor.run"
+SPEC_HASH = "kube-tutor.spec-hash"
+IMAGE = "kube-tutor.image"  # the image as the pod spec names it (a stand-in may run instead)
+PORT_NAMES = "kube-tutor.port-names"  # "http=80,metrics=9090": probes name ports
+ROLE = "kube-tutor.role"  # pod-sandbox, container, service-proxy, pod-volume, persistent-volume
+VOLUME = "kube-tutor.volume"
+CLAIM = "kube-tutor.claim"
+SERVICE = "kube-tutor.service"  # "<namespace>/<name>"
+PORTS_HASH = "kube-tutor.ports-hash"
+MESSAGE_POLICY = "kube-tutor.termination-message-policy"
+SANDBOX_CONTAINER = "POD"
+
+# Limits for containers whose spec sets none.
+DEFAULT_MEMORY_BYTES = 256 * 2**20
+DEFAULT_NANO_CPUS = 1_000_000_000
+MIN_MEMORY_BYTES = 6 * 2**20  # the engine refuses less
+PIDS_LIMIT = 256
+# Everything but binding ports below 1024 is dropped. Root in these containers owns every file of
+# the teaching images and volumes, so busybox httpd, sh, wget and nc need nothing else (httpd is
+# never started with -u, so SETUID/SETGID and CHOWN are not needed). Engines from 20.10 on also set
+# net.ipv4.ip_unprivileged_port_start=0 in the pod's namespace; NET_BIND_SERVICE covers older ones.
+CAPABILITIES = ["NET_BIND_SERVICE"]
+LOGS = LogConfig(type="json-file", config={"max-size": "5m", "max-file": "2"})
+VOLUMES_IN_PAUSE = "/.kube-tutor/volumes"  # the pause mounts every pod volume here, to fill them
+# Pods resolve `web`, `web.other`, `web.other.svc` and the full name of a Service. ndots:1 makes
+# every such name resolve on its first query: the engine's DNS does not answer names it does not
+# know with more than one label (it times out), so each miss costs `timeout` seconds.
+DNS_OPTIONS = ["ndots:1", "timeout:1", "attempts:1"]
+# The engine's DNS forwards names it does not know to these from the host: nothing answers on the
+# host's loopback, so a miss fails at once instead of leaving queries to the outside pending (those
+# held up removing the pod's sandbox for seconds).
+DNS_SERVERS = ["127.0.0.1"]
+CLUSTER_DOMAIN = "cluster.local"
+START_ERROR_EXIT_CODE = 128
+TINI_EXEC_FAILED = re.compile(r"^\[FATAL tini \(\d+\)\] (exec .* failed: .*)$")
+TERMINATION_MESSAGE_LINES = 80
+TERMINATION_MESSAGE_BYTES = 2048
+
+# Where sandbox networks get a /24 of their own once the engine's default address pools run out.
+SUBNET_POOL = "10.213.0.0/16"
+
+REGISTRY_ADDRESS = ("registry-1.docker.io", 443)
+REGISTRY_PROBE_SECONDS = 1.5
+REGISTRY_PROBE_TTL_SECONDS = 60.0
+
+
+def engine_client(timeout: int = API_TIMEOUT_SECONDS) -> docker.DockerClient:
+    """A client for the engine at DOCKER_HOST (or the default socket)."""
+    return docker.from_env(timeout=timeout)
 
 
 def engine_ping() -> tuple[bool, str]:
@@ -24,3 +134,1280 @@ def engine_ping() -> tuple[bool, str]:
         return False, f"Docker engine did not answer: {error}"
     finally:
         client.close()
+
+
+# ---- images (images/build.py builds through these) ----
+
+
+def image_labels(client: docker.DockerClient, name: str) -> dict[str, str] | None:
+    """The labels of local image `name`, or None when there is no such image."""
+    try:
+        return client.api.inspect_image(name)["Config"].get("Labels") or {}
+    except ImageNotFound:
+        return None
+
+
+def image_id(client: docker.DockerClient, name: str) -> str:
+    return client.api.inspect_image(name)["Id"]
+
+
+def _image_id_or_none(client: docker.DockerClient, name: str) -> str | None:
+    try:
+        return image_id(client, name)
+    except ImageNotFound:
+        return None
+
+
+def _image_forget(client: docker.DockerClient, old: str | None, new: str) -> None:
+    """Remove the image a rebuild replaced, unless something still uses it."""
+    if old and old != new:
+        with contextlib.suppress(APIError):
+            client.api.remove_image(old)
+
+
+def image_import(client: docker.DockerClient, rootfs: bytes, name: str, *, changes: list[str]) -> str:
+    """Import a root filesystem tar as image `name` (repository:tag); return its id."""
+    repository, _, tag = name.rpartition(":")
+    old = _image_id_or_none(client, name)
+    client.api.import_image_from_data(rootfs, repository=repository, tag=tag, changes=changes)
+    new = image_id(client, name)
+    _image_forget(client, old, new)
+    return new
+
+
+def image_build(
+    client: docker.DockerClient, context: bytes, name: str, *, labels: dict[str, str], build_args: dict[str, str]
+) -> str:
+    """Build image `name` from a tar build context holding a Dockerfile; never pull; return its id."""
+    old = _image_id_or_none(client, name)
+    try:
+        image, _ = client.images.build(
+            fileobj=io.BytesIO(context),
+            custom_context=True,
+            tag=name,
+            labels=labels,
+            buildargs=build_args,
+            pull=False,
+            rm=True,
+            forcerm=True,
+        )
+    except DockerException as error:
+        from clusters.runtime.images.build import ImageBuildError
+
+        raise ImageBuildError(f"building {name} failed: {error}") from error
+    _image_forget(client, old, image.id)
+    return image.id
+
+
+# ---- names, labels and quantities (pure) ----
+
+
+def sandbox_network_name(sandbox: str) -> str:
+    return f"kube-tutor-{sandbox}"
+
+
+def ports_network_name(sandbox: str) -> str:
+    """A second network, not internal, that only pods with a hostPort join: the engine publishes
+    ports only from such networks."""
+    return f"kube-tutor-{sandbox}-ports"
+
+
+def pause_container_name(pod: PodRef) -> str:
+    return f"k8s_{SANDBOX_CONTAINER}_{pod.name}_{pod.namespace}_{pod.uid}_0"
+
+
+def container_name(pod: PodRef, name: str, restart: int) -> str:
+    return f"k8s_{name}_{pod.name}_{pod.namespace}_{pod.uid}_{restart}"
+
+
+def pod_volume_name(pod: PodRef, volume: str) -> str:
+    return f"kube-tutor_{pod.uid}_{volume}"
+
+
+def persistent_volume_name(key: str) -> str:
+    return f"kube-tutor-pv_{key}"
+
+
+def proxy_container_name(sandbox: str, namespace: str, service: str) -> str:
+    return f"kube-tutor-proxy_{service}_{namespace}_{sandbox}"
+
+
+def service_aliases(namespace: str, service: str) -> list[str]:
+    """The names a Service's proxy answers to; pods reach the bare name through their DNS search."""
+    return [f"{service}.{namespace}", f"{service}.{namespace}.svc", f"{service}.{namespace}.svc.{CLUSTER_DOMAIN}"]
+
+
+def pod_aliases(namespace: str, hostname: str, subdomain: str) -> list[str]:
+    """The pod's hostname, and with a subdomain (StatefulSets) its stable DNS names."""
+    aliases = [hostname]
+    if subdomain:
+        base = f"{hostname}.{subdomain}"
+        aliases += [base, f"{base}.{namespace}", f"{base}.{namespace}.svc", f"{base}.{namespace}.svc.{CLUSTER_DOMAIN}"]
+    return aliases
+
+
+def dns_search(namespace: str) -> list[str]:
+    return [f"{namespace}.svc.{CLUSTER_DOMAIN}", f"svc.{CLUSTER_DOMAIN}", CLUSTER_DOMAIN]
+
+
+def spec_hash(container: dict) -> str:
+    """Changes whenever the container spec does: the kubelet restarts a container whose hash changed."""
+    return hashlib.sha256(json.dumps(container, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def label_filters(**labels: str) -> list[str]:
+    return [f"{key}={value}" if value is not None else key for key, value in labels.items()]
+
+
+_MEMORY_SUFFIXES = {
+    "Ki": 2**10,
+    "Mi": 2**20,
+    "Gi": 2**30,
+    "Ti": 2**40,
+    "Pi": 2**50,
+    "Ei": 2**60,
+    "k": 10**3,
+    "M": 10**6,
+    "G": 10**9,
+    "T": 10**12,
+    "P": 10**15,
+    "E": 10**18,
+    "m": Decimal("0.001"),
+}
+_QUANTITY = re.compile(r"^([+-]?[0-9.]+(?:[eE][+-]?[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E|m)?$")
+
+
+def quantity_value(quantity: str | int | float) -> Decimal:
+    """A Kubernetes resource quantity ("128Mi", "0.5", "250m", "1e3") as a number."""
+    match = _QUANTITY.match(str(quantity).strip())
+    if not match:
+        raise ValueError(f"quantities must match the regular expression '{_QUANTITY.pattern}': {quantity!r}")
+    try:
+        number = Decimal(match.group(1))
+    except InvalidOperation as error:
+        raise ValueError(f"not a quantity: {quantity!r}") from error
+    return number * Decimal(_MEMORY_SUFFIXES.get(match.group(2) or "", 1))
+
+
+def memory_limit_bytes(limits: dict) -> int:
+    if "memory" not in limits:
+        return DEFAULT_MEMORY_BYTES
+    return max(MIN_MEMORY_BYTES, int(quantity_value(limits["memory"])))
+
+
+def nano_cpus(limits: dict) -> int:
+    if "cpu" not in limits:
+        return DEFAULT_NANO_CPUS
+    return max(10_000_000, int(quantity_value(limits["cpu"]) * 1_000_000_000))
+
+
+def docker_time(value: str) -> datetime | None:
+    """The engine's RFC 3339 times (nanoseconds, Z); its zero time means never."""
+    if not value or value.startswith("0001-01-01"):
+        return None
+    match = re.match(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$", value)
+    if not match:
+        return None
+    fraction = (match.group(2) or "0")[:6].ljust(6, "0")
+    zone = "+00:00" if match.group(3) == "Z" else match.group(3)
+    return datetime.fromisoformat(f"{match.group(1)}.{fraction}{zone}").astimezone(UTC)
+
+
+def log_lines(raw: bytes) -> list[tuple[datetime, str]]:
+    """`docker logs --timestamps` output as (time, line) pairs."""
+    lines = []
+    for line in raw.decode("utf-8", errors="replace").splitlines():
+        stamp, _, text = line.partition(" ")
+        when = docker_time(stamp)
+        if when is not None:
+            lines.append((when, text))
+    return lines
+
+
+def container_observation(info: dict) -> ContainerObservation:
+    """What one `docker inspect` of a pod container says, as the kubelet sees it."""
+    labels = info["Config"].get("Labels") or {}
+    state = info["State"]
+    status = state.get("Status", "")
+    start_failed = status == "created" and bool(state.get("Error"))
+    if status in ("running", "paused", "restarting"):
+        phase = "running"
+    elif status == "created" and not start_failed:
+        phase = "created"
+    else:
+        phase = "exited"
+    exit_code = state.get("ExitCode") if phase == "exited" else None
+    reason, message = "", ""
+    if start_failed:
+        # The kubelet (with containerd) reports a container that could not start as StartError, 128.
+        reason, message, exit_code = "StartError", state["Error"], START_ERROR_EXIT_CODE
+    elif phase == "exited":
+        if state.get("OOMKilled"):
+            reason = "OOMKilled"
+        elif exit_code == 0:
+            reason = "Completed"
+        else:
+            reason = "Error"
+    started_at = docker_time(state.get("StartedAt", "")) if phase != "created" else None
+    finished_at = docker_time(state.get("FinishedAt", "")) if phase == "exited" else None
+    if started_at and finished_at and finished_at < started_at:
+        finished_at = started_at  # the engine stamps a process that died at once a little out of order
+    return ContainerObservation(
+        pod_uid=labels.get(POD_UID, ""),
+        name=labels.get(CONTAINER_NAME, ""),
+        restart=int(labels.get(RUN, "0")),
+        state=phase,
+        image=labels.get(IMAGE, info["Config"].get("Image", "")),
+        image_id=f"docker://{info.get('Image', '')}",
+        container_id=f"docker://{info['Id']}",
+        started_at=started_at,
+        finished_at=finished_at,
+        exit_code=exit_code,
+        reason=reason,
+        message=message,
+    )
+
+
+def termination_message(lines: list[tuple[datetime, str]]) -> str:
+    """FallbackToLogsOnError: the last 80 lines of output, at most 2048 bytes, as the kubelet takes them."""
+    text = "\n".join(line for _, line in lines[-TERMINATION_MESSAGE_LINES:])
+    return text.encode()[-TERMINATION_MESSAGE_BYTES:].decode("utf-8", errors="ignore")
+
+
+def directories_tar(names: list[str], *, mode: int) -> bytes:
+    """A tar of empty directories: unpacked over existing ones, it sets their mode."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for name in names:
+            info = tarfile.TarInfo(name)
+            info.type, info.mode = tarfile.DIRTYPE, mode
+            archive.addfile(info)
+    return buffer.getvalue()
+
+
+def files_tar(files: dict[str, str]) -> bytes:
+    """ConfigMap/Secret contents (path → text, mode 0644 as the kubelet's default) as a tar."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        made: set[str] = set()
+        for path in sorted(files):
+            parts = path.strip("/").split("/")
+            for depth in range(1, len(parts)):
+                parent = "/".join(parts[:depth])
+                if parent not in made:
+                    made.add(parent)
+                    info = tarfile.TarInfo(parent)
+                    info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o755, int(time.time())
+                    archive.addfile(info)
+            data = files[path].encode()
+            info = tarfile.TarInfo("/".join(parts))
+            info.size, info.mode, info.mtime = len(data), 0o644, int(time.time())
+            archive.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def service_port_backends(service: dict, endpoints: list[tuple]) -> dict[int, list[tuple[str, int]]]:
+    """Which endpoints serve which Service port.
+
+    An endpoint is (IP, port) or (IP, port, port name). A named one serves the Service port of that
+    name; an unnamed one serves the only port of a single-port Service, or the port whose numeric
+    targetPort it is."""
+    ports = [port for port in service.get("spec", {}).get("ports", []) if port.get("protocol", "TCP") == "TCP"]
+    backends: dict[int, list[tuple[str, int]]] = {}
+    for port in ports:
+        target = port.get("targetPort", port["port"])
+        chosen = []
+        for endpoint in endpoints:
+            address, number = str(ipaddress.ip_address(endpoint[0])), int(endpoint[1])
+            serves = endpoint[2] == port.get("name", "") if len(endpoint) > 2 else len(ports) == 1 or target == number
+            if serves:
+                chosen.append((address, number))
+        backends[int(port["port"])] = chosen
+    return backends
+
+
+def host_routes(path: str = "/proc/net/route") -> list[str]:
+    """This host's IPv4 routes as CIDRs (default routes left out), from the kernel's table."""
+    routes = []
+    try:
+        with open(path) as table:
+            next(table, None)
+            for line in table:
+                fields = line.split()
+                if len(fields) < 8:
+                    continue
+                destination = ipaddress.IPv4Address(int(fields[1], 16).to_bytes(4, "little"))
+                mask = ipaddress.IPv4Address(int(fields[7], 16).to_bytes(4, "little"))
+                if int(mask):
+                    routes.append(str(ipaddress.ip_network(f"{destination}/{mask}", strict=False)))
+    except OSError:
+        pass
+    return routes
+
+
+# ---- events ----
+
+
+@dataclass(frozen=True)
+class RuntimeEvent:
+    """A container of a sandbox started, died or ran out of memory (the pause is container "POD")."""
+
+    action: str  # "start", "die", "oom"
+    pod_uid: str
+    pod_namespace: str
+    pod_name: str
+    container: str
+    restart: int
+    exit_code: int | None
+    time: datetime
+
+
+class EventStream:
+    """Docker's event stream for one sandbox's containers; iterate it, close it from any thread."""
+
+    ACTIONS = ("start", "die", "oom")
+
+    def __init__(self, stream: Any):
+        self._stream = stream
+
+    def __iter__(self) -> Iterator[RuntimeEvent]:
+        try:
+            for event in self._stream:
+                if event.get("Type") != "container" or event.get("Action") not in self.ACTIONS:
+                    continue
+                attributes = event.get("Actor", {}).get("Attributes", {})
+                code = attributes.get("exitCode")
+                yield RuntimeEvent(
+                    action=event["Action"],
+                    pod_uid=attributes.get(POD_UID, ""),
+                    pod_namespace=attributes.get(POD_NAMESPACE, ""),
+                    pod_name=attributes.get(POD_NAME, ""),
+                    container=attributes.get(CONTAINER_NAME, ""),
+                    restart=int(attributes.get(RUN, "0")),
+                    exit_code=int(code) if code is not None else None,
+                    time=datetime.fromtimestamp(event.get("timeNano", 0) / 1e9, UTC),
+                )
+        except (OSError, ValueError, AttributeError):
+            return  # closed under us
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def __enter__(self) -> EventStream:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+# ---- registry ----
+
+_registry_checked: tuple[float, bool] = (0.0, False)
+
+
+def registry_reachable() -> bool:
+    """Whether Docker Hub's registry accepts a connection, cached for a minute; never waits long
+    (name resolution runs in a thread, the answer is taken within REGISTRY_PROBE_SECONDS)."""
+    global _registry_checked
+    checked_at, answer = _registry_checked
+    if time.monotonic() - checked_at < REGISTRY_PROBE_TTL_SECONDS:
+        return answer
+    result: list[bool] = []
+
+    def attempt() -> None:
+        try:
+            socket.create_connection(REGISTRY_ADDRESS, timeout=REGISTRY_PROBE_SECONDS).close()
+            result.append(True)
+        except OSError:
+            result.append(False)
+
+    worker = threading.Thread(target=attempt, daemon=True)
+    worker.start()
+    worker.join(REGISTRY_PROBE_SECONDS)
+    answer = bool(result and result[0])
+    _registry_checked = (time.monotonic(), answer)
+    return answer
+
+
+# ---- the runtime ----
+
+
+_images_ready = threading.Event()
+
+
+class DockerRuntime:
+    """Runs one sandbox's pods for one node in the Docker engine (see the module docstring)."""
+
+    kind = "docker"
+
+    def __init__(self, *, sandbox: str, node: str = "", client: docker.DockerClient | None = None):
+        """`node` labels what is made for pods whose PodRef names no node."""
+        self.sandbox = sandbox
+        self.node = node
+        self.client = client or engine_client()
+        self.api = self.client.api
+        # Exited containers never change: their observations are kept by container id.
+        self._exited: dict[str, ContainerObservation] = {}
+        self._files_written: dict[str, str] = {}
+        self._proxy_endpoints: dict[str, str] = {}
+        # Whether probes connect to pod IPs from here (None: find out once), or run in the pod.
+        self.probe_from_host: bool | None = None
+
+    # -- small helpers --
+
+    def _labels(self, **extra: str) -> dict[str, str]:
+        return {SANDBOX: self.sandbox, **extra}
+
+    def _own(self, pod: PodRef) -> None:
+        if pod.sandbox != self.sandbox:
+            raise RuntimeError_(f"pod {pod.namespace}/{pod.name} belongs to sandbox {pod.sandbox}, not {self.sandbox}")
+
+    def _containers(self, *, all: bool = True, **labels: str) -> list[dict]:
+        filters = {"label": label_filters(**{SANDBOX: self.sandbox}, **labels)}
+        return self.api.containers(all=all, filters=filters)
+
+    def _inspect(self, name_or_id: str) -> dict | None:
+        try:
+            return self.api.inspect_container(name_or_id)
+        except NotFound:
+            return None
+
+    def _inspect_own(self, name: str) -> dict | None:
+        """Inspect a container by name only when it carries this sandbox's label."""
+        info = self._inspect(name)
+        if info and (info["Config"].get("Labels") or {}).get(SANDBOX) == self.sandbox:
+            return info
+        return None
+
+    def _remove_container(self, container_id: str) -> None:
+        try:
+            self.api.remove_container(container_id, force=True, v=False)
+        except NotFound:
+            pass
+        except APIError as error:
+            if error.status_code != 409:  # removal already in progress
+                raise
+
+    def _teaching_images(self) -> None:
+        if _images_ready.is_set():
+            return
+        from clusters.runtime.images.build import images_build
+
+        images_build(self.client)
+        _images_ready.set()
+
+    # -- the network --
+
+    def _network_ensure(self, name: str, *, internal: bool) -> None:
+        found = self.api.networks(names=[name], filters={"label": label_filters(**{SANDBOX: self.sandbox})})
+        if any(network["Name"] == name for network in found):
+            return
+        options = {
+            "driver": "bridge",
+            "internal": internal,
+            "check_duplicate": True,
+            "labels": self._labels(),
+            # No masquerading: even on an engine that masquerades by default, nothing leaves.
+            "options": {"com.docker.network.bridge.enable_ip_masquerade": "false"},
+        }
+        try:
+            self.api.create_network(name, **options)
+            return
+        except APIError as error:
+            if error.status_code == 409:
+                return
+            if "non-overlapping" not in str(error.explanation or error):
+                raise RuntimeError_(f"creating network {name}: {error.explanation or error}") from error
+        # The engine's default pools hold about 30 networks; a class needs more, /24s are plenty.
+        for subnet in self._free_subnets():
+            ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=subnet)])
+            try:
+                self.api.create_network(name, ipam=ipam, **options)
+                return
+            except APIError as error:
+                if error.status_code == 409:
+                    return
+                if "overlap" not in str(error.explanation or error):
+                    raise RuntimeError_(f"creating network {name}: {error.explanation or error}") from error
+        raise RuntimeError_(f"creating network {name}: no free subnet left in {SUBNET_POOL}")
+
+    def _free_subnets(self) -> Iterator[str]:
+        """/24 subnets of SUBNET_POOL that no engine network and no route of this host uses."""
+        pool = ipaddress.ip_network(SUBNET_POOL)
+        taken = [ipaddress.ip_network(route, strict=False) for route in host_routes()]
+        for network in self.api.networks():
+            for config in (network.get("IPAM") or {}).get("Config") or []:
+                with contextlib.suppress(ValueError):
+                    taken.append(ipaddress.ip_network(config.get("Subnet", ""), strict=False))
+        for subnet in pool.subnets(new_prefix=24):
+            if not any(subnet.overlaps(used) for used in taken):
+                yield str(subnet)
+
+    # -- volumes --
+
+    def _volume_ensure(self, name: str, labels: dict[str, str]) -> None:
+        try:
+            self.api.inspect_volume(name)
+        except NotFound:
+            self.api.create_volume(name=name, driver="local", labels=labels)
+
+    def _docker_volume(self, pod: PodRef, volume: VolumeSpec) -> str:
+        if volume.kind == "persistent":
+            if not volume.key:
+                raise RuntimeError_(f"persistent volume {volume.name} has no claim key")
+            return persistent_volume_name(volume.key)
+        return pod_volume_name(pod, volume.name)
+
+    def _volumes_ensure(self, pod: PodRef, volumes: list[VolumeSpec]) -> None:
+        for volume in volumes:
+            name = self._docker_volume(pod, volume)
+            if volume.kind == "persistent":
+                labels = self._labels(**{ROLE: "persistent-volume", CLAIM: volume.key})
+            else:
+                labels = self._labels(
+                    **{ROLE: "pod-volume", NODE: pod.node or self.node, POD_UID: pod.uid, POD_NAME: pod.name},
+                    **{POD_NAMESPACE: pod.namespace, VOLUME: volume.name},
+                )
+            self._volume_ensure(name, labels)
+
+    def _volumes_fill(self, pause_id: str, pod: PodRef, volumes: list[VolumeSpec], *, fresh: bool) -> None:
+        """Write ConfigMap/Secret files (again when they changed) and, for a new pod, open its
+        emptyDirs to every user (mode 0777, as the kubelet makes them), through the pause container,
+        which mounts every volume of the pod under VOLUMES_IN_PAUSE."""
+        empty = [volume.name for volume in volumes if volume.kind not in ("files", "persistent")]
+        if fresh and empty:
+            self.api.put_archive(pause_id, VOLUMES_IN_PAUSE, directories_tar(empty, mode=0o777))
+        for volume in volumes:
+            if volume.kind != "files":
+                continue
+            digest = hashlib.sha256(json.dumps(volume.files, sort_keys=True).encode()).hexdigest()
+            key = self._docker_volume(pod, volume)
+            if self._files_written.get(key) == digest:
+                continue
+            self.api.put_archive(pause_id, f"{VOLUMES_IN_PAUSE}/{volume.name}", files_tar(volume.files))
+            self._files_written[key] = digest
+
+    # -- pods --
+
+    def pod_sandbox_ensure(
+        self,
+        pod: PodRef,
+        *,
+        hostname: str,
+        volumes: list[VolumeSpec],
+        subdomain: str = "",
+        ports: list[dict] | tuple = (),
+    ) -> str:
+        """Make the pod's network namespace (and volumes) exist; return the pod IP. Idempotent.
+
+        `subdomain` (spec.subdomain) adds the pod's stable DNS names; `ports` (container ports
+        dicts) publishes those with a hostPort, on 127.0.0.1 only."""
+        self._own(pod)
+        try:
+            return self._pod_sandbox_ensure(pod, hostname, volumes, subdomain, list(ports))
+        except APIError as error:
+            raise RuntimeError_(f"pod sandbox {pod.namespace}/{pod.name}: {error.explanation or error}") from error
+
+    def _pod_sandbox_ensure(
+        self, pod: PodRef, hostname: str, volumes: list[VolumeSpec], subdomain: str, ports: list[dict]
+    ) -> str:
+        network = sandbox_network_name(self.sandbox)
+        name = pause_container_name(pod)
+        info = self._inspect_own(name)
+        fresh = False
+        if info is None:
+            self._teaching_images()
+            self._network_ensure(network, internal=True)
+            self._volumes_ensure(pod, volumes)
+            published = {
+                f"{port['containerPort']}/{port.get('protocol', 'TCP').lower()}": ("127.0.0.1", int(port["hostPort"]))
+                for port in ports
+                if port.get("hostPort")
+            }
+            # The engine publishes ports only through a network that is not internal: a pod with a
+            # hostPort starts on the ports network and joins the sandbox network before it starts.
+            first_network = ports_network_name(self.sandbox) if published else network
+            if published:
+                self._network_ensure(first_network, internal=False)
+            host_config = self.api.create_host_config(
+                network_mode=first_network,
+                ipc_mode="shareable",
+                init=True,
+                cap_drop=["ALL"],
+                security_opt=["no-new-privileges"],
+                pids_limit=16,
+                mem_limit=16 * 2**20,
+                memswap_limit=16 * 2**20,
+                nano_cpus=100_000_000,
+                dns_search=dns_search(pod.namespace),
+                dns=DNS_SERVERS,
+                dns_opt=DNS_OPTIONS,
+                mounts=[
+                    Mount(f"{VOLUMES_IN_PAUSE}/{volume.name}", self._docker_volume(pod, volume), no_copy=True)
+                    for volume in volumes
+                ],
+                port_bindings=published or None,
+                log_config=LOGS,
+                restart_policy={"Name": "no"},
+            )
+            endpoint = self.api.create_endpoint_config(aliases=pod_aliases(pod.namespace, hostname, subdomain))
+            labels = self._labels(
+                **{NODE: pod.node or self.node, ROLE: "pod-sandbox", DOCKER_TYPE: "podsandbox", RUN: "0"},
+                **{
+                    POD_NAME: pod.name,
+                    POD_NAMESPACE: pod.namespace,
+                    POD_UID: pod.uid,
+                    CONTAINER_NAME: SANDBOX_CONTAINER,
+                },
+            )
+            try:
+                created = self.api.create_container(
+                    images.PAUSE,
+                    name=name,
+                    hostname=hostname[:63],
+                    labels=labels,
+                    ports=[tuple(key.split("/")) for key in published] or None,
+                    host_config=host_config,
+                    networking_config=self.api.create_networking_config(
+                        {first_network: endpoint if first_network == network else self.api.create_endpoint_config()}
+                    ),
+                    use_config_proxy=False,
+                )
+                if published:
+                    self.api.connect_container_to_network(created["Id"], network, aliases=endpoint.get("Aliases"))
+                self.api.start(created["Id"])
+                fresh = True
+            except APIError as error:
+                if error.status_code != 409:  # another worker made it first: adopt theirs
+                    raise
+            info = self._inspect_own(name)
+            if info is None:
+                raise RuntimeError_(f"pod sandbox {name} vanished while it was being made")
+        if not info["State"].get("Running"):
+            # A dead sandbox means a new network namespace: the pod's running containers are cut off
+            # from it, so they are stopped and the kubelet starts them again (SandboxChanged).
+            for container in self._containers(**{POD_UID: pod.uid, DOCKER_TYPE: "container"}, all=False):
+                self.api.stop(container["Id"], timeout=0)
+            self.api.start(info["Id"])
+            info = self._inspect_own(name)
+            fresh = True
+        self._volumes_fill(info["Id"], pod, volumes, fresh=fresh)
+        address = info["NetworkSettings"]["Networks"].get(network, {}).get("IPAddress", "")
+        if not address:
+            raise RuntimeError_(f"pod sandbox {name} has no address on network {network}")
+        return address
+
+    def pod_ip(self, pod: PodRef) -> str:
+        """The pod's address on the sandbox network, or "" when it has no running sandbox."""
+        info = self._inspect_own(pause_container_name(pod))
+        if not info or not info["State"].get("Running"):
+            return ""
+        return info["NetworkSettings"]["Networks"].get(sandbox_network_name(self.sandbox), {}).get("IPAddress", "")
+
+    def pod_remove(self, pod: PodRef) -> None:
+        """Remove every container of the pod and its sandbox; keep persistent volumes."""
+        self._own(pod)
+        self._pod_remove(pod.uid)
+
+    def _pod_remove(self, pod_uid: str) -> None:
+        containers = self._containers(**{POD_UID: pod_uid})
+        # The pod's containers first: the pause owns the namespace they run in.
+        containers.sort(key=lambda container: (container.get("Labels") or {}).get(DOCKER_TYPE) == "podsandbox")
+        for container in containers:
+            self._remove_container(container["Id"])
+            self._exited.pop(container["Id"], None)
+        volumes = self.api.volumes(filters={"label": label_filters(**{SANDBOX: self.sandbox, POD_UID: pod_uid})})
+        for volume in volumes.get("Volumes") or []:
+            self._files_written.pop(volume["Name"], None)
+            with contextlib.suppress(NotFound):
+                self.api.remove_volume(volume["Name"], force=True)
+
+    # -- images --
+
+    def _image_present(self, image: str) -> str | None:
+        """The id of local image `image` (exactly as named), or None."""
+        return _image_id_or_none(self.client, image)
+
+    def image_pull(self, image: str, *, policy: str) -> PullResult:
+        """Make `image` available under `policy` (Always, IfNotPresent, Never).
+
+        A local image, or a teaching image standing in for a well-known name, is enough whatever
+        the policy: with no registry, `Always` could never succeed, and `nginx` defaults to it."""
+        stand_in = images.stand_in_for(image)
+        present = self._image_present(image)
+        if policy == "Never" and present is None and stand_in is None:
+            return PullResult(
+                False, "ErrImageNeverPull", f'Container image "{image}" is not present with pull policy of Never'
+            )
+        if present and policy != "Always":
+            return PullResult(True)
+        if policy != "Never" and registry_reachable():
+            started = time.monotonic()
+            try:
+                repository, tag = _split_for_pull(image)
+                self.api.pull(repository, tag=tag)
+                size = int(self.api.inspect_image(image).get("Size", 0))
+                return PullResult(True, pulled=True, size=size, seconds=time.monotonic() - started)
+            except DockerException as error:
+                if stand_in is None and present is None:
+                    message = getattr(error, "explanation", None) or str(error)
+                    return PullResult(False, "ErrImagePull", f'failed to pull image "{image}": {message}')
+        if present:
+            return PullResult(True)
+        if stand_in is not None:
+            self._teaching_images()
+            return PullResult(True)
+        return PullResult(False, "ErrImagePull", offline_pull_message(image))
+
+    def _image_to_run(self, image: str) -> str:
+        if self._image_present(image):
+            return image
+        stand_in = images.stand_in_for(image)
+        if stand_in is None:
+            raise RuntimeError_(f'image "{image}" is not present: pull it first (ErrImagePull)')
+        self._teaching_images()
+        return stand_in
+
+    # -- containers --
+
+    def _mounts(self, pod: PodRef, container: dict, volumes: list[VolumeSpec]) -> tuple[list[Mount], dict]:
+        """Docker mounts for the container's volumeMounts, and single files (subPath into a
+        ConfigMap/Secret volume) to copy in before it starts: {directory: {file name: text}}."""
+        by_name = {volume.name: volume for volume in volumes}
+        mounts, copies = [], {}
+        for mount in container.get("volumeMounts", []):
+            volume = by_name.get(mount["name"])
+            if volume is None:
+                raise RuntimeError_(f'volumeMounts: volume "{mount["name"]}" is not a volume of the pod')
+            path = mount["mountPath"]
+            if mount.get("subPath"):
+                if volume.kind != "files" or mount["subPath"] not in volume.files:
+                    raise RuntimeError_(
+                        f'volumeMounts "{mount["name"]}": subPath is supported for ConfigMap and Secret keys only'
+                    )
+                directory, _, file_name = path.rstrip("/").rpartition("/")
+                copies.setdefault(directory or "/", {})[file_name] = volume.files[mount["subPath"]]
+                continue
+            read_only = bool(mount.get("readOnly")) or volume.read_only or volume.kind == "files"
+            mounts.append(Mount(path, self._docker_volume(pod, volume), read_only=read_only, no_copy=True))
+        return mounts, copies
+
+    def container_start(
+        self, pod: PodRef, container: dict, *, restart: int, env: dict[str, str], volumes: list[VolumeSpec]
+    ) -> ContainerObservation:
+        """Create and start run number `restart` of a container spec. A run that already exists is
+        not run again: its observation is returned (the call is safe to repeat)."""
+        self._own(pod)
+        name = container_name(pod, container["name"], restart)
+        info = self._inspect_own(name)
+        try:
+            if info is None:
+                info = self._container_create(pod, container, restart, env, volumes, name)
+            if info["State"].get("Status") == "created" and not info["State"].get("Error"):
+                self._start(info["Id"])
+                info = self._inspect_own(name) or info
+        except APIError as error:
+            raise RuntimeError_(f"container {container['name']}: {error.explanation or error}") from error
+        self._runs_collect(pod, container["name"], keep_from=restart - 1)
+        return self._observation(info)
+
+    def _start(self, container_id: str) -> None:
+        """Start a container; one that cannot start (no such command, …) stays "created" with the
+        engine's error in its state, which observations report as StartError."""
+        try:
+            self.api.start(container_id)
+        except APIError as error:
+            info = self._inspect(container_id)
+            if not (info and info["State"].get("Error")):
+                raise error
+
+    def _observation(self, info: dict) -> ContainerObservation:
+        """An observation, completed from the run's output: tini's report that the command could not
+        be executed makes it a StartError, and a failed run whose terminationMessagePolicy is
+        FallbackToLogsOnError gets its last lines as the message."""
+        observation = container_observation(info)
+        if observation.state != "exited" or not observation.exit_code or observation.message:
+            return observation
+        policy = (info["Config"].get("Labels") or {}).get(MESSAGE_POLICY)
+        if observation.exit_code in (126, 127) or policy == "FallbackToLogsOnError":
+            raw = self.api.logs(info["Id"], stdout=True, stderr=True, timestamps=True, tail=TERMINATION_MESSAGE_LINES)
+            output = log_lines(raw)
+            failed_exec = TINI_EXEC_FAILED.match(output[-1][1]) if output else None
+            if failed_exec:
+                observation = dataclasses.replace(
+                    observation, reason="StartError", exit_code=START_ERROR_EXIT_CODE, message=failed_exec.group(1)
+                )
+            elif policy == "FallbackToLogsOnError":
+                observation = dataclasses.replace(observation, message=termination_message(output))
+        return observation
+
+    def _container_create(
+        self, pod: PodRef, container: dict, restart: int, env: dict[str, str], volumes: list[VolumeSpec], name: str
+    ) -> dict:
+        pause = self._inspect_own(pause_container_name(pod))
+        if pause is None or not pause["State"].get("Running"):
+            raise RuntimeError_(f"pod {pod.namespace}/{pod.name} has no running sandbox: ensure it first")
+        image = self._image_to_run(container["image"])
+        mounts, copies = self._mounts(pod, container, volumes)
+        limits = (container.get("resources") or {}).get("limits") or {}
+        memory = memory_limit_bytes(limits)
+        security = container.get("securityContext") or {}
+        user = None
+        if security.get("runAsUser") is not None:
+            user = str(security["runAsUser"])
+            if security.get("runAsGroup") is not None:
+                user += f":{security['runAsGroup']}"
+        host_config = self.api.create_host_config(
+            network_mode=f"container:{pause['Id']}",
+            ipc_mode=f"container:{pause['Id']}",
+            init=True,
+            privileged=False,
+            cap_drop=["ALL"],
+            cap_add=CAPABILITIES,
+            security_opt=["no-new-privileges"],
+            pids_limit=PIDS_LIMIT,
+            mem_limit=memory,
+            memswap_limit=memory,
+            nano_cpus=nano_cpus(limits),
+            read_only=bool(security.get("readOnlyRootFilesystem")),
+            mounts=mounts,
+            log_config=LOGS,
+            restart_policy={"Name": "no"},
+        )
+        port_names = ",".join(
+            f"{port['name']}={port['containerPort']}" for port in container.get("ports", []) if port.get("name")
+        )
+        labels = self._labels(
+            **{NODE: pod.node or self.node, ROLE: "container", DOCKER_TYPE: "container", RUN: str(restart)},
+            **{POD_NAME: pod.name, POD_NAMESPACE: pod.namespace, POD_UID: pod.uid, CONTAINER_NAME: container["name"]},
+            **{SPEC_HASH: spec_hash(container), IMAGE: container["image"], PORT_NAMES: port_names},
+            **{MESSAGE_POLICY: container.get("terminationMessagePolicy", "File")},
+        )
+        try:
+            created = self.api.create_container(
+                image,
+                name=name,
+                entrypoint=container.get("command") or None,
+                command=container.get("args") or ([] if container.get("command") else None),
+                environment=[f"{key}={value}" for key, value in env.items()],
+                working_dir=container.get("workingDir") or None,
+                user=user,
+                tty=bool(container.get("tty")),
+                stdin_open=bool(container.get("stdin")),
+                labels=labels,
+                host_config=host_config,
+                use_config_proxy=False,
+            )
+        except APIError as error:
+            if error.status_code == 409:  # made by a concurrent call: adopt it
+                info = self._inspect_own(name)
+                if info is not None:
+                    return info
+            raise
+        for directory, files in copies.items():
+            self.api.put_archive(created["Id"], directory, files_tar(files))
+        info = self._inspect_own(name)
+        if info is None:
+            raise RuntimeError_(f"container {name} vanished while it was being made")
+        return info
+
+    def _runs_collect(self, pod: PodRef, name: str, *, keep_from: int) -> None:
+        """Remove runs older than the previous one (`kubectl logs --previous` reads that one)."""
+        for container in self._containers(**{POD_UID: pod.uid, CONTAINER_NAME: name, DOCKER_TYPE: "container"}):
+            if int((container.get("Labels") or {}).get(RUN, "0")) < keep_from:
+                self._remove_container(container["Id"])
+                self._exited.pop(container["Id"], None)
+
+    def container_stop(self, pod: PodRef, name: str, *, grace_seconds: int) -> None:
+        """SIGTERM, then SIGKILL after the grace period. Idempotent."""
+        self._own(pod)
+        running = self._containers(**{POD_UID: pod.uid, CONTAINER_NAME: name, DOCKER_TYPE: "container"}, all=False)
+        for container in running:
+            try:
+                self.api.stop(container["Id"], timeout=max(0, int(grace_seconds)))
+            except NotFound:
+                pass
+            except APIError as error:
+                raise RuntimeError_(f"stopping {name}: {error.explanation or error}") from error
+
+    def observe(self, *, node: str) -> list[ContainerObservation]:
+        """Every container this runtime runs for the node (the current and the previous run of
+        each), ordered by pod uid, container name and run."""
+        observations = []
+        for container in self._containers(**{NODE: node, DOCKER_TYPE: "container"}):
+            known = self._exited.get(container["Id"])
+            if known is not None:
+                observations.append(known)
+                continue
+            info = self._inspect(container["Id"])
+            if info is None:
+                continue
+            observation = self._observation(info)
+            if observation.state == "exited":
+                self._exited[container["Id"]] = observation
+            observations.append(observation)
+        return sorted(observations, key=lambda seen: (seen.pod_uid, seen.name, seen.restart))
+
+    def logs(self, pod: PodRef, name: str, *, restart: int, since: datetime | None) -> list[tuple[datetime, str]]:
+        """Output lines (stdout and stderr) of a container run, at or after `since`."""
+        self._own(pod)
+        info = self._inspect_own(container_name(pod, name, restart))
+        if info is None:
+            return []
+        options: dict[str, Any] = {"stdout": True, "stderr": True, "timestamps": True}
+        if since is not None:
+            options["since"] = max(1, int(since.timestamp()))  # whole seconds: the rest is filtered here
+        # Sorted by time: the engine reads stdout and stderr apart, and may write them out of order.
+        lines = sorted(log_lines(self.api.logs(info["Id"], **options)), key=lambda line: line[0])
+        return [line for line in lines if since is None or line[0] >= since]
+
+    def orphans_remove(self, *, node: str, known_pod_uids: set[str]) -> list[str]:
+        """Remove what this runtime made on the node for pods that no longer exist; return their uids."""
+        seen: set[str] = set()
+        for container in self._containers(**{NODE: node}):
+            seen.add((container.get("Labels") or {}).get(POD_UID, ""))
+        volumes = self.api.volumes(filters={"label": label_filters(**{SANDBOX: self.sandbox, NODE: node})})
+        for volume in volumes.get("Volumes") or []:
+            seen.add((volume.get("Labels") or {}).get(POD_UID, ""))
+        orphans = sorted(uid for uid in seen - set(known_pod_uids) if uid)
+        for uid in orphans:
+            self._pod_remove(uid)
+        return orphans
+
+    # -- probes --
+
+    def probe(self, pod: PodRef, name: str, probe: dict) -> ProbeResult:
+        """Run an exec / httpGet / tcpSocket probe (a pod spec probe dict) once."""
+        self._own(pod)
+        timeout = float(probe.get("timeoutSeconds", 1))
+        running = self._containers(**{POD_UID: pod.uid, CONTAINER_NAME: name, DOCKER_TYPE: "container"}, all=False)
+        if not running:
+            return ProbeResult(False, f"container {name} is not running")
+        container = max(running, key=lambda found: int((found.get("Labels") or {}).get(RUN, "0")))
+        if "exec" in probe:
+            return self._probe_exec(container["Id"], probe["exec"].get("command", []), timeout)
+        action = probe.get("httpGet") or probe.get("tcpSocket")
+        if action is None:
+            return ProbeResult(False, "probe has no exec, httpGet or tcpSocket action")
+        port = self._port_number(container, action.get("port"))
+        if port is None:
+            return ProbeResult(False, f"port {action.get('port')!r} is not a port of container {name}")
+        address = self.pod_ip(pod)
+        if not address:
+            return ProbeResult(False, f"pod {pod.namespace}/{pod.name} has no IP")
+        if "httpGet" in probe:
+            if not self._reaches_pods():
+                return self._probe_http_in_pod(pod, address, port, action, timeout)
+            return probe_http(address, port, action, timeout)
+        if not self._reaches_pods():
+            return self._probe_tcp_in_pod(pod, port, timeout)
+        return probe_tcp(address, port, timeout)
+
+    def _reaches_pods(self) -> bool:
+        """Whether this process shares the network namespace holding the sandbox network's bridge
+        (its gateway address is one of ours): then pod IPs answer from here. Otherwise (a remote
+        engine, a worker in a container of its own) probes run inside the pod instead."""
+        if self.probe_from_host is not None:
+            return self.probe_from_host
+        try:
+            network = self.api.inspect_network(sandbox_network_name(self.sandbox))
+        except NotFound:
+            return False
+        gateway = ((network.get("IPAM") or {}).get("Config") or [{}])[0].get("Gateway", "").split("/")[0]
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as bound:
+                bound.bind((gateway, 0))
+            self.probe_from_host = bool(gateway)
+        except OSError:
+            self.probe_from_host = False
+        return self.probe_from_host
+
+    @staticmethod
+    def _port_number(container: dict, port: Any) -> int | None:
+        if isinstance(port, int) or (isinstance(port, str) and port.isdigit()):
+            return int(port)
+        names = (container.get("Labels") or {}).get(PORT_NAMES, "")
+        for pair in filter(None, names.split(",")):
+            key, _, value = pair.partition("=")
+            if key == port:
+                return int(value)
+        return None
+
+    def container_exec(
+        self, pod: PodRef, name: str, command: list[str], *, timeout: float = 30
+    ) -> tuple[int | None, str]:
+        """Run `command` in the newest running run of a container (kubectl exec, without a TTY):
+        (exit code, stdout and stderr), or (None, "") when it did not end within `timeout`."""
+        self._own(pod)
+        running = self._containers(**{POD_UID: pod.uid, CONTAINER_NAME: name, DOCKER_TYPE: "container"}, all=False)
+        if not running:
+            raise RuntimeError_(f"container {name} of pod {pod.namespace}/{pod.name} is not running")
+        container = max(running, key=lambda found: int((found.get("Labels") or {}).get(RUN, "0")))
+        try:
+            return self._exec(container["Id"], command, timeout)
+        except APIError as error:
+            raise RuntimeError_(f"exec in {name}: {error.explanation or error}") from error
+
+    def _exec(self, container_id: str, command: list[str], timeout: float) -> tuple[int | None, str]:
+        """Run a command in a container; (exit code, output), or (None, "") when it outlived `timeout`."""
+        execution = self.api.exec_create(container_id, command, stdout=True, stderr=True)
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+        try:
+            future = pool.submit(self.api.exec_start, execution["Id"])
+            output = future.result(timeout=timeout)
+        except concurrent.futures.TimeoutError:
+            return None, ""
+        finally:
+            pool.shutdown(wait=False)
+        code = self.api.exec_inspect(execution["Id"]).get("ExitCode")
+        return code, output.decode("utf-8", errors="replace")
+
+    def _probe_exec(self, container_id: str, command: list[str], timeout: float) -> ProbeResult:
+        try:
+            code, output = self._exec(container_id, command, timeout)
+        except APIError as error:
+            return ProbeResult(False, str(error.explanation or error))
+        if code is None:
+            return ProbeResult(False, f"command {shlex.join(command)!r} timed out")
+        if code == 0:
+            return ProbeResult(True, output)
+        return ProbeResult(False, output or f"command {shlex.join(command)!r} exited with {code}")
+
+    def _probe_http_in_pod(self, pod: PodRef, address: str, port: int, action: dict, timeout: float) -> ProbeResult:
+        url = f"http://127.0.0.1:{port}{action.get('path', '/')}"
+        pause = pause_container_name(pod)
+        command = ["timeout", str(max(1, int(timeout))), "wget", "-q", "-O", "/dev/null", url]
+        code, output = self._exec(pause, command, timeout + 1)
+        if code == 0:
+            return ProbeResult(True)
+        return ProbeResult(False, output.strip() or f'Get "http://{address}:{port}{action.get("path", "/")}": failed')
+
+    def _probe_tcp_in_pod(self, pod: PodRef, port: int, timeout: float) -> ProbeResult:
+        command = ["timeout", str(max(1, int(timeout))), "nc", "127.0.0.1", str(port)]
+        code, output = self._exec(
+            pause_container_name(pod), ["sh", "-c", shlex.join(command) + " </dev/null"], timeout + 1
+        )
+        if code == 0:
+            return ProbeResult(True)
+        return ProbeResult(False, output.strip() or f"dial tcp 127.0.0.1:{port}: connect: connection refused")
+
+    # -- events --
+
+    def events(
+        self, *, since: datetime | None = None, until: datetime | None = None, node: str | None = None
+    ) -> EventStream:
+        """The sandbox's container events (start, die, oom; of one node's pods when `node` is given)
+        as they happen, from `since`; iterate the stream in a thread, close it to stop."""
+        labels = {SANDBOX: self.sandbox} if node is None else {SANDBOX: self.sandbox, NODE: node}
+        filters = {"type": "container", "event": list(EventStream.ACTIONS), "label": label_filters(**labels)}
+        return EventStream(self.api.events(since=since, until=until, filters=filters, decode=True))
+
+    def close(self) -> None:
+        self.client.close()
+
+    # -- Services (kube-proxy) --
+
+    def service_sync(self, sandbox: str, service: dict, endpoints: list[tuple]) -> str:
+        """Make Service `service` reachable from the sandbox's pods at its names and ports, spread
+        round-robin over `endpoints` ((IP, port) or (IP, port, port name), see
+        service_port_backends); return the proxy's address ("" for a Service that gets no proxy:
+        headless, ExternalName, or without TCP ports)."""
+        self._own_sandbox(sandbox)
+        metadata, spec = service["metadata"], service.get("spec", {})
+        namespace, name = metadata.get("namespace", "default"), metadata["name"]
+        backends = service_port_backends(service, endpoints)
+        if spec.get("clusterIP") == "None" or spec.get("type") == "ExternalName" or not backends:
+            self.service_remove(sandbox, namespace, name)
+            return ""
+        try:
+            info = self._proxy_ensure(namespace, name, sorted(backends))
+            self._proxy_endpoints_write(info["Id"], backends)
+        except APIError as error:
+            raise RuntimeError_(f"service {namespace}/{name}: {error.explanation or error}") from error
+        return info["NetworkSettings"]["Networks"][sandbox_network_name(self.sandbox)]["IPAddress"]
+
+    def _own_sandbox(self, sandbox: str) -> None:
+        if sandbox != self.sandbox:
+            raise RuntimeError_(f"this runtime serves sandbox {self.sandbox}, not {sandbox}")
+
+    def _proxy_ensure(self, namespace: str, name: str, ports: list[int]) -> dict:
+        container = proxy_container_name(self.sandbox, namespace, name)
+        ports_hash = ",".join(map(str, ports))
+        info = self._inspect_own(container)
+        if info is not None:
+            labels = info["Config"].get("Labels") or {}
+            if labels.get(PORTS_HASH) == ports_hash and info["State"].get("Running"):
+                return info
+            self._remove_container(info["Id"])
+            self._proxy_endpoints.pop(info["Id"], None)
+        self._teaching_images()
+        network = sandbox_network_name(self.sandbox)
+        self._network_ensure(network, internal=True)
+        host_config = self.api.create_host_config(
+            network_mode=network,
+            init=True,
+            cap_drop=["ALL"],
+            cap_add=CAPABILITIES,
+            security_opt=["no-new-privileges"],
+            read_only=True,
+            tmpfs={"/run": "size=1m"},
+            pids_limit=PIDS_LIMIT,
+            mem_limit=32 * 2**20,
+            memswap_limit=32 * 2**20,
+            nano_cpus=500_000_000,
+            log_config=LOGS,
+            restart_policy={"Name": "no"},
+        )
+        endpoint = self.api.create_endpoint_config(aliases=service_aliases(namespace, name))
+        created = self.api.create_container(
+            images.PROXY,
+            name=container,
+            command=[str(port) for port in ports],
+            labels=self._labels(**{ROLE: "service-proxy", SERVICE: f"{namespace}/{name}", PORTS_HASH: ports_hash}),
+            host_config=host_config,
+            networking_config=self.api.create_networking_config({network: endpoint}),
+            use_config_proxy=False,
+        )
+        self.api.start(created["Id"])
+        info = self._inspect_own(container)
+        if info is None:
+            raise RuntimeError_(f"service proxy {container} vanished while it was being made")
+        return info
+
+    def _proxy_endpoints_write(self, proxy_id: str, backends: dict[int, list[tuple[str, int]]]) -> None:
+        content = json.dumps(sorted(backends.items()))
+        if self._proxy_endpoints.get(proxy_id) == content:
+            return
+        script = "set -e; cd /run/kube-tutor-proxy\n"
+        for port, endpoints in sorted(backends.items()):
+            lines = "".join(f"{address}:{number}\n" for address, number in endpoints)
+            script += f"printf %s {shlex.quote(lines)} > {port}.new && mv {port}.new {port}\n"
+        code, output = self._exec(proxy_id, ["sh", "-c", script], 10)
+        if code != 0:
+            raise RuntimeError_(f"writing the endpoints of a service proxy failed: {output.strip() or code}")
+        self._proxy_endpoints[proxy_id] = content
+
+    def service_remove(self, sandbox: str, namespace: str, name: str) -> bool:
+        """Remove a Service's proxy; whether there was one."""
+        self._own_sandbox(sandbox)
+        info = self._inspect_own(proxy_container_name(self.sandbox, namespace, name))
+        if info is None:
+            return False
+        self._remove_container(info["Id"])
+        self._proxy_endpoints.pop(info["Id"], None)
+        return True
+
+    def service_list(self, sandbox: str) -> list[tuple[str, str]]:
+        """(namespace, name) of every Service that has a proxy in the sandbox."""
+        self._own_sandbox(sandbox)
+        found = []
+        for container in self._containers(**{ROLE: "service-proxy"}):
+            namespace, _, name = (container.get("Labels") or {}).get(SERVICE, "/").partition("/")
+            found.append((namespace, name))
+        return sorted(found)
+
+    # -- whole sandboxes and persistent volumes --
+
+    def persistent_volume_remove(self, key: str) -> bool:
+        """Remove the persistent volume of claim `key` (when the claim is gone); whether it existed."""
+        name = persistent_volume_name(key)
+        try:
+            volume = self.api.inspect_volume(name)
+        except NotFound:
+            return False
+        if (volume.get("Labels") or {}).get(SANDBOX) != self.sandbox:
+            return False
+        try:
+            self.api.remove_volume(name, force=True)
+        except APIError as error:
+            raise RuntimeError_(f"removing volume {name}: {error.explanation or error}") from error
+        return True
+
+    def sandbox_remove(self) -> None:
+        """Remove everything made for this sandbox, on every node: containers, proxies, volumes
+        (persistent ones too) and networks."""
+        for container in self._containers():
+            self._remove_container(container["Id"])
+        volumes = self.api.volumes(filters={"label": label_filters(**{SANDBOX: self.sandbox})})
+        for volume in volumes.get("Volumes") or []:
+            with contextlib.suppress(NotFound):
+                self.api.remove_volume(volume["Name"], force=True)
+        for network in self.api.networks(filters={"label": label_filters(**{SANDBOX: self.sandbox})}):
+            with contextlib.suppress(NotFound):
+                self.api.remove_network(network["Id"])
+        self._exited.clear()
+        self._files_written.clear()
+        self._proxy_endpoints.clear()
+
+
+def offline_pull_message(image: str) -> str:
+    """What a failed pull says here: the engine's words for an unknown repository (the kubelet
+    prints them), and why no registry could have had it."""
+    registry, repository, _ = images.image_reference_split(image)
+    name = f"{registry}/{repository}" if registry else repository
+    return (
+        f"pull access denied for {name}, repository does not exist or may require 'docker login' "
+        f"(no registry is reachable from this machine, and {image!r} is neither a local image nor one that "
+        f"kube-tutor stands in for: {', '.join(images.STAND_INS)})"
+    )
+
+
+def _split_for_pull(image: str) -> tuple[str, str]:
+    """`repo:tag` / `repo@digest` → (repository, tag or digest), as the engine's pull takes them."""
+    name, at, digest = image.partition("@")
+    if at:
+        return name, digest
+    slash, colon = name.rfind("/"), name.rfind(":")
+    if colon > slash:
+        return name[:colon], name[colon + 1 :]
+    return name, "latest"
+
+
+# ---- probes from this host (pure enough: sockets only) ----
+
+
+def probe_http(address: str, port: int, action: dict, timeout: float) -> ProbeResult:
+    """An httpGet probe as the kubelet makes it: success is a status from 200 to 399."""
+    scheme = action.get("scheme", "HTTP").upper()
+    path = action.get("path", "/") or "/"
+    url = f"{scheme.lower()}://{address}:{port}{path}"
+    headers = {header["name"]: header["value"] for header in action.get("httpHeaders", [])}
+    headers.setdefault("User-Agent", "kube-probe/1.30")
+    if scheme == "HTTPS":
+        connection: http.client.HTTPConnection = http.client.HTTPSConnection(
+            address,
+            port,
+            timeout=timeout,
+            context=ssl._create_unverified_context(),  # noqa: S323 - kubelet skips verification too
+        )
+    else:
+        connection = http.client.HTTPConnection(address, port, timeout=timeout)
+    try:
+        connection.request("GET", path, headers=headers)
+        response = connection.getresponse()
+        body = response.read(1024).decode("utf-8", errors="replace")
+    except TimeoutError:
+        return ProbeResult(
+            False, f'Get "{url}": context deadline exceeded (Client.Timeout exceeded while awaiting headers)'
+        )
+    except ConnectionRefusedError:
+        return ProbeResult(False, f'Get "{url}": dial tcp {address}:{port}: connect: connection refused')
+    except (OSError, http.client.HTTPException) as error:
+        return ProbeResult(False, f'Get "{url}": {error}')
+    finally:
+        connection.close()
+    if 200 <= response.status < 400:
+        return ProbeResult(True, body)
+    return ProbeResult(False, f"HTTP probe failed with statuscode: {response.status}")
+
+
+def probe_tcp(address: str, port: int, timeout: float) -> ProbeResult:
+    try:
+        socket.create_connection((address, port), timeout=timeout).close()
+    except TimeoutError:
+        return ProbeResult(False, f"dial tcp {address}:{port}: i/o timeout")
+    except ConnectionRefusedError:
+        return ProbeResult(False, f"dial tcp {address}:{port}: connect: connection refused")
+    except OSError as error:
+        return ProbeResult(False, f"dial tcp {address}:{port}: {error}")
+    return ProbeResult(True)

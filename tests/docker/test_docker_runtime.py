@@ -1,0 +1,570 @@
+"""DockerRuntime against the real engine: pods, volumes, exits, stops, labels, adoption, orphans,
+logs, events, probes and images. Every test works in a sandbox of its own and removes everything
+made for it by label, even when it fails."""
+
+from __future__ import annotations
+
+import ipaddress
+import statistics
+import threading
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from clusters.runtime import images
+from clusters.runtime.base import PodRef, RuntimeError_, VolumeSpec
+from clusters.runtime.docker import (
+    SUBNET_POOL,
+    APIError,
+    DockerRuntime,
+    _split_for_pull,
+    container_name,
+    memory_limit_bytes,
+    nano_cpus,
+    pause_container_name,
+    quantity_value,
+)
+from tests import services
+
+pytestmark = pytest.mark.docker
+
+NODE = "node-1"
+
+
+@pytest.fixture
+def runtime():
+    services.docker_engine()
+    made = DockerRuntime(sandbox=f"test{uuid.uuid4().hex[:12]}", node=NODE)
+    yield made
+    made.sandbox_remove()
+
+
+def new_pod(runtime: DockerRuntime, name: str = "pod", namespace: str = "default") -> PodRef:
+    return PodRef(runtime.sandbox, namespace, name, uuid.uuid4().hex)
+
+
+def started(runtime: DockerRuntime, pod: PodRef, *containers: dict, volumes=(), restart: int = 0):
+    runtime.pod_sandbox_ensure(pod, hostname=pod.name, volumes=list(volumes))
+    return [
+        runtime.container_start(pod, container, restart=restart, env={}, volumes=list(volumes))
+        for container in containers
+    ]
+
+
+def wait_until(condition, timeout: float = 10.0, step: float = 0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(step)
+    raise AssertionError(f"not true within {timeout} s")
+
+
+def observed(runtime: DockerRuntime, pod: PodRef, name: str, restart: int = 0):
+    for seen in runtime.observe(node=NODE):
+        if (seen.pod_uid, seen.name, seen.restart) == (pod.uid, name, restart):
+            return seen
+    return None
+
+
+def exited(runtime: DockerRuntime, pod: PodRef, name: str, restart: int = 0, timeout: float = 15.0):
+    return wait_until(
+        lambda: (seen := observed(runtime, pod, name, restart)) and seen.state == "exited" and seen, timeout
+    )
+
+
+def busybox(name: str, script: str, **extra) -> dict:
+    return {"name": name, "image": "busybox", "command": ["sh", "-c", script], **extra}
+
+
+def lines(runtime: DockerRuntime, pod: PodRef, name: str, restart: int = 0) -> list[str]:
+    return [line for _, line in runtime.logs(pod, name, restart=restart, since=None)]
+
+
+# ---- pods and volumes ----
+
+
+def test_two_containers_of_a_pod_share_an_emptydir(runtime):
+    pod = new_pod(runtime)
+    shared = [VolumeSpec("shared", "emptyDir")]
+    mount = [{"name": "shared", "mountPath": "/shared"}]
+
+    started(
+        runtime,
+        pod,
+        busybox("writer", "echo hello from the writer > /shared/note; sleep 3600", volumeMounts=mount),
+        busybox("reader", "while [ ! -f /shared/note ]; do sleep 0.1; done; cat /shared/note", volumeMounts=mount),
+        volumes=shared,
+    )
+
+    assert exited(runtime, pod, "reader").reason == "Completed"
+    assert lines(runtime, pod, "reader") == ["hello from the writer"]
+
+
+def test_an_emptydir_is_empty_writable_by_anyone_and_removed_with_the_pod(runtime):
+    pod = new_pod(runtime)
+    volume = [VolumeSpec("cache", "emptyDir")]
+    script = "ls -A /usr/share/nginx/html | wc -l; stat -c %a /usr/share/nginx/html; touch /usr/share/nginx/html/x"
+    mount = [{"name": "cache", "mountPath": "/usr/share/nginx/html"}]
+
+    # An image with files at the mount point: an emptyDir still starts empty (no copy-up).
+    started(runtime, pod, {**busybox("c", script, volumeMounts=mount), "image": "nginx"}, volumes=volume)
+
+    seen = exited(runtime, pod, "c")
+    assert (seen.reason, lines(runtime, pod, "c")) == ("Completed", ["0", "777"])
+    assert runtime.api.volumes(filters={"label": [f"io.kubernetes.pod.uid={pod.uid}"]})["Volumes"]
+    runtime.pod_remove(pod)
+    assert not runtime.api.volumes(filters={"label": [f"io.kubernetes.pod.uid={pod.uid}"]})["Volumes"]
+
+
+def test_a_persistent_volume_outlives_its_pod(runtime):
+    claim = VolumeSpec("data", "persistent", key=uuid.uuid4().hex)
+    mount = [{"name": "data", "mountPath": "/data"}]
+    first = new_pod(runtime, "db-0")
+    started(runtime, first, busybox("db", "echo kept > /data/file", volumeMounts=mount), volumes=[claim])
+    exited(runtime, first, "db")
+    runtime.pod_remove(first)
+
+    again = new_pod(runtime, "db-0")
+    started(runtime, again, busybox("db", "cat /data/file", volumeMounts=mount), volumes=[claim])
+
+    assert exited(runtime, again, "db").reason == "Completed"
+    assert lines(runtime, again, "db") == ["kept"]
+    with pytest.raises(RuntimeError_, match="volume is in use"):
+        runtime.persistent_volume_remove(claim.key)
+    runtime.pod_remove(again)
+    assert runtime.persistent_volume_remove(claim.key) is True
+    assert runtime.persistent_volume_remove(claim.key) is False
+
+
+def test_configmap_files_are_mounted_read_only_and_follow_updates(runtime):
+    pod = new_pod(runtime)
+    config = VolumeSpec("config", "files", files={"app.conf": "mode=one\n", "nested/key": "v"})
+    mounts = [
+        {"name": "config", "mountPath": "/etc/app"},
+        {"name": "config", "mountPath": "/etc/single.conf", "subPath": "app.conf"},
+    ]
+    script = (
+        "cat /etc/app/app.conf /etc/app/nested/key /etc/single.conf; (: > /etc/app/new) 2>/dev/null || echo refused"
+    )
+    started(runtime, pod, busybox("c", script, volumeMounts=mounts), volumes=[config])
+    exited(runtime, pod, "c")
+    assert lines(runtime, pod, "c") == ["mode=one", "vmode=one", "refused"]
+
+    updated = VolumeSpec("config", "files", files={"app.conf": "mode=two\n", "nested/key": "v"})
+    runtime.pod_sandbox_ensure(pod, hostname=pod.name, volumes=[updated])
+    runtime.container_start(pod, busybox("c", "cat /etc/app/app.conf"), restart=1, env={}, volumes=[updated])
+    runtime.container_start(
+        pod, busybox("d", "cat /etc/app/app.conf", volumeMounts=mounts[:1]), restart=0, env={}, volumes=[updated]
+    )
+    exited(runtime, pod, "d")
+    assert lines(runtime, pod, "d") == ["mode=two"]
+
+
+def test_a_container_gets_its_environment_command_and_args(runtime):
+    pod = new_pod(runtime, "envy")
+    runtime.pod_sandbox_ensure(pod, hostname="envy", volumes=[])
+    container = {"name": "c", "image": "busybox", "command": ["sh", "-c"], "args": ['echo "$GREETING $(hostname)"']}
+
+    runtime.container_start(pod, container, restart=0, env={"GREETING": "hi"}, volumes=[])
+
+    exited(runtime, pod, "c")
+    assert lines(runtime, pod, "c") == ["hi envy"]
+
+
+# ---- exits, stops and start errors ----
+
+
+@pytest.mark.parametrize(
+    ("script", "code", "reason"),
+    [("exit 0", 0, "Completed"), ("exit 1", 1, "Error"), ("kill -KILL $$", 137, "Error")],
+)
+def test_exit_codes_and_reasons(runtime, script, code, reason):
+    pod = new_pod(runtime)
+
+    started(runtime, pod, busybox("c", script))
+
+    seen = exited(runtime, pod, "c")
+    assert (seen.state, seen.exit_code, seen.reason) == ("exited", code, reason)
+    assert seen.finished_at >= seen.started_at
+
+
+def test_a_container_over_its_memory_limit_is_oomkilled(runtime):
+    pod = new_pod(runtime)
+    hog = busybox("hog", "tail /dev/zero", resources={"limits": {"memory": "8Mi"}})
+
+    started(runtime, pod, hog)
+
+    seen = exited(runtime, pod, "hog", timeout=30)
+    assert (seen.exit_code, seen.reason) == (137, "OOMKilled")
+
+
+def test_a_missing_command_is_a_start_error(runtime):
+    pod = new_pod(runtime)
+
+    started(runtime, pod, {"name": "c", "image": "busybox", "command": ["no-such-command"]})
+
+    seen = exited(runtime, pod, "c")
+    assert (seen.state, seen.reason, seen.exit_code) == ("exited", "StartError", 128)
+    assert seen.message == "exec no-such-command failed: No such file or directory"
+
+
+def test_a_failed_run_reports_its_last_lines_when_asked_to(runtime):
+    pod = new_pod(runtime)
+    failing = busybox("c", "echo one; echo two; exit 3", terminationMessagePolicy="FallbackToLogsOnError")
+
+    started(runtime, pod, failing)
+
+    seen = exited(runtime, pod, "c")
+    assert (seen.exit_code, seen.message) == (3, "one\ntwo")
+
+
+def test_stop_sends_sigterm_and_waits_no_longer_than_needed(runtime):
+    pod = new_pod(runtime)
+    started(runtime, pod, busybox("c", "sleep 3600"))
+
+    began = time.monotonic()
+    runtime.container_stop(pod, "c", grace_seconds=30)
+    took = time.monotonic() - began
+
+    seen = observed(runtime, pod, "c")
+    assert (seen.state, seen.exit_code) == ("exited", 143)  # SIGTERM, delivered by tini
+    assert took < 3
+
+
+def test_stop_kills_after_the_grace_period_when_sigterm_is_ignored(runtime):
+    pod = new_pod(runtime)
+    started(runtime, pod, busybox("c", "trap '' TERM; sleep 3600"))
+
+    began = time.monotonic()
+    runtime.container_stop(pod, "c", grace_seconds=1)
+    took = time.monotonic() - began
+
+    assert observed(runtime, pod, "c").exit_code == 137
+    assert 0.9 < took < 5
+    runtime.container_stop(pod, "c", grace_seconds=1)  # idempotent
+
+
+def test_restarts_are_new_runs_and_only_the_previous_one_is_kept(runtime):
+    pod = new_pod(runtime)
+    runtime.pod_sandbox_ensure(pod, hostname=pod.name, volumes=[])
+    for restart in range(3):
+        runtime.container_start(pod, busybox("c", f"echo run {restart}"), restart=restart, env={}, volumes=[])
+        exited(runtime, pod, "c", restart)
+
+    runs = [seen.restart for seen in runtime.observe(node=NODE) if seen.pod_uid == pod.uid]
+
+    assert runs == [1, 2]
+    assert lines(runtime, pod, "c", restart=1) == ["run 1"]
+    assert lines(runtime, pod, "c", restart=0) == []
+
+
+# ---- names, labels, hardening ----
+
+
+def test_names_and_labels_follow_the_kubelet(runtime):
+    pod = new_pod(runtime, "web-1", "shop")
+    container = {"name": "web", "image": "nginx:1.25"}
+    ip = runtime.pod_sandbox_ensure(pod, hostname="web-1", volumes=[])
+    runtime.container_start(pod, container, restart=0, env={}, volumes=[])
+
+    pause = runtime.api.inspect_container(f"k8s_POD_web-1_shop_{pod.uid}_0")
+    web = runtime.api.inspect_container(f"k8s_web_web-1_shop_{pod.uid}_0")
+
+    assert pause_container_name(pod) == pause["Name"].lstrip("/")
+    assert container_name(pod, "web", 0) == web["Name"].lstrip("/")
+    labels = web["Config"]["Labels"]
+    ours = {key: labels[key] for key in labels if key not in ("kube-tutor.spec-hash", "kube-tutor.recipe")}
+    assert ours == {
+        "io.kubernetes.pod.name": "web-1",
+        "io.kubernetes.pod.namespace": "shop",
+        "io.kubernetes.pod.uid": pod.uid,
+        "io.kubernetes.container.name": "web",
+        "io.kubernetes.docker.type": "container",
+        "kube-tutor.sandbox": runtime.sandbox,
+        "kube-tutor.node": NODE,
+        "kube-tutor.run": "0",
+        "kube-tutor.role": "container",
+        "kube-tutor.image": "nginx:1.25",
+        "kube-tutor.port-names": "",
+        "kube-tutor.termination-message-policy": "File",
+    }
+    assert len(labels["kube-tutor.spec-hash"]) == 16
+    assert pause["Config"]["Labels"]["io.kubernetes.container.name"] == "POD"
+    assert web["HostConfig"]["NetworkMode"] == f"container:{pause['Id']}"
+    assert pause["NetworkSettings"]["Networks"][f"kube-tutor-{runtime.sandbox}"]["IPAddress"] == ip
+    assert pause["Config"]["Image"] == images.PAUSE
+
+
+def test_containers_run_hardened_with_limits_from_the_spec(runtime):
+    pod = new_pod(runtime)
+    limited = {"name": "c", "image": "busybox", "command": ["sleep", "3600"]}
+    limited["resources"] = {"limits": {"memory": "64Mi", "cpu": "250m"}}
+    limited["volumeMounts"] = [{"name": "host", "mountPath": "/var/log/host"}]
+    host_path = VolumeSpec("host", "hostPath")  # never a path of the host: a volume of the pod's own
+    started(runtime, pod, limited, {"name": "d", "image": "busybox", "command": ["sleep", "3600"]}, volumes=[host_path])
+
+    for name, memory, cpus in (("c", 64 * 2**20, 250_000_000), ("d", 256 * 2**20, 1_000_000_000)):
+        host = runtime.api.inspect_container(container_name(pod, name, 0))["HostConfig"]
+        assert host["Privileged"] is False
+        assert host["CapDrop"] == ["ALL"]
+        assert host["CapAdd"] == ["NET_BIND_SERVICE"]
+        assert host["SecurityOpt"] == ["no-new-privileges"]
+        assert host["Init"] is True
+        assert host["PidsLimit"] == 256
+        assert (host["Memory"], host["NanoCpus"]) == (memory, cpus)
+        assert not host.get("Binds")
+        assert all(mount["Type"] == "volume" for mount in host.get("Mounts") or [])
+    mounts = runtime.api.inspect_container(container_name(pod, "c", 0))["Mounts"]
+    assert [(mount["Type"], mount["Name"], mount["Destination"]) for mount in mounts] == [
+        ("volume", f"kube-tutor_{pod.uid}_host", "/var/log/host")
+    ]
+
+
+def test_a_host_port_is_published_on_loopback_only(runtime):
+    pod = new_pod(runtime)
+    port = 20000 + uuid.uuid4().int % 20000
+    ports = [{"containerPort": 80, "hostPort": port, "protocol": "TCP"}]
+    runtime.pod_sandbox_ensure(pod, hostname=pod.name, volumes=[], ports=ports)
+    runtime.container_start(pod, {"name": "web", "image": "nginx", "ports": ports}, restart=0, env={}, volumes=[])
+
+    bindings = runtime.api.inspect_container(pause_container_name(pod))["HostConfig"]["PortBindings"]
+    assert bindings == {"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": str(port)}]}
+    assert wait_until(lambda: runtime.probe(pod, "web", {"httpGet": {"port": 80}}).success)
+    import urllib.request
+
+    body = wait_until(lambda: _fetch_quietly(urllib.request, f"http://127.0.0.1:{port}/"))
+    assert f"Hello from {pod.name}" in body
+
+
+def _fetch_quietly(request_module, url: str) -> str:
+    try:
+        with request_module.urlopen(url, timeout=2) as response:
+            return response.read().decode()
+    except OSError:
+        return ""
+
+
+def test_quantities_become_engine_limits():
+    assert quantity_value("128Mi") == 128 * 2**20
+    assert quantity_value("1e3") == 1000
+    assert memory_limit_bytes({"memory": "0.5Gi"}) == 2**29
+    assert memory_limit_bytes({"memory": "1"}) == 6 * 2**20  # the engine's minimum
+    assert memory_limit_bytes({}) == 256 * 2**20
+    assert nano_cpus({"cpu": "250m"}) == 250_000_000
+    assert nano_cpus({"cpu": 2}) == 2_000_000_000
+    with pytest.raises(ValueError, match="quantities must match"):
+        quantity_value("lots")
+
+
+def test_a_sandbox_network_gets_a_subnet_of_its_own_when_the_engine_runs_out(runtime, monkeypatch):
+    create = runtime.api.create_network
+
+    def exhausted(name, **options):
+        if "ipam" not in options:
+            raise APIError("could not find an available, non-overlapping IPv4 address pool among the defaults")
+        return create(name, **options)
+
+    monkeypatch.setattr(runtime.api, "create_network", exhausted)
+
+    address = runtime.pod_sandbox_ensure(new_pod(runtime), hostname="pod", volumes=[])
+
+    assert ipaddress.ip_address(address) in ipaddress.ip_network(SUBNET_POOL)
+
+
+# ---- adoption, orphans and what is not ours ----
+
+
+def test_a_new_runtime_object_adopts_what_an_earlier_one_made(runtime):
+    pod = new_pod(runtime)
+    [first] = started(runtime, pod, busybox("c", "sleep 3600"))
+
+    again = DockerRuntime(sandbox=runtime.sandbox, node=NODE)
+
+    assert [seen.container_id for seen in again.observe(node=NODE)] == [first.container_id]
+    same = again.container_start(pod, busybox("c", "sleep 3600"), restart=0, env={}, volumes=[])
+    assert same.container_id == first.container_id
+    assert again.pod_sandbox_ensure(pod, hostname=pod.name, volumes=[]) == runtime.pod_ip(pod)
+    assert again.observe(node="another-node") == []
+
+
+def test_the_node_of_a_pod_ref_labels_what_is_made_for_it(runtime):
+    pod = PodRef(runtime.sandbox, "default", "elsewhere", uuid.uuid4().hex, "node-7")
+
+    started(runtime, pod, busybox("c", "sleep 3600"))
+
+    assert [seen.pod_uid for seen in runtime.observe(node="node-7")] == [pod.uid]
+    assert runtime.observe(node=NODE) == []
+    assert runtime.orphans_remove(node="node-7", known_pod_uids=set()) == [pod.uid]
+
+
+def test_orphans_remove_removes_only_unknown_pods_of_its_node(runtime):
+    kept, orphan = new_pod(runtime, "kept"), new_pod(runtime, "orphan")
+    started(runtime, kept, busybox("c", "sleep 3600"))
+    started(runtime, orphan, busybox("c", "sleep 3600"), volumes=[VolumeSpec("tmp", "emptyDir")])
+    elsewhere = DockerRuntime(sandbox=runtime.sandbox, node="node-2")
+    far = new_pod(elsewhere, "far")
+    started(elsewhere, far, busybox("c", "sleep 3600"))
+
+    removed = runtime.orphans_remove(node=NODE, known_pod_uids={kept.uid})
+
+    assert removed == [orphan.uid]
+    assert {seen.pod_uid for seen in runtime.observe(node=NODE)} == {kept.uid}
+    assert runtime.api.containers(all=True, filters={"label": [f"io.kubernetes.pod.uid={orphan.uid}"]}) == []
+    assert runtime.api.volumes(filters={"label": [f"io.kubernetes.pod.uid={orphan.uid}"]})["Volumes"] in ([], None)
+    assert [seen.pod_uid for seen in elsewhere.observe(node="node-2")] == [far.uid]
+    assert runtime.orphans_remove(node=NODE, known_pod_uids={kept.uid}) == []
+
+
+def test_nothing_it_did_not_make_is_touched(runtime):
+    unrelated = runtime.client.containers.run(
+        images.BUSYBOX, ["sleep", "3600"], name=f"unrelated-{uuid.uuid4().hex[:8]}", detach=True, init=True
+    )
+    neighbour = DockerRuntime(sandbox=f"test{uuid.uuid4().hex[:12]}", node=NODE)
+    try:
+        neighbours_pod = new_pod(neighbour, "neighbour")
+        started(neighbour, neighbours_pod, busybox("c", "sleep 3600"))
+        pod = new_pod(runtime)
+        started(runtime, pod, busybox("c", "sleep 3600"))
+
+        runtime.orphans_remove(node=NODE, known_pod_uids=set())
+        runtime.sandbox_remove()
+
+        unrelated.reload()
+        assert unrelated.status == "running"
+        assert [seen.pod_uid for seen in neighbour.observe(node=NODE)] == [neighbours_pod.uid]
+        assert runtime.observe(node=NODE) == []
+    finally:
+        unrelated.remove(force=True)
+        neighbour.sandbox_remove()
+
+
+# ---- logs, events, probes, exec ----
+
+
+def test_logs_are_timestamped_lines_of_one_run_filtered_by_since(runtime):
+    pod = new_pod(runtime)
+    started(runtime, pod, busybox("c", "echo first; sleep 0.1; echo oops >&2; sleep 1.2; echo later"))
+    exited(runtime, pod, "c")
+
+    everything = runtime.logs(pod, "c", restart=0, since=None)
+
+    assert [line for _, line in everything] == ["first", "oops", "later"]
+    assert all(when.tzinfo is not None for when, _ in everything)
+    cut = everything[1][0] + timedelta(microseconds=1)
+    assert [line for _, line in runtime.logs(pod, "c", restart=0, since=cut)] == ["later"]
+    assert runtime.logs(pod, "c", restart=5, since=None) == []
+
+
+def test_a_dying_container_produces_an_event_within_a_second(runtime):
+    pod = new_pod(runtime)
+    runtime.pod_sandbox_ensure(pod, hostname=pod.name, volumes=[])
+    received = []
+    stream = runtime.events(since=datetime.now(UTC), node=NODE)
+
+    def listen():
+        for event in stream:
+            received.append((time.monotonic(), event))
+            if event.action == "die":
+                return
+
+    listener = threading.Thread(target=listen, daemon=True)
+    listener.start()
+    try:
+        runtime.container_start(pod, busybox("c", "sleep 0.5; exit 3"), restart=0, env={}, volumes=[])
+        seen = exited(runtime, pod, "c")
+        noticed_at = time.monotonic()
+        listener.join(timeout=5)
+    finally:
+        stream.close()
+
+    dies = [(at, event) for at, event in received if event.action == "die"]
+    assert dies, received
+    at, die = dies[0]
+    assert (die.pod_uid, die.container, die.restart, die.exit_code) == (pod.uid, "c", 0, 3)
+    assert at <= noticed_at
+    assert abs((die.time - seen.finished_at).total_seconds()) < 1
+    assert [event.action for _, event in received][:1] == ["start"]
+
+
+def test_probes_exec_http_and_tcp(runtime):
+    pod = new_pod(runtime)
+    web = {"name": "web", "image": "nginx", "ports": [{"name": "http", "containerPort": 80}]}
+    started(runtime, pod, web)
+    wait_until(lambda: runtime.probe(pod, "web", {"tcpSocket": {"port": 80}}).success)
+
+    for from_host in (True, False):
+        runtime.probe_from_host = from_host
+        assert runtime.probe(pod, "web", {"httpGet": {"path": "/", "port": "http"}}).success
+        assert not runtime.probe(pod, "web", {"httpGet": {"path": "/missing", "port": 80}}).success
+        assert runtime.probe(pod, "web", {"tcpSocket": {"port": "http"}}).success
+        assert not runtime.probe(pod, "web", {"tcpSocket": {"port": 81}}).success
+
+    assert runtime.probe(pod, "web", {"exec": {"command": ["test", "-d", "/usr/share/nginx/html"]}}).success
+    failed = runtime.probe(pod, "web", {"exec": {"command": ["sh", "-c", "echo broken; exit 1"]}})
+    assert (failed.success, failed.message) == (False, "broken\n")
+    slow = runtime.probe(pod, "web", {"exec": {"command": ["sleep", "5"]}, "timeoutSeconds": 1})
+    assert not slow.success
+    assert "timed out" in slow.message
+    runtime.probe_from_host = True
+    assert runtime.probe(pod, "web", {"httpGet": {"path": "/missing", "port": 80}}).message == (
+        "HTTP probe failed with statuscode: 404"
+    )
+    assert not runtime.probe(pod, "nothing", {"tcpSocket": {"port": 80}}).success
+
+
+def test_exec_runs_in_the_newest_running_run(runtime):
+    pod = new_pod(runtime, "exec-me")
+    started(runtime, pod, busybox("c", "sleep 3600"))
+
+    assert runtime.container_exec(pod, "c", ["hostname"]) == (0, "exec-me\n")
+    assert runtime.container_exec(pod, "c", ["sh", "-c", "exit 4"])[0] == 4
+
+
+# ---- images ----
+
+
+def test_well_known_images_run_as_stand_ins_and_a_typo_fails_fast(runtime):
+    for image in ("nginx", "nginx:1.25-alpine", "httpd:2.4", "busybox:1.36", "alpine", "debian:12", "ubuntu"):
+        assert runtime.image_pull(image, policy="Always").ok, image
+
+    began = time.monotonic()
+    typo = runtime.image_pull("nginxx:latest", policy="IfNotPresent")
+    took = time.monotonic() - began
+
+    assert (typo.ok, typo.reason) == (False, "ErrImagePull")
+    assert "pull access denied for nginxx, repository does not exist" in typo.message
+    assert took < 3
+    assert _split_for_pull("localhost:5000/app") == ("localhost:5000/app", "latest")
+    assert _split_for_pull("nginx:1.25") == ("nginx", "1.25")
+    assert _split_for_pull("busybox@sha256:ab") == ("busybox", "sha256:ab")
+    never = runtime.image_pull("no-such/image:1", policy="Never")
+    assert (never.ok, never.reason) == (False, "ErrImageNeverPull")
+    assert runtime.image_pull(images.BUSYBOX, policy="Never").ok
+
+
+# ---- how fast ----
+
+
+def test_a_pod_starts_in_well_under_a_second_and_close_to_a_raw_docker_run(runtime):
+    """Measures a pod start (pause + one container) against `docker run -d` of the same image."""
+    pods, raws = [], []
+    runtime.pod_sandbox_ensure(new_pod(runtime, "warm"), hostname="warm", volumes=[])  # the network exists
+    for attempt in range(5):
+        pod = new_pod(runtime, f"p{attempt}")
+        began = time.monotonic()
+        started(runtime, pod, busybox("c", "sleep 3600"))
+        pods.append(time.monotonic() - began)
+        began = time.monotonic()
+        raw = runtime.client.containers.run(
+            images.BUSYBOX, ["sleep", "3600"], detach=True, init=True, labels={"kube-tutor.sandbox": runtime.sandbox}
+        )
+        raws.append(time.monotonic() - began)
+        raw.remove(force=True)
+    pod_start, raw_run = statistics.median(pods), statistics.median(raws)
+    print(f"\npod start (pause + 1 container): median {pod_start:.3f} s; raw docker run -d: {raw_run:.3f} s")
+
+    assert pod_start < 2.0

@@ -1,0 +1,167 @@
+"""What every runtime must do, whatever runs the containers.
+
+Each test takes the `runtime` fixture (a RuntimeUnderTest, see conftest.py) and works with pods of
+its own. Anything that takes time goes through `runtime.eventually(...)`, so the same test passes
+on a jumping test clock and on a real engine. The images are the catalog's names
+(clusters/runtime/catalog.py); each runtime makes them behave alike.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from clusters.runtime.base import ContainerObservation, PodRef
+
+WEB = {"name": "web", "image": "nginx:1.27", "ports": [{"containerPort": 80, "name": "http", "protocol": "TCP"}]}
+SETTLE = 30  # seconds a state change may take on a real engine
+
+
+def shell(name: str, script: str) -> dict:
+    return {"name": name, "image": "busybox:1.36", "command": ["sh", "-c", script]}
+
+
+def start(runtime, pod: PodRef, container: dict, *, restart: int = 0) -> ContainerObservation:
+    runtime.pod_sandbox_ensure(pod, hostname=pod.name, volumes=[])
+    assert runtime.image_pull(container["image"], policy="IfNotPresent").ok
+    return runtime.container_start(pod, container, restart=restart, env={}, volumes=[])
+
+
+def runs(runtime, pod: PodRef, name: str | None = None) -> list[ContainerObservation]:
+    return [o for o in runtime.observe(node=runtime.node) if o.pod_uid == pod.uid and name in (None, o.name)]
+
+
+def run(runtime, pod: PodRef, name: str, restart: int = 0) -> ContainerObservation | None:
+    return next((o for o in runs(runtime, pod, name) if o.restart == restart), None)
+
+
+def reaches(runtime, pod: PodRef, name: str, state: str, restart: int = 0) -> ContainerObservation:
+    return runtime.eventually(
+        lambda: (found := run(runtime, pod, name, restart)) and found.state == state and found,
+        within=SETTLE,
+        what=f"{name} {state}",
+    )
+
+
+def test_a_sandbox_has_a_stable_ip(runtime):
+    pod, other = runtime.pod("web"), runtime.pod("other")
+    ip = runtime.pod_sandbox_ensure(pod, hostname="web", volumes=[])
+    assert ipaddress.ip_address(ip).version == 4
+    assert runtime.pod_sandbox_ensure(pod, hostname="web", volumes=[]) == ip
+    assert runtime.pod_sandbox_ensure(other, hostname="other", volumes=[]) not in ("", ip)
+
+
+def test_a_started_container_is_observed_running(runtime):
+    pod = runtime.pod()
+    start(runtime, pod, WEB)
+    observed = reaches(runtime, pod, "web", "running")
+    assert observed.restart == 0
+    assert observed.container_id
+    assert "nginx" in observed.image
+    assert observed.image_id
+    assert observed.started_at is not None
+    assert (observed.finished_at, observed.exit_code) == (None, None)
+
+
+def test_a_container_that_exits_reports_its_exit_code_and_reason(runtime):
+    pod = runtime.pod()
+    start(runtime, pod, shell("failing", "exit 3"))
+    start(runtime, pod, shell("done", "true"))
+    failing = reaches(runtime, pod, "failing", "exited")
+    assert (failing.exit_code, failing.reason) == (3, "Error")
+    assert failing.finished_at >= failing.started_at
+    done = reaches(runtime, pod, "done", "exited")
+    assert (done.exit_code, done.reason) == (0, "Completed")
+
+
+def test_a_stopped_container_exits_within_its_grace_period(runtime):
+    pod = runtime.pod()
+    start(runtime, pod, WEB)
+    start(runtime, pod, shell("sleeper", "sleep 3600"))
+    reaches(runtime, pod, "web", "running")
+    reaches(runtime, pod, "sleeper", "running")
+    runtime.container_stop(pod, "web", grace_seconds=10)
+    runtime.container_stop(pod, "sleeper", grace_seconds=2)
+    runtime.container_stop(pod, "sleeper", grace_seconds=2)  # idempotent
+    web = runtime.eventually(lambda: run(runtime, pod, "web").state == "exited", within=10 + SETTLE)
+    assert web
+    sleeper = reaches(runtime, pod, "sleeper", "exited")
+    assert sleeper.exit_code in (0, 137, 143)  # its own exit on SIGTERM, or SIGKILL after the grace period
+    runtime.container_stop(pod, "sleeper", grace_seconds=2)  # stopping a stopped container is fine
+
+
+def test_starting_the_same_run_twice_is_idempotent(runtime):
+    pod = runtime.pod()
+    first = start(runtime, pod, WEB)
+    second = start(runtime, pod, WEB)
+    assert second.container_id == first.container_id
+    assert [o.restart for o in runs(runtime, pod, "web")] == [0]
+
+
+def test_a_restarted_container_keeps_its_previous_run_observable(runtime):
+    pod = runtime.pod()
+    start(runtime, pod, shell("crash", "echo bye; exit 1"))
+    previous = reaches(runtime, pod, "crash", "exited")
+    start(runtime, pod, shell("crash", "echo bye; exit 1"), restart=1)
+    reaches(runtime, pod, "crash", "exited", restart=1)
+    assert sorted(o.restart for o in runs(runtime, pod, "crash")) == [0, 1]
+    assert run(runtime, pod, "crash", 0).container_id == previous.container_id
+    assert run(runtime, pod, "crash", 1).container_id != previous.container_id
+
+
+def test_logs_come_back_in_order(runtime):
+    pod = runtime.pod()
+    start(runtime, pod, shell("talker", "echo one; echo two; echo three"))
+    reaches(runtime, pod, "talker", "exited")
+    lines = runtime.logs(pod, "talker", restart=0, since=None)
+    assert [text for _, text in lines] == ["one", "two", "three"]
+    assert [at for at, _ in lines] == sorted(at for at, _ in lines)
+    assert runtime.logs(pod, "talker", restart=0, since=lines[-1][0])[-1][1] == "three"
+
+
+def test_an_unknown_image_fails_to_pull_with_err_image_pull(runtime):
+    failed = runtime.image_pull("nginxx:1.27", policy="IfNotPresent")
+    assert (failed.ok, failed.reason) == (False, "ErrImagePull")
+    assert "pull access denied for nginxx, repository does not exist" in failed.message
+    assert runtime.image_pull("nginx:1.27", policy="IfNotPresent").ok
+
+
+def test_probes_succeed_on_a_web_servers_port_and_fail_elsewhere(runtime):
+    pod = runtime.pod()
+    start(runtime, pod, WEB)
+    start(runtime, pod, shell("sidecar", "sleep 3600"))
+    reaches(runtime, pod, "web", "running")
+    reaches(runtime, pod, "sidecar", "running")
+    http = {"httpGet": {"path": "/", "port": 80, "scheme": "HTTP"}, "timeoutSeconds": 1}
+    assert runtime.eventually(lambda: runtime.probe(pod, "web", http).success, within=SETTLE)
+    assert runtime.probe(pod, "web", {"httpGet": {"path": "/", "port": "http", "scheme": "HTTP"}}).success
+    assert runtime.probe(pod, "web", {"tcpSocket": {"port": 80}}).success
+    assert runtime.probe(pod, "sidecar", http).success  # one network namespace for the whole pod
+    refused = runtime.probe(pod, "web", {"tcpSocket": {"port": 81}, "timeoutSeconds": 1})
+    assert not refused.success
+    assert refused.message
+    assert not runtime.probe(pod, "web", {"httpGet": {"path": "/", "port": 81, "scheme": "HTTP"}}).success
+    assert runtime.probe(pod, "sidecar", {"exec": {"command": ["true"]}}).success
+    assert not runtime.probe(pod, "sidecar", {"exec": {"command": ["false"]}}).success
+
+
+def test_removing_a_pod_leaves_nothing_of_it_observed(runtime):
+    pod, other = runtime.pod("web"), runtime.pod("other")
+    start(runtime, pod, WEB)
+    start(runtime, pod, shell("sleeper", "sleep 3600"))
+    start(runtime, other, WEB)
+    reaches(runtime, pod, "web", "running")
+    runtime.pod_remove(pod)
+    runtime.pod_remove(pod)  # idempotent
+    assert runs(runtime, pod) == []
+    assert [o.name for o in runs(runtime, other)] == ["web"]
+
+
+def test_removing_orphans_removes_only_unknown_pods(runtime):
+    kept, orphan = runtime.pod("kept"), runtime.pod("orphan")
+    start(runtime, kept, WEB)
+    start(runtime, orphan, WEB)
+    removed = runtime.orphans_remove(node=runtime.node, known_pod_uids={kept.uid})
+    assert removed == [orphan.uid]
+    assert runs(runtime, orphan) == []
+    assert [o.name for o in runs(runtime, kept)] == ["web"]
+    assert runtime.orphans_remove(node=runtime.node, known_pod_uids={kept.uid}) == []
