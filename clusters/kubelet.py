@@ -35,19 +35,19 @@ def backoff_policy(sandbox: Sandbox) -> planner.BackoffPolicy:
     return planner.FAST_BACKOFF if sandbox.fast_backoff else planner.UPSTREAM_BACKOFF
 
 
-def runtime_for(sandbox: Sandbox, node: str, saved: dict):
+def runtime_for(sandbox: Sandbox, node: dict, saved: dict):
     """The sandbox's runtime for one node: Docker, or the simulated one restored from its state."""
+    name = node["metadata"]["name"]
     if sandbox.engine == "docker":
         from clusters.runtime.docker import DockerRuntime
 
-        return DockerRuntime(sandbox=sandbox.uid.hex, node=node)
+        return DockerRuntime(sandbox=sandbox.uid.hex, node=name)
     from clusters.runtime.simulated import SimulatedRuntime
 
-    return (
-        SimulatedRuntime.from_json(saved, clock=timezone.now, node=node)
-        if saved
-        else SimulatedRuntime(clock=timezone.now, node=node)
-    )
+    if saved:
+        return SimulatedRuntime.from_json(saved, clock=timezone.now, node=name)
+    cidr = node.get("spec", {}).get("podCIDR", "10.244.0.0/24")
+    return SimulatedRuntime(timezone.now, node=name, pod_cidr=cidr)
 
 
 def _decoded(data: dict, *, base64_values: bool) -> dict[str, str]:
@@ -141,7 +141,7 @@ def kubelet_reconcile(sandbox: Sandbox, *, node: str, now: datetime) -> datetime
     next_heartbeat = _heartbeat(sandbox, node_object, now)
     saved, _ = NodeRuntimeState.objects.get_or_create(sandbox=sandbox, node=node)
     memory = saved.state.get("kubelet", {})
-    runtime = runtime_for(sandbox, node, saved.state.get("runtime", {}))
+    runtime = runtime_for(sandbox, node_object, saved.state.get("runtime", {}))
     policy = backoff_policy(sandbox)
     plan = planner.NodePlan()
     for _ in range(MAX_PASSES):
