@@ -5,7 +5,10 @@ import os
 from celery import Celery
 from celery.signals import worker_ready
 
+from tutor.broker import use_atomic_filesystem_transport
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tutor.settings")
+use_atomic_filesystem_transport()
 
 app = Celery("tutor")
 app.config_from_object("django.conf:settings", namespace="CELERY")
