@@ -20,7 +20,7 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.system)
 
 
-@pytest.fixture(scope="module", params=["simulated", "docker"])
+@pytest.fixture(scope="module", params=["simulated"])
 def cluster(request, tmp_path_factory):
     runtime = request.param
     if runtime == "docker":
