@@ -535,6 +535,9 @@ def registry_reachable() -> bool:
 _images_ready = threading.Event()
 
 
+_NETWORK_LOCK = threading.Lock()
+
+
 class DockerRuntime:
     """Runs one sandbox's pods for one node in the Docker engine (see the module docstring)."""
 
@@ -599,6 +602,21 @@ class DockerRuntime:
     # -- the network --
 
     def _network_ensure(self, name: str, *, internal: bool) -> None:
+        # Docker allows two networks of one name and its duplicate check is best effort: two
+        # kubelets of one sandbox starting pods at once would each create one, and every later
+        # reference by name is then "ambiguous". Serialise creation in this process, and keep
+        # only the oldest should another process have raced us.
+        with _NETWORK_LOCK:
+            self._network_create(name, internal=internal)
+        self._network_dedupe(name)
+
+    def _network_dedupe(self, name: str) -> None:
+        same = [n for n in self.api.networks(names=[name]) if n["Name"] == name]
+        for extra in sorted(same, key=lambda n: n.get("Created", ""))[1:]:
+            with contextlib.suppress(APIError):
+                self.api.remove_network(extra["Id"])
+
+    def _network_create(self, name: str, *, internal: bool) -> None:
         found = self.api.networks(names=[name], filters={"label": label_filters(**{SANDBOX: self.sandbox})})
         if any(network["Name"] == name for network in found):
             return

@@ -20,7 +20,7 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.system)
 
 
-@pytest.fixture(scope="module", params=["simulated"])
+@pytest.fixture(scope="module", params=["simulated", "docker"])
 def cluster(request, tmp_path_factory):
     runtime = request.param
     if runtime == "docker":
@@ -49,6 +49,15 @@ def cluster(request, tmp_path_factory):
     path.write_text(kubeconfig.stdout)
     yield stack, path
     stack.stop_all()
+    if runtime == "docker":
+        # Leave the engine as we found it: every container, volume and network of the sandbox.
+        removed = stack.manage(
+            "shell",
+            "-c",
+            "from clusters.models import Sandbox; from clusters.runtime.docker import DockerRuntime; "
+            "[DockerRuntime(sandbox=s.uid.hex).sandbox_remove() for s in Sandbox.objects.all()]",
+        )
+        assert removed.returncode == 0, removed.stderr
 
 
 @pytest.fixture
