@@ -41,6 +41,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from clusters.controllers.actions import Action, Create, Delete, Event, Patch, owner_reference, ref
+from clusters.controllers.pods import format_time, merge_patch, parse_time
 from clusters.controllers.state import ClusterState
 from clusters.kube.validation import cron_schedule_error
 
@@ -183,7 +184,7 @@ def _most_recent_schedule_time(cron_job: dict, schedule: Schedule, now: datetime
     """Upstream mostRecentScheduleTime: the latest schedule time in (earliest, now], where earliest is
     the last schedule time (or creation), moved up to `now - startingDeadlineSeconds` if asked."""
     status = cron_job.get("status") or {}
-    earliest = _parse_time(status.get("lastScheduleTime")) or _parse_time(cron_job["metadata"]["creationTimestamp"])
+    earliest = parse_time(status.get("lastScheduleTime")) or parse_time(cron_job["metadata"]["creationTimestamp"])
     deadline = cron_job["spec"].get("startingDeadlineSeconds")
     if with_deadline and deadline is not None:
         earliest = max(earliest, now - timedelta(seconds=deadline))
@@ -283,7 +284,7 @@ def _sync(state: ClusterState, cron_job: dict, now: datetime) -> _Sync:
             sync.actions.append(Event(ref(cron_job), "SawCompletedJob", message, source=SOURCE))
         elif _finished_as(job) == "Complete" and (completed := job.get("status", {}).get("completionTime")):
             last = status.get("lastSuccessfulTime")
-            if last is None or _parse_time(completed) > _parse_time(last):
+            if last is None or parse_time(completed) > parse_time(last):
                 status["lastSuccessfulTime"] = completed
 
     uids = {j["metadata"]["uid"] for j in jobs}
@@ -334,7 +335,7 @@ def _schedule_job(
     if scheduled is None:
         return
     name = _job_name(cron_job, scheduled)
-    if any(r.get("name") == name for r in active) or status.get("lastScheduleTime") == _format_time(scheduled):
+    if any(r.get("name") == name for r in active) or status.get("lastScheduleTime") == format_time(scheduled):
         return  # this schedule time was handled already
     if spec.get("concurrencyPolicy") == "Forbid" and active:
         message = "Not starting job because prior execution is running and concurrency policy is Forbid"
@@ -351,11 +352,11 @@ def _schedule_job(
         listed = any(r.get("uid") == existing["metadata"]["uid"] for r in active)
         if _is_controlled_by(existing, cron_job) and not listed:
             active.append(_object_reference(existing))
-            status["lastScheduleTime"] = _format_time(scheduled)
+            status["lastScheduleTime"] = format_time(scheduled)
         return
     sync.actions.append(Create(_job_from_template(cron_job, scheduled)))
     sync.actions.append(Event(involved, "SuccessfulCreate", f"Created job {name}", source=SOURCE))
-    status["lastScheduleTime"] = _format_time(scheduled)
+    status["lastScheduleTime"] = format_time(scheduled)
 
 
 def _missed_schedule(cron_job: dict, schedule: Schedule, now: datetime) -> list[Event]:
@@ -388,7 +389,7 @@ def _jobs_beyond_history_limits(cron_job: dict, jobs: list[dict]) -> list[dict]:
 def _start_order(job: dict) -> tuple:
     """Upstream byJobStartTime: by start time, Jobs that never started last, names breaking ties."""
     start = (job.get("status") or {}).get("startTime")
-    return (start is None, _parse_time(start) or datetime.max.replace(tzinfo=UTC), job["metadata"]["name"])
+    return (start is None, parse_time(start) or datetime.max.replace(tzinfo=UTC), job["metadata"]["name"])
 
 
 def _delete_job(cron_job: dict, job: dict, active: list[dict], sync: _Sync) -> None:
@@ -421,7 +422,7 @@ def _job_name(cron_job: dict, scheduled: datetime) -> str:
 
 def _scheduled_here(cron_job: dict, job: dict) -> bool:
     """Whether this controller created the Job: named for the scheduled time it carries."""
-    scheduled = _parse_time((job["metadata"].get("annotations") or {}).get(SCHEDULED_TIMESTAMP))
+    scheduled = parse_time((job["metadata"].get("annotations") or {}).get(SCHEDULED_TIMESTAMP))
     return scheduled is not None and job["metadata"]["name"] == _job_name(cron_job, scheduled)
 
 
@@ -448,7 +449,7 @@ def _write_status(cron_job: dict, status: dict, sync: _Sync) -> None:
             "CronJob",
             metadata.get("namespace", ""),
             metadata["name"],
-            {"status": _merge_patch(old, status)},
+            {"status": merge_patch(old, status)},
             subresource="status",
             resource_version=metadata.get("resourceVersion"),
         )
@@ -506,27 +507,3 @@ def _rfc3339_in(moment: datetime, zone: tzinfo) -> str:
     sign, offset = ("+", offset) if offset >= timedelta(0) else ("-", -offset)
     hours, minutes = divmod(int(offset.total_seconds()) // 60, 60)
     return f"{text}{sign}{hours:02d}:{minutes:02d}"
-
-
-def _parse_time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
-
-
-def _format_time(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _merge_patch(old: dict, new: dict) -> dict:
-    """The RFC 7386 merge patch that turns `old` into `new`."""
-    patch: dict = {key: None for key in old if key not in new}
-    for key, value in new.items():
-        before = old.get(key)
-        if isinstance(value, dict) and isinstance(before, dict):
-            nested = _merge_patch(before, value)
-            if nested:
-                patch[key] = nested
-        elif key not in old or before != value:
-            patch[key] = copy.deepcopy(value)
-    return patch

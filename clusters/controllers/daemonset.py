@@ -39,9 +39,10 @@ import copy
 import hashlib
 import json
 import math
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from clusters.controllers.actions import Action, Create, Delete, Event, Patch, owner_reference, ref
+from clusters.controllers.pods import parse_time
 from clusters.controllers.state import ClusterState
 
 SOURCE = "daemonset-controller"
@@ -542,7 +543,7 @@ def _is_available(pod: dict, min_ready_seconds: int, now: datetime) -> bool:
         return False
     if not min_ready_seconds:
         return True
-    since = _parse_time(_ready_condition(pod).get("lastTransitionTime"))
+    since = parse_time(_ready_condition(pod).get("lastTransitionTime"))
     return since is not None and since + timedelta(seconds=min_ready_seconds) < now
 
 
@@ -551,9 +552,3 @@ def _is_controlled_by(obj: dict, owner: dict) -> bool:
         r.get("controller") and r.get("uid") == owner["metadata"]["uid"]
         for r in obj["metadata"].get("ownerReferences") or []
     )
-
-
-def _parse_time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)

@@ -48,6 +48,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from clusters.controllers.actions import Action, Create, Delete, Event, Patch, owner_reference, ref
+from clusters.controllers.pods import format_time, merge_patch, parse_time
 from clusters.controllers.state import ClusterState
 
 SOURCE = "job-controller"
@@ -117,7 +118,7 @@ def _sync(state: ClusterState, job: dict, now: datetime) -> _Sync:
         return sync
     pods = _observe(state, job)
     suspended = bool(spec.get("suspend"))
-    start_time = status.get("startTime") or (None if suspended else _format_time(now))
+    start_time = status.get("startTime") or (None if suspended else format_time(now))
     conditions = copy.deepcopy(status.get("conditions") or [])
 
     finished = _stored_finish(conditions)
@@ -202,7 +203,7 @@ def _deadline(job: dict, start_time: str | None) -> datetime | None:
     seconds = job["spec"].get("activeDeadlineSeconds")
     if seconds is None or start_time is None:
         return None
-    return _parse_time(start_time) + timedelta(seconds=seconds)
+    return parse_time(start_time) + timedelta(seconds=seconds)
 
 
 def _past_backoff_limit_on_failure(job: dict, pods: list[dict]) -> bool:
@@ -440,15 +441,15 @@ def _finished_time(pod: dict) -> datetime:
     statuses = (pod.get("status") or {}).get("containerStatuses") or []
     finishes = [((s.get("state") or {}).get("terminated") or {}).get("finishedAt") for s in statuses]
     if statuses and all(finishes):
-        return max(_parse_time(f) for f in finishes)
+        return max(parse_time(f) for f in finishes)
     ready = _ready_condition(pod)
     if ready.get("status") == "False" and ready.get("lastTransitionTime"):
-        return _parse_time(ready["lastTransitionTime"])
+        return parse_time(ready["lastTransitionTime"])
     metadata = pod["metadata"]
     if metadata.get("deletionTimestamp"):
         grace = timedelta(seconds=metadata.get("deletionGracePeriodSeconds") or 0)
-        return _parse_time(metadata["deletionTimestamp"]) - grace
-    return _parse_time(metadata.get("creationTimestamp")) or datetime.fromtimestamp(0, UTC)
+        return parse_time(metadata["deletionTimestamp"]) - grace
+    return parse_time(metadata.get("creationTimestamp")) or datetime.fromtimestamp(0, UTC)
 
 
 # --- tracking and status --------------------------------------------------------------------
@@ -535,7 +536,7 @@ def _finish(
         return
     _ensure_condition(conditions, final, "True", reason, message, now)
     if final == "Complete":
-        new_status["completionTime"] = _format_time(now)
+        new_status["completionTime"] = format_time(now)
         completions = job["spec"].get("completions")
         if completions is not None and new_status.get("succeeded", 0) > completions:
             sync.actions.append(
@@ -560,7 +561,7 @@ def _suspension(job: dict, conditions: list[dict], start_time: str | None, now: 
         return start_time
     if _ensure_condition(conditions, "Suspended", "False", "JobResumed", "Job resumed", now):
         sync.actions.append(Event(ref(job), "Resumed", "Job resumed", source=SOURCE))
-        return _format_time(now)
+        return format_time(now)
     return start_time
 
 
@@ -583,7 +584,7 @@ def _write_status(job: dict, new_status: dict, sync: _Sync) -> None:
             "Job",
             metadata.get("namespace", ""),
             metadata["name"],
-            {"status": _merge_patch(old, new_status)},
+            {"status": merge_patch(old, new_status)},
             subresource="status",
             resource_version=metadata.get("resourceVersion"),
         )
@@ -637,7 +638,7 @@ def _condition(conditions: list[dict], kind: str) -> dict | None:
 
 
 def _new_condition(kind: str, status: str, reason: str, message: str, now: datetime) -> dict:
-    stamp = _format_time(now)
+    stamp = format_time(now)
     condition = {"type": kind, "status": status, "lastProbeTime": stamp, "lastTransitionTime": stamp}
     if reason:
         condition["reason"] = reason
@@ -771,27 +772,3 @@ def _sorted(objects: tuple[dict, ...]) -> list[dict]:
 
 def _earliest(a: datetime | None, b: datetime) -> datetime:
     return b if a is None or b < a else a
-
-
-def _parse_time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
-
-
-def _format_time(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _merge_patch(old: dict, new: dict) -> dict:
-    """The RFC 7386 merge patch that turns `old` into `new`."""
-    patch: dict = {key: None for key in old if key not in new}
-    for key, value in new.items():
-        before = old.get(key)
-        if isinstance(value, dict) and isinstance(before, dict):
-            nested = _merge_patch(before, value)
-            if nested:
-                patch[key] = nested
-        elif key not in old or before != value:
-            patch[key] = copy.deepcopy(value)
-    return patch

@@ -44,9 +44,10 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from clusters.controllers.actions import Action, Create, Delete, Event, Patch, owner_reference, ref
+from clusters.controllers.pods import parse_time
 from clusters.controllers.state import ClusterState
 
 SOURCE = "statefulset-controller"
@@ -476,7 +477,7 @@ def _is_running_and_ready(pod: dict) -> bool:
 def _is_available(pod: dict, min_ready_seconds: int, now: datetime) -> bool:
     if not min_ready_seconds:
         return True
-    since = _parse_time(_ready_condition(pod).get("lastTransitionTime"))
+    since = parse_time(_ready_condition(pod).get("lastTransitionTime"))
     return since is not None and since + timedelta(seconds=min_ready_seconds) < now
 
 
@@ -489,9 +490,3 @@ def _is_controlled_by(obj: dict, owner: dict) -> bool:
         r.get("controller") and r.get("uid") == owner["metadata"]["uid"]
         for r in obj["metadata"].get("ownerReferences") or []
     )
-
-
-def _parse_time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
