@@ -166,13 +166,11 @@ def _allocate_cluster_ip(sandbox: Sandbox, body: dict) -> None:
     spec = body.setdefault("spec", {})
     if spec.get("type") == "ExternalName":
         return
+    services = list(
+        StoredObject.objects.filter(sandbox=sandbox, api_group="", kind="Service").values_list("body", flat=True)
+    )
     if spec.get("clusterIP") in (None, ""):
-        used = {
-            row["spec"].get("clusterIP")
-            for row in StoredObject.objects.filter(sandbox=sandbox, api_group="", kind="Service").values_list(
-                "body", flat=True
-            )
-        }
+        used = {service["spec"].get("clusterIP") for service in services}
         # The first ten addresses are kept for the API service and DNS, as on a real cluster.
         for address in SERVICE_CIDR.hosts():
             if int(address) - int(SERVICE_CIDR.network_address) > 10 and str(address) not in used:
@@ -181,13 +179,7 @@ def _allocate_cluster_ip(sandbox: Sandbox, body: dict) -> None:
     if spec["clusterIP"] != "None":
         spec["clusterIPs"] = [spec["clusterIP"]]
     if spec.get("type") in ("NodePort", "LoadBalancer"):
-        used_ports = {
-            port.get("nodePort")
-            for svc in StoredObject.objects.filter(sandbox=sandbox, api_group="", kind="Service").values_list(
-                "body", flat=True
-            )
-            for port in svc.get("spec", {}).get("ports", [])
-        }
+        used_ports = {port.get("nodePort") for svc in services for port in svc.get("spec", {}).get("ports", [])}
         free = (p for p in NODE_PORT_RANGE if p not in used_ports)
         for port in spec.get("ports", []):
             if not port.get("nodePort"):
