@@ -251,6 +251,7 @@ def _record(sandbox: Sandbox, resource: Resource, body: dict, change_type: str, 
     version = _next_resource_version()
     body["metadata"]["resourceVersion"] = str(version)
     metadata = body["metadata"]
+    previous = row.body if row is not None else None
     if change_type == Change.DELETED:
         row.delete()
     elif row is None:
@@ -268,7 +269,7 @@ def _record(sandbox: Sandbox, resource: Resource, body: dict, change_type: str, 
         row.resource_version = version
         row.body = body
         row.save(update_fields=["resource_version", "body"])
-    _wake_controllers(sandbox, resource, body)
+    _wake_controllers(sandbox, resource, previous, body)
     Change.objects.create(
         resource_version=version,
         sandbox=sandbox,
@@ -282,17 +283,13 @@ def _record(sandbox: Sandbox, resource: Resource, body: dict, change_type: str, 
     return body
 
 
-def _wake_controllers(sandbox: Sandbox, resource: Resource, body: dict) -> None:
-    """Every write makes the sandbox's controllers due (and the kubelet of a pod's node)."""
+def _wake_controllers(sandbox: Sandbox, resource: Resource, previous: dict | None, body: dict) -> None:
+    """Make the work the write affects due: the controllers, a pod's kubelet, the kube-proxy."""
     from clusters import workqueue
 
-    if resource.kind == "Event":
-        return  # no controller plans from Events; they would only wake it for nothing
-    keys = [workqueue.CONTROLLERS]
-    node = body.get("spec", {}).get("nodeName") if resource.kind == "Pod" else None
-    if node:
-        keys.append(workqueue.kubelet_key(node))
-    workqueue.work_request(sandbox.pk, keys)
+    keys = workqueue.keys_for_write(resource.kind, previous, body, engine=sandbox.engine)
+    if keys:
+        workqueue.work_request(sandbox.pk, keys)
 
 
 def object_create(

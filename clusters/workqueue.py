@@ -1,7 +1,8 @@
 """The orchestrator's work queue, kept in the database; Celery messages only wake it up.
 
 Keys are per sandbox: "controllers" (every controller of the sandbox, like one
-kube-controller-manager) and "kubelet/<node>" (one node's kubelet, on that node's own queue).
+kube-controller-manager), "kubelet/<node>" (one node's kubelet, on that node's own queue) and,
+for sandboxes on Docker, "kube-proxy" (wires Services to their ready endpoints).
 A write marks keys dirty; a task claims a key with a lease (compare-and-set, so two workers
 never reconcile one key at once), runs it, and releases it — requeueing itself when the key got
 dirty meanwhile, when the reconcile asked to be woken later, or with backoff after an error.
@@ -18,6 +19,9 @@ from django.db.models import Q
 from clusters.models import Sandbox, WorkItem
 
 CONTROLLERS = "controllers"
+KUBE_PROXY = "kube-proxy"
+# What kube-proxy follows: a Service's ports and the addresses of its ready endpoints.
+PROXY_KINDS = ("Service", "Endpoints")
 LEASE = timedelta(seconds=60)
 BACKOFF_BASE_SECONDS = 0.5
 BACKOFF_CAP_SECONDS = 60.0
@@ -31,6 +35,31 @@ def queue_for(key: str) -> str:
     """Controllers run on the default queue; each kubelet on its node's own queue, so a node can be
     served by a worker on another host that consumes only that queue."""
     return f"kubelet.{key.split('/', 1)[1]}" if key.startswith("kubelet/") else "celery"
+
+
+def _without_heartbeats(node: dict) -> dict:
+    conditions = node.get("status", {}).get("conditions", [])
+    metadata = {k: v for k, v in node.get("metadata", {}).items() if k != "resourceVersion"}
+    beats = [{k: v for k, v in c.items() if k != "lastHeartbeatTime"} for c in conditions]
+    return {**node, "metadata": metadata, "status": {**node.get("status", {}), "conditions": beats}}
+
+
+def keys_for_write(kind: str, previous: dict | None, body: dict, *, engine: str) -> list[str]:
+    """The keys one stored write makes due. Events wake nobody (no controller plans from them);
+    a kubelet heartbeat that changes nothing but heartbeat times wakes nobody either (the node
+    lifecycle controller comes back by itself when a heartbeat would be overdue), so idle
+    sandboxes cost little."""
+    if kind == "Event":
+        return []
+    if kind == "Node" and previous is not None and _without_heartbeats(previous) == _without_heartbeats(body):
+        return []
+    keys = [CONTROLLERS]
+    node = body.get("spec", {}).get("nodeName") if kind == "Pod" else None
+    if node:
+        keys.append(kubelet_key(node))
+    if kind in PROXY_KINDS and engine == "docker":
+        keys.append(KUBE_PROXY)
+    return keys
 
 
 def retry_delay(failures: int) -> float:
@@ -100,7 +129,8 @@ def keys_for_sandbox(sandbox: Sandbox) -> list[str]:
     from clusters.models import StoredObject
 
     nodes = StoredObject.objects.filter(sandbox=sandbox, api_group="", kind="Node").values_list("name", flat=True)
-    return [CONTROLLERS, *(kubelet_key(node) for node in nodes)]
+    proxy = [KUBE_PROXY] if sandbox.engine == "docker" else []
+    return [CONTROLLERS, *(kubelet_key(node) for node in nodes), *proxy]
 
 
 def resync_all(*, now: datetime | None = None) -> int:

@@ -97,10 +97,42 @@ def test_resync_makes_every_key_of_every_sandbox_due(sent, django_capture_on_com
     from clusters.sandboxes import sandbox_create
 
     with django_capture_on_commit_callbacks(execute=True):
-        sandbox = sandbox_create(owner=User.objects.create(username="bob"))
+        sandbox = sandbox_create(owner=User.objects.create(username="bob"), runtime="simulated")
+        sandbox_create(owner=User.objects.create(username="carol"), runtime="docker")
     sent.clear()
     WorkItem.objects.update(dirty=False)
     with django_capture_on_commit_callbacks(execute=True):
-        assert workqueue.resync_all() == 3
-    assert sorted(key for key, _ in sent) == ["controllers", "kubelet/node-1", "kubelet/node-2"]
+        assert workqueue.resync_all() == 7
+    keys = sorted(key for key, _ in sent)
+    # Both sandboxes' controllers and kubelets; only the one on Docker has a kube-proxy.
+    assert keys == sorted(["controllers", "kubelet/node-1", "kubelet/node-2"] * 2 + ["kube-proxy"])
     assert all(WorkItem.objects.filter(sandbox=sandbox).values_list("dirty", flat=True))
+
+
+def _node(heartbeat: str, status: str = "True", version: str = "1") -> dict:
+    condition = {"type": "Ready", "status": status, "lastHeartbeatTime": heartbeat, "lastTransitionTime": "t0"}
+    return {"metadata": {"name": "node-1", "resourceVersion": version}, "status": {"conditions": [condition]}}
+
+
+def test_a_heartbeat_that_changes_only_heartbeat_times_wakes_nobody():
+    before, after = _node("10:00:00"), _node("10:00:10", version="2")
+    assert workqueue.keys_for_write("Node", before, after, engine="simulated") == []
+
+
+def test_a_node_whose_readiness_changes_wakes_the_controllers():
+    before, after = _node("10:00:00"), _node("10:00:10", status="Unknown", version="2")
+    assert workqueue.keys_for_write("Node", before, after, engine="simulated") == ["controllers"]
+    assert workqueue.keys_for_write("Node", None, before, engine="simulated") == ["controllers"]
+
+
+def test_a_pod_write_wakes_its_nodes_kubelet_and_events_wake_nobody():
+    pod = {"metadata": {"name": "p"}, "spec": {"nodeName": "node-2"}}
+    assert workqueue.keys_for_write("Pod", None, pod, engine="simulated") == ["controllers", "kubelet/node-2"]
+    assert workqueue.keys_for_write("Event", None, {"metadata": {}}, engine="docker") == []
+
+
+def test_services_and_endpoints_wake_kube_proxy_only_on_docker():
+    service = {"metadata": {"name": "web"}, "spec": {}}
+    assert workqueue.keys_for_write("Service", None, service, engine="docker") == ["controllers", "kube-proxy"]
+    assert workqueue.keys_for_write("Endpoints", None, service, engine="docker") == ["controllers", "kube-proxy"]
+    assert workqueue.keys_for_write("Service", None, service, engine="simulated") == ["controllers"]
