@@ -40,6 +40,10 @@ def reconcile(sandbox: Sandbox, key: str, *, now):
         from clusters.kubelet import kubelet_reconcile
 
         return kubelet_reconcile(sandbox, node=key.split("/", 1)[1], now=now)
+    if key == workqueue.KUBE_PROXY:
+        from clusters.kube_proxy import kube_proxy_reconcile
+
+        return kube_proxy_reconcile(sandbox, now=now)
     raise ValueError(f"unknown work key {key!r}")
 
 

@@ -1,0 +1,86 @@
+"""kube-proxy for sandboxes on Docker: every Service of the sandbox reachable at its names and
+ports, spread over its ready endpoints.
+
+Like upstream's kube-proxy it reads Services and Endpoints only (the endpoints controller has
+already decided which pods are ready) and makes the data path match: here, one small proxy
+container per Service on the sandbox's network (clusters.runtime.docker, service_sync). The
+decision is `proxy_plan`, pure; `kube_proxy_reconcile` is the thin half. Sandboxes on the
+simulated runtime have no network inside containers and so no kube-proxy.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from clusters import store
+from clusters.kube.resources import resource_for_kind
+from clusters.models import Sandbox
+
+SERVICES = resource_for_kind("v1", "Service")
+ENDPOINTS = resource_for_kind("v1", "Endpoints")
+
+Endpoint = tuple[str, int, str]  # (IP, port, port name)
+
+
+@dataclass(frozen=True)
+class ProxyPlan:
+    syncs: list[tuple[dict, list[Endpoint]]] = field(default_factory=list)  # (Service, its ready endpoints)
+    removals: list[tuple[str, str]] = field(default_factory=list)  # (namespace, name) of proxies to remove
+
+
+def ready_endpoints(endpoints: dict | None) -> list[Endpoint]:
+    """Each ready address of an Endpoints object with each port of its subset; notReadyAddresses
+    receive no traffic."""
+    found = []
+    for subset in (endpoints or {}).get("subsets") or []:
+        for address in subset.get("addresses") or []:
+            for port in subset.get("ports") or []:
+                if port.get("protocol", "TCP") == "TCP":
+                    found.append((address["ip"], int(port["port"]), port.get("name", "")))
+    return sorted(found)
+
+
+def proxy_plan(services: list[dict], endpoints: list[dict], existing: list[tuple[str, str]]) -> ProxyPlan:
+    """Sync every Service with its ready endpoints; remove proxies whose Service is gone."""
+    by_key = {(e["metadata"]["namespace"], e["metadata"]["name"]): e for e in endpoints}
+    plan = ProxyPlan()
+    wanted = set()
+    for service in services:
+        key = (service["metadata"]["namespace"], service["metadata"]["name"])
+        wanted.add(key)
+        plan.syncs.append((service, ready_endpoints(by_key.get(key))))
+    plan.removals.extend(key for key in existing if key not in wanted)
+    return plan
+
+
+# One runtime per sandbox and process: it remembers which endpoints each proxy already has, so
+# a resync with nothing changed costs no exec in the proxies. The work queue never runs one
+# sandbox's kube-proxy twice at once.
+_runtimes: dict[str, object] = {}
+_runtimes_lock = threading.Lock()
+
+
+def _runtime(sandbox: Sandbox):
+    from clusters.runtime.docker import DockerRuntime
+
+    with _runtimes_lock:
+        runtime = _runtimes.get(sandbox.uid.hex)
+        if runtime is None:
+            runtime = _runtimes[sandbox.uid.hex] = DockerRuntime(sandbox=sandbox.uid.hex)
+        return runtime
+
+
+def kube_proxy_reconcile(sandbox: Sandbox, *, now: datetime) -> None:
+    if sandbox.engine != "docker":
+        return None
+    runtime = _runtime(sandbox)
+    services = store.object_list(sandbox=sandbox, resource=SERVICES).items
+    endpoints = store.object_list(sandbox=sandbox, resource=ENDPOINTS).items
+    plan = proxy_plan(services, endpoints, runtime.service_list(sandbox.uid.hex))
+    for namespace, name in plan.removals:
+        runtime.service_remove(sandbox.uid.hex, namespace, name)
+    for service, backends in plan.syncs:
+        runtime.service_sync(sandbox.uid.hex, service, backends)
+    return None
