@@ -10,6 +10,7 @@ simulated runtime's state live in the database between runs; Docker keeps its ow
 from __future__ import annotations
 
 import base64
+import dataclasses
 import logging
 from datetime import datetime, timedelta
 
@@ -22,7 +23,7 @@ from clusters.controllers.actor import actions_apply
 from clusters.kube.resources import resource_for_kind
 from clusters.logs import container_log_append
 from clusters.models import NodeRuntimeState, Sandbox
-from clusters.runtime.base import PodRef, VolumeSpec
+from clusters.runtime.base import ContainerConfigError, PodRef, VolumeSpec
 
 log = logging.getLogger(__name__)
 NODES = resource_for_kind("v1", "Node")
@@ -85,6 +86,42 @@ def volume_specs(sandbox: Sandbox, pod: dict) -> list[VolumeSpec]:
     return specs
 
 
+def _source_data(sandbox: Sandbox, kind: str, namespace: str, ref: dict) -> dict[str, str] | None:
+    """A ConfigMap's or Secret's data as text; None when it is missing and `optional`."""
+    obj = _get(sandbox, kind, namespace, ref.get("name"))
+    if obj is None:
+        if ref.get("optional"):
+            return None
+        raise ContainerConfigError(f'{kind.lower()} "{ref.get("name", "")}" not found')
+    return _decoded(obj.get("data") or {}, base64_values=kind == "Secret")
+
+
+def container_env(sandbox: Sandbox, pod: dict, container: dict, planned: dict[str, str]) -> dict[str, str]:
+    """The planner's env (literal values, downward API) completed with ConfigMap and Secret
+    references, in upstream's order: envFrom first, then env, a later entry winning."""
+    namespace = pod["metadata"]["namespace"]
+    env: dict[str, str] = {}
+    for source in container.get("envFrom", []):
+        kind = "Secret" if "secretRef" in source else "ConfigMap"
+        data = _source_data(sandbox, kind, namespace, source.get("secretRef") or source.get("configMapRef") or {})
+        env.update({source.get("prefix", "") + key: value for key, value in (data or {}).items()})
+    for var in container.get("env", []):
+        value_from = var.get("valueFrom", {})
+        key_ref = value_from.get("configMapKeyRef") or value_from.get("secretKeyRef")
+        if key_ref is None:
+            if var["name"] in planned:
+                env[var["name"]] = planned[var["name"]]
+            continue
+        kind = "ConfigMap" if "configMapKeyRef" in value_from else "Secret"
+        data = _source_data(sandbox, kind, namespace, key_ref)
+        if data is not None and key_ref.get("key") in data:
+            env[var["name"]] = data[key_ref["key"]]
+        elif data is not None and not key_ref.get("optional"):
+            missing = f"{kind} {namespace}/{key_ref.get('name', '')}"
+            raise ContainerConfigError(f"couldn't find key {key_ref.get('key')} in {missing}")
+    return env
+
+
 def _get(sandbox: Sandbox, kind: str, namespace: str, name: str | None) -> dict | None:
     if not name:
         return None
@@ -133,6 +170,18 @@ def _heartbeat(sandbox: Sandbox, node: dict, now: datetime) -> datetime:
     return last_at + interval
 
 
+def _perform(sandbox: Sandbox, runtime, operation, pod: dict | None, node: str):
+    """One operation, with what only the thin half can look up: volumes' contents, env references."""
+    volumes = volume_specs(sandbox, pod) if pod and isinstance(operation, START_OPERATIONS) else []
+    if pod and isinstance(operation, planner.StartContainer):
+        try:
+            env = container_env(sandbox, pod, operation.container, operation.env)
+        except ContainerConfigError as error:
+            return error
+        operation = dataclasses.replace(operation, env=env)
+    return planner.operation_perform(runtime, operation, node=node, volumes=volumes)
+
+
 def kubelet_reconcile(sandbox: Sandbox, *, node: str, now: datetime) -> datetime | None:
     try:
         node_object = store.object_get(sandbox=sandbox, resource=NODES, namespace="", name=node)
@@ -162,8 +211,7 @@ def kubelet_reconcile(sandbox: Sandbox, *, node: str, now: datetime) -> datetime
         by_uid = {pod["metadata"]["uid"]: pod for pod in pods}
         for operation in plan.operations:
             pod = by_uid.get(getattr(operation, "pod", PodRef("", "", "", "")).uid)
-            volumes = volume_specs(sandbox, pod) if pod and isinstance(operation, START_OPERATIONS) else []
-            outcome = planner.operation_perform(runtime, operation, node=node, volumes=volumes)
+            outcome = _perform(sandbox, runtime, operation, pod, node)
             memory, events = planner.outcome_record(memory, operation, outcome, now=timezone.now())
             actions_apply(sandbox, events)
         actions_apply(sandbox, list(plan.actions))

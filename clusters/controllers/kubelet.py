@@ -43,6 +43,7 @@ from datetime import datetime, timedelta
 
 from clusters.controllers.actions import Action, Delete, Event, Patch
 from clusters.runtime.base import (
+    ContainerConfigError,
     ContainerObservation,
     PodRef,
     ProbeResult,
@@ -91,6 +92,9 @@ class EnsureSandbox:
     pod: PodRef
     hostname: str
     volumes: tuple[dict, ...] = field(default=(), hash=False)  # the pod spec's volumes, for the thin layer to mount
+    subdomain: str = ""
+    ports: tuple[dict, ...] = field(default=(), hash=False)  # every container's ports, for hostPorts
+    backoff: float = 0.0  # the back-off to wait if making the sandbox fails
 
 
 @dataclass(frozen=True)
@@ -226,7 +230,13 @@ def operation_perform(runtime: Runtime, operation: Operation, *, node: str, volu
     try:
         match operation:
             case EnsureSandbox():
-                return runtime.pod_sandbox_ensure(operation.pod, hostname=operation.hostname, volumes=list(volumes))
+                return runtime.pod_sandbox_ensure(
+                    operation.pod,
+                    hostname=operation.hostname,
+                    volumes=list(volumes),
+                    subdomain=operation.subdomain,
+                    ports=operation.ports,
+                )
             case PullImage():
                 return runtime.image_pull(operation.image, policy=operation.policy)
             case StartContainer():
@@ -256,16 +266,19 @@ def outcome_record(memory: dict | None, operation: Operation, outcome: object, *
     memory = copy.deepcopy(memory or {})
     match operation:
         case EnsureSandbox(pod=pod):
+            failures = memory.setdefault("sandbox_failures", {})
             if isinstance(outcome, RuntimeError_):
+                failures[pod.uid] = {"at": now.isoformat(), "backoff": operation.backoff}
                 return memory, [
                     _event(pod, None, "FailedCreatePodSandBox", f"Failed to create pod sandbox: {outcome}", "Warning")
                 ]
+            failures.pop(pod.uid, None)
             memory.setdefault("sandboxes", {})[pod.uid] = outcome
             return memory, []
         case PullImage():
             return _pull_recorded(memory, operation, outcome, now)
         case StartContainer():
-            return _start_recorded(memory, operation, outcome)
+            return _start_recorded(memory, operation, outcome, now)
         case StopContainer(pod=pod, name=name):
             if not isinstance(outcome, RuntimeError_):
                 stop = {"restart": operation.restart, "at": now.isoformat(), "grace": operation.grace}
@@ -329,9 +342,14 @@ def _pull_recorded(memory: dict, op: PullImage, outcome: object, now: datetime):
     ]
 
 
-def _start_recorded(memory: dict, op: StartContainer, outcome: object):
+def _start_recorded(memory: dict, op: StartContainer, outcome: object, now: datetime):
     name = op.container["name"]
     key = _key(op.pod.uid, name)
+    config_errors = memory.setdefault("config_errors", {})
+    if isinstance(outcome, ContainerConfigError):
+        config_errors[key] = {"at": now.isoformat(), "message": str(outcome)}
+        return memory, [_event(op.pod, name, "Failed", f"Error: {outcome}", "Warning", init=op.init)]
+    config_errors.pop(key, None)
     if isinstance(outcome, RuntimeError_):
         # Most likely the sandbox is gone (the runtime restarted): forget it so it is made again.
         memory.get("sandboxes", {}).pop(op.pod.uid, None)
@@ -446,11 +464,27 @@ class _PodSync:
 
     def sync(self) -> None:
         if self.ip is None:
-            hostname = self.spec.get("hostname") or self.pod["metadata"]["name"][:63]
-            self.operations.append(EnsureSandbox(self.ref, hostname, tuple(self.spec.get("volumes", []))))
+            self.sandbox_ensure()
         if self.sync_init_containers():
             for container in self.containers:
                 self.sync_container(container)
+
+    def sandbox_ensure(self) -> None:
+        """Ask for the pod's sandbox; after a failure, again once its back-off is over (the pod
+        stays ContainerCreating meanwhile, as upstream's does after FailedCreatePodSandBox)."""
+        failure = _section(self.ctx.memory, "sandbox_failures").get(self.uid)
+        if failure is not None:
+            retry_at = _parse(failure["at"]) + timedelta(seconds=failure["backoff"])
+            if self.now < retry_at:
+                self.wake(retry_at)
+                return
+        hostname = self.spec.get("hostname") or self.pod["metadata"]["name"][:63]
+        ports = tuple(port for container in self.containers for port in container.get("ports", []))
+        volumes = tuple(self.spec.get("volumes", []))
+        backoff = self.ctx.backoff.following(failure["backoff"] if failure else None)
+        self.operations.append(
+            EnsureSandbox(self.ref, hostname, volumes, self.spec.get("subdomain", ""), ports, backoff)
+        )
 
     def sync_init_containers(self) -> bool:
         """Run init containers in order, each to completion; True once all have succeeded."""
@@ -513,6 +547,14 @@ class _PodSync:
             self.operations.append(op)
             return
         if pull["ok"]:
+            config_error = _section(self.ctx.memory, "config_errors").get(_key(self.uid, name))
+            if config_error is not None:
+                # Upstream's pod worker tries again at its next sync; here after the first back-off.
+                retry_at = _parse(config_error["at"]) + timedelta(seconds=policy.initial)
+                self.waiting[name] = {"reason": "CreateContainerConfigError", "message": config_error["message"]}
+                if self.now < retry_at:
+                    self.wake(retry_at)
+                    return
             env = self.container_env(container)
             self.operations.append(StartContainer(self.ref, container, restart, env, init, backoff, since))
             return

@@ -20,6 +20,11 @@ class RuntimeError_(Exception):
     """A runtime operation failed in a way the kubelet should report and retry."""
 
 
+class ContainerConfigError(RuntimeError_):
+    """A container cannot be made as its spec says, e.g. its env names a ConfigMap that does not
+    exist: upstream's CreateContainerConfigError, retried until the reference resolves."""
+
+
 @dataclass(frozen=True)
 class PodRef:
     sandbox: str  # the sandbox uid (hex)
@@ -83,8 +88,12 @@ class VolumeSpec:
 class Runtime(Protocol):
     kind: str  # "docker" or "simulated"
 
-    def pod_sandbox_ensure(self, pod: PodRef, *, hostname: str, volumes: list[VolumeSpec]) -> str:
-        """Make the pod's network namespace (and volumes) exist; return the pod IP. Idempotent."""
+    def pod_sandbox_ensure(
+        self, pod: PodRef, *, hostname: str, volumes: list[VolumeSpec], subdomain: str = "", ports: tuple = ()
+    ) -> str:
+        """Make the pod's network namespace (and volumes) exist; return the pod IP. Idempotent.
+        `subdomain` (spec.subdomain) gives the pod its stable DNS name under a headless Service;
+        `ports` (the containers' port dicts) are published where they name a hostPort."""
 
     def image_pull(self, image: str, *, policy: str) -> PullResult:
         """Make `image` available under `policy` (Always, IfNotPresent, Never)."""

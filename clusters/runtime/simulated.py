@@ -1009,7 +1009,11 @@ class SimulatedRuntime:
 
     # -- sandboxes and images -----------------------------------------------------------------
 
-    def pod_sandbox_ensure(self, pod: PodRef, *, hostname: str, volumes: list[VolumeSpec]) -> str:
+    def pod_sandbox_ensure(
+        self, pod: PodRef, *, hostname: str, volumes: list[VolumeSpec], subdomain: str = "", ports: tuple = ()
+    ) -> str:
+        """`subdomain` and `ports` name the pod on a network and publish its hostPorts: the
+        simulated runtime has no network, so it only hands out an address."""
         pods = self.state["pods"]
         if pod.uid not in pods:
             pods[pod.uid] = {

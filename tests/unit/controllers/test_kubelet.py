@@ -27,7 +27,7 @@ from clusters.controllers.kubelet import (
     plan_node,
 )
 from clusters.kube.patch import merge_patch
-from clusters.runtime.base import PodRef, ProbeResult
+from clusters.runtime.base import PodRef, ProbeResult, RuntimeError_
 from clusters.runtime.simulated import ManualClock, SimulatedRuntime
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -178,7 +178,7 @@ BUSYBOX = "docker.io/library/busybox:1.36"
 def test_a_web_pod_goes_from_pending_through_container_creating_to_running_and_ready():
     world = World(pod())
     first = world.step()
-    assert first.operations == (EnsureSandbox(REF, "web", ()),)
+    assert first.operations == (EnsureSandbox(REF, "web", (), backoff=10.0),)
     [patch] = first.actions
     assert patch == Patch(
         "v1",
@@ -806,3 +806,44 @@ def test_a_kubelet_that_stops_marks_its_node_unknown_and_one_that_returns_marks_
         "kubelet is posting ready status",
         stamp(),
     )
+
+
+# -- the pod sandbox -----------------------------------------------------------------------------
+
+
+class FailingSandboxes(SimulatedRuntime):
+    """A runtime whose pod sandboxes fail to start until `failing` is turned off."""
+
+    failing = True
+
+    def pod_sandbox_ensure(self, pod, **options):
+        if self.failing:
+            raise RuntimeError_("network kube-tutor-x not found")
+        return super().pod_sandbox_ensure(pod, **options)
+
+
+def test_a_sandbox_that_fails_to_start_is_reported_and_retried_after_a_growing_back_off():
+    world = World(pod())
+    world.runtime = FailingSandboxes(world.clock, node="node-1", pod_cidr="10.244.1.0/24")
+    plan = world.settle()
+    assert world.events_since(0) == [
+        ("Warning", "FailedCreatePodSandBox", "Failed to create pod sandbox: network kube-tutor-x not found")
+    ]
+    assert world.state() == ("waiting", "ContainerCreating", 0)
+    assert plan.next_wakeup == T0 + timedelta(seconds=10)
+    world.clock.now = plan.next_wakeup
+    plan = world.settle()
+    assert len(world.events_since(10)) == 1
+    assert plan.next_wakeup == T0 + timedelta(seconds=10 + 20)  # doubled, as the crash-loop back-off
+    world.runtime.failing = False
+    world.clock.now = plan.next_wakeup
+    world.settle()
+    assert world.state()[0] == "running"
+    assert "sandbox_failures" not in world.memory or world.memory["sandbox_failures"] == {}
+
+
+def test_the_sandbox_gets_the_pods_subdomain_and_every_containers_ports():
+    ports = [{"containerPort": 80, "hostPort": 8080, "protocol": "TCP"}]
+    world = World(pod(containers=[container(ports=ports), container("side", "busybox:1.36")], subdomain="web"))
+    [ensure] = world.step().operations
+    assert (ensure.subdomain, ensure.ports) == ("web", tuple(ports))

@@ -1,0 +1,87 @@
+"""The kubelet's thin half on the simulated runtime: what only it can look up (ConfigMaps and
+Secrets for env) and how a missing reference is reported, then resolved."""
+
+import base64
+from datetime import timedelta
+from types import SimpleNamespace
+
+import pytest
+from django.contrib.auth.models import User
+from django.utils import timezone
+
+from clusters import kubelet, store
+from clusters.kube.resources import resource_for_kind
+from clusters.models import ContainerLog
+from clusters.sandboxes import sandbox_create
+
+PODS = resource_for_kind("v1", "Pod")
+CONFIGMAPS = resource_for_kind("v1", "ConfigMap")
+SECRETS = resource_for_kind("v1", "Secret")
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The kubelet's time, moved by the test (the simulated runtime reads the same clock)."""
+    moment = SimpleNamespace(now=timezone.now())
+    monkeypatch.setattr(kubelet, "timezone", SimpleNamespace(now=lambda: moment.now))
+    return moment
+
+
+@pytest.fixture
+def sandbox():
+    return sandbox_create(owner=User.objects.create(username="alice"), runtime="simulated", fast_backoff=True)
+
+
+def env_pod() -> dict:
+    container = {
+        "name": "main",
+        "image": "busybox:1.36",
+        "command": ["sh", "-c", "echo greeting=$GREETING colour=$APP_COLOUR token=$TOKEN; sleep 3600"],
+        "envFrom": [{"configMapRef": {"name": "settings"}, "prefix": "APP_"}],
+        "env": [
+            {"name": "GREETING", "value": "hello"},
+            {"name": "TOKEN", "valueFrom": {"secretKeyRef": {"name": "credentials", "key": "token"}}},
+        ],
+    }
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "env"},
+        "spec": {"nodeName": "node-1", "containers": [container]},
+    }
+
+
+def create(sandbox, resource, body):
+    return store.object_create(sandbox=sandbox, resource=resource, body=body, namespace="default")
+
+
+def container_state(sandbox) -> dict:
+    pod = store.object_get(sandbox=sandbox, resource=PODS, namespace="default", name="env")
+    return pod["status"]["containerStatuses"][0]["state"]
+
+
+def test_env_comes_from_config_maps_and_secrets(sandbox, clock):
+    create(sandbox, CONFIGMAPS, {"metadata": {"name": "settings"}, "data": {"COLOUR": "blue"}})
+    token = base64.b64encode(b"s3cret").decode()
+    create(sandbox, SECRETS, {"metadata": {"name": "credentials"}, "data": {"token": token}})
+    pod = create(sandbox, PODS, env_pod())
+    kubelet.kubelet_reconcile(sandbox, node="node-1", now=clock.now)
+    assert "running" in container_state(sandbox)
+    lines = ContainerLog.objects.filter(pod_uid=pod["metadata"]["uid"]).values_list("line", flat=True)
+    assert list(lines) == ["greeting=hello colour=blue token=s3cret"]
+
+
+def test_a_missing_reference_is_create_container_config_error_until_it_exists(sandbox, clock):
+    create(sandbox, CONFIGMAPS, {"metadata": {"name": "settings"}, "data": {"COLOUR": "blue"}})
+    create(sandbox, PODS, env_pod())
+    wake_at = kubelet.kubelet_reconcile(sandbox, node="node-1", now=clock.now)
+    assert container_state(sandbox) == {
+        "waiting": {"reason": "CreateContainerConfigError", "message": 'secret "credentials" not found'}
+    }
+    assert wake_at <= clock.now + timedelta(seconds=1)  # fast back-off: tried again a second later
+    create(sandbox, SECRETS, {"metadata": {"name": "credentials"}, "stringData": {"token": "t"}})
+    clock.now = wake_at
+    kubelet.kubelet_reconcile(sandbox, node="node-1", now=clock.now)
+    assert "running" in container_state(sandbox)
