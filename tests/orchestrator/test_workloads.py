@@ -2,7 +2,8 @@
 
 import json
 import textwrap
-import time
+
+from tests.orchestrator.helpers import eventually, pods, ready
 
 DEPLOYMENT = textwrap.dedent(
     """\
@@ -22,25 +23,6 @@ DEPLOYMENT = textwrap.dedent(
             readinessProbe: {httpGet: {path: /, port: 80}, periodSeconds: 1}
     """
 )
-
-
-def pods(kubectl, selector="app=web") -> list[dict]:
-    return json.loads(kubectl("get", "pods", "-l", selector, "-o", "json").stdout)["items"]
-
-
-def ready(pod: dict) -> bool:
-    return any(c["type"] == "Ready" and c["status"] == "True" for c in pod.get("status", {}).get("conditions", []))
-
-
-def eventually(check, timeout=60, interval=0.3):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout} s: {check.__doc__ or check}")
-        time.sleep(interval)
 
 
 def test_a_deployment_becomes_ready_pods_and_rollout_status_returns(kubectl):
