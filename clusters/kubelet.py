@@ -135,25 +135,27 @@ def _bound_pods(sandbox: Sandbox, node: str) -> list[dict]:
     return store.object_list(sandbox=sandbox, resource=PODS, field_selector=f"spec.nodeName={node}").items
 
 
-def _copy_logs(sandbox: Sandbox, runtime, observed, memory: dict) -> None:
-    """Append the lines each container run wrote since the last copy to the log `kubectl logs` reads."""
+def _copy_logs(sandbox: Sandbox, runtime, observed, memory: dict, pods: dict[str, dict]) -> None:
+    """Append the lines each container run wrote since the last copy to the log `kubectl logs`
+    reads. A run that has exited writes no more: once copied it is not read again."""
     copied = memory.setdefault("log_lines", {})
+    finished = memory.setdefault("logs_finished", {})
     for run in observed:
         key = f"{run.pod_uid}/{run.name}/{run.restart}"
-        ref = PodRef(sandbox.uid.hex, "", "", run.pod_uid)
+        pod = pods.get(run.pod_uid)
+        if pod is None or key in finished:
+            continue
+        metadata = pod["metadata"]
+        ref = PodRef(sandbox.uid.hex, metadata["namespace"], metadata["name"], run.pod_uid, pod["spec"]["nodeName"])
         lines = runtime.logs(ref, run.name, restart=run.restart, since=None)
         done = copied.get(key, 0)
-        if len(lines) > done:
-            for moment, text in lines[done:]:
-                container_log_append(
-                    sandbox=sandbox,
-                    pod_uid=run.pod_uid,
-                    container=run.name,
-                    restart=run.restart,
-                    lines=[text],
-                    at=moment,
-                )
-            copied[key] = len(lines)
+        for moment, text in lines[done:]:
+            container_log_append(
+                sandbox=sandbox, pod_uid=run.pod_uid, container=run.name, restart=run.restart, lines=[text], at=moment
+            )
+        copied[key] = max(done, len(lines))
+        if run.state == "exited":
+            finished[key] = True
 
 
 def _heartbeat(sandbox: Sandbox, node: dict, now: datetime) -> datetime:
@@ -215,7 +217,7 @@ def kubelet_reconcile(sandbox: Sandbox, *, node: str, now: datetime) -> datetime
             memory, events = planner.outcome_record(memory, operation, outcome, now=timezone.now())
             actions_apply(sandbox, events)
         actions_apply(sandbox, list(plan.actions))
-        _copy_logs(sandbox, runtime, runtime.observe(node=node), memory)
+        _copy_logs(sandbox, runtime, runtime.observe(node=node), memory, {p["metadata"]["uid"]: p for p in pods})
     state = {"kubelet": memory}
     if hasattr(runtime, "to_json"):
         state["runtime"] = runtime.to_json()

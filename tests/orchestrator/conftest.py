@@ -68,3 +68,9 @@ def kubectl(cluster, tmp_path):
     tool("create", "namespace", namespace)
     tool("config", "set-context", "--current", "--namespace", namespace)
     return tool
+
+
+@pytest.fixture
+def runtime(request) -> str:
+    """Which runtime this test's stack runs: "simulated" or "docker"."""
+    return request.node.callspec.params["cluster"]

@@ -90,3 +90,4 @@ def test_a_job_with_three_completions_completes(kubectl):
     kubectl("apply", "-f", "-", input=JOB)
     kubectl("wait", "--for=condition=complete", "job/count", "--timeout=90s", timeout=120)
     assert json.loads(kubectl("get", "job", "count", "-o", "json").stdout)["status"]["succeeded"] == 3
+    assert kubectl("logs", "job/count").stdout == "done\n"  # what the container printed, from either runtime

@@ -1,0 +1,117 @@
+"""Services: endpoints follow readiness (both runtimes); in Docker mode a request through the
+Service's name, from another pod, reaches the ready endpoints' targetPort and spreads over them."""
+
+import json
+import textwrap
+
+import pytest
+
+from tests.orchestrator.helpers import eventually, pods
+
+FLAKY = textwrap.dedent(
+    """\
+    apiVersion: v1
+    kind: Service
+    metadata: {name: flaky}
+    spec:
+      selector: {app: flaky}
+      ports: [{port: 80}]
+    ---
+    apiVersion: v1
+    kind: Pod
+    metadata: {name: flaky, labels: {app: flaky}}
+    spec:
+      containers:
+      - name: main
+        image: busybox:1.36
+        command: [sh, -c, "touch /tmp/ready; sleep 6; rm /tmp/ready; sleep 3600"]
+        readinessProbe: {exec: {command: [cat, /tmp/ready]}, periodSeconds: 1, failureThreshold: 1}
+    """
+)
+
+WEB = textwrap.dedent(
+    """\
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: web}
+    spec:
+      replicas: 3
+      selector: {matchLabels: {app: web}}
+      template:
+        metadata: {labels: {app: web}}
+        spec:
+          containers:
+          - name: web
+            image: nginx:1.27
+            ports: [{containerPort: 80, name: http}]
+            readinessProbe: {httpGet: {path: /, port: 80}, periodSeconds: 1}
+    ---
+    apiVersion: v1
+    kind: Service
+    metadata: {name: web}
+    spec:
+      selector: {app: web}
+      ports: [{port: 8080, targetPort: http}]
+    """
+)
+
+CLIENT = textwrap.dedent(
+    """\
+    apiVersion: v1
+    kind: Pod
+    metadata: {name: client}
+    spec:
+      restartPolicy: Never
+      containers:
+      - name: main
+        image: busybox:1.36
+        env: [{name: NS, valueFrom: {fieldRef: {fieldPath: metadata.namespace}}}]
+        command:
+        - sh
+        - -c
+        - |
+          for i in $(seq 1 12); do timeout 5 wget -qO- http://web:8080/ | grep -o 'Hello from [a-z0-9-]*'; done
+          timeout 5 wget -qO- http://web.$NS.svc.cluster.local:8080/ | grep -o 'Hello from [a-z0-9-]*' | sed 's/^/fqdn /'
+    """
+)
+
+
+def addresses(kubectl, name: str) -> tuple[list[str], list[str]]:
+    """The ready and not-ready addresses of a Service's Endpoints."""
+    found = kubectl("get", "endpoints", name, "-o", "json", check=False)
+    if found.returncode != 0:
+        return [], []
+    subsets = json.loads(found.stdout).get("subsets") or []
+    ready = [a["ip"] for s in subsets for a in s.get("addresses") or []]
+    not_ready = [a["ip"] for s in subsets for a in s.get("notReadyAddresses") or []]
+    return ready, not_ready
+
+
+def test_endpoints_follow_readiness(kubectl):
+    kubectl("apply", "-f", "-", input=FLAKY)
+    [ip] = eventually(lambda: addresses(kubectl, "flaky")[0])
+    assert pods(kubectl, "app=flaky")[0]["status"]["podIP"] == ip
+    # The probe starts failing once the file is gone: the address moves to notReadyAddresses.
+    assert eventually(lambda: addresses(kubectl, "flaky") == ([], [ip]), timeout=30)
+
+
+def test_a_request_through_the_service_reaches_more_than_one_ready_endpoint(kubectl, runtime):
+    if runtime != "docker":
+        pytest.skip("the simulated runtime has no network inside containers")
+    kubectl("apply", "-f", "-", input=WEB)
+    kubectl("rollout", "status", "deployment/web", "--timeout=90s", timeout=120)
+    names = {p["metadata"]["name"] for p in pods(kubectl)}
+    eventually(lambda: len(addresses(kubectl, "web")[0]) == 3)
+    kubectl("apply", "-f", "-", input=CLIENT)
+
+    def finished():
+        phase = json.loads(kubectl("get", "pod", "client", "-o", "json").stdout)["status"].get("phase")
+        return phase in ("Succeeded", "Failed") and phase
+
+    assert eventually(finished, timeout=90) == "Succeeded"
+    lines = kubectl("logs", "client").stdout.splitlines()
+    answered = [line.rsplit(" ", 1)[-1] for line in lines if line.startswith("Hello from ")]
+    assert len(answered) == 12
+    assert set(answered) <= names
+    assert len(set(answered)) > 1, f"every request reached the same pod: {answered}"
+    assert any(line.startswith("fqdn Hello from ") for line in lines)
