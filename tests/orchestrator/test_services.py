@@ -71,7 +71,8 @@ CLIENT = textwrap.dedent(
         - -c
         - |
           for i in $(seq 1 12); do timeout 5 wget -qO- http://web:8080/ | grep -o 'Hello from [a-z0-9-]*'; done
-          timeout 5 wget -qO- http://web.$NS.svc.cluster.local:8080/ | grep -o 'Hello from [a-z0-9-]*' | sed 's/^/fqdn /'
+          page=$(timeout 5 wget -qO- http://web.$NS.svc.cluster.local:8080/)
+          echo "$page" | grep -o 'Hello from [a-z0-9-]*' | sed 's/^/fqdn /'
     """
 )
 
