@@ -18,7 +18,7 @@ from django.utils import timezone
 from clusters import errors, store
 from clusters.controllers.actions import Action, Create, Delete, Event, Patch
 from clusters.kube.resources import resource_for_kind
-from clusters.models import Sandbox
+from clusters.models import Sandbox, StoredObject
 
 log = logging.getLogger(__name__)
 EVENTS = resource_for_kind("v1", "Event")
@@ -38,18 +38,34 @@ def _resource(api_version: str, kind: str):
     return resource
 
 
+def _events_about(sandbox: Sandbox, namespace: str, uid: str, reason: str) -> list[dict]:
+    """The namespace's Events whose involvedObject.uid and reason are these, in name order: what
+    the field selector `involvedObject.uid=<uid>,reason=<reason>` lists, with the match done by
+    the database, so recording an event does not decode every event of the namespace."""
+    if not uid or not reason:  # a missing field matches "" in a field selector: keep its exact semantics
+        selector = f"involvedObject.uid={uid},reason={reason}"
+        return store.object_list(sandbox=sandbox, resource=EVENTS, namespace=namespace, field_selector=selector).items
+    rows = StoredObject.objects.filter(
+        sandbox=sandbox,
+        api_group=EVENTS.group,
+        kind=EVENTS.kind,
+        namespace=namespace,
+        body__involvedObject__uid=uid,
+        body__reason=reason,
+    )
+    return list(rows.order_by("name").values_list("body", flat=True))
+
+
 def event_record(sandbox: Sandbox, event: Event) -> None:
     """Record an Event, folding repeats into one object with a count, as the event recorder does."""
     involved = event.involved
     namespace = involved.get("namespace") or "default"
     now = store.rfc3339(timezone.now())
-    listing = store.object_list(
-        sandbox=sandbox,
-        resource=EVENTS,
-        namespace=namespace,
-        field_selector=f"involvedObject.uid={involved.get('uid', '')},reason={event.reason}",
-    )
-    same = [e for e in listing.items if e.get("message") == event.message and e.get("type") == event.type]
+    same = [
+        e
+        for e in _events_about(sandbox, namespace, involved.get("uid", ""), event.reason)
+        if e.get("message") == event.message and e.get("type") == event.type
+    ]
     if same:
         existing = same[0]
         patch = {"count": existing.get("count", 1) + 1, "lastTimestamp": now}

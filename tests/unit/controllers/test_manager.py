@@ -82,3 +82,33 @@ def test_every_listed_planner_exists_with_a_plan_function():
     for name in PLANNERS:
         module = importlib.import_module(f"clusters.controllers.{name}")
         assert callable(module.plan), name
+
+
+def test_events_fold_only_with_the_same_object_reason_message_and_type(sandbox):
+    namespaces = resource_for_kind("v1", "Namespace")
+    default = ref(store.object_get(sandbox=sandbox, resource=namespaces, namespace="", name="default"))
+    system = ref(store.object_get(sandbox=sandbox, resource=namespaces, namespace="", name="kube-system"))
+    default, system = default | {"namespace": "default"}, system | {"namespace": "default"}
+    actions_apply(
+        sandbox,
+        [
+            Event(default, "Testing", "one", "Normal", "test"),
+            Event(default, "Testing", "one", "Normal", "test"),
+            Event(default, "Testing", "two", "Normal", "test"),
+            Event(default, "Testing", "one", "Warning", "test"),
+            Event(default, "Other", "one", "Normal", "test"),
+            Event(system, "Testing", "one", "Normal", "test"),
+            Event({"kind": "Pod", "name": "gone", "namespace": "default"}, "Testing", "one", "Normal", "test"),
+            Event({"kind": "Pod", "name": "gone", "namespace": "default"}, "Testing", "one", "Normal", "test"),
+        ],
+    )
+    events = store.object_list(sandbox=sandbox, resource=resource_for_kind("v1", "Event"), namespace="default").items
+    folded = sorted((e["involvedObject"]["name"], e["reason"], e["message"], e["type"], e["count"]) for e in events)
+    assert folded == [
+        ("default", "Other", "one", "Normal", 1),
+        ("default", "Testing", "one", "Normal", 2),
+        ("default", "Testing", "one", "Warning", 1),
+        ("default", "Testing", "two", "Normal", 1),
+        ("gone", "Testing", "one", "Normal", 2),
+        ("kube-system", "Testing", "one", "Normal", 1),
+    ]
