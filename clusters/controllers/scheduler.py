@@ -115,9 +115,12 @@ class _Node:
 
 
 def plan(state: ClusterState, *, now: datetime) -> list[Action]:
+    pending = sorted(_pending_pods(state), key=_queue_order)
+    if not pending:
+        return []  # most passes: nothing to place, so no need to add up every node's pods
     nodes = _node_infos(state)
     actions: list[Action] = []
-    for pod in sorted(_pending_pods(state), key=_queue_order):
+    for pod in pending:
         actions.extend(_schedule_one(state, pod, nodes, now=now))
     return actions
 
