@@ -116,11 +116,19 @@ class Stack:
         self.processes.append((name, process))
         return process
 
-    def start_worker(self) -> subprocess.Popen:
+    def start_worker(
+        self, *, name: str = "worker", pool: str = "threads", concurrency: int = 4, loglevel: str = "INFO"
+    ) -> subprocess.Popen:
+        """A worker as the Procfile starts it (a thread pool of 4, every queue); benchmarks vary it."""
         celery = str(Path(sys.executable).with_name("celery"))
-        options = ["--loglevel", "INFO", "--pool", "threads", "--concurrency", "4"]
-        options += ["--queues", "celery,kubelet.node-1,kubelet.node-2"]
-        return self.start("worker", [celery, "-A", "tutor", "worker", *options])
+        options = ["--loglevel", loglevel, "--pool", pool, "--concurrency", str(concurrency)]
+        options += [
+            "--queues",
+            "celery,kubelet.node-1,kubelet.node-2",
+            "--hostname",
+            f"{'celery' if name == 'worker' else name}@%h",
+        ]
+        return self.start(name, [celery, "-A", "tutor", "worker", *options])
 
     def start_beat(self) -> subprocess.Popen:
         celery = str(Path(sys.executable).with_name("celery"))

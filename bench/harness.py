@@ -1,0 +1,326 @@
+"""What the orchestrator benchmarks share: a whole stack as `make run` starts it (web, worker and
+beat as separate processes, from tests/system/stack.py) on a chosen database and broker,
+sandboxes made in bulk, the sandbox Kubernetes API over plain HTTP with watches, CPU time read
+from /proc, and the machine's load, so every figure says what else the machine was doing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.system.stack import ScratchPostgres, Stack, free_port, wait_for
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+# --- figures -------------------------------------------------------------------------------------
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def summary(values: list[float], digits: int = 1) -> dict:
+    """p50 / p90 / p99 / mean / min / max of milliseconds (or seconds), and how many."""
+    if not values:
+        return {"n": 0}
+    return {
+        "p50": round(percentile(values, 0.5), digits),
+        "p90": round(percentile(values, 0.9), digits),
+        "p99": round(percentile(values, 0.99), digits),
+        "mean": round(statistics.fmean(values), digits),
+        "min": round(min(values), digits),
+        "max": round(max(values), digits),
+        "n": len(values),
+    }
+
+
+# --- CPU time and machine load --------------------------------------------------------------------
+
+
+def _stat(pid: int) -> tuple[int, float] | None:
+    """(parent pid, CPU seconds of the process and of its reaped children)."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = text[text.rindex(")") + 2 :].split()
+    # fields[0] is field 3 (state): ppid is field 4, utime..cstime are fields 14..17.
+    return int(fields[1]), sum(int(value) for value in fields[11:15]) / CLOCK_TICKS
+
+
+def process_tree(root: int) -> list[int]:
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and (stat := _stat(int(entry))) is not None:
+            parents[int(entry)] = stat[0]
+    tree, frontier = [root], [root]
+    while frontier:
+        frontier = [pid for pid, parent in parents.items() if parent in frontier]
+        tree += frontier
+    return tree
+
+
+def cpu_seconds(root: int) -> float:
+    """utime + stime of a process and every descendant, with the children they already reaped."""
+    return sum(stat[1] for pid in process_tree(root) if (stat := _stat(pid)) is not None)
+
+
+def _machine_busy() -> tuple[float, float]:
+    """(busy seconds, total seconds) over all CPUs since boot, from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]
+    return (sum(values) - idle) / CLOCK_TICKS, sum(values) / CLOCK_TICKS
+
+
+@dataclass
+class MachineLoad:
+    """The machine around a measurement: load averages, and how busy every CPU was, split into
+    this benchmark's own processes (the bench and the stack it started) and everything else
+    (the database and broker servers count as 'else', and so does other work on the machine)."""
+
+    started: float = field(default_factory=time.monotonic)
+    loadavg_before: tuple[float, ...] = field(default_factory=os.getloadavg)
+    busy_before: tuple[float, float] = field(default_factory=_machine_busy)
+    own_before: float = field(default_factory=lambda: cpu_seconds(os.getpid()))
+
+    def report(self) -> dict:
+        elapsed = time.monotonic() - self.started
+        busy, total = _machine_busy()
+        busy -= self.busy_before[0]
+        own = cpu_seconds(os.getpid()) - self.own_before
+        return {
+            "date": datetime.now(UTC).isoformat(timespec="seconds"),
+            "cpus": os.cpu_count(),
+            "loadavg_before": [round(value, 2) for value in self.loadavg_before],
+            "loadavg_after": [round(value, 2) for value in os.getloadavg()],
+            "seconds": round(elapsed, 1),
+            "busy_percent_of_machine": round(100 * busy / max(total - self.busy_before[1], 1e-9), 1),
+            "bench_and_stack_cores": round(own / elapsed, 2),
+            "everything_else_cores": round(max(0.0, busy - own) / elapsed, 2),
+            "code": code_version(),
+        }
+
+
+def code_version() -> dict:
+    """The commit measured, and how many tracked files differed from it (the working tree is shared)."""
+    repo = Path(__file__).resolve().parent.parent
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=repo, capture_output=True, text=True)
+    changed = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"], cwd=repo, capture_output=True, text=True
+    )
+    return {"commit": commit.stdout.strip(), "modified_files": len(changed.stdout.splitlines())}
+
+
+# --- the sandbox API ------------------------------------------------------------------------------
+
+
+class Api:
+    """One keep-alive HTTP connection to a sandbox's API prefix (`/k8s/<uid>/t/<token>`)."""
+
+    def __init__(self, port: int, prefix: str):
+        self.port, self.prefix = port, prefix
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+
+    def call(self, method: str, path: str, body: dict | None = None, **headers) -> dict:
+        payload = json.dumps(body).encode() if body is not None else None
+        self.connection.request(
+            method,
+            self.prefix + path,
+            body=payload,
+            headers={"Content-Type": "application/json", "Accept": "application/json", **headers},
+        )
+        response = self.connection.getresponse()
+        data = response.read()
+        if response.status >= 300:
+            raise RuntimeError(f"{method} {path}: {response.status} {data[:300]!r}")
+        return json.loads(data) if data else {}
+
+    def resource_version(self, path: str) -> str:
+        return self.call("GET", path)["metadata"]["resourceVersion"]
+
+
+class Watch(threading.Thread):
+    """A watch stream read on its own thread; `on_event(event, at)` gets every event with the
+    perf_counter moment its line arrived."""
+
+    def __init__(self, port: int, prefix: str, path: str, on_event: Callable[[dict, float], None]):
+        super().__init__(daemon=True)
+        self.port, self.prefix, self.path, self.on_event = port, prefix, path, on_event
+        self.opened = threading.Event()
+        self.error: BaseException | None = None
+        self.connection: http.client.HTTPConnection | None = None
+
+    def run(self) -> None:
+        try:
+            api = Api(self.port, self.prefix)
+            version = api.resource_version(self.path)
+            self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=3600)
+            separator = "&" if "?" in self.path else "?"
+            self.connection.request(
+                "GET", f"{self.prefix}{self.path}{separator}watch=1&timeoutSeconds=3600&resourceVersion={version}"
+            )
+            response = self.connection.getresponse()
+            if response.status != 200:
+                raise RuntimeError(f"watch {self.path}: {response.status} {response.read()[:300]!r}")
+            self.opened.set()
+            while line := response.readline():
+                self.on_event(json.loads(line), time.perf_counter())
+        except BaseException as error:  # reported to the main thread
+            self.error = error
+            self.opened.set()
+
+    def close(self) -> None:
+        if self.connection is not None and self.connection.sock is not None:
+            with contextlib.suppress(OSError):
+                self.connection.sock.shutdown(2)
+
+
+def pod_ready(pod: dict) -> bool:
+    status = pod.get("status", {})
+    ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions", []))
+    return status.get("phase") == "Running" and ready
+
+
+# --- the stack ------------------------------------------------------------------------------------
+
+
+@dataclass
+class BenchStack:
+    stack: Stack
+    port: int
+    database: str
+    broker: str
+    workers: list = field(default_factory=list)
+    profilers: list = field(default_factory=list)
+
+    def sandboxes_create(self, count: int, *, runtime: str, owner_prefix: str = "bench") -> list[str]:
+        """Create `count` sandboxes (one per new owner) in one process; return their API prefixes."""
+        code = (
+            "import json, yaml\n"
+            "from django.contrib.auth import get_user_model\n"
+            "from clusters.sandboxes import kubeconfig_render, sandbox_create\n"
+            "servers = []\n"
+            f"for index in range({count}):\n"
+            f"    owner, _ = get_user_model().objects.get_or_create(username=f'{owner_prefix}{{index:03d}}')\n"
+            f"    sandbox = sandbox_create(owner=owner, runtime={runtime!r})\n"
+            f"    config = yaml.safe_load(kubeconfig_render(sandbox=sandbox, server='http://127.0.0.1:{self.port}'))\n"
+            "    servers.append(config['clusters'][0]['cluster']['server'])\n"
+            "print('SERVERS=' + json.dumps(servers))\n"
+        )
+        created = self.stack.manage("shell", "-c", code, timeout=600)
+        if created.returncode != 0:
+            raise RuntimeError(f"creating sandboxes failed: {created.stderr[-2000:]}")
+        line = next(line for line in created.stdout.splitlines() if line.startswith("SERVERS="))
+        return [server.split(f":{self.port}", 1)[1] for server in json.loads(line.removeprefix("SERVERS="))]
+
+    def start(self, *, workers: int = 1, concurrency: int = 4, pool: str = "threads") -> None:
+        uvicorn = str(Path(sys.executable).with_name("uvicorn"))
+        self.stack.start("web", [uvicorn, "tutor.asgi:application", "--port", str(self.port), "--no-access-log"])
+        for index in range(workers):
+            name = "worker" if index == 0 else f"worker{index + 1}"
+            self.workers.append(self.stack.start_worker(name=name, pool=pool, concurrency=concurrency))
+        self.stack.start_beat()
+        wait_for(lambda: "Uvicorn running" in self.stack.log("web"), timeout=60, what="uvicorn")
+        for index in range(workers):
+            name = "worker" if index == 0 else f"worker{index + 1}"
+            wait_for(lambda name=name: " ready." in self.stack.log(name), timeout=60, what=name)
+
+    def process(self, name: str):
+        return next(process for label, process in self.stack.processes if label == name)
+
+    def profile_start(self, name: str = "worker") -> None:
+        """Sample a process with py-spy (pip install py-spy) into <folder>/<name>.pyspy.txt,
+        only the thread holding the GIL (where CPU goes), collapsed stacks, until profile_stop()."""
+        spy = str(Path(sys.executable).with_name("py-spy"))
+        output = self.stack.root / f"{name}.pyspy.txt"
+        pid = str(self.process(name).pid)
+        args = [spy, "record", "--pid", pid, "--rate", "250", "--format", "raw", "--gil", "-o", str(output)]
+        self.profilers.append(subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+
+    def profile_stop(self) -> None:
+        for profiler in self.profilers:
+            profiler.send_signal(signal.SIGINT)
+            profiler.wait(timeout=60)
+        self.profilers.clear()
+
+    def task_count(self) -> int:
+        """Tasks the workers finished so far (Celery logs one 'succeeded' line per task at INFO)."""
+        return sum(self.stack.log(n).count(" succeeded in ") for n, _ in self.stack.processes if "worker" in n)
+
+
+@contextlib.contextmanager
+def bench_stack(
+    *, database: str, broker: str, extra_env: dict[str, str] | None = None, keep: bool = False, trace: bool = False
+) -> Iterator[BenchStack]:
+    """A migrated stack with nothing started yet. database: sqlite | postgresql (a scratch
+    database on TEST_DATABASE_URL's server); broker: embedded (the filesystem transport) |
+    redis (TEST_REDIS_URL, under a key prefix of its own). With `trace`, every process of the
+    stack appends its Celery task timings to <folder>/trace.jsonl (see bench/trace/)."""
+    root = Path(tempfile.mkdtemp(prefix="kube-tutor-bench-"))
+    extra_env = dict(extra_env or {})
+    if trace:
+        extra_env["PYTHONPATH"] = str(Path(__file__).resolve().parent / "trace")
+        extra_env["KUBE_TUTOR_BENCH_TRACE"] = str(root / "trace.jsonl")
+    scratch = ScratchPostgres(os.environ["TEST_DATABASE_URL"]) if database == "postgresql" else None
+    redis_url = os.environ["TEST_REDIS_URL"] if broker == "redis" else ""
+    stack = Stack(root=root, database_url=scratch.url if scratch else "", redis_url=redis_url, extra_env=extra_env)
+    try:
+        migrated = stack.manage("migrate", "--noinput")
+        if migrated.returncode != 0:
+            raise RuntimeError(f"migrate failed: {migrated.stderr[-2000:]}")
+        yield BenchStack(stack=stack, port=free_port(), database=database, broker=broker)
+    finally:
+        stack.stop_all()
+        if scratch:
+            scratch.drop()
+        if not keep:
+            import shutil
+
+            shutil.rmtree(root, ignore_errors=True)
+        else:
+            print(f"kept the stack's folder {root}", file=sys.stderr)
+
+
+def database_for(choice: str, broker: str) -> str:
+    """`auto`: what the deployments use — PostgreSQL with Redis (docker-compose), SQLite with the
+    embedded broker (`make run`)."""
+    if choice != "auto":
+        return choice
+    return "postgresql" if broker == "redis" else "sqlite"
+
+
+def add_stack_options(parser) -> None:
+    parser.add_argument("--broker", choices=["redis", "embedded"], default="redis")
+    parser.add_argument(
+        "--database",
+        choices=["auto", "sqlite", "postgresql"],
+        default="auto",
+        help="auto: PostgreSQL with --broker redis, SQLite with --broker embedded (as deployed)",
+    )
+    parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1, as the Procfile)")
+    parser.add_argument("--concurrency", type=int, default=4, help="threads per worker (default 4, as the Procfile)")
+    parser.add_argument("--keep", action="store_true", help="keep the stack's folder (logs) afterwards")
+    parser.add_argument(
+        "--profile", action="store_true", help="sample the worker with py-spy into <folder>/worker.pyspy.txt"
+    )
+    parser.add_argument(
+        "--trace", action="store_true", help="record every task's timings in <folder>/trace.jsonl (implies --keep)"
+    )

@@ -1,0 +1,51 @@
+"""Task tracing for the benchmarks (put bench/trace on PYTHONPATH and set KUBE_TUTOR_BENCH_TRACE
+to a file): every process appends one JSON line per Celery task published, started and finished,
+with wall-clock times, the task's arguments and the thread CPU time it used. Nothing is changed in
+the app: only Celery's signals are connected."""
+
+import os
+
+if os.environ.get("KUBE_TUTOR_BENCH_TRACE"):
+
+    def _install() -> None:
+        import json
+        import threading
+        import time
+
+        from celery.signals import before_task_publish, task_postrun, task_prerun
+
+        out = open(os.environ["KUBE_TUTOR_BENCH_TRACE"], "a", buffering=1)  # noqa: SIM115
+        lock = threading.Lock()
+        started: dict[str, tuple[float, float]] = {}
+
+        def write(record: dict) -> None:
+            with lock:
+                out.write(json.dumps(record) + "\n")
+
+        @before_task_publish.connect(weak=False)
+        def published(sender=None, headers=None, body=None, **kwargs):
+            headers = headers or {}
+            args = body[0] if isinstance(body, tuple | list) and body else None
+            eta = headers.get("eta")
+            write({"e": "pub", "id": headers.get("id"), "task": sender, "args": args, "t": time.time(), "eta": eta})
+
+        @task_prerun.connect(weak=False)
+        def prerun(task_id=None, task=None, args=None, **kwargs):
+            started[task_id] = (time.time(), time.thread_time())
+
+        @task_postrun.connect(weak=False)
+        def postrun(task_id=None, task=None, args=None, **kwargs):
+            begun, cpu = started.pop(task_id, (None, 0.0))
+            write(
+                {
+                    "e": "run",
+                    "id": task_id,
+                    "task": task.name if task else None,
+                    "args": list(args or ()),
+                    "start": begun,
+                    "end": time.time(),
+                    "cpu": time.thread_time() - cpu,
+                }
+            )
+
+    _install()
