@@ -21,3 +21,15 @@ def announce_ready(sender, **kwargs):
     from tutor.health.tasks import heartbeat
 
     heartbeat.delay()
+    _watch_engine()
+
+
+def _watch_engine():
+    """When a Docker engine answers, its events wake the kubelets (see clusters.engine_watch); any
+    sandbox may ask for Docker, whatever the default runtime is."""
+    from clusters.runtime.docker import engine_ping
+
+    if engine_ping()[0]:
+        from clusters.engine_watch import follow_in_background
+
+        follow_in_background()

@@ -113,8 +113,8 @@ REGISTRY_PROBE_SECONDS = 1.5
 REGISTRY_PROBE_TTL_SECONDS = 60.0
 
 
-def engine_client(timeout: int = API_TIMEOUT_SECONDS) -> docker.DockerClient:
-    """A client for the engine at DOCKER_HOST (or the default socket)."""
+def engine_client(timeout: int | None = API_TIMEOUT_SECONDS) -> docker.DockerClient:
+    """A client for the engine at DOCKER_HOST (or the default socket); timeout None waits forever."""
     return docker.from_env(timeout=timeout)
 
 
@@ -460,6 +460,8 @@ class RuntimeEvent:
     restart: int
     exit_code: int | None
     time: datetime
+    sandbox: str = ""  # the sandbox uid (hex)
+    node: str = ""
 
 
 class EventStream:
@@ -486,6 +488,8 @@ class EventStream:
                     restart=int(attributes.get(RUN, "0")),
                     exit_code=int(code) if code is not None else None,
                     time=datetime.fromtimestamp(event.get("timeNano", 0) / 1e9, UTC),
+                    sandbox=attributes.get(SANDBOX, ""),
+                    node=attributes.get(NODE, ""),
                 )
         except (OSError, ValueError, AttributeError):
             return  # closed under us
@@ -498,6 +502,14 @@ class EventStream:
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+
+def engine_events(*, since: datetime | None = None, client: docker.DockerClient | None = None) -> EventStream:
+    """Container events (start, die, oom) of every sandbox's containers, as they happen, from
+    `since`. The stream holds its own connection: it waits without a read timeout."""
+    client = client or engine_client(timeout=None)
+    filters = {"type": "container", "event": list(EventStream.ACTIONS), "label": [SANDBOX]}
+    return EventStream(client.api.events(since=since, filters=filters, decode=True))
 
 
 # ---- registry ----
