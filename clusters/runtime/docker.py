@@ -15,8 +15,11 @@ touched.
     kube-tutor-pv_<claim uid>                            a persistent volume (outlives its pods)
 
 Containers run hardened: never privileged, every capability dropped but NET_BIND_SERVICE,
-no-new-privileges, pids/memory/CPU limits, tini as PID 1 (so SIGTERM works), no host path ever
-mounted, ports published only on 127.0.0.1, bounded json-file logs.
+no-new-privileges, pids/memory/CPU limits, no host path ever mounted, ports published only on
+127.0.0.1, bounded json-file logs. A pod's containers run their command as PID 1, as on a real
+node (no init): a shell or `sleep` that installs no SIGTERM handler ignores the kubelet's SIGTERM
+and is killed when the grace period ends, which is why `kubectl delete` of such a pod takes 30 s
+on a real cluster too. The teaching web server handles SIGTERM and stops at once, like nginx.
 """
 
 from __future__ import annotations
@@ -101,7 +104,6 @@ DNS_OPTIONS = ["ndots:1", "timeout:1", "attempts:1"]
 DNS_SERVERS = ["127.0.0.1"]
 CLUSTER_DOMAIN = "cluster.local"
 START_ERROR_EXIT_CODE = 128
-TINI_EXEC_FAILED = re.compile(r"^\[FATAL tini \(\d+\)\] (exec .* failed: .*)$")
 TERMINATION_MESSAGE_LINES = 80
 TERMINATION_MESSAGE_BYTES = 2048
 
@@ -952,23 +954,14 @@ class DockerRuntime:
                 raise error
 
     def _observation(self, info: dict) -> ContainerObservation:
-        """An observation, completed from the run's output: tini's report that the command could not
-        be executed makes it a StartError, and a failed run whose terminationMessagePolicy is
-        FallbackToLogsOnError gets its last lines as the message."""
+        """An observation, completed from the run's output: a failed run whose
+        terminationMessagePolicy is FallbackToLogsOnError gets its last lines as the message."""
         observation = container_observation(info)
         if observation.state != "exited" or not observation.exit_code or observation.message:
             return observation
-        policy = (info["Config"].get("Labels") or {}).get(MESSAGE_POLICY)
-        if observation.exit_code in (126, 127) or policy == "FallbackToLogsOnError":
+        if (info["Config"].get("Labels") or {}).get(MESSAGE_POLICY) == "FallbackToLogsOnError":
             raw = self.api.logs(info["Id"], stdout=True, stderr=True, timestamps=True, tail=TERMINATION_MESSAGE_LINES)
-            output = log_lines(raw)
-            failed_exec = TINI_EXEC_FAILED.match(output[-1][1]) if output else None
-            if failed_exec:
-                observation = dataclasses.replace(
-                    observation, reason="StartError", exit_code=START_ERROR_EXIT_CODE, message=failed_exec.group(1)
-                )
-            elif policy == "FallbackToLogsOnError":
-                observation = dataclasses.replace(observation, message=termination_message(output))
+            observation = dataclasses.replace(observation, message=termination_message(log_lines(raw)))
         return observation
 
     def _container_create(
@@ -990,7 +983,7 @@ class DockerRuntime:
         host_config = self.api.create_host_config(
             network_mode=f"container:{pause['Id']}",
             ipc_mode=f"container:{pause['Id']}",
-            init=True,
+            init=False,  # the command is PID 1, as on a real node (see the module docstring)
             privileged=False,
             cap_drop=["ALL"],
             cap_add=CAPABILITIES,

@@ -180,7 +180,7 @@ def test_a_container_gets_its_environment_command_and_args(runtime):
 
 @pytest.mark.parametrize(
     ("script", "code", "reason"),
-    [("exit 0", 0, "Completed"), ("exit 1", 1, "Error"), ("kill -KILL $$", 137, "Error")],
+    [("exit 0", 0, "Completed"), ("exit 1", 1, "Error"), ("sleep 60 & kill -KILL $!; wait $!", 137, "Error")],
 )
 def test_exit_codes_and_reasons(runtime, script, code, reason):
     pod = new_pod(runtime)
@@ -209,7 +209,8 @@ def test_a_missing_command_is_a_start_error(runtime):
 
     seen = exited(runtime, pod, "c")
     assert (seen.state, seen.reason, seen.exit_code) == ("exited", "StartError", 128)
-    assert seen.message == "exec no-such-command failed: No such file or directory"
+    # The runtime's own words, as `kubectl describe` shows them on a containerd node.
+    assert 'exec: "no-such-command": executable file not found in $PATH' in seen.message
 
 
 def test_a_failed_run_reports_its_last_lines_when_asked_to(runtime):
@@ -224,20 +225,21 @@ def test_a_failed_run_reports_its_last_lines_when_asked_to(runtime):
 
 def test_stop_sends_sigterm_and_waits_no_longer_than_needed(runtime):
     pod = new_pod(runtime)
-    started(runtime, pod, busybox("c", "sleep 3600"))
+    started(runtime, pod, busybox("c", "trap 'exit 143' TERM; sleep 3600 & wait"))
 
     began = time.monotonic()
     runtime.container_stop(pod, "c", grace_seconds=30)
     took = time.monotonic() - began
 
     seen = observed(runtime, pod, "c")
-    assert (seen.state, seen.exit_code) == ("exited", 143)  # SIGTERM, delivered by tini
+    assert (seen.state, seen.exit_code) == ("exited", 143)  # its own handler ran on SIGTERM
     assert took < 3
 
 
-def test_stop_kills_after_the_grace_period_when_sigterm_is_ignored(runtime):
+def test_a_command_that_handles_no_signal_runs_as_pid_1_and_ignores_sigterm(runtime):
+    """As on a real node: `sleep` as PID 1 ignores SIGTERM and is killed when the grace period ends."""
     pod = new_pod(runtime)
-    started(runtime, pod, busybox("c", "trap '' TERM; sleep 3600"))
+    started(runtime, pod, busybox("c", "sleep 3600"))
 
     began = time.monotonic()
     runtime.container_stop(pod, "c", grace_seconds=1)
@@ -245,7 +247,17 @@ def test_stop_kills_after_the_grace_period_when_sigterm_is_ignored(runtime):
 
     assert observed(runtime, pod, "c").exit_code == 137
     assert 0.9 < took < 5
-    runtime.container_stop(pod, "c", grace_seconds=1)  # idempotent
+
+
+def test_the_teaching_web_server_stops_on_sigterm_like_nginx(runtime):
+    pod = new_pod(runtime)
+    started(runtime, pod, {"name": "web", "image": "nginx:1.27"})
+
+    began = time.monotonic()
+    runtime.container_stop(pod, "web", grace_seconds=30)
+
+    assert observed(runtime, pod, "web").exit_code == 0
+    assert time.monotonic() - began < 3
 
 
 def test_restarts_are_new_runs_and_only_the_previous_one_is_kept(runtime):
@@ -313,7 +325,7 @@ def test_containers_run_hardened_with_limits_from_the_spec(runtime):
         assert host["CapDrop"] == ["ALL"]
         assert host["CapAdd"] == ["NET_BIND_SERVICE"]
         assert host["SecurityOpt"] == ["no-new-privileges"]
-        assert host["Init"] is True
+        assert host["Init"] is False  # the command is PID 1, as on a real node
         assert host["PidsLimit"] == 256
         assert (host["Memory"], host["NanoCpus"]) == (memory, cpus)
         assert not host.get("Binds")
