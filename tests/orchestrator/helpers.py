@@ -3,7 +3,28 @@
 from __future__ import annotations
 
 import json
+import textwrap
 import time
+
+# Three web pods behind a readiness probe: what most tests start from.
+DEPLOYMENT = textwrap.dedent(
+    """\
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: web}
+    spec:
+      replicas: 3
+      selector: {matchLabels: {app: web}}
+      template:
+        metadata: {labels: {app: web}}
+        spec:
+          containers:
+          - name: web
+            image: nginx:1.27
+            ports: [{containerPort: 80, name: http}]
+            readinessProbe: {httpGet: {path: /, port: 80}, periodSeconds: 1}
+    """
+)
 
 
 def pods(kubectl, selector: str = "app=web") -> list[dict]:

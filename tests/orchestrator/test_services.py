@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from tests.orchestrator.helpers import eventually, pods
+from tests.orchestrator.helpers import DEPLOYMENT, eventually, pods
 
 FLAKY = textwrap.dedent(
     """\
@@ -29,23 +29,8 @@ FLAKY = textwrap.dedent(
     """
 )
 
-WEB = textwrap.dedent(
+SERVICE = textwrap.dedent(
     """\
-    apiVersion: apps/v1
-    kind: Deployment
-    metadata: {name: web}
-    spec:
-      replicas: 3
-      selector: {matchLabels: {app: web}}
-      template:
-        metadata: {labels: {app: web}}
-        spec:
-          containers:
-          - name: web
-            image: nginx:1.27
-            ports: [{containerPort: 80, name: http}]
-            readinessProbe: {httpGet: {path: /, port: 80}, periodSeconds: 1}
-    ---
     apiVersion: v1
     kind: Service
     metadata: {name: web}
@@ -99,7 +84,7 @@ def test_endpoints_follow_readiness(kubectl):
 def test_a_request_through_the_service_reaches_more_than_one_ready_endpoint(kubectl, runtime):
     if runtime != "docker":
         pytest.skip("the simulated runtime has no network inside containers")
-    kubectl("apply", "-f", "-", input=WEB)
+    kubectl("apply", "-f", "-", input=DEPLOYMENT + "---\n" + SERVICE)
     kubectl("rollout", "status", "deployment/web", "--timeout=90s", timeout=120)
     names = {p["metadata"]["name"] for p in pods(kubectl)}
     eventually(lambda: len(addresses(kubectl, "web")[0]) == 3)

@@ -1,28 +1,8 @@
 """The control loop for real: what a learner does with kubectl, and what the cluster then does."""
 
 import json
-import textwrap
 
-from tests.orchestrator.helpers import eventually, pods, ready
-
-DEPLOYMENT = textwrap.dedent(
-    """\
-    apiVersion: apps/v1
-    kind: Deployment
-    metadata: {name: web}
-    spec:
-      replicas: 3
-      selector: {matchLabels: {app: web}}
-      template:
-        metadata: {labels: {app: web}}
-        spec:
-          containers:
-          - name: web
-            image: nginx:1.27
-            ports: [{containerPort: 80}]
-            readinessProbe: {httpGet: {path: /, port: 80}, periodSeconds: 1}
-    """
-)
+from tests.orchestrator.helpers import DEPLOYMENT, eventually, pods, ready
 
 
 def test_a_deployment_becomes_ready_pods_and_rollout_status_returns(kubectl):
