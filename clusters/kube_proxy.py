@@ -22,6 +22,9 @@ SERVICES = resource_for_kind("v1", "Service")
 ENDPOINTS = resource_for_kind("v1", "Endpoints")
 
 Endpoint = tuple[str, int, str]  # (IP, port, port name)
+# The API server's own Service: pods cannot reach the API server (their network has no way out),
+# so it gets no proxy and its name does not resolve.
+API_SERVICE = ("default", "kubernetes")
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,8 @@ def proxy_plan(services: list[dict], endpoints: list[dict], existing: list[tuple
     wanted = set()
     for service in services:
         key = (service["metadata"]["namespace"], service["metadata"]["name"])
+        if key == API_SERVICE:
+            continue
         wanted.add(key)
         plan.syncs.append((service, ready_endpoints(by_key.get(key))))
     plan.removals.extend(key for key in existing if key not in wanted)

@@ -1,6 +1,6 @@
 """kube-proxy's decision: which Services get which endpoints, and which proxies go."""
 
-from clusters.kube_proxy import proxy_plan, ready_endpoints
+from clusters.kube_proxy import ProxyPlan, proxy_plan, ready_endpoints
 
 
 def service(name: str, namespace: str = "default") -> dict:
@@ -39,3 +39,8 @@ def test_every_service_is_synced_with_its_own_endpoints_and_stale_proxies_go():
         ("default", "db"): [],
     }
     assert plan.removals == [("default", "gone")]
+
+
+def test_the_api_servers_own_service_gets_no_proxy():
+    plan = proxy_plan([service("kubernetes")], [endpoints("kubernetes", ["10.0.0.1"])], existing=[])
+    assert plan == ProxyPlan()
