@@ -3,6 +3,7 @@ real kubectl pointed at a sandbox. Parametrized over the runtimes the machine ca
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import uuid
 from pathlib import Path
@@ -20,44 +21,47 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.system)
 
 
-@pytest.fixture(scope="module", params=["simulated", "docker"])
-def cluster(request, tmp_path_factory):
-    runtime = request.param
+@contextlib.contextmanager
+def running_cluster(root: Path, runtime: str, *, env: dict | None = None, queues: str | None = None):
+    """A stack (web, worker, beat) with alice's sandbox on `runtime`; yields (stack, kubeconfig).
+    `env` adds settings; `queues` limits the worker to some queues (a node without its kubelet)."""
     if runtime == "docker":
         services.docker_engine()
-    root = tmp_path_factory.mktemp(f"cluster-{runtime}")
-    stack = Stack(
-        root=root,
-        extra_env={
-            "TUTOR_RUNTIME": runtime,
-            "TUTOR_RESYNC_INTERVAL": "5",
-            "TUTOR_FAST_BACKOFF": "1",
-        },
-    )
+    settings = {"TUTOR_RUNTIME": runtime, "TUTOR_RESYNC_INTERVAL": "5", "TUTOR_FAST_BACKOFF": "1"}
+    stack = Stack(root=root, extra_env={**settings, **(env or {})})
     assert stack.manage("migrate", "--noinput").returncode == 0
     created = stack.manage("sandbox", "create", "--owner", "alice", "--runtime", runtime)
     assert created.returncode == 0, created.stderr
     port = free_port()
     uvicorn = str(Path(sys.executable).with_name("uvicorn"))
     stack.start("web", [uvicorn, "tutor.asgi:application", "--port", str(port)])
-    stack.start_worker()
+    stack.start_worker(**({"queues": queues} if queues else {}))
     stack.start_beat()
     wait_for(lambda: "Uvicorn running" in stack.log("web"), timeout=60, what="uvicorn")
     wait_for(lambda: " ready." in stack.log("worker"), timeout=60, what="the worker")
     kubeconfig = stack.manage("sandbox", "kubeconfig", "--owner", "alice", "--server", f"http://127.0.0.1:{port}")
     path = root / "kubeconfig"
     path.write_text(kubeconfig.stdout)
-    yield stack, path
-    stack.stop_all()
-    if runtime == "docker":
-        # Leave the engine as we found it: every container, volume and network of the sandbox.
-        removed = stack.manage(
-            "shell",
-            "-c",
-            "from clusters.models import Sandbox; from clusters.runtime.docker import DockerRuntime; "
-            "[DockerRuntime(sandbox=s.uid.hex).sandbox_remove() for s in Sandbox.objects.all()]",
-        )
-        assert removed.returncode == 0, removed.stderr
+    try:
+        yield stack, path
+    finally:
+        stack.stop_all()
+        if runtime == "docker":
+            # Leave the engine as we found it: every container, volume and network of the sandbox.
+            removed = stack.manage(
+                "shell",
+                "-c",
+                "from clusters.models import Sandbox; from clusters.runtime.docker import DockerRuntime; "
+                "[DockerRuntime(sandbox=s.uid.hex).sandbox_remove() for s in Sandbox.objects.all()]",
+            )
+            assert removed.returncode == 0, removed.stderr
+
+
+@pytest.fixture(scope="module", params=["simulated", "docker"])
+def cluster(request, tmp_path_factory):
+    runtime = request.param
+    with running_cluster(tmp_path_factory.mktemp(f"cluster-{runtime}"), runtime) as running:
+        yield running
 
 
 @pytest.fixture

@@ -117,14 +117,21 @@ class Stack:
         return process
 
     def start_worker(
-        self, *, name: str = "worker", pool: str = "threads", concurrency: int = 4, loglevel: str = "INFO"
+        self,
+        *,
+        name: str = "worker",
+        pool: str = "threads",
+        concurrency: int = 4,
+        loglevel: str = "INFO",
+        queues: str = "celery,kubelet.node-1,kubelet.node-2",
     ) -> subprocess.Popen:
-        """A worker as the Procfile starts it (a thread pool of 4, every queue); benchmarks vary it."""
+        """A worker as the Procfile starts it (a thread pool of 4, every queue); benchmarks vary it,
+        and a worker without a node's queue is a node whose kubelet has stopped."""
         celery = str(Path(sys.executable).with_name("celery"))
         options = ["--loglevel", loglevel, "--pool", pool, "--concurrency", str(concurrency)]
         options += [
             "--queues",
-            "celery,kubelet.node-1,kubelet.node-2",
+            queues,
             "--hostname",
             f"{'celery' if name == 'worker' else name}@%h",
         ]
