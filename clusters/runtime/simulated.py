@@ -19,6 +19,13 @@ variables and `$(( ))`, `$(…)`, `;` `&&` `||`, `> file`, `while`/`until`/`for`
 scripts from volumes. A loop whose state repeats runs forever; a loop that never repeats (a
 counter) is played for its first 500 effects, then goes quiet. A loop with output but no sleep
 is played at one round a second.
+
+Volumes: a file a run writes under a volume's mount lands in the volume when the clock reaches
+the write. The pod's containers that start later read it from an emptyDir; later pods read it
+from a persistent volume, whose files a volume store keeps by the claim's uid after the pod is
+gone. A run reads the files as they were when it started, plus its own writes: a reader that is
+to see a writer's file starts after it (it is listed after it, as the kubelet starts containers in
+order).
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from clusters.kube.validation import QuantityError, quantity_from_json
 from clusters.runtime import catalog
@@ -978,6 +986,33 @@ def _render(line: str, moment: datetime, **fields: object) -> str:
     return line
 
 
+class VolumeStore(Protocol):
+    """Where persistent volumes keep their files: path (relative to the volume) → text, by key."""
+
+    def files(self, key: str) -> dict[str, str]: ...
+
+    def write(self, key: str, path: str, text: str | None) -> None:
+        """Write a file (None removes it)."""
+
+
+class StateVolumes:
+    """Persistent volumes kept in a runtime's own state, under "persistent_volumes": they outlive
+    the pods that mount them, as a Docker volume does."""
+
+    def __init__(self, state: dict) -> None:
+        self.state = state
+
+    def files(self, key: str) -> dict[str, str]:
+        return dict(self.state.get("persistent_volumes", {}).get(key, {}))
+
+    def write(self, key: str, path: str, text: str | None) -> None:
+        files = self.state.setdefault("persistent_volumes", {}).setdefault(key, {})
+        if text is None:
+            files.pop(path, None)
+        else:
+            files[path] = text
+
+
 class SimulatedRuntime:
     """Implements `clusters.runtime.base.Runtime` for one node, with the lifecycle as data."""
 
@@ -990,9 +1025,13 @@ class SimulatedRuntime:
         node: str = "",
         pod_cidr: str = "10.244.0.0/24",
         state: dict | None = None,
+        volumes: VolumeStore | None = None,
     ) -> None:
+        """`volumes` keeps the files of persistent volumes; by default this node's own state does,
+        and a caller whose nodes share storage passes one store to every node's runtime."""
         self.clock = clock
         self.state = state or {"node": node, "pod_cidr": pod_cidr, "ids": 0, "images": [], "pods": {}, "runs": {}}
+        self.volumes = volumes if volumes is not None else StateVolumes(self.state)
 
     # -- persistence --------------------------------------------------------------------------
 
@@ -1001,9 +1040,11 @@ class SimulatedRuntime:
         return copy.deepcopy(self.state)
 
     @classmethod
-    def from_json(cls, data: dict | str, *, clock: Callable[[], datetime], node: str = "") -> SimulatedRuntime:
+    def from_json(
+        cls, data: dict | str, *, clock: Callable[[], datetime], node: str = "", volumes: VolumeStore | None = None
+    ) -> SimulatedRuntime:
         state = json.loads(data) if isinstance(data, str) else copy.deepcopy(data)
-        runtime = cls(clock, node=node, state=state or None)
+        runtime = cls(clock, node=node, state=state or None, volumes=volumes)
         runtime.state["node"] = runtime.state.get("node") or node
         return runtime
 
@@ -1025,9 +1066,20 @@ class SimulatedRuntime:
                 "hostname": hostname,
                 "volumes": {},
             }
-        for volume in volumes:
-            pods[pod.uid]["volumes"][volume.name] = {"kind": volume.kind, "files": dict(volume.files)}
+        self._volumes_record(pods[pod.uid], volumes)
         return pods[pod.uid]["ip"]
+
+    @staticmethod
+    def _volumes_record(sandbox: dict, volumes: list[VolumeSpec]) -> None:
+        """ConfigMap and Secret files are written (again); an emptyDir keeps what it holds for as
+        long as the pod lives; a persistent volume's files are in the volume store, under its key."""
+        for volume in volumes:
+            if volume.kind == "files":
+                sandbox["volumes"][volume.name] = {"kind": "files", "files": dict(volume.files)}
+            elif volume.kind == "persistent":
+                sandbox["volumes"][volume.name] = {"kind": "persistent", "key": volume.key}
+            else:
+                sandbox["volumes"].setdefault(volume.name, {"kind": volume.kind, "files": {}})
 
     def _free_ip(self) -> str:
         network = ipaddress.ip_network(self.state["pod_cidr"], strict=False)
@@ -1068,9 +1120,10 @@ class SimulatedRuntime:
             return self._observe_run(self.state["runs"][key], self.clock())
         if container["image"] not in self.state["images"]:
             raise RuntimeError_(f'image "{container["image"]}" is not present; pull it first')
-        for volume in volumes:
-            sandbox["volumes"][volume.name] = {"kind": volume.kind, "files": dict(volume.files)}
+        self._volumes_record(sandbox, volumes)
         now = self.clock()
+        for other in [r for r in self.state["runs"].values() if r["pod"] == pod.uid]:
+            self._advance(other, now)  # what the pod's other containers wrote by now is there to read
         full_env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
         full_env |= {"HOSTNAME": sandbox["hostname"], **env, "HOME": "/root"}
         files = self._mounted_files(sandbox, container)
@@ -1091,6 +1144,10 @@ class SimulatedRuntime:
             "sigterm": program.sigterm,
             "listening": False,
             "files": files,
+            "mounts": [
+                [m["mountPath"].rstrip("/"), m["name"], m.get("subPath", ""), bool(m.get("readOnly"))]
+                for m in container.get("volumeMounts", [])
+            ],
             "env": full_env,
             "state": "created",
             "since": _iso(now),
@@ -1110,15 +1167,42 @@ class SimulatedRuntime:
     def _mounted_files(self, sandbox: dict, container: dict) -> dict[str, str]:
         files = {}
         for mount in container.get("volumeMounts", []):
-            volume = sandbox["volumes"].get(mount["name"], {})
-            base = mount["mountPath"].rstrip("/")
-            for name, text in volume.get("files", {}).items():
-                if mount.get("subPath"):
-                    if name == mount["subPath"]:
-                        files[base] = text
-                else:
+            base, sub = mount["mountPath"].rstrip("/"), mount.get("subPath", "").strip("/")
+            for name, text in self._volume_files(sandbox.get("volumes", {}).get(mount["name"], {})).items():
+                if not sub:
                     files[f"{base}/{name}"] = text
+                elif name == sub:
+                    files[base] = text
+                elif name.startswith(sub + "/"):
+                    files[f"{base}/{name[len(sub) + 1 :]}"] = text
         return files
+
+    def _volume_files(self, volume: dict) -> dict[str, str]:
+        if volume.get("kind") == "persistent":
+            return self.volumes.files(volume.get("key", ""))
+        return volume.get("files", {})
+
+    def _volume_write(self, run: dict, path: str, text: str | None) -> None:
+        """A file a run wrote (or removed) under one of its mounts lands in the volume, where the
+        pod's other containers, and a persistent volume's later pods, read it."""
+        sandbox = self.state["pods"].get(run["pod"])
+        if sandbox is None:
+            return
+        for base, name, sub, read_only in run.get("mounts", ()):
+            if path != base and not path.startswith(base + "/"):
+                continue
+            volume = sandbox["volumes"].get(name)
+            if volume is None or read_only or volume["kind"] == "files":
+                return  # a read-only file system: the write stays the run's own
+            rest = path[len(base) + 1 :]
+            relative = "/".join(part for part in (sub.strip("/"), rest) if part)
+            if volume["kind"] == "persistent":
+                self.volumes.write(volume.get("key", ""), relative, text)
+            elif text is None:
+                volume["files"].pop(relative, None)
+            else:
+                volume["files"][relative] = text
+            return
 
     def _forget_old_runs(self, pod_uid: str, name: str, newest: int) -> None:
         """Keep the newest run and the one before it, as the kubelet's container GC does."""
@@ -1281,6 +1365,7 @@ class SimulatedRuntime:
                 run["files"].pop(path, None)
             else:
                 run["files"][path] = text
+            self._volume_write(run, path, text)
         if stage.listen is not None:
             run["listening"] = stage.listen
         run["paths"].update(dict(stage.paths))

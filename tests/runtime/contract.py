@@ -9,8 +9,9 @@ on a jumping test clock and on a real engine. The images are the catalog's names
 from __future__ import annotations
 
 import ipaddress
+import uuid
 
-from clusters.runtime.base import ContainerObservation, PodRef
+from clusters.runtime.base import ContainerObservation, PodRef, VolumeSpec
 
 WEB = {"name": "web", "image": "nginx:1.27", "ports": [{"containerPort": 80, "name": "http", "protocol": "TCP"}]}
 SETTLE = 30  # seconds a state change may take on a real engine
@@ -165,3 +166,34 @@ def test_removing_orphans_removes_only_unknown_pods(runtime):
     assert runs(runtime, orphan) == []
     assert [o.name for o in runs(runtime, kept)] == ["web"]
     assert runtime.orphans_remove(node=runtime.node, known_pod_uids={kept.uid}) == []
+
+
+def test_containers_of_a_pod_share_an_empty_dir(runtime):
+    pod, shared = runtime.pod("share"), [VolumeSpec("shared", "emptyDir")]
+    runtime.pod_sandbox_ensure(pod, hostname=pod.name, volumes=shared)
+    assert runtime.image_pull("busybox:1.36", policy="IfNotPresent").ok
+    writer = shell("writer", "echo hello > /data/message; sleep 3600")
+    reader = shell("reader", "until [ -s /in/message ]; do sleep 1; done; cat /in/message")
+    for container, path in ((writer, "/data"), (reader, "/in")):
+        container["volumeMounts"] = [{"name": "shared", "mountPath": path}]
+        runtime.container_start(pod, container, restart=0, env={}, volumes=shared)
+    reaches(runtime, pod, "reader", "exited")
+    assert [line for _, line in runtime.logs(pod, "reader", restart=0, since=None)] == ["hello"]
+
+
+def test_a_persistent_volume_keeps_its_files_after_its_pod_is_gone(runtime):
+    claim = [VolumeSpec("data", "persistent", key=uuid.uuid4().hex)]
+    assert runtime.image_pull("busybox:1.36", policy="IfNotPresent").ok
+    first, second = runtime.pod("first"), runtime.pod("second")
+    mounts = [{"name": "data", "mountPath": "/data"}]
+    runtime.pod_sandbox_ensure(first, hostname=first.name, volumes=claim)
+    writer = {**shell("main", "echo kept > /data/note"), "volumeMounts": mounts}
+    runtime.container_start(first, writer, restart=0, env={}, volumes=claim)
+    assert reaches(runtime, first, "main", "exited").exit_code == 0
+    runtime.pod_remove(first)
+
+    runtime.pod_sandbox_ensure(second, hostname=second.name, volumes=claim)
+    reader = {**shell("main", "cat /data/note"), "volumeMounts": mounts}
+    runtime.container_start(second, reader, restart=0, env={}, volumes=claim)
+    assert reaches(runtime, second, "main", "exited").exit_code == 0
+    assert [line for _, line in runtime.logs(second, "main", restart=0, since=None)] == ["kept"]

@@ -10,7 +10,7 @@ import pytest
 
 from clusters.runtime import catalog
 from clusters.runtime.base import PodRef, RuntimeError_, VolumeSpec
-from clusters.runtime.simulated import MAX_LOG_LINES, ManualClock, SimulatedRuntime, Stage, program_for
+from clusters.runtime.simulated import MAX_LOG_LINES, ManualClock, SimulatedRuntime, Stage, StateVolumes, program_for
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 POD = PodRef("sandbox", "default", "demo", "uid-demo", "node-1")
@@ -362,3 +362,82 @@ def test_sandboxes_get_addresses_from_the_pod_cidr_and_other_nodes_are_not_seen(
     assert {o.pod_uid for o in runtime.observe(node="node-1")} == {"uid-demo"}
     assert runtime.orphans_remove(node="node-1", known_pod_uids=set()) == ["uid-demo"]
     assert {o.pod_uid for o in runtime.observe(node="node-2")} == {"uid-other"}
+
+
+# -- volumes -------------------------------------------------------------------------------------
+
+DATA = [{"name": "data", "mountPath": "/data"}]
+
+
+def test_an_empty_dir_outlives_a_container_restart_but_not_its_pod(runtime, clock):
+    scratch = VolumeSpec("data", "emptyDir")
+    runtime.pod_sandbox_ensure(POD, hostname="demo", volumes=[scratch])
+    script = ["sh", "-c", "cat /data/count; echo again >> /data/count; exit 1"]
+    start(runtime, command=script, volumeMounts=DATA)
+    start(runtime, command=script, volumeMounts=DATA, restart=1)
+    assert lines(runtime, restart=1) == ["again"]  # what the crashed run wrote is still there
+    runtime.pod_remove(POD)
+    runtime.pod_sandbox_ensure(POD, hostname="demo", volumes=[scratch])
+    start(runtime, command=script, volumeMounts=DATA, restart=2)
+    assert lines(runtime, restart=2) == ["cat: can't open '/data/count': No such file or directory"]
+
+
+def test_a_write_lands_in_the_volume_when_the_clock_reaches_it(runtime, clock):
+    shared = VolumeSpec("data", "emptyDir")
+    runtime.pod_sandbox_ensure(POD, hostname="demo", volumes=[shared])
+    start(runtime, command=["sh", "-c", "sleep 5; echo late > /data/note; sleep 3600"], volumeMounts=DATA)
+    start(runtime, command=["cat", "/data/note"], name="early", volumeMounts=DATA)
+    clock.advance(5)
+    start(runtime, command=["cat", "/data/note"], name="later", volumeMounts=DATA)
+    assert lines(runtime, "early") == ["cat: can't open '/data/note': No such file or directory"]
+    assert lines(runtime, "later") == ["late"]
+
+
+def test_sub_paths_and_read_only_mounts(runtime):
+    shared = VolumeSpec("data", "emptyDir")
+    runtime.pod_sandbox_ensure(POD, hostname="demo", volumes=[shared])
+    start(
+        runtime,
+        command=["sh", "-c", "echo mine > /site/index.html"],
+        volumeMounts=[{**DATA[0], "mountPath": "/site", "subPath": "html"}],
+    )
+    start(
+        runtime,
+        command=["sh", "-c", "echo nope > /data/html/index.html"],
+        name="read-only",
+        volumeMounts=[{**DATA[0], "readOnly": True}],
+    )
+    start(runtime, command=["cat", "/data/html/index.html"], name="reader", volumeMounts=DATA)
+    assert lines(runtime, "reader") == ["mine"]
+
+
+def test_nodes_sharing_a_volume_store_see_a_claims_files_from_either_node(clock):
+    store = StateVolumes({})
+    claim = VolumeSpec("data", "persistent", key="claim-uid")
+    node_1 = SimulatedRuntime(clock, node="node-1", volumes=store)
+    node_2 = SimulatedRuntime.from_json(
+        SimulatedRuntime(clock, node="node-2").to_json(), clock=clock, node="node-2", volumes=store
+    )
+    first, second = (
+        PodRef("s", "default", "first", "uid-1", "node-1"),
+        PodRef("s", "default", "second", "uid-2", "node-2"),
+    )
+    for node, pod, script in ((node_1, first, "echo kept > /data/note"), (node_2, second, "cat /data/note")):
+        node.pod_sandbox_ensure(pod, hostname=pod.name, volumes=[claim])
+        node.image_pull("busybox:1.36", policy="IfNotPresent")
+        container = {"name": "c", "image": "busybox:1.36", "command": ["sh", "-c", script], "volumeMounts": DATA}
+        node.container_start(pod, container, restart=0, env={}, volumes=[claim])
+    node_1.pod_remove(first)
+    assert [text for _, text in node_2.logs(second, "c", restart=0, since=None)] == ["kept"]
+    assert store.files("claim-uid") == {"note": "kept\n"}
+
+
+def test_a_nodes_own_persistent_volumes_are_kept_in_its_json_state(runtime, clock):
+    claim = VolumeSpec("data", "persistent", key="claim-uid")
+    runtime.pod_sandbox_ensure(POD, hostname="demo", volumes=[claim])
+    start(runtime, command=["sh", "-c", "echo kept > /data/note"], volumeMounts=DATA)
+    runtime.pod_remove(POD)
+    restored = SimulatedRuntime.from_json(json.dumps(runtime.to_json()), clock=clock, node="node-1")
+    restored.pod_sandbox_ensure(POD, hostname="demo", volumes=[claim])
+    start(restored, command=["cat", "/data/note"], volumeMounts=DATA)
+    assert lines(restored) == ["kept"]
