@@ -44,11 +44,13 @@ def runtime_for(sandbox: Sandbox, node: dict, saved: dict):
 
         return DockerRuntime(sandbox=sandbox.uid.hex, node=name)
     from clusters.runtime.simulated import SimulatedRuntime
+    from clusters.simulated_volumes import SandboxVolumes
 
+    volumes = SandboxVolumes(sandbox)  # a claim's files, readable from every node
     if saved:
-        return SimulatedRuntime.from_json(saved, clock=timezone.now, node=name)
+        return SimulatedRuntime.from_json(saved, clock=timezone.now, node=name, volumes=volumes)
     cidr = node.get("spec", {}).get("podCIDR", "10.244.0.0/24")
-    return SimulatedRuntime(timezone.now, node=name, pod_cidr=cidr)
+    return SimulatedRuntime(timezone.now, node=name, pod_cidr=cidr, volumes=volumes)
 
 
 def _decoded(data: dict, *, base64_values: bool) -> dict[str, str]:
