@@ -37,6 +37,7 @@ from harness import (
     bench_stack,
     database_for,
     pod_ready,
+    stack_env,
     summary,
 )
 
@@ -134,7 +135,7 @@ def main() -> None:
     count = options.pods or DEFAULT_PODS[options.runtime]
     database = database_for(options.database, options.broker)
 
-    env = {"TUTOR_RUNTIME": options.runtime}
+    env = stack_env(options, TUTOR_RUNTIME=options.runtime)
     with bench_stack(
         database=database,
         broker=options.broker,

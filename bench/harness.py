@@ -199,6 +199,86 @@ def pod_ready(pod: dict) -> bool:
     return status.get("phase") == "Running" and ready
 
 
+READY_PODS_POSTGRESQL = """
+    SELECT sandbox_id, namespace, name FROM clusters_storedobject
+    WHERE api_group = '' AND kind = 'Pod' AND body -> 'status' ->> 'phase' = 'Running'
+      AND body -> 'status' -> 'conditions' @> '[{"type": "Ready", "status": "True"}]'
+"""
+READY_PODS_SQLITE = """
+    SELECT sandbox_id, namespace, name FROM clusters_storedobject
+    WHERE api_group = '' AND kind = 'Pod' AND json_extract(body, '$.status.phase') = 'Running'
+      AND EXISTS (SELECT 1 FROM json_each(body, '$.status.conditions') AS c
+                  WHERE json_extract(c.value, '$.type') = 'Ready' AND json_extract(c.value, '$.status') = 'True')
+"""
+
+
+class ReadyPoller(threading.Thread):
+    """Pods stored Running with Ready=True in any sandbox, read straight from the database every
+    `interval` seconds, with the moment each was first seen: what the API would report, without
+    a watch per sandbox (one web process serves only as many concurrent watches as its
+    database pool has connections)."""
+
+    def __init__(self, stack: Stack, interval: float = 0.1):
+        super().__init__(daemon=True)
+        self.stack, self.interval = stack, interval
+        self.ready: dict[tuple, float] = {}
+        self.stopped = threading.Event()
+        self.error: BaseException | None = None
+
+    def _connect(self):
+        if self.stack.database_url:
+            import psycopg
+
+            return psycopg.connect(self.stack.database_url, autocommit=True), READY_PODS_POSTGRESQL
+        import sqlite3
+
+        path = self.stack.var_dir / "db.sqlite3"
+        return sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=20, isolation_level=None), READY_PODS_SQLITE
+
+    def run(self) -> None:
+        try:
+            connection, query = self._connect()
+            while not self.stopped.is_set():
+                rows = connection.execute(query).fetchall()
+                now = time.perf_counter()
+                for row in rows:
+                    self.ready.setdefault(tuple(row), now)
+                self.stopped.wait(self.interval)
+            connection.close()
+        except BaseException as error:  # reported to the main thread
+            self.error = error
+
+    def wait_for(self, count: int, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while len(self.ready) < count:
+            if self.error is not None:
+                raise self.error
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(self.interval / 2)
+        return True
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.join(timeout=10)
+
+
+def event_counts(stack: Stack, reasons: tuple[str, ...]) -> dict[str, int]:
+    """How many times Events with these reasons were recorded (their counts summed), every sandbox."""
+    poller = ReadyPoller(stack)
+    connection, _ = poller._connect()
+    reason = "body ->> 'reason'" if stack.database_url else "json_extract(body, '$.reason')"
+    count = "(body ->> 'count')::int" if stack.database_url else "json_extract(body, '$.count')"
+    marks = ", ".join("%s" if stack.database_url else "?" for _ in reasons)
+    rows = connection.execute(
+        f"SELECT {reason}, SUM({count}) FROM clusters_storedobject WHERE kind = 'Event' AND {reason} IN ({marks})"  # noqa: S608
+        f" GROUP BY {reason}",
+        reasons,
+    ).fetchall()
+    connection.close()
+    return dict.fromkeys(reasons, 0) | {name: int(total) for name, total in rows}
+
+
 # --- the stack ------------------------------------------------------------------------------------
 
 
@@ -282,6 +362,8 @@ def bench_stack(
     scratch = ScratchPostgres(os.environ["TEST_DATABASE_URL"]) if database == "postgresql" else None
     redis_url = os.environ["TEST_REDIS_URL"] if broker == "redis" else ""
     stack = Stack(root=root, database_url=scratch.url if scratch else "", redis_url=redis_url, extra_env=extra_env)
+    # Beat keeps its schedule under var/; with PostgreSQL and Redis nothing else creates it.
+    stack.var_dir.mkdir(parents=True, exist_ok=True)
     try:
         migrated = stack.manage("migrate", "--noinput")
         if migrated.returncode != 0:
@@ -289,14 +371,20 @@ def bench_stack(
         yield BenchStack(stack=stack, port=free_port(), database=database, broker=broker)
     finally:
         stack.stop_all()
-        if scratch:
-            scratch.drop()
         if not keep:
+            if scratch:
+                scratch.drop()
             import shutil
 
             shutil.rmtree(root, ignore_errors=True)
         else:
-            print(f"kept the stack's folder {root}", file=sys.stderr)
+            kept = f" and its database {scratch.url} (drop it afterwards)" if scratch else ""
+            print(f"kept the stack's folder {root}{kept}", file=sys.stderr)
+
+
+def stack_env(options, **settings: str) -> dict[str, str]:
+    """The settings a benchmark gives its stack, with the --env ones on top."""
+    return {**settings, **dict(item.split("=", 1) for item in options.env)}
 
 
 def database_for(choice: str, broker: str) -> str:
@@ -317,7 +405,14 @@ def add_stack_options(parser) -> None:
     )
     parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1, as the Procfile)")
     parser.add_argument("--concurrency", type=int, default=4, help="threads per worker (default 4, as the Procfile)")
-    parser.add_argument("--keep", action="store_true", help="keep the stack's folder (logs) afterwards")
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting for the stack, e.g. TUTOR_RESYNC_INTERVAL=300",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the stack's folder (logs) and database afterwards")
     parser.add_argument(
         "--profile", action="store_true", help="sample the worker with py-spy into <folder>/worker.pyspy.txt"
     )
