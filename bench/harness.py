@@ -359,6 +359,9 @@ def bench_stack(
     if trace:
         extra_env["PYTHONPATH"] = str(Path(__file__).resolve().parent / "trace")
         extra_env["KUBE_TUTOR_BENCH_TRACE"] = str(root / "trace.jsonl")
+    for needed, wanted in (("TEST_DATABASE_URL", database == "postgresql"), ("TEST_REDIS_URL", broker == "redis")):
+        if wanted and not os.environ.get(needed):
+            raise SystemExit(f"{needed} is not set: run scripts/test-services up, then source its env file")
     scratch = ScratchPostgres(os.environ["TEST_DATABASE_URL"]) if database == "postgresql" else None
     redis_url = os.environ["TEST_REDIS_URL"] if broker == "redis" else ""
     stack = Stack(root=root, database_url=scratch.url if scratch else "", redis_url=redis_url, extra_env=extra_env)
