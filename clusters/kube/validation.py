@@ -153,6 +153,11 @@ def not_found(path: str, value: Any) -> Cause:
     return Cause(NOT_FOUND, f"Not found: {render_value(value)}", path)
 
 
+def _each_invalid(path: str, value: Any, details: Iterable[str]) -> list[Cause]:
+    """One Invalid value cause for each message a format check returned (none when it passed)."""
+    return [invalid(path, value, detail) for detail in details]
+
+
 def invalid_status_message(resource: Resource, name: str, causes: list[Cause]) -> str:
     """The 422 Status message: `Deployment.apps "web" is invalid: [a: ..., b: ...]`."""
     kind = f"{resource.kind}.{resource.group}" if resource.group else resource.kind
@@ -171,22 +176,6 @@ def invalid_status_message(resource: Resource, name: str, causes: list[Cause]) -
 # Name and value formats (apimachinery pkg/util/validation and pkg/api/validate/content)
 # ---------------------------------------------------------------------------------------------
 
-DNS1123_LABEL_FMT = "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
-DNS1123_SUBDOMAIN_FMT = DNS1123_LABEL_FMT + "(\\." + DNS1123_LABEL_FMT + ")*"
-_DNS1123_LABEL = re.compile(DNS1123_LABEL_FMT)
-_DNS1123_SUBDOMAIN = re.compile(DNS1123_SUBDOMAIN_FMT)
-_LABEL_KEY_FMT = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"
-_LABEL_VALUE_FMT = "(" + _LABEL_KEY_FMT + ")?"
-_LABEL_KEY = re.compile(_LABEL_KEY_FMT)
-_LABEL_VALUE = re.compile(_LABEL_VALUE_FMT)
-_CONFIG_KEY_FMT = "[-._a-zA-Z0-9]+"
-_CONFIG_KEY = re.compile(_CONFIG_KEY_FMT)
-_PERCENT_FMT = "[0-9]+%"
-_PERCENT = re.compile(_PERCENT_FMT)
-_PORT_NAME_CHARS = re.compile("[-a-z0-9]+")
-_HTTP_HEADER_FMT = "[-A-Za-z0-9]+"
-_HTTP_HEADER = re.compile(_HTTP_HEADER_FMT)
-
 
 def regex_error(message: str, fmt: str, *examples: str) -> str:
     """apimachinery's RegexError, double space after each example included."""
@@ -194,6 +183,64 @@ def regex_error(message: str, fmt: str, *examples: str) -> str:
         return f"{message} (regex used for validation is '{fmt}')"
     shown = " or ".join(f"'{example}', " for example in examples)
     return f"{message} (e.g. {shown}regex used for validation is '{fmt}')"
+
+
+class _Format:
+    """A format a value must match whole, and the RegexError upstream reports when it does not."""
+
+    __slots__ = ("error", "regex")
+
+    def __init__(self, fmt: str, message: str, *examples: str) -> None:
+        self.regex = re.compile(fmt)
+        self.error = regex_error(message, fmt, *examples)
+
+    def matches(self, value: str) -> bool:
+        return self.regex.fullmatch(value) is not None
+
+    def errors(self, value: str) -> list[str]:
+        return [] if self.matches(value) else [self.error]
+
+
+DNS1123_LABEL_FMT = "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+DNS1123_SUBDOMAIN_FMT = DNS1123_LABEL_FMT + "(\\." + DNS1123_LABEL_FMT + ")*"
+_LABEL_KEY_FMT = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"
+_LABEL_NAME_RULE = (
+    "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character"
+)
+_DNS1123_LABEL = _Format(
+    DNS1123_LABEL_FMT,
+    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', "
+    "and must start and end with an alphanumeric character",
+    "my-name",
+    "123-abc",
+)
+_DNS1123_SUBDOMAIN = _Format(
+    DNS1123_SUBDOMAIN_FMT,
+    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', "
+    "and must start and end with an alphanumeric character",
+    "example.com",
+)
+_LABEL_KEY_NAME = _Format(_LABEL_KEY_FMT, _LABEL_NAME_RULE, "MyName", "my.name", "123-abc")
+_LABEL_VALUE = _Format(
+    "(" + _LABEL_KEY_FMT + ")?",
+    "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', "
+    "and must start and end with an alphanumeric character",
+    "MyValue",
+    "my_value",
+    "12345",
+)
+_CONFIG_KEY = _Format(
+    "[-._a-zA-Z0-9]+",
+    "a valid config key must consist of alphanumeric characters, '-', '_' or '.'",
+    "key.name",
+    "KEY_NAME",
+    "key-name",
+)
+_PERCENT = _Format("[0-9]+%", "a valid percent string must be a numeric string followed by an ending '%'", "1%", "93%")
+_HTTP_HEADER = _Format(
+    "[-A-Za-z0-9]+", "a valid HTTP header must consist of alphanumeric characters or '-'", "X-Header-Name"
+)
+_PORT_NAME_CHARS = re.compile("[-a-z0-9]+")
 
 
 def _max_len_chars(length: int) -> str:
@@ -208,40 +255,20 @@ def inclusive_range_error(low: int, high: int) -> str:
     return f"must be between {low} and {high}, inclusive"
 
 
+def _length_and_format_errors(value: str, limit: int, too_long: Callable[[int], str], fmt: _Format) -> list[str]:
+    """The two checks most of apimachinery's IsXxx functions make, in their order: length, then format."""
+    return ([too_long(limit)] if len(value) > limit else []) + fmt.errors(value)
+
+
 def dns1123_label_errors(value: str) -> list[str]:
-    errors = []
-    if len(value) > 63:
-        errors.append(_max_len_chars(63))
-    if not _DNS1123_LABEL.fullmatch(value):
-        if _DNS1123_SUBDOMAIN.fullmatch(value):
-            errors.append("must not contain dots")
-        else:
-            errors.append(
-                regex_error(
-                    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', "
-                    "and must start and end with an alphanumeric character",
-                    DNS1123_LABEL_FMT,
-                    "my-name",
-                    "123-abc",
-                )
-            )
+    errors = [_max_len_chars(63)] if len(value) > 63 else []
+    if not _DNS1123_LABEL.matches(value):
+        errors.append("must not contain dots" if _DNS1123_SUBDOMAIN.matches(value) else _DNS1123_LABEL.error)
     return errors
 
 
 def dns1123_subdomain_errors(value: str, *, max_len_error: Callable[[int], str] = _max_len_chars) -> list[str]:
-    errors = []
-    if len(value) > 253:
-        errors.append(max_len_error(253))
-    if not _DNS1123_SUBDOMAIN.fullmatch(value):
-        errors.append(
-            regex_error(
-                "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', "
-                "and must start and end with an alphanumeric character",
-                DNS1123_SUBDOMAIN_FMT,
-                "example.com",
-            )
-        )
-    return errors
+    return _length_and_format_errors(value, 253, max_len_error, _DNS1123_SUBDOMAIN)
 
 
 def _mask_trailing_dash(name: str) -> str:
@@ -253,65 +280,31 @@ def label_key_errors(value: str) -> list[str]:
     """content.IsLabelKey (also what upstream calls a qualified name)."""
     errors: list[str] = []
     parts = value.split("/")
-    if len(parts) == 1:
-        name = parts[0]
-    elif len(parts) == 2:
-        prefix, name = parts
+    if len(parts) > 2:
+        return [
+            "a valid label key "
+            + regex_error(_LABEL_NAME_RULE, _LABEL_KEY_FMT, "MyName", "my.name", "123-abc")
+            + " with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"
+        ]
+    name = parts[-1]
+    if len(parts) == 2:
+        prefix = parts[0]
         if not prefix:
             errors.append("prefix part must be non-empty")
         else:
             errors.extend(
                 "prefix part " + msg for msg in dns1123_subdomain_errors(prefix, max_len_error=_max_len_bytes)
             )
-    else:
-        key_error = regex_error(
-            "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric "
-            "character",
-            _LABEL_KEY_FMT,
-            "MyName",
-            "my.name",
-            "123-abc",
-        )
-        return [
-            "a valid label key "
-            + key_error
-            + " with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"
-        ]
     if not name:
         errors.append("name part must be non-empty")
     elif len(name) > 63:
         errors.append("name part " + _max_len_bytes(63))
-    if not _LABEL_KEY.fullmatch(name):
-        errors.append(
-            "name part "
-            + regex_error(
-                "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an "
-                "alphanumeric character",
-                _LABEL_KEY_FMT,
-                "MyName",
-                "my.name",
-                "123-abc",
-            )
-        )
+    errors.extend("name part " + msg for msg in _LABEL_KEY_NAME.errors(name))
     return errors
 
 
 def label_value_errors(value: str) -> list[str]:
-    errors = []
-    if len(value) > 63:
-        errors.append(_max_len_bytes(63))
-    if not _LABEL_VALUE.fullmatch(value):
-        errors.append(
-            regex_error(
-                "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', "
-                "and must start and end with an alphanumeric character",
-                _LABEL_VALUE_FMT,
-                "MyValue",
-                "my_value",
-                "12345",
-            )
-        )
-    return errors
+    return _length_and_format_errors(value, 63, _max_len_bytes, _LABEL_VALUE)
 
 
 def port_name_errors(port: str) -> list[str]:
@@ -344,20 +337,7 @@ def _chdir_prefix_errors(value: str) -> list[str]:
 
 
 def config_map_key_errors(value: str) -> list[str]:
-    errors = []
-    if len(value) > 253:
-        errors.append(_max_len_chars(253))
-    if not _CONFIG_KEY.fullmatch(value):
-        errors.append(
-            regex_error(
-                "a valid config key must consist of alphanumeric characters, '-', '_' or '.'",
-                _CONFIG_KEY_FMT,
-                "key.name",
-                "KEY_NAME",
-                "key-name",
-            )
-        )
-    return errors + _chdir_prefix_errors(value)
+    return _length_and_format_errors(value, 253, _max_len_chars, _CONFIG_KEY) + _chdir_prefix_errors(value)
 
 
 def env_var_name_errors(value: str) -> list[str]:
@@ -368,13 +348,7 @@ def env_var_name_errors(value: str) -> list[str]:
 
 
 def percent_errors(value: str) -> list[str]:
-    if _PERCENT.fullmatch(value):
-        return []
-    return [
-        regex_error(
-            "a valid percent string must be a numeric string followed by an ending '%'", _PERCENT_FMT, "1%", "93%"
-        )
-    ]
+    return _PERCENT.errors(value)
 
 
 def ip_errors(path: str, value: str) -> list[Cause]:
@@ -1718,18 +1692,9 @@ def _handler_causes(handler: dict, path: str, grace_period: int | None, *, lifec
                 causes.append(not_supported(f"{action_path}.scheme", scheme, ("HTTP", "HTTPS")))
             for header in _list(action.get("httpHeaders")):
                 header_name = _str(_dict(header).get("name"))
-                if not _HTTP_HEADER.fullmatch(header_name):
-                    causes.append(
-                        invalid(
-                            f"{action_path}.httpHeaders",
-                            header_name,
-                            regex_error(
-                                "a valid HTTP header must consist of alphanumeric characters or '-'",
-                                _HTTP_HEADER_FMT,
-                                "X-Header-Name",
-                            ),
-                        )
-                    )
+                causes.extend(
+                    _each_invalid(f"{action_path}.httpHeaders", header_name, _HTTP_HEADER.errors(header_name))
+                )
         elif kind == "tcpSocket":
             causes.extend(_port_num_or_name_causes(action.get("port"), f"{action_path}.port"))
         elif kind == "grpc":
@@ -2158,12 +2123,12 @@ def _int_or_percent_causes(value: Any, path: str) -> list[Cause]:
 
 def _int_or_percent_value(value: Any) -> int:
     if isinstance(value, str):
-        return int(value[:-1]) if _PERCENT.fullmatch(value) else 0
+        return int(value[:-1]) if _PERCENT.matches(value) else 0
     return _int(value, 0) or 0
 
 
 def _not_more_than_100_percent(value: Any, path: str) -> list[Cause]:
-    if isinstance(value, str) and _PERCENT.fullmatch(value) and int(value[:-1]) > 100:
+    if isinstance(value, str) and _PERCENT.matches(value) and int(value[:-1]) > 100:
         return [invalid(path, value, "must not be greater than 100%")]
     return []
 
