@@ -1015,9 +1015,9 @@ NameCheck = Callable[[str], list[str]]
 def _labels_causes(labels: Any, path: str) -> list[Cause]:
     causes = []
     for key, value in _dict(labels).items():
-        causes.extend(invalid(path, key, msg) for msg in label_key_errors(key))
+        causes.extend(_each_invalid(path, key, label_key_errors(key)))
         if isinstance(value, str):
-            causes.extend(invalid(path, value, msg) for msg in label_value_errors(value))
+            causes.extend(_each_invalid(path, value, label_value_errors(value)))
     return causes
 
 
@@ -1025,7 +1025,7 @@ def _annotations_causes(annotations: Any, path: str) -> list[Cause]:
     causes = []
     size = 0
     for key, value in _dict(annotations).items():
-        causes.extend(invalid(path, key, msg) for msg in label_key_errors(key.lower()))
+        causes.extend(_each_invalid(path, key, label_key_errors(key.lower())))
         size += len(key.encode()) + len(_str(value).encode())
     if size > TOTAL_ANNOTATION_SIZE_LIMIT:
         causes.append(too_long(path, TOTAL_ANNOTATION_SIZE_LIMIT))
@@ -1051,11 +1051,10 @@ def _object_meta_causes(meta: Any, namespaced: bool, name_check: NameCheck) -> l
     name, generate_name = _str(meta.get("name")), _str(meta.get("generateName"))
     if generate_name:
         causes.extend(
-            invalid("metadata.generateName", generate_name, msg)
-            for msg in name_check(_mask_trailing_dash(generate_name))
+            _each_invalid("metadata.generateName", generate_name, name_check(_mask_trailing_dash(generate_name)))
         )
     if name:
-        causes.extend(invalid("metadata.name", name, msg) for msg in name_check(name))
+        causes.extend(_each_invalid("metadata.name", name, name_check(name)))
     elif not generate_name:
         # The server generates the name from generateName before validating; until then, no error.
         causes.append(required("metadata.name", "name or generateName is required"))
@@ -1064,7 +1063,7 @@ def _object_meta_causes(meta: Any, namespaced: bool, name_check: NameCheck) -> l
         if not namespace:
             causes.append(required("metadata.namespace"))
         else:
-            causes.extend(invalid("metadata.namespace", namespace, msg) for msg in dns1123_label_errors(namespace))
+            causes.extend(_each_invalid("metadata.namespace", namespace, dns1123_label_errors(namespace)))
     # A namespace on a cluster-scoped object is cleared by the server before validation (BeforeCreate).
     generation = _int(meta.get("generation"))
     if generation is not None and generation < 0:
@@ -1155,11 +1154,9 @@ def _label_selector_causes(selector: Any, path: str) -> list[Cause]:
         else:
             causes.append(invalid(f"{item_path}.operator", operator, "not a valid selector operator"))
         key = _str(expression.get("key"))
-        causes.extend(invalid(f"{item_path}.key", key, msg) for msg in label_key_errors(key))
+        causes.extend(_each_invalid(f"{item_path}.key", key, label_key_errors(key)))
         for value_index, value in enumerate(values):
-            causes.extend(
-                invalid(f"{item_path}.values[{value_index}]", value, msg) for msg in label_value_errors(_str(value))
-            )
+            causes.extend(_each_invalid(f"{item_path}.values[{value_index}]", value, label_value_errors(_str(value))))
     return causes
 
 
@@ -1266,7 +1263,7 @@ def _overcommit_allowed(name: str) -> bool:
 
 
 def _container_resource_name_causes(name: str, path: str) -> list[Cause]:
-    causes = [invalid(path, name, msg) for msg in label_key_errors(name)]
+    causes = _each_invalid(path, name, label_key_errors(name))
     if causes:
         return causes
     if "/" not in name:
@@ -1475,7 +1472,7 @@ def _volumes_causes(volumes: Any, path: str) -> tuple[dict[str, dict], list[Caus
         if not name:
             errors.append(required(f"{item_path}.name"))
         else:
-            errors.extend(invalid(f"{item_path}.name", name, msg) for msg in dns1123_label_errors(name))
+            errors.extend(_each_invalid(f"{item_path}.name", name, dns1123_label_errors(name)))
         if name in known:
             errors.append(duplicate(f"{item_path}.name", name))
         if errors:
@@ -1495,7 +1492,7 @@ def _container_ports_causes(ports: Any, path: str) -> list[Cause]:
         if name:
             errors = port_name_errors(name)
             if errors:
-                causes.extend(invalid(f"{item_path}.name", name, msg) for msg in errors)
+                causes.extend(_each_invalid(f"{item_path}.name", name, errors))
             elif name in names:
                 causes.append(duplicate(f"{item_path}.name", name))
             else:
@@ -1505,11 +1502,11 @@ def _container_ports_causes(ports: Any, path: str) -> list[Cause]:
             causes.append(required(f"{item_path}.containerPort"))
         else:
             causes.extend(
-                invalid(f"{item_path}.containerPort", container_port, msg) for msg in port_number_errors(container_port)
+                _each_invalid(f"{item_path}.containerPort", container_port, port_number_errors(container_port))
             )
         host_port = _int(port.get("hostPort"), 0)
         if host_port:
-            causes.extend(invalid(f"{item_path}.hostPort", host_port, msg) for msg in port_number_errors(host_port))
+            causes.extend(_each_invalid(f"{item_path}.hostPort", host_port, port_number_errors(host_port)))
         protocol = _str(port.get("protocol"))
         if not protocol:
             causes.append(required(f"{item_path}.protocol"))
@@ -1542,7 +1539,7 @@ def _field_ref_causes(selector: dict, path: str) -> list[Cause]:
     if subscripted:
         key = subscripted.group(2)
         key = key.lower() if subscripted.group(1).endswith("annotations") else key
-        return [invalid(path, key, msg) for msg in label_key_errors(key)]
+        return _each_invalid(path, key, label_key_errors(key))
     if field_path not in _ENV_FIELD_PATHS:
         return [not_supported(f"{path}.fieldPath", field_path, sorted(_ENV_FIELD_PATHS))]
     return []
@@ -1557,7 +1554,7 @@ def _env_causes(env: Any, path: str) -> list[Cause]:
         if not name:
             causes.append(required(f"{item_path}.name"))
         else:
-            causes.extend(invalid(f"{item_path}.name", name, msg) for msg in env_var_name_errors(name))
+            causes.extend(_each_invalid(f"{item_path}.name", name, env_var_name_errors(name)))
         value_from = var.get("valueFrom")
         if value_from is None:
             continue
@@ -1577,15 +1574,14 @@ def _env_causes(env: Any, path: str) -> list[Cause]:
             selector = _dict(selector)
             selector_name = _str(selector.get("name"))
             causes.extend(
-                invalid(f"{from_path}.{key}.name", selector_name, msg)
-                for msg in dns1123_subdomain_errors(selector_name)
+                _each_invalid(f"{from_path}.{key}.name", selector_name, dns1123_subdomain_errors(selector_name))
             )
             selector_key = _str(selector.get("key"))
             if not selector_key:
                 causes.append(required(f"{from_path}.{key}.key"))
             else:
                 causes.extend(
-                    invalid(f"{from_path}.{key}.key", selector_key, msg) for msg in config_map_key_errors(selector_key)
+                    _each_invalid(f"{from_path}.{key}.key", selector_key, config_map_key_errors(selector_key))
                 )
         if not sources:
             causes.append(
@@ -1609,7 +1605,7 @@ def _env_from_causes(env_from: Any, path: str) -> list[Cause]:
         item_path = f"{path}[{index}]"
         prefix = _str(source.get("prefix"))
         if prefix:
-            causes.extend(invalid(f"{item_path}.prefix", prefix, msg) for msg in env_var_name_errors(prefix))
+            causes.extend(_each_invalid(f"{item_path}.prefix", prefix, env_var_name_errors(prefix)))
         count = 0
         for key in ("configMapRef", "secretRef"):
             reference = source.get(key)
@@ -1621,8 +1617,7 @@ def _env_from_causes(env_from: Any, path: str) -> list[Cause]:
                 causes.append(required(f"{item_path}.{key}.name"))
             else:
                 causes.extend(
-                    invalid(f"{item_path}.{key}.name", name, msg)
-                    for msg in dns1123_subdomain_errors(_mask_trailing_dash(name))
+                    _each_invalid(f"{item_path}.{key}.name", name, dns1123_subdomain_errors(_mask_trailing_dash(name)))
                 )
         if count == 0:
             causes.append(invalid(path, "", "must specify one of: `configMapRef` or `secretRef`"))
@@ -1663,9 +1658,9 @@ def _volume_mounts_causes(mounts: Any, volumes: dict[str, dict], path: str) -> l
 
 def _port_num_or_name_causes(port: Any, path: str) -> list[Cause]:
     if isinstance(port, str):
-        return [invalid(path, port, msg) for msg in port_name_errors(port)]
+        return _each_invalid(path, port, port_name_errors(port))
     number = _int(port, 0) or 0
-    return [invalid(path, number, msg) for msg in port_number_errors(number)]
+    return _each_invalid(path, number, port_number_errors(number))
 
 
 def _handler_causes(handler: dict, path: str, grace_period: int | None, *, lifecycle: bool) -> list[Cause]:
@@ -1768,7 +1763,7 @@ def _container_common_causes(container: dict, volumes: dict[str, dict], path: st
     if not name:
         causes.append(required(f"{path}.name"))
     else:
-        causes.extend(invalid(f"{path}.name", name, msg) for msg in dns1123_label_errors(name))
+        causes.extend(_each_invalid(f"{path}.name", name, dns1123_label_errors(name)))
     if not _str(container.get("image")):
         causes.append(required(f"{path}.image"))
     policy = _str(container.get("terminationMessagePolicy"))
@@ -1879,7 +1874,7 @@ def _tolerations_causes(tolerations: Any, path: str) -> list[Cause]:
         key, operator = _str(toleration.get("key")), _str(toleration.get("operator"))
         value, effect = _str(toleration.get("value")), _str(toleration.get("effect"))
         if key:
-            causes.extend(invalid(f"{item_path}.key", key, msg) for msg in label_key_errors(key))
+            causes.extend(_each_invalid(f"{item_path}.key", key, label_key_errors(key)))
         if not key and operator != "Exists":
             causes.append(
                 invalid(
@@ -1941,14 +1936,14 @@ def _pod_spec_causes(spec: Any, path: str) -> list[Cause]:
     for key in ("serviceAccountName", "nodeName", "priorityClassName"):
         value = _str(spec.get(key))
         if value:
-            causes.extend(invalid(f"{path}.{key}", value, msg) for msg in dns1123_subdomain_errors(value))
+            causes.extend(_each_invalid(f"{path}.{key}", value, dns1123_subdomain_errors(value)))
     deadline = _int(spec.get("activeDeadlineSeconds"))
     if deadline is not None and not 1 <= deadline <= _MAX_INT32:
         causes.append(invalid(f"{path}.activeDeadlineSeconds", deadline, inclusive_range_error(1, _MAX_INT32)))
     for key in ("hostname", "subdomain"):
         value = _str(spec.get(key))
         if value:
-            causes.extend(invalid(f"{path}.{key}", value, msg) for msg in dns1123_label_errors(value))
+            causes.extend(_each_invalid(f"{path}.{key}", value, dns1123_label_errors(value)))
     causes.extend(_tolerations_causes(spec.get("tolerations"), f"{path}.tolerations"))
     return causes
 
@@ -2117,7 +2112,7 @@ def _internal(**fields: Any) -> dict:
 
 def _int_or_percent_causes(value: Any, path: str) -> list[Cause]:
     if isinstance(value, str):
-        return [invalid(path, value, msg) for msg in percent_errors(value)]
+        return _each_invalid(path, value, percent_errors(value))
     return _nonnegative(value, path)
 
 
@@ -2320,9 +2315,7 @@ def _validate_stateful_set(obj: dict, old: dict | None) -> list[Cause]:
         claim_name = _str(_dict(claim.get("metadata")).get("name"))
         path = f"spec.volumeClaimTemplates[{index}]"
         if claim_name:
-            causes.extend(
-                invalid(f"{path}.metadata.name", claim_name, msg) for msg in dns1123_subdomain_errors(claim_name)
-            )
+            causes.extend(_each_invalid(f"{path}.metadata.name", claim_name, dns1123_subdomain_errors(claim_name)))
         causes.extend(_pvc_spec_causes(claim.get("spec"), f"{path}.spec"))
     if old is not None:
         old_spec = _dict(old.get("spec"))
@@ -2631,13 +2624,13 @@ def _service_port_causes(port: dict, require_name: bool, names: set[str], path: 
     if require_name and not name:
         causes.append(required(f"{path}.name"))
     elif name:
-        causes.extend(invalid(f"{path}.name", name, msg) for msg in dns1123_label_errors(name))
+        causes.extend(_each_invalid(f"{path}.name", name, dns1123_label_errors(name)))
         if name in names:
             causes.append(duplicate(f"{path}.name", name))
         else:
             names.add(name)
     number = _int(port.get("port"), 0) or 0
-    causes.extend(invalid(f"{path}.port", number, msg) for msg in port_number_errors(number))
+    causes.extend(_each_invalid(f"{path}.port", number, port_number_errors(number)))
     protocol = _str(port.get("protocol"))
     if not protocol:
         causes.append(required(f"{path}.protocol"))
@@ -2646,7 +2639,7 @@ def _service_port_causes(port: dict, require_name: bool, names: set[str], path: 
     causes.extend(_port_num_or_name_causes(port.get("targetPort"), f"{path}.targetPort"))
     app_protocol = port.get("appProtocol")
     if app_protocol is not None:
-        causes.extend(invalid(f"{path}.appProtocol", app_protocol, msg) for msg in label_key_errors(_str(app_protocol)))
+        causes.extend(_each_invalid(f"{path}.appProtocol", app_protocol, label_key_errors(_str(app_protocol))))
     return causes
 
 
@@ -2730,7 +2723,7 @@ def _validate_service(obj: dict, old: dict | None) -> list[Cause]:
             causes.append(forbidden("spec.ipFamilyPolicy", "may not be set for ExternalName services"))
         cname = _str(spec.get("externalName")).removesuffix(".")
         if cname:
-            causes.extend(invalid("spec.externalName", cname, msg) for msg in dns1123_subdomain_errors(cname))
+            causes.extend(_each_invalid("spec.externalName", cname, dns1123_subdomain_errors(cname)))
         else:
             causes.append(required("spec.externalName"))
     names: set[str] = set()
@@ -2862,12 +2855,12 @@ def _validate_config_map(obj: dict, old: dict | None) -> list[Cause]:
     data, binary = _dict(obj.get("data")), _dict(obj.get("binaryData"))
     size = 0
     for key, value in data.items():
-        causes.extend(invalid(f"data[{key}]", key, msg) for msg in config_map_key_errors(key))
+        causes.extend(_each_invalid(f"data[{key}]", key, config_map_key_errors(key)))
         if key in binary:
             causes.append(invalid(f"data[{key}]", key, "duplicate of key present in binaryData"))
         size += len(_str(value).encode())
     for key, value in binary.items():
-        causes.extend(invalid(f"binaryData[{key}]", key, msg) for msg in config_map_key_errors(key))
+        causes.extend(_each_invalid(f"binaryData[{key}]", key, config_map_key_errors(key)))
         size += _decoded_size(value)
     if size > MAX_SECRET_SIZE:
         # Upstream reports the whole object with an empty path, which prints as "[]".
@@ -2904,7 +2897,7 @@ def _validate_secret(obj: dict, old: dict | None) -> list[Cause]:
     data = _dict(obj.get("data"))
     size = 0
     for key, value in data.items():
-        causes.extend(invalid(f"data[{key}]", key, msg) for msg in config_map_key_errors(key))
+        causes.extend(_each_invalid(f"data[{key}]", key, config_map_key_errors(key)))
         size += _decoded_size(value)
     if size > MAX_SECRET_SIZE:
         causes.append(too_long("data", MAX_SECRET_SIZE))
@@ -2953,9 +2946,7 @@ def _pvc_spec_causes(spec: Any, path: str) -> list[Cause]:
                 causes.append(invalid(storage_path, str(storage), "must be greater than zero"))
     class_name = spec.get("storageClassName")
     if isinstance(class_name, str) and class_name:
-        causes.extend(
-            invalid(f"{path}.storageClassName", class_name, msg) for msg in dns1123_subdomain_errors(class_name)
-        )
+        causes.extend(_each_invalid(f"{path}.storageClassName", class_name, dns1123_subdomain_errors(class_name)))
     volume_mode = spec.get("volumeMode")
     if volume_mode is not None and volume_mode not in ("Block", "Filesystem"):
         causes.append(not_supported(f"{path}.volumeMode", volume_mode, ("Block", "Filesystem")))
@@ -3061,7 +3052,7 @@ def _validate_node(obj: dict, old: dict | None) -> list[Cause]:
         # Upstream reports node taints under metadata.taints.
         path = f"metadata.taints[{index}]"
         key, effect = _str(taint.get("key")), _str(taint.get("effect"))
-        causes.extend(invalid(f"{path}.key", key, msg) for msg in label_key_errors(key))
+        causes.extend(_each_invalid(f"{path}.key", key, label_key_errors(key)))
         value_errors = label_value_errors(_str(taint.get("value")))
         if value_errors:
             causes.append(invalid(f"{path}.value", _str(taint.get("value")), ";".join(value_errors)))
