@@ -158,6 +158,28 @@ def _each_invalid(path: str, value: Any, details: Iterable[str]) -> list[Cause]:
     return [invalid(path, value, detail) for detail in details]
 
 
+def _required_valid(path: str, value: Any, check: Callable[[Any], list[str]]) -> list[Cause]:
+    """Required value when `value` is empty, else an Invalid value for each message of `check`."""
+    return _each_invalid(path, value, check(value)) if value else [required(path)]
+
+
+def _unsupported(path: str, value: Any, choices: tuple[str, ...]) -> list[Cause]:
+    """Unsupported value unless `value` is one of `choices`."""
+    return [] if value in choices else [not_supported(path, value, choices)]
+
+
+def _required_choice(holder: dict, key: str, path: str, choices: tuple[str, ...]) -> list[Cause]:
+    """`holder[key]` (reported at `path.key`) must be set, to one of `choices`."""
+    value = _str(holder.get(key))
+    return _unsupported(f"{path}.{key}", value, choices) if value else [required(f"{path}.{key}")]
+
+
+def _optional_choice(holder: dict, key: str, path: str, choices: tuple[str, ...]) -> list[Cause]:
+    """`holder[key]` (reported at `path.key`), when set, must be one of `choices`."""
+    value = holder.get(key)
+    return [] if value is None else _unsupported(f"{path}.{key}", value, choices)
+
+
 def invalid_status_message(resource: Resource, name: str, causes: list[Cause]) -> str:
     """The 422 Status message: `Deployment.apps "web" is invalid: [a: ..., b: ...]`."""
     kind = f"{resource.kind}.{resource.group}" if resource.group else resource.kind
@@ -274,6 +296,11 @@ def dns1123_subdomain_errors(value: str, *, max_len_error: Callable[[int], str] 
 def _mask_trailing_dash(name: str) -> str:
     # generateName gets a random suffix, so a trailing dash is fine there.
     return name[:-2] + "a" if len(name) > 1 and name.endswith("-") else name
+
+
+def _subdomain_prefix_errors(name: str) -> list[str]:
+    """A subdomain name that is only a prefix (upstream's ValidateXxxName(name, prefix=true))."""
+    return dns1123_subdomain_errors(_mask_trailing_dash(name))
 
 
 def label_key_errors(value: str) -> list[str]:
@@ -1059,11 +1086,7 @@ def _object_meta_causes(meta: Any, namespaced: bool, name_check: NameCheck) -> l
         # The server generates the name from generateName before validating; until then, no error.
         causes.append(required("metadata.name", "name or generateName is required"))
     if namespaced:
-        namespace = _str(meta.get("namespace"))
-        if not namespace:
-            causes.append(required("metadata.namespace"))
-        else:
-            causes.extend(_each_invalid("metadata.namespace", namespace, dns1123_label_errors(namespace)))
+        causes.extend(_required_valid("metadata.namespace", _str(meta.get("namespace")), dns1123_label_errors))
     # A namespace on a cluster-scoped object is cleared by the server before validation (BeforeCreate).
     generation = _int(meta.get("generation"))
     if generation is not None and generation < 0:
@@ -1469,10 +1492,7 @@ def _volumes_causes(volumes: Any, path: str) -> tuple[dict[str, dict], list[Caus
         item_path = f"{path}[{index}]"
         name = _str(volume.get("name"))
         errors = _volume_source_causes(volume, item_path)
-        if not name:
-            errors.append(required(f"{item_path}.name"))
-        else:
-            errors.extend(_each_invalid(f"{item_path}.name", name, dns1123_label_errors(name)))
+        errors.extend(_required_valid(f"{item_path}.name", name, dns1123_label_errors))
         if name in known:
             errors.append(duplicate(f"{item_path}.name", name))
         if errors:
@@ -1498,20 +1518,11 @@ def _container_ports_causes(ports: Any, path: str) -> list[Cause]:
             else:
                 names.add(name)
         container_port = _int(port.get("containerPort"), 0)
-        if not container_port:
-            causes.append(required(f"{item_path}.containerPort"))
-        else:
-            causes.extend(
-                _each_invalid(f"{item_path}.containerPort", container_port, port_number_errors(container_port))
-            )
+        causes.extend(_required_valid(f"{item_path}.containerPort", container_port, port_number_errors))
         host_port = _int(port.get("hostPort"), 0)
         if host_port:
             causes.extend(_each_invalid(f"{item_path}.hostPort", host_port, port_number_errors(host_port)))
-        protocol = _str(port.get("protocol"))
-        if not protocol:
-            causes.append(required(f"{item_path}.protocol"))
-        elif protocol not in _PROTOCOLS:
-            causes.append(not_supported(f"{item_path}.protocol", protocol, _PROTOCOLS))
+        causes.extend(_required_choice(port, "protocol", item_path, _PROTOCOLS))
     return causes
 
 
@@ -1550,11 +1561,7 @@ def _env_causes(env: Any, path: str) -> list[Cause]:
     for index, var in enumerate(_list(env)):
         var = _dict(var)
         item_path = f"{path}[{index}]"
-        name = _str(var.get("name"))
-        if not name:
-            causes.append(required(f"{item_path}.name"))
-        else:
-            causes.extend(_each_invalid(f"{item_path}.name", name, env_var_name_errors(name)))
+        causes.extend(_required_valid(f"{item_path}.name", _str(var.get("name")), env_var_name_errors))
         value_from = var.get("valueFrom")
         if value_from is None:
             continue
@@ -1576,13 +1583,7 @@ def _env_causes(env: Any, path: str) -> list[Cause]:
             causes.extend(
                 _each_invalid(f"{from_path}.{key}.name", selector_name, dns1123_subdomain_errors(selector_name))
             )
-            selector_key = _str(selector.get("key"))
-            if not selector_key:
-                causes.append(required(f"{from_path}.{key}.key"))
-            else:
-                causes.extend(
-                    _each_invalid(f"{from_path}.{key}.key", selector_key, config_map_key_errors(selector_key))
-                )
+            causes.extend(_required_valid(f"{from_path}.{key}.key", _str(selector.get("key")), config_map_key_errors))
         if not sources:
             causes.append(
                 invalid(
@@ -1613,12 +1614,7 @@ def _env_from_causes(env_from: Any, path: str) -> list[Cause]:
                 continue
             count += 1
             name = _str(_dict(reference).get("name"))
-            if not name:
-                causes.append(required(f"{item_path}.{key}.name"))
-            else:
-                causes.extend(
-                    _each_invalid(f"{item_path}.{key}.name", name, dns1123_subdomain_errors(_mask_trailing_dash(name)))
-                )
+            causes.extend(_required_valid(f"{item_path}.{key}.name", name, _subdomain_prefix_errors))
         if count == 0:
             causes.append(invalid(path, "", "must specify one of: `configMapRef` or `secretRef`"))
         elif count > 1:
@@ -1682,9 +1678,7 @@ def _handler_causes(handler: dict, path: str, grace_period: int | None, *, lifec
             if not _str(action.get("path")):
                 causes.append(required(f"{action_path}.path"))
             causes.extend(_port_num_or_name_causes(action.get("port"), f"{action_path}.port"))
-            scheme = _str(action.get("scheme"))
-            if scheme not in ("HTTP", "HTTPS"):
-                causes.append(not_supported(f"{action_path}.scheme", scheme, ("HTTP", "HTTPS")))
+            causes.extend(_unsupported(f"{action_path}.scheme", _str(action.get("scheme")), ("HTTP", "HTTPS")))
             for header in _list(action.get("httpHeaders")):
                 header_name = _str(_dict(header).get("name"))
                 causes.extend(
@@ -1759,27 +1753,15 @@ def _security_context_ids(context: Any, path: str) -> list[Cause]:
 
 def _container_common_causes(container: dict, volumes: dict[str, dict], path: str) -> list[Cause]:
     causes: list[Cause] = []
-    name = _str(container.get("name"))
-    if not name:
-        causes.append(required(f"{path}.name"))
-    else:
-        causes.extend(_each_invalid(f"{path}.name", name, dns1123_label_errors(name)))
+    causes.extend(_required_valid(f"{path}.name", _str(container.get("name")), dns1123_label_errors))
     if not _str(container.get("image")):
         causes.append(required(f"{path}.image"))
-    policy = _str(container.get("terminationMessagePolicy"))
-    if not policy:
-        causes.append(required(f"{path}.terminationMessagePolicy"))
-    elif policy not in _TERMINATION_MESSAGE_POLICIES:
-        causes.append(not_supported(f"{path}.terminationMessagePolicy", policy, _TERMINATION_MESSAGE_POLICIES))
+    causes.extend(_required_choice(container, "terminationMessagePolicy", path, _TERMINATION_MESSAGE_POLICIES))
     causes.extend(_container_ports_causes(container.get("ports"), f"{path}.ports"))
     causes.extend(_env_causes(container.get("env"), f"{path}.env"))
     causes.extend(_env_from_causes(container.get("envFrom"), f"{path}.envFrom"))
     causes.extend(_volume_mounts_causes(container.get("volumeMounts"), volumes, f"{path}.volumeMounts"))
-    pull = _str(container.get("imagePullPolicy"))
-    if not pull:
-        causes.append(required(f"{path}.imagePullPolicy"))
-    elif pull not in _PULL_POLICIES:
-        causes.append(not_supported(f"{path}.imagePullPolicy", pull, _PULL_POLICIES))
+    causes.extend(_required_choice(container, "imagePullPolicy", path, _PULL_POLICIES))
     causes.extend(_resource_requirements_causes(container.get("resources"), f"{path}.resources"))
     causes.extend(_security_context_ids(container.get("securityContext"), f"{path}.securityContext"))
     return causes
@@ -1918,16 +1900,8 @@ def _pod_spec_causes(spec: Any, path: str) -> list[Cause]:
             spec.get("initContainers"), spec.get("containers"), volumes, f"{path}.initContainers", grace
         )
     )
-    restart = _str(spec.get("restartPolicy"))
-    if not restart:
-        causes.append(required(f"{path}.restartPolicy"))
-    elif restart not in _RESTART_POLICIES:
-        causes.append(not_supported(f"{path}.restartPolicy", restart, _RESTART_POLICIES))
-    dns = _str(spec.get("dnsPolicy"))
-    if not dns:
-        causes.append(required(f"{path}.dnsPolicy"))
-    elif dns not in _DNS_POLICIES:
-        causes.append(not_supported(f"{path}.dnsPolicy", dns, _DNS_POLICIES))
+    causes.extend(_required_choice(spec, "restartPolicy", path, _RESTART_POLICIES))
+    causes.extend(_required_choice(spec, "dnsPolicy", path, _DNS_POLICIES))
     causes.extend(_labels_causes(spec.get("nodeSelector"), f"{path}.nodeSelector"))
     causes.extend(_security_context_ids(spec.get("securityContext"), f"{path}.securityContext"))
     for index, secret in enumerate(_list(spec.get("imagePullSecrets"))):
@@ -2279,10 +2253,7 @@ def _validate_stateful_set(obj: dict, old: dict | None) -> list[Cause]:
     if retention is not None:
         for key in ("whenDeleted", "whenScaled"):
             value = _str(_dict(retention).get(key))
-            if value not in ("Retain", "Delete"):
-                causes.append(
-                    not_supported(f"spec.persistentVolumeClaimRetentionPolicy.{key}", value, ("Retain", "Delete"))
-                )
+            causes.extend(_unsupported(f"spec.persistentVolumeClaimRetentionPolicy.{key}", value, ("Retain", "Delete")))
     causes.extend(_nonnegative(spec.get("replicas"), "spec.replicas"))
     causes.extend(_nonnegative(spec.get("minReadySeconds"), "spec.minReadySeconds"))
     ordinals = spec.get("ordinals")
@@ -2424,8 +2395,7 @@ def _job_spec_causes(spec: dict, path: str) -> list[Cause]:
         causes.extend(_nonnegative(spec.get(key), f"{path}.{key}"))
     mode = spec.get("completionMode")
     if mode is not None:
-        if mode not in ("NonIndexed", "Indexed"):
-            causes.append(not_supported(f"{path}.completionMode", mode, ("NonIndexed", "Indexed")))
+        causes.extend(_unsupported(f"{path}.completionMode", mode, ("NonIndexed", "Indexed")))
         if mode == "Indexed":
             if spec.get("completions") is None:
                 causes.append(required(f"{path}.completions", "when completion mode is Indexed"))
@@ -2554,11 +2524,7 @@ def _validate_cron_job(obj: dict, old: dict | None) -> list[Cause]:
     old_zone = _dict(old.get("spec")).get("timeZone") if old is not None else object()
     if spec.get("timeZone") != old_zone:
         causes.extend(_time_zone_causes(spec.get("timeZone")))
-    policy = _str(spec.get("concurrencyPolicy"))
-    if not policy:
-        causes.append(required("spec.concurrencyPolicy"))
-    elif policy not in ("Allow", "Forbid", "Replace"):
-        causes.append(not_supported("spec.concurrencyPolicy", policy, ("Allow", "Forbid", "Replace")))
+    causes.extend(_required_choice(spec, "concurrencyPolicy", "spec", ("Allow", "Forbid", "Replace")))
     job_template = _dict(spec.get("jobTemplate"))
     job_spec = _dict(job_template.get("spec"))
     causes.extend(_job_spec_causes(job_spec, "spec.jobTemplate.spec"))
@@ -2631,11 +2597,7 @@ def _service_port_causes(port: dict, require_name: bool, names: set[str], path: 
             names.add(name)
     number = _int(port.get("port"), 0) or 0
     causes.extend(_each_invalid(f"{path}.port", number, port_number_errors(number)))
-    protocol = _str(port.get("protocol"))
-    if not protocol:
-        causes.append(required(f"{path}.protocol"))
-    elif protocol not in _PROTOCOLS:
-        causes.append(not_supported(f"{path}.protocol", protocol, _PROTOCOLS))
+    causes.extend(_required_choice(port, "protocol", path, _PROTOCOLS))
     causes.extend(_port_num_or_name_causes(port.get("targetPort"), f"{path}.targetPort"))
     app_protocol = port.get("appProtocol")
     if app_protocol is not None:
@@ -2656,16 +2618,13 @@ def _cluster_ip_causes(spec: dict, kind: str) -> list[Cause]:
         causes.append(invalid("spec.clusterIPs", ips, "must be empty when `clusterIP` is not specified"))
     seen: set[str] = set()
     for index, family in enumerate(_list(spec.get("ipFamilies"))):
-        if family not in ("IPv4", "IPv6"):
-            causes.append(not_supported(f"spec.ipFamilies[{index}]", family, ("IPv4", "IPv6")))
+        causes.extend(_unsupported(f"spec.ipFamilies[{index}]", family, ("IPv4", "IPv6")))
         if family in seen:
             causes.append(duplicate(f"spec.ipFamilies[{index}]", family))
         seen.add(family)
-    policy = spec.get("ipFamilyPolicy")
-    if policy is not None and policy not in ("PreferDualStack", "RequireDualStack", "SingleStack"):
-        causes.append(
-            not_supported("spec.ipFamilyPolicy", policy, ("PreferDualStack", "RequireDualStack", "SingleStack"))
-        )
+    causes.extend(
+        _optional_choice(spec, "ipFamilyPolicy", "spec", ("PreferDualStack", "RequireDualStack", "SingleStack"))
+    )
     bad_ips = False
     for index, ip in enumerate(ips):
         if index == 0 and ip == "None":
@@ -2722,20 +2681,14 @@ def _validate_service(obj: dict, old: dict | None) -> list[Cause]:
         if spec.get("ipFamilyPolicy") is not None:
             causes.append(forbidden("spec.ipFamilyPolicy", "may not be set for ExternalName services"))
         cname = _str(spec.get("externalName")).removesuffix(".")
-        if cname:
-            causes.extend(_each_invalid("spec.externalName", cname, dns1123_subdomain_errors(cname)))
-        else:
-            causes.append(required("spec.externalName"))
+        causes.extend(_required_valid("spec.externalName", cname, dns1123_subdomain_errors))
     names: set[str] = set()
     for index, port in enumerate(ports):
         causes.extend(_service_port_causes(_dict(port), len(ports) > 1, names, f"spec.ports[{index}]"))
     if spec.get("selector") is not None:
         causes.extend(_labels_causes(spec.get("selector"), "spec.selector"))
     affinity = _str(spec.get("sessionAffinity"))
-    if not affinity:
-        causes.append(required("spec.sessionAffinity"))
-    elif affinity not in ("ClientIP", "None"):
-        causes.append(not_supported("spec.sessionAffinity", affinity, ("ClientIP", "None")))
+    causes.extend(_required_choice(spec, "sessionAffinity", "spec", ("ClientIP", "None")))
     config = spec.get("sessionAffinityConfig")
     if affinity == "ClientIP":
         timeout = _dict(_dict(config).get("clientIP")).get("timeoutSeconds")
@@ -2760,10 +2713,7 @@ def _validate_service(obj: dict, old: dict | None) -> list[Cause]:
     causes.extend(_cluster_ip_causes(spec, kind))
     for index, ip in enumerate(_list(spec.get("externalIPs"))):
         causes.extend(ip_errors(f"spec.externalIPs[{index}]", _str(ip)))
-    if not kind:
-        causes.append(required("spec.type"))
-    elif kind not in _SERVICE_TYPES:
-        causes.append(not_supported("spec.type", kind, _SERVICE_TYPES))
+    causes.extend(_required_choice(spec, "type", "spec", _SERVICE_TYPES))
     if kind == "ClusterIP":
         for index, port in enumerate(ports):
             if _int(_dict(port).get("nodePort"), 0):
@@ -2800,19 +2750,15 @@ def _validate_service(obj: dict, old: dict | None) -> list[Cause]:
                     "spec.externalTrafficPolicy", external_policy, "may only be set for externally-accessible services"
                 )
             )
-    elif not external_policy:
-        causes.append(required("spec.externalTrafficPolicy"))
-    elif external_policy not in ("Cluster", "Local"):
-        causes.append(not_supported("spec.externalTrafficPolicy", external_policy, ("Cluster", "Local")))
+    else:
+        causes.extend(_required_choice(spec, "externalTrafficPolicy", "spec", ("Cluster", "Local")))
     internal_policy = spec.get("internalTrafficPolicy")
     if internal_policy is None:
         if kind in ("NodePort", "LoadBalancer", "ClusterIP"):
             causes.append(required("spec.internalTrafficPolicy"))
     elif internal_policy not in ("Cluster", "Local"):
         causes.append(not_supported("spec.internalTrafficPolicy", internal_policy, ("Cluster", "Local")))
-    distribution = spec.get("trafficDistribution")
-    if distribution is not None and distribution not in _TRAFFIC_DISTRIBUTIONS:
-        causes.append(not_supported("spec.trafficDistribution", distribution, _TRAFFIC_DISTRIBUTIONS))
+    causes.extend(_optional_choice(spec, "trafficDistribution", "spec", _TRAFFIC_DISTRIBUTIONS))
     return causes
 
 
@@ -2947,9 +2893,7 @@ def _pvc_spec_causes(spec: Any, path: str) -> list[Cause]:
     class_name = spec.get("storageClassName")
     if isinstance(class_name, str) and class_name:
         causes.extend(_each_invalid(f"{path}.storageClassName", class_name, dns1123_subdomain_errors(class_name)))
-    volume_mode = spec.get("volumeMode")
-    if volume_mode is not None and volume_mode not in ("Block", "Filesystem"):
-        causes.append(not_supported(f"{path}.volumeMode", volume_mode, ("Block", "Filesystem")))
+    causes.extend(_optional_choice(spec, "volumeMode", path, ("Block", "Filesystem")))
     return causes
 
 
