@@ -1088,9 +1088,7 @@ def _object_meta_causes(meta: Any, namespaced: bool, name_check: NameCheck) -> l
     if namespaced:
         causes.extend(_required_valid("metadata.namespace", _str(meta.get("namespace")), dns1123_label_errors))
     # A namespace on a cluster-scoped object is cleared by the server before validation (BeforeCreate).
-    generation = _int(meta.get("generation"))
-    if generation is not None and generation < 0:
-        causes.append(invalid("metadata.generation", generation, "must be greater than or equal to 0"))
+    causes.extend(_nonnegative(meta.get("generation"), "metadata.generation"))
     causes.extend(_labels_causes(meta.get("labels"), "metadata.labels"))
     causes.extend(_annotations_causes(meta.get("annotations"), "metadata.annotations"))
     causes.extend(_owner_reference_causes(meta.get("ownerReferences")))
@@ -1356,6 +1354,7 @@ _DNS_POLICIES = ("ClusterFirstWithHostNet", "ClusterFirst", "Default", "None")
 _TERMINATION_MESSAGE_POLICIES = ("File", "FallbackToLogsOnError")
 _FILE_MODE_ERROR = "must be a number between 0 and 0777 (octal), both inclusive"
 _MAX_INT32 = 2**31 - 1
+_PROBES = ("livenessProbe", "readinessProbe", "startupProbe")
 # Volume sources in the order validateVolumeSource checks them, with the path it reports for a
 # second source (upstream's spelling, typos included).
 _VOLUME_SOURCES = (
@@ -1392,18 +1391,20 @@ _VOLUME_SOURCES = (
 )
 
 
-def _nonnegative(value: Any, path: str) -> list[Cause]:
+def _int_range(value: Any, path: str, low: int, high: int | None = None, detail: str = "") -> list[Cause]:
+    """Invalid value when `value` is an integer outside low..high (inclusive; no upper bound if None)."""
     number = _int(value)
-    if number is not None and number < 0:
-        return [invalid(path, number, "must be greater than or equal to 0")]
-    return []
+    if number is None or (low <= number and (high is None or number <= high)):
+        return []
+    return [invalid(path, number, detail or inclusive_range_error(low, high or 0))]
+
+
+def _nonnegative(value: Any, path: str) -> list[Cause]:
+    return _int_range(value, path, 0, detail="must be greater than or equal to 0")
 
 
 def _mode_causes(value: Any, path: str) -> list[Cause]:
-    mode = _int(value)
-    if mode is not None and not 0 <= mode <= 0o777:
-        return [invalid(path, mode, _FILE_MODE_ERROR)]
-    return []
+    return _int_range(value, path, 0, 0o777, _FILE_MODE_ERROR)
 
 
 def _path_causes(target: str, path: str, *, relative: bool) -> list[Cause]:
@@ -1710,30 +1711,30 @@ def _probe_causes(probe: Any, path: str, grace_period: int | None, kind: str) ->
     causes = _handler_causes(probe, path, grace_period, lifecycle=False)
     for key in ("initialDelaySeconds", "timeoutSeconds", "periodSeconds", "successThreshold", "failureThreshold"):
         causes.extend(_nonnegative(probe.get(key), f"{path}.{key}"))
-    grace = _int(probe.get("terminationGracePeriodSeconds"))
-    if grace is not None and grace <= 0:
-        causes.append(invalid(f"{path}.terminationGracePeriodSeconds", grace, "must be greater than 0"))
+    grace_path = f"{path}.terminationGracePeriodSeconds"
+    causes.extend(
+        _int_range(probe.get("terminationGracePeriodSeconds"), grace_path, 1, detail="must be greater than 0")
+    )
     if kind in ("liveness", "startup"):
         threshold = _int(probe.get("successThreshold"), 0)
         if threshold != 1:
             causes.append(invalid(f"{path}.successThreshold", threshold, "must be 1"))
     elif probe.get("terminationGracePeriodSeconds") is not None:
         causes.append(
-            invalid(
-                f"{path}.terminationGracePeriodSeconds",
-                probe["terminationGracePeriodSeconds"],
-                "must not be set for readinessProbes",
-            )
+            invalid(grace_path, probe["terminationGracePeriodSeconds"], "must not be set for readinessProbes")
         )
     return causes
 
 
-def _lifecycle_causes(lifecycle: Any, path: str, grace_period: int | None) -> list[Cause]:
+def _lifecycle_and_probes_causes(container: dict, path: str, grace_period: int | None) -> list[Cause]:
+    """The postStart/preStop hooks, then the liveness, readiness and startup probes."""
     causes: list[Cause] = []
     for hook in ("postStart", "preStop"):
-        handler = _dict(lifecycle).get(hook)
+        handler = _dict(container.get("lifecycle")).get(hook)
         if handler is not None:
-            causes.extend(_handler_causes(_dict(handler), f"{path}.{hook}", grace_period, lifecycle=True))
+            causes.extend(_handler_causes(_dict(handler), f"{path}.lifecycle.{hook}", grace_period, lifecycle=True))
+    for key in _PROBES:
+        causes.extend(_probe_causes(container.get(key), f"{path}.{key}", grace_period, key.removesuffix("Probe")))
     return causes
 
 
@@ -1741,13 +1742,9 @@ def _security_context_ids(context: Any, path: str) -> list[Cause]:
     context = _dict(context)
     causes: list[Cause] = []
     for key in ("runAsUser", "runAsGroup", "fsGroup"):
-        value = _int(context.get(key))
-        if value is not None and not 0 <= value <= _MAX_INT32:
-            causes.append(invalid(f"{path}.{key}", value, inclusive_range_error(0, _MAX_INT32)))
+        causes.extend(_int_range(context.get(key), f"{path}.{key}", 0, _MAX_INT32))
     for index, gid in enumerate(_list(context.get("supplementalGroups"))):
-        number = _int(gid)
-        if number is not None and not 0 <= number <= _MAX_INT32:
-            causes.append(invalid(f"{path}.supplementalGroups[{index}]", number, inclusive_range_error(0, _MAX_INT32)))
+        causes.extend(_int_range(gid, f"{path}.supplementalGroups[{index}]", 0, _MAX_INT32))
     return causes
 
 
@@ -1782,11 +1779,7 @@ def _containers_causes(containers: Any, volumes: dict[str, dict], path: str, gra
             causes.append(duplicate(f"{item_path}.name", name))
         else:
             names.add(name)
-        if container.get("lifecycle") is not None:
-            causes.extend(_lifecycle_causes(container["lifecycle"], f"{item_path}.lifecycle", grace))
-        causes.extend(_probe_causes(container.get("livenessProbe"), f"{item_path}.livenessProbe", grace, "liveness"))
-        causes.extend(_probe_causes(container.get("readinessProbe"), f"{item_path}.readinessProbe", grace, "readiness"))
-        causes.extend(_probe_causes(container.get("startupProbe"), f"{item_path}.startupProbe", grace, "startup"))
+        causes.extend(_lifecycle_and_probes_causes(container, item_path, grace))
         if container.get("restartPolicy") is not None:
             causes.append(forbidden(f"{item_path}.restartPolicy", "may not be set for non-init containers"))
     causes.extend(_host_port_conflicts(containers, path))
@@ -1828,17 +1821,9 @@ def _init_containers_causes(
             names.add(name)
         causes.extend(_host_port_conflicts([container], path))
         if restart == "Always":
-            if container.get("lifecycle") is not None:
-                causes.extend(_lifecycle_causes(container["lifecycle"], f"{item_path}.lifecycle", grace))
-            causes.extend(
-                _probe_causes(container.get("livenessProbe"), f"{item_path}.livenessProbe", grace, "liveness")
-            )
-            causes.extend(
-                _probe_causes(container.get("readinessProbe"), f"{item_path}.readinessProbe", grace, "readiness")
-            )
-            causes.extend(_probe_causes(container.get("startupProbe"), f"{item_path}.startupProbe", grace, "startup"))
+            causes.extend(_lifecycle_and_probes_causes(container, item_path, grace))
         else:
-            for key in ("lifecycle", "livenessProbe", "readinessProbe", "startupProbe"):
+            for key in ("lifecycle", *_PROBES):
                 if container.get(key) is not None:
                     causes.append(
                         forbidden(
@@ -1911,9 +1896,7 @@ def _pod_spec_causes(spec: Any, path: str) -> list[Cause]:
         value = _str(spec.get(key))
         if value:
             causes.extend(_each_invalid(f"{path}.{key}", value, dns1123_subdomain_errors(value)))
-    deadline = _int(spec.get("activeDeadlineSeconds"))
-    if deadline is not None and not 1 <= deadline <= _MAX_INT32:
-        causes.append(invalid(f"{path}.activeDeadlineSeconds", deadline, inclusive_range_error(1, _MAX_INT32)))
+    causes.extend(_int_range(spec.get("activeDeadlineSeconds"), f"{path}.activeDeadlineSeconds", 1, _MAX_INT32))
     for key in ("hostname", "subdomain"):
         value = _str(spec.get(key))
         if value:
