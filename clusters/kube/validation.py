@@ -1089,11 +1089,22 @@ def _object_meta_causes(meta: Any, namespaced: bool, name_check: NameCheck) -> l
         causes.extend(_required_valid("metadata.namespace", _str(meta.get("namespace")), dns1123_label_errors))
     # A namespace on a cluster-scoped object is cleared by the server before validation (BeforeCreate).
     causes.extend(_nonnegative(meta.get("generation"), "metadata.generation"))
-    causes.extend(_labels_causes(meta.get("labels"), "metadata.labels"))
-    causes.extend(_annotations_causes(meta.get("annotations"), "metadata.annotations"))
+    return causes + _meta_common_causes(meta)
+
+
+def _meta_common_causes(meta: dict) -> list[Cause]:
+    """What create and update both check: labels, annotations, owner references, finalizers."""
+    causes = _labels_and_annotations_causes(meta, "metadata")
     causes.extend(_owner_reference_causes(meta.get("ownerReferences")))
     causes.extend(_finalizer_causes(meta.get("finalizers"), "metadata.finalizers", indexed=True))
     return causes
+
+
+def _labels_and_annotations_causes(meta: dict, path: str) -> list[Cause]:
+    """Labels and annotations of an object's or a template's metadata, reported at `path`.labels/.annotations."""
+    return _labels_causes(meta.get("labels"), f"{path}.labels") + _annotations_causes(
+        meta.get("annotations"), f"{path}.annotations"
+    )
 
 
 def _owner_reference_causes(references: Any) -> list[Cause]:
@@ -1132,19 +1143,16 @@ def _object_meta_update_causes(new_meta: Any, old_meta: Any) -> list[Cause]:
             continue
         if (new_value or "") != (old_value or ""):
             causes.append(invalid(f"metadata.{key}", new_value or "", "field is immutable"))
-    causes.extend(_labels_causes(new_meta.get("labels"), "metadata.labels"))
-    causes.extend(_annotations_causes(new_meta.get("annotations"), "metadata.annotations"))
-    causes.extend(_owner_reference_causes(new_meta.get("ownerReferences")))
-    causes.extend(_finalizer_causes(new_meta.get("finalizers"), "metadata.finalizers", indexed=True))
-    return causes
+    return causes + _meta_common_causes(new_meta)
 
 
-def _subdomain_name(name: str) -> list[str]:
-    return dns1123_subdomain_errors(name)
-
-
-def _label_name(name: str) -> list[str]:
-    return dns1123_label_errors(name)
+def _meta_causes(
+    obj: dict, old: dict | None, name_check: NameCheck = dns1123_subdomain_errors, *, namespaced: bool = True
+) -> list[Cause]:
+    """ObjectMeta checks: the create rules (`name_check` for the name), or on update the immutable fields."""
+    if old is None:
+        return _object_meta_causes(obj.get("metadata"), namespaced, name_check)
+    return _object_meta_update_causes(obj.get("metadata"), old.get("metadata"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1908,9 +1916,7 @@ def _pod_spec_causes(spec: Any, path: str) -> list[Cause]:
 def _pod_template_causes(template: Any, path: str) -> list[Cause]:
     """ValidatePodTemplateSpec: labels and annotations (reported at template.labels) and the pod spec."""
     template = _dict(template)
-    meta = _dict(template.get("metadata"))
-    causes = _labels_causes(meta.get("labels"), f"{path}.labels")
-    causes.extend(_annotations_causes(meta.get("annotations"), f"{path}.annotations"))
+    causes = _labels_and_annotations_causes(_dict(template.get("metadata")), path)
     causes.extend(_pod_spec_causes(template.get("spec"), f"{path}.spec"))
     if _list(_dict(template.get("spec")).get("ephemeralContainers")):
         causes.append(forbidden(f"{path}.spec.ephemeralContainers", "ephemeral containers not allowed in pod template"))
@@ -1945,11 +1951,8 @@ def _pod_only_causes(spec: dict) -> list[Cause]:
 
 
 def _validate_pod(obj: dict, old: dict | None) -> list[Cause]:
-    meta, spec = obj.get("metadata"), _dict(obj.get("spec"))
-    if old is None:
-        causes = _object_meta_causes(meta, True, _subdomain_name)
-    else:
-        causes = _object_meta_update_causes(meta, old.get("metadata"))
+    spec = _dict(obj.get("spec"))
+    causes = _meta_causes(obj, old)
     causes.extend(_pod_spec_causes(spec, "spec"))
     causes.extend(_pod_only_causes(spec))
     if old is None:
@@ -2113,20 +2116,28 @@ def _template_matches_causes(spec: dict, path: str = "spec.template.metadata.lab
     return [invalid(path, shown, "`selector` does not match template `labels`")]
 
 
-def _replica_set_template_causes(spec: dict, owner: str) -> list[Cause]:
-    """ValidatePodTemplateSpecForReplicaSet: selector match, pod template, restartPolicy Always."""
-    causes = _template_matches_causes(spec)
-    template = _dict(spec.get("template"))
-    causes.extend(_pod_template_causes(template, "spec.template"))
-    template_spec = _dict(template.get("spec"))
+def _restart_always_causes(template: Any, owner: str) -> list[Cause]:
+    """Pods of a ReplicaSet, StatefulSet or DaemonSet run until replaced: restartPolicy Always, no deadline."""
+    template_spec = _dict(_dict(template).get("spec"))
     restart = _str(template_spec.get("restartPolicy"))
-    if restart != "Always":
-        causes.append(not_supported("spec.template.spec.restartPolicy", restart, ("Always",)))
+    causes = _unsupported("spec.template.spec.restartPolicy", restart, ("Always",))
     if template_spec.get("activeDeadlineSeconds") is not None:
         causes.append(
             forbidden("spec.template.spec.activeDeadlineSeconds", f"activeDeadlineSeconds in {owner} is not Supported")
         )
     return causes
+
+
+def _replica_set_selector_and_template_causes(spec: dict) -> list[Cause]:
+    """The selector, then ValidatePodTemplateSpecForReplicaSet (Deployments and ReplicaSets alike)."""
+    # "deployment" is upstream's wording for ReplicaSets too.
+    causes, selector_broken = _selector_causes(spec, "deployment")
+    if selector_broken:
+        causes.append(invalid("spec.selector", _selector_json(_dict(spec.get("selector"))), "invalid label selector"))
+        return causes
+    causes.extend(_template_matches_causes(spec))
+    causes.extend(_pod_template_causes(spec.get("template"), "spec.template"))
+    return causes + _restart_always_causes(spec.get("template"), "ReplicaSet")
 
 
 def _deployment_strategy_causes(strategy: Any) -> list[Cause]:
@@ -2163,14 +2174,9 @@ def _deployment_strategy_causes(strategy: Any) -> list[Cause]:
 
 def _validate_deployment(obj: dict, old: dict | None) -> list[Cause]:
     spec = _dict(obj.get("spec"))
-    causes = _workload_meta(obj, old, _subdomain_name)
+    causes = _meta_causes(obj, old)
     causes.extend(_nonnegative(spec.get("replicas"), "spec.replicas"))
-    selector_causes, selector_broken = _selector_causes(spec, "deployment")
-    causes.extend(selector_causes)
-    if selector_broken:
-        causes.append(invalid("spec.selector", _selector_json(_dict(spec.get("selector"))), "invalid label selector"))
-    else:
-        causes.extend(_replica_set_template_causes(spec, "ReplicaSet"))
+    causes.extend(_replica_set_selector_and_template_causes(spec))
     causes.extend(_deployment_strategy_causes(spec.get("strategy")))
     causes.extend(_nonnegative(spec.get("minReadySeconds"), "spec.minReadySeconds"))
     causes.extend(_nonnegative(spec.get("revisionHistoryLimit"), "spec.revisionHistoryLimit"))
@@ -2186,16 +2192,10 @@ def _validate_deployment(obj: dict, old: dict | None) -> list[Cause]:
 
 def _validate_replica_set(obj: dict, old: dict | None) -> list[Cause]:
     spec = _dict(obj.get("spec"))
-    causes = _workload_meta(obj, old, _subdomain_name)
+    causes = _meta_causes(obj, old)
     causes.extend(_nonnegative(spec.get("replicas"), "spec.replicas"))
     causes.extend(_nonnegative(spec.get("minReadySeconds"), "spec.minReadySeconds"))
-    # "deployment" is upstream's wording for ReplicaSets too.
-    selector_causes, selector_broken = _selector_causes(spec, "deployment")
-    causes.extend(selector_causes)
-    if selector_broken:
-        causes.append(invalid("spec.selector", _selector_json(_dict(spec.get("selector"))), "invalid label selector"))
-    else:
-        causes.extend(_replica_set_template_causes(spec, "ReplicaSet"))
+    causes.extend(_replica_set_selector_and_template_causes(spec))
     if old is not None:
         causes.extend(_immutable_selector(spec, _dict(old.get("spec"))))
     return causes
@@ -2203,7 +2203,7 @@ def _validate_replica_set(obj: dict, old: dict | None) -> list[Cause]:
 
 def _validate_stateful_set(obj: dict, old: dict | None) -> list[Cause]:
     spec = _dict(obj.get("spec"))
-    causes = _workload_meta(obj, old, _label_name)
+    causes = _meta_causes(obj, old, dns1123_label_errors)
     policy = _str(spec.get("podManagementPolicy"))
     if not policy:
         causes.append(required("spec.podManagementPolicy"))
@@ -2251,19 +2251,8 @@ def _validate_stateful_set(obj: dict, old: dict | None) -> list[Cause]:
         # Upstream validates only the template's labels and annotations for StatefulSets (a known
         # TODO in apps validation): the pod spec itself is checked when the pods are created.
         causes.extend(_template_matches_causes(spec))
-        meta = _dict(template.get("metadata"))
-        causes.extend(_labels_causes(meta.get("labels"), "spec.template.labels"))
-        causes.extend(_annotations_causes(meta.get("annotations"), "spec.template.annotations"))
-    template_spec = _dict(template.get("spec"))
-    restart = _str(template_spec.get("restartPolicy"))
-    if restart != "Always":
-        causes.append(not_supported("spec.template.spec.restartPolicy", restart, ("Always",)))
-    if template_spec.get("activeDeadlineSeconds") is not None:
-        causes.append(
-            forbidden(
-                "spec.template.spec.activeDeadlineSeconds", "activeDeadlineSeconds in StatefulSet is not Supported"
-            )
-        )
+        causes.extend(_labels_and_annotations_causes(_dict(template.get("metadata")), "spec.template"))
+    causes.extend(_restart_always_causes(template, "StatefulSet"))
     for index, claim in enumerate(_list(spec.get("volumeClaimTemplates"))):
         claim = _dict(claim)
         claim_name = _str(_dict(claim.get("metadata")).get("name"))
@@ -2296,7 +2285,7 @@ def _validate_stateful_set(obj: dict, old: dict | None) -> list[Cause]:
 
 def _validate_daemon_set(obj: dict, old: dict | None) -> list[Cause]:
     spec = _dict(obj.get("spec"))
-    causes = _workload_meta(obj, old, _subdomain_name)
+    causes = _meta_causes(obj, old)
     selector = spec.get("selector")
     if selector is not None:
         causes.extend(_label_selector_causes(selector, "spec.selector"))
@@ -2308,14 +2297,7 @@ def _validate_daemon_set(obj: dict, old: dict | None) -> list[Cause]:
             invalid("spec.selector", _selector_json(_dict(selector)), "empty selector is invalid for daemonset")
         )
     causes.extend(_pod_template_causes(spec.get("template"), "spec.template"))
-    template_spec = _dict(_dict(spec.get("template")).get("spec"))
-    restart = _str(template_spec.get("restartPolicy"))
-    if restart != "Always":
-        causes.append(not_supported("spec.template.spec.restartPolicy", restart, ("Always",)))
-    if template_spec.get("activeDeadlineSeconds") is not None:
-        causes.append(
-            forbidden("spec.template.spec.activeDeadlineSeconds", "activeDeadlineSeconds in DaemonSet is not Supported")
-        )
+    causes.extend(_restart_always_causes(spec.get("template"), "DaemonSet"))
     causes.extend(_nonnegative(spec.get("minReadySeconds"), "spec.minReadySeconds"))
     causes.extend(_nonnegative(spec.get("templateGeneration"), "spec.templateGeneration"))
     strategy = _dict(spec.get("updateStrategy"))
@@ -2344,12 +2326,6 @@ def _validate_daemon_set(obj: dict, old: dict | None) -> list[Cause]:
     if old is not None:
         causes.extend(_immutable_selector(spec, _dict(old.get("spec"))))
     return causes
-
-
-def _workload_meta(obj: dict, old: dict | None, name_check: NameCheck) -> list[Cause]:
-    if old is None:
-        return _object_meta_causes(obj.get("metadata"), True, name_check)
-    return _object_meta_update_causes(obj.get("metadata"), old.get("metadata"))
 
 
 def _immutable_selector(spec: dict, old_spec: dict) -> list[Cause]:
@@ -2425,7 +2401,7 @@ def _has_label_causes(labels: dict, key: str, expected: str) -> list[Cause]:
 def _validate_job(obj: dict, old: dict | None) -> list[Cause]:
     meta = _dict(obj.get("metadata"))
     spec = _dict(obj.get("spec"))
-    causes = _workload_meta(obj, old, _subdomain_name)
+    causes = _meta_causes(obj, old)
     name, uid = _str(meta.get("name")), _str(meta.get("uid"))
     if spec.get("manualSelector") is not True and spec.get("selector") is not None:
         labels = _template_labels(spec.get("template"))
@@ -2486,7 +2462,7 @@ def _validate_job(obj: dict, old: dict | None) -> list[Cause]:
 def _validate_cron_job(obj: dict, old: dict | None) -> list[Cause]:
     spec = _dict(obj.get("spec"))
     name = _str(_dict(obj.get("metadata")).get("name"))
-    causes = _workload_meta(obj, old, _subdomain_name)
+    causes = _meta_causes(obj, old)
     schedule = _str(spec.get("schedule"))
     if not schedule:
         causes.append(required("spec.schedule"))
@@ -2645,7 +2621,7 @@ def _cluster_ip_causes(spec: dict, kind: str) -> list[Cause]:
 def _validate_service(obj: dict, old: dict | None) -> list[Cause]:
     spec = _dict(obj.get("spec"))
     # RelaxedServiceNameValidation is on in 1.37: Service names are RFC 1123 labels.
-    causes = _workload_meta(obj, old, _label_name)
+    causes = _meta_causes(obj, old, dns1123_label_errors)
     if old is not None:
         causes.extend(_service_update_causes(spec, _dict(old.get("spec"))))
     kind = _str(spec.get("type"))
@@ -2778,7 +2754,7 @@ def _decoded_size(value: Any) -> int:
 
 
 def _validate_config_map(obj: dict, old: dict | None) -> list[Cause]:
-    causes = _workload_meta(obj, old, _subdomain_name)
+    causes = _meta_causes(obj, old)
     if old is not None:
         causes.extend(_immutable_data_causes(obj, old, ("data", "binaryData")))
     data, binary = _dict(obj.get("data")), _dict(obj.get("binaryData"))
@@ -2818,7 +2794,7 @@ _SECRET_REQUIRED_KEYS = {
 
 
 def _validate_secret(obj: dict, old: dict | None) -> list[Cause]:
-    causes = _workload_meta(obj, old, _subdomain_name)
+    causes = _meta_causes(obj, old)
     if old is not None:
         if _str(obj.get("type")) != _str(old.get("type")):
             causes.append(invalid("type", _str(obj.get("type")), "field is immutable"))
@@ -2882,7 +2858,7 @@ def _pvc_spec_causes(spec: Any, path: str) -> list[Cause]:
 
 def _validate_pvc(obj: dict, old: dict | None) -> list[Cause]:
     spec = _dict(obj.get("spec"))
-    causes = _workload_meta(obj, old, _subdomain_name)
+    causes = _meta_causes(obj, old)
     causes.extend(_pvc_spec_causes(spec, "spec"))
     if old is not None:
         old_spec = dict(_dict(old.get("spec")))
@@ -2933,11 +2909,7 @@ _PV_SOURCES = (
 
 def _validate_pv(obj: dict, old: dict | None) -> list[Cause]:
     spec = _dict(obj.get("spec"))
-    causes = (
-        _workload_meta(obj, old, _subdomain_name)
-        if old is not None
-        else _object_meta_causes(obj.get("metadata"), False, _subdomain_name)
-    )
+    causes = _meta_causes(obj, old, namespaced=False)
     modes = _list(spec.get("accessModes"))
     if not modes:
         causes.append(required("spec.accessModes"))
@@ -2961,18 +2933,14 @@ def _validate_pv(obj: dict, old: dict | None) -> list[Cause]:
 
 
 def _validate_namespace(obj: dict, old: dict | None) -> list[Cause]:
-    if old is not None:
-        return _object_meta_update_causes(obj.get("metadata"), old.get("metadata"))
-    causes = _object_meta_causes(obj.get("metadata"), False, _label_name)
-    causes.extend(_finalizer_causes(_dict(obj.get("spec")).get("finalizers"), "spec.finalizers", indexed=False))
+    causes = _meta_causes(obj, old, dns1123_label_errors, namespaced=False)
+    if old is None:
+        causes.extend(_finalizer_causes(_dict(obj.get("spec")).get("finalizers"), "spec.finalizers", indexed=False))
     return causes
 
 
 def _validate_node(obj: dict, old: dict | None) -> list[Cause]:
-    if old is None:
-        causes = _object_meta_causes(obj.get("metadata"), False, _subdomain_name)
-    else:
-        causes = _object_meta_update_causes(obj.get("metadata"), old.get("metadata"))
+    causes = _meta_causes(obj, old, namespaced=False)
     seen: set[tuple[str, str]] = set()
     for index, taint in enumerate(_list(_dict(obj.get("spec")).get("taints"))):
         taint = _dict(taint)
@@ -2999,9 +2967,7 @@ def _validate_node(obj: dict, old: dict | None) -> list[Cause]:
 
 def _validate_generic(namespaced: bool) -> Callable[[dict, dict | None], list[Cause]]:
     def check(obj: dict, old: dict | None) -> list[Cause]:
-        if old is not None:
-            return _object_meta_update_causes(obj.get("metadata"), old.get("metadata"))
-        return _object_meta_causes(obj.get("metadata"), namespaced, _subdomain_name)
+        return _meta_causes(obj, old, namespaced=namespaced)
 
     return check
 
