@@ -3,7 +3,10 @@
 A planned action can lose a race (the object changed, vanished or already exists because
 another pass got there first). That is normal for level-triggered controllers: the rest of the
 plan is dropped too (it may describe or build on the failed write, like the Event after it) and
-the next pass plans again from what is stored now. Anything else is an error.
+the next pass plans again from what is stored now. Anything else is an error — except for an
+Event the store refuses (say, in a namespace being terminated, where nothing new may be made):
+as upstream's event recorder ("Server rejected event (will not retry!)"), it is dropped and the
+plan goes on, since an Event only reports what the plan does.
 """
 
 from __future__ import annotations
@@ -128,7 +131,10 @@ def _perform(sandbox: Sandbox, action: Action) -> None:
                 preconditions={"uid": action.uid} if action.uid else None,
             )
         case Event():
-            event_record(sandbox, action)
+            try:
+                event_record(sandbox, action)
+            except (errors.Forbidden, errors.Invalid) as rejected:
+                log.info("server rejected event %r (will not retry): %s", action, rejected)
         case _:
             raise TypeError(f"not an action: {action!r}")
 

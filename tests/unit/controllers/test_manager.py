@@ -112,3 +112,24 @@ def test_events_fold_only_with_the_same_object_reason_message_and_type(sandbox):
         ("gone", "Testing", "one", "Normal", 2),
         ("kube-system", "Testing", "one", "Normal", 1),
     ]
+
+
+def test_an_event_in_a_terminating_namespace_is_dropped_and_the_plan_goes_on(sandbox):
+    namespaces = resource_for_kind("v1", "Namespace")
+    store.object_create(sandbox=sandbox, resource=namespaces, body={"metadata": {"name": "leaving"}}, namespace="")
+    body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "kept", "namespace": "leaving"}}
+    store.object_create(sandbox=sandbox, resource=CONFIGMAPS, body=body, namespace="leaving")
+    leaving = ref(store.object_get(sandbox=sandbox, resource=namespaces, namespace="", name="leaving"))
+    store.object_delete(sandbox=sandbox, resource=namespaces, namespace="", name="leaving")  # terminating
+    outcome = actions_apply(
+        sandbox,
+        [
+            Event(leaving | {"namespace": "leaving"}, "Killing", "stopping", "Normal", "kubelet"),
+            Patch("v1", "ConfigMap", "leaving", "kept", {"data": {"a": "1"}}),
+        ],
+    )
+    assert (outcome.applied, outcome.raced) == (2, 0)
+    kept = store.object_get(sandbox=sandbox, resource=CONFIGMAPS, namespace="leaving", name="kept")
+    assert kept["data"] == {"a": "1"}
+    events = store.object_list(sandbox=sandbox, resource=resource_for_kind("v1", "Event"), namespace="leaving")
+    assert events.items == []
