@@ -161,7 +161,7 @@ def main() -> None:
                 raise watch.error
             time.sleep(2)  # let the worker finish what the new sandbox started
             if options.profile:
-                bench.profile_start("worker")
+                bench.profile_start("worker", wall=options.profile == "wall")
             load = MachineLoad()
             tasks_before = bench.task_count()
             total, scheduled, post, raw_runs, raw_pods = [], [], [], [], []

@@ -326,13 +326,15 @@ class BenchStack:
     def process(self, name: str):
         return next(process for label, process in self.stack.processes if label == name)
 
-    def profile_start(self, name: str = "worker") -> None:
-        """Sample a process with py-spy (pip install py-spy) into <folder>/<name>.pyspy.txt,
-        only the thread holding the GIL (where CPU goes), collapsed stacks, until profile_stop()."""
+    def profile_start(self, name: str = "worker", *, wall: bool = False) -> None:
+        """Sample a process with py-spy (pip install py-spy) into <folder>/<name>.pyspy.txt, as
+        collapsed stacks, until profile_stop(): by default only the thread holding the GIL (where
+        CPU goes); with `wall`, every thread including waits (where time goes: Docker, the database)."""
         spy = str(Path(sys.executable).with_name("py-spy"))
         output = self.stack.root / f"{name}.pyspy.txt"
         pid = str(self.process(name).pid)
-        args = [spy, "record", "--pid", pid, "--rate", "250", "--format", "raw", "--gil", "-o", str(output)]
+        mode = ["--idle", "--threads"] if wall else ["--gil"]
+        args = [spy, "record", "--pid", pid, "--rate", "250", "--format", "raw", *mode, "-o", str(output)]
         self.profilers.append(subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
 
     def profile_stop(self) -> None:
@@ -417,7 +419,11 @@ def add_stack_options(parser) -> None:
     )
     parser.add_argument("--keep", action="store_true", help="keep the stack's folder (logs) and database afterwards")
     parser.add_argument(
-        "--profile", action="store_true", help="sample the worker with py-spy into <folder>/worker.pyspy.txt"
+        "--profile",
+        nargs="?",
+        const="cpu",
+        choices=["cpu", "wall"],
+        help="sample the worker with py-spy into <folder>/worker.pyspy.txt: cpu (GIL holder) or wall (every thread)",
     )
     parser.add_argument(
         "--trace", action="store_true", help="record every task's timings in <folder>/trace.jsonl (implies --keep)"

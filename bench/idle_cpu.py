@@ -81,7 +81,7 @@ def main() -> None:
         processes = {name: process.pid for name, process in bench.stack.processes}
         tasks_before = bench.task_count()
         if options.profile:
-            bench.profile_start("worker")
+            bench.profile_start("worker", wall=options.profile == "wall")
         load = MachineLoad()
         before = {name: cpu_seconds(pid) for name, pid in processes.items()}
         started = time.monotonic()

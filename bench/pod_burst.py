@@ -85,7 +85,7 @@ def main() -> None:
         cpu_before = {name: cpu_seconds(pid) for name, pid in processes.items()}
         tasks_before = bench.task_count()
         if options.profile:
-            bench.profile_start("worker")
+            bench.profile_start("worker", wall=options.profile == "wall")
         load = MachineLoad()
         started = time.perf_counter()
         for prefix in prefixes:
