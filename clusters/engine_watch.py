@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from collections.abc import Callable
 from datetime import datetime
 
@@ -32,8 +33,12 @@ def kubelet_to_wake(event) -> tuple[str, str] | None:
 
 
 def _wake(sandbox_uid: str, key: str) -> None:
+    try:
+        uid = uuid.UUID(hex=sandbox_uid)
+    except ValueError:
+        return  # labelled by something else than a sandbox of this app (a test run of the runtime)
     close_old_connections()
-    sandbox_id = Sandbox.objects.filter(uid=sandbox_uid).values_list("pk", flat=True).first()
+    sandbox_id = Sandbox.objects.filter(uid=uid).values_list("pk", flat=True).first()
     if sandbox_id is not None:
         with transaction.atomic():
             workqueue.work_request(sandbox_id, [key])
