@@ -149,6 +149,8 @@ class WorkItem(models.Model):
     leased_until = models.DateTimeField(null=True, blank=True)
     failures = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
+    # The moment the last delayed message was sent for: another for the same moment would be a no-op.
+    wake_sent_for = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["sandbox", "key"], name="work_item_unique_key")]
@@ -158,11 +160,17 @@ class WorkItem(models.Model):
 
 
 class NodeRuntimeState(models.Model):
-    """What the simulated runtime knows about one node's containers, kept between kubelet runs."""
+    """One node's kubelet between runs: its memory and the simulated runtime's state, and its lease.
+
+    The lease is upstream's node Lease (kube-node-lease) in table form: renewed every
+    NODE_HEARTBEAT_SECONDS by whatever serves the node's queue, it is how the node lifecycle
+    controller knows the kubelet lives, so the Node object itself is written only when its status
+    changes or every NODE_STATUS_REPORT_SECONDS, as upstream's kubelet does."""
 
     sandbox = models.ForeignKey(Sandbox, on_delete=models.CASCADE, related_name="runtime_states")
     node = models.CharField(max_length=253)
     state = models.JSONField(default=dict)
+    lease_renewed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["sandbox", "node"], name="runtime_state_unique_node")]

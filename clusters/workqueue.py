@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from clusters.models import Sandbox, WorkItem
 
@@ -54,9 +55,11 @@ def keys_for_write(kind: str, previous: dict | None, body: dict, *, engine: str)
     if kind == "Node" and previous is not None and _without_heartbeats(previous) == _without_heartbeats(body):
         return []
     keys = [CONTROLLERS]
-    node = body.get("spec", {}).get("nodeName") if kind == "Pod" else None
-    if node:
-        keys.append(kubelet_key(node))
+    if kind == "Pod" and body.get("spec", {}).get("nodeName"):
+        keys.append(kubelet_key(body["spec"]["nodeName"]))
+    if kind == "Node":
+        # A new node's kubelet starts at once; one marked NotReady answers if it still lives.
+        keys.append(kubelet_key(body["metadata"]["name"]))
     if kind in PROXY_KINDS and engine == "docker":
         keys.append(KUBE_PROXY)
     return keys
@@ -76,13 +79,21 @@ def _send(sandbox_id: int, key: str, at: datetime | None = None) -> None:
     run_work.apply_async((sandbox_id, key), **options)
 
 
-def work_request(sandbox_id: int, keys: list[str]) -> None:
-    """Mark keys dirty and, once the surrounding transaction commits, wake a worker for each."""
+def work_request(sandbox_id: int, keys: list[str], *, send_always: bool = False) -> None:
+    """Mark keys dirty and, once the surrounding transaction commits, wake a worker for each key
+    that was clean. A key already dirty has a message on its way, or a running reconcile that
+    sends one when it finishes (work_done), so a burst of writes sends one message per key, not
+    one per write. `send_always` (the resync) sends regardless, in case a message was lost."""
+    woken = []
     for key in keys:
-        updated = WorkItem.objects.filter(sandbox_id=sandbox_id, key=key).update(dirty=True)
-        if not updated:
-            WorkItem.objects.get_or_create(sandbox_id=sandbox_id, key=key, defaults={"dirty": True})
-    transaction.on_commit(lambda: [_send(sandbox_id, key) for key in keys])
+        turned_dirty = WorkItem.objects.filter(sandbox_id=sandbox_id, key=key, dirty=False).update(dirty=True)
+        if not turned_dirty:
+            _, created = WorkItem.objects.get_or_create(sandbox_id=sandbox_id, key=key, defaults={"dirty": True})
+            turned_dirty = created
+        if turned_dirty or send_always:
+            woken.append(key)
+    if woken:
+        transaction.on_commit(lambda: [_send(sandbox_id, key) for key in woken])
 
 
 def work_claim(sandbox_id: int, key: str, *, now: datetime) -> bool:
@@ -99,16 +110,22 @@ def work_done(sandbox_id: int, key: str, *, wake_at: datetime | None) -> None:
     item = WorkItem.objects.filter(sandbox_id=sandbox_id, key=key).first()
     if item is None:
         return  # the sandbox was deleted meanwhile
+    if wake_at is not None and (item.wake_at is None or wake_at < item.wake_at):
+        item.wake_at = wake_at
     item.leased_until = None
     item.failures = 0
     item.last_error = ""
-    if wake_at is not None and (item.wake_at is None or wake_at < item.wake_at):
-        item.wake_at = wake_at
     item.save(update_fields=["leased_until", "failures", "last_error", "wake_at"])
-    if item.dirty:
+    # Read `dirty` only now that the lease is released: a write that made the key dirty while it
+    # ran had its message dropped (the key was leased), so this is the message that runs it again.
+    dirty = WorkItem.objects.filter(pk=item.pk).values_list("dirty", flat=True).first()
+    if dirty:
         _send(sandbox_id, key)
-    elif item.wake_at is not None:
+    elif item.wake_at is not None and (item.wake_at != item.wake_sent_for or item.wake_at <= timezone.now()):
+        # One delayed message per moment; but a moment already past may have had its message
+        # dropped while this run held the lease, so it gets a new one.
         _send(sandbox_id, key, at=item.wake_at)
+        WorkItem.objects.filter(pk=item.pk).update(wake_sent_for=item.wake_at)
 
 
 def work_failed(sandbox_id: int, key: str, *, error: str, now: datetime) -> float:
@@ -140,6 +157,6 @@ def resync_all(*, now: datetime | None = None) -> int:
     for sandbox in Sandbox.objects.all():
         keys = keys_for_sandbox(sandbox)
         with transaction.atomic():
-            work_request(sandbox.pk, keys)
+            work_request(sandbox.pk, keys, send_always=True)
         count += len(keys)
     return count

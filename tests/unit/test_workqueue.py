@@ -2,6 +2,7 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import User
+from django.db import transaction
 from django.utils import timezone
 
 from clusters import workqueue
@@ -42,6 +43,27 @@ def test_a_request_marks_the_key_dirty_and_wakes_a_worker_after_commit(
     assert sent == [("controllers", None)]
 
 
+def test_a_burst_of_writes_sends_one_message_per_key_until_it_runs(
+    sandbox, sent, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        for _ in range(3):
+            with transaction.atomic():
+                workqueue.work_request(sandbox.pk, ["controllers", "kubelet/node-1"])
+    assert sorted(sent) == [("controllers", None), ("kubelet/node-1", None)]
+    assert workqueue.work_claim(sandbox.pk, "controllers", now=timezone.now())
+    with django_capture_on_commit_callbacks(execute=True):
+        workqueue.work_request(sandbox.pk, ["controllers"])  # clean again once claimed: a new message
+    assert sent[2:] == [("controllers", None)]
+
+
+def test_the_resync_sends_even_for_a_key_already_dirty(sandbox, sent, django_capture_on_commit_callbacks):
+    workqueue.work_request(sandbox.pk, ["controllers"])  # its message was lost
+    with django_capture_on_commit_callbacks(execute=True):
+        workqueue.work_request(sandbox.pk, ["controllers"], send_always=True)
+    assert sent == [("controllers", None)]
+
+
 def test_only_one_claim_of_a_key_wins_until_it_is_released(sandbox, sent):
     now = timezone.now()
     workqueue.work_request(sandbox.pk, ["controllers"])
@@ -71,6 +93,22 @@ def test_a_requested_wake_up_is_scheduled_and_becomes_due_then(sandbox, sent):
     assert sent == [("controllers", later)]
     assert not workqueue.work_claim(sandbox.pk, "controllers", now=now + timedelta(seconds=5))
     assert workqueue.work_claim(sandbox.pk, "controllers", now=later)
+
+
+def test_one_delayed_message_per_moment_unless_the_moment_has_passed(sandbox, sent):
+    now = timezone.now()
+    later = now + timedelta(seconds=10)
+    for _ in range(2):  # two runs asking for the same moment: its message is already on its way
+        workqueue.work_request(sandbox.pk, ["controllers"])
+        workqueue.work_claim(sandbox.pk, "controllers", now=now)
+        workqueue.work_done(sandbox.pk, "controllers", wake_at=later)
+    assert sent == [("controllers", later)]
+    # A run that held the lease when that message came (so it was dropped) and asks for the same,
+    # now past, moment again gets a new message.
+    past = now - timedelta(seconds=1)
+    WorkItem.objects.filter(sandbox=sandbox).update(wake_sent_for=past, wake_at=None)
+    workqueue.work_done(sandbox.pk, "controllers", wake_at=past)
+    assert sent[-1] == ("controllers", past)
 
 
 def test_a_dead_workers_lease_runs_out(sandbox, sent):
@@ -119,10 +157,11 @@ def test_a_heartbeat_that_changes_only_heartbeat_times_wakes_nobody():
     assert workqueue.keys_for_write("Node", before, after, engine="simulated") == []
 
 
-def test_a_node_whose_readiness_changes_wakes_the_controllers():
+def test_a_new_node_or_one_whose_readiness_changes_wakes_the_controllers_and_its_kubelet():
     before, after = _node("10:00:00"), _node("10:00:10", status="Unknown", version="2")
-    assert workqueue.keys_for_write("Node", before, after, engine="simulated") == ["controllers"]
-    assert workqueue.keys_for_write("Node", None, before, engine="simulated") == ["controllers"]
+    expected = ["controllers", "kubelet/node-1"]
+    assert workqueue.keys_for_write("Node", before, after, engine="simulated") == expected
+    assert workqueue.keys_for_write("Node", None, before, engine="simulated") == expected
 
 
 def test_a_pod_write_wakes_its_nodes_kubelet_and_events_wake_nobody():
