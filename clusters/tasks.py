@@ -8,7 +8,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from clusters import workqueue
-from clusters.models import Sandbox
+from clusters.models import NodeRuntimeState, Sandbox
 from clusters.store import change_log_compact
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,22 @@ def reconcile(sandbox: Sandbox, key: str, *, now):
 @shared_task(name="clusters.tasks.resync", ignore_result=True)
 def resync() -> int:
     return workqueue.resync_all()
+
+
+@shared_task(name="clusters.tasks.renew_node_leases", ignore_result=True)
+def renew_node_leases() -> None:
+    """Send each node's lease renewal to the node's own queue: only a worker that serves the
+    node's kubelet renews it, so a node whose kubelet stopped goes silent."""
+    expires = settings.NODE_HEARTBEAT_SECONDS
+    for node in NodeRuntimeState.objects.values_list("node", flat=True).distinct().order_by("node"):
+        renew_node_lease.apply_async((node,), queue=workqueue.queue_for(workqueue.kubelet_key(node)), expires=expires)
+
+
+@shared_task(name="clusters.tasks.renew_node_lease", ignore_result=True)
+def renew_node_lease(node: str) -> int:
+    from clusters.kubelet import node_leases_renew
+
+    return node_leases_renew(node, now=timezone.now())
 
 
 @shared_task(name="clusters.tasks.compact_change_log")

@@ -32,8 +32,10 @@ try:
     # A node whose kubelet is silent this long turns NotReady; its pods are evicted this long after.
     NODE_GRACE_SECONDS = env_float("TUTOR_NODE_GRACE_SECONDS", 40.0)
     POD_EVICTION_SECONDS = env_float("TUTOR_POD_EVICTION_SECONDS", 60.0)
-    # How often a kubelet renews its node's heartbeat.
+    # How often the kubelets renew their nodes' leases (the heartbeat), and how often a kubelet
+    # writes its Node's status when nothing in it changed (upstream: 10 s and 5 min).
     NODE_HEARTBEAT_SECONDS = env_float("TUTOR_NODE_HEARTBEAT_SECONDS", 10.0)
+    NODE_STATUS_REPORT_SECONDS = env_float("TUTOR_NODE_STATUS_REPORT_SECONDS", 300.0)
     # New sandboxes back off crash loops from 1 s to 60 s (class time) instead of 10 s to 5 min.
     FAST_BACKOFF = env_bool("TUTOR_FAST_BACKOFF", False)
 except EnvError as error:
@@ -204,6 +206,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "clusters.tasks.resync",
         "schedule": RESYNC_INTERVAL,
         "options": {"expires": RESYNC_INTERVAL},
+    },
+    "renew-node-leases": {
+        "task": "clusters.tasks.renew_node_leases",
+        "schedule": NODE_HEARTBEAT_SECONDS,
+        "options": {"expires": NODE_HEARTBEAT_SECONDS},
     },
     "compact-change-log": {
         "task": "clusters.tasks.compact_change_log",

@@ -15,7 +15,7 @@ from types import ModuleType
 
 from clusters.controllers.actor import actions_apply
 from clusters.controllers.state import ClusterState
-from clusters.models import Sandbox, StoredObject
+from clusters.models import NodeRuntimeState, Sandbox, StoredObject
 
 log = logging.getLogger(__name__)
 
@@ -52,29 +52,33 @@ def sandbox_state(sandbox: Sandbox) -> ClusterState:
     return ClusterState.of(bodies)
 
 
-def planner_options(name: str) -> dict:
-    """Settings some planners take as arguments (they stay pure: no settings import inside)."""
+def planner_options(name: str, sandbox: Sandbox) -> dict:
+    """Settings and facts outside the API some planners take as arguments (they stay pure: no
+    settings or database inside): the node lifecycle's timings and the nodes' leases."""
     from django.conf import settings
 
     if name == "node_lifecycle":
+        leases = NodeRuntimeState.objects.filter(sandbox=sandbox, lease_renewed_at__isnull=False)
         return {
             "grace": timedelta(seconds=settings.NODE_GRACE_SECONDS),
             "eviction": timedelta(seconds=settings.POD_EVICTION_SECONDS),
+            "leases": dict(leases.values_list("node", "lease_renewed_at")),
         }
     return {}
 
 
-def _options(planner: ModuleType) -> dict:
-    return planner_options(getattr(planner, "__name__", "").rsplit(".", 1)[-1])
+def _name(planner: ModuleType) -> str:
+    return getattr(planner, "__name__", "").rsplit(".", 1)[-1]
 
 
 def controllers_reconcile(
     sandbox: Sandbox, *, now: datetime, planners: list[ModuleType] | None = None
 ) -> datetime | None:
     planners = planner_modules() if planners is None else planners
+    arguments = [(planner, planner_options(_name(planner), sandbox)) for planner in planners]
     state = sandbox_state(sandbox)
     for _ in range(MAX_PASSES):
-        actions = [action for planner in planners for action in planner.plan(state, now=now, **_options(planner))]
+        actions = [action for planner, options in arguments for action in planner.plan(state, now=now, **options)]
         if not actions:
             break
         actions_apply(sandbox, actions)  # a lost race just means: plan again from fresh state
@@ -89,8 +93,8 @@ def controllers_reconcile(
     )
     wakeups = [
         moment
-        for planner in planners
+        for planner, options in arguments
         if hasattr(planner, "next_wakeup")
-        and (moment := planner.next_wakeup(state, now=now, **_options(planner))) is not None
+        and (moment := planner.next_wakeup(state, now=now, **options)) is not None
     ]
     return min(wakeups, default=None)

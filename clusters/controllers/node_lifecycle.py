@@ -1,6 +1,8 @@
 """The node lifecycle controller: a node whose kubelet stops posting status becomes NotReady,
 is tainted unreachable, and after a while its pods are evicted so their owners replace them.
 
+A kubelet lives as long as it renews its node's lease (`leases`: node name → the lease's renew
+time, kept outside the API, see NodeRuntimeState) or posts the node's status, whichever is newer.
 Upstream waits 40 s (node-monitor-grace-period) and evicts after 300 s (the default toleration
 of `node.kubernetes.io/unreachable`); both are arguments here so a class can use short ones.
 Deviation: an evicted pod is deleted with grace 0 — its kubelet is gone and cannot confirm —
@@ -71,13 +73,24 @@ def _mark_unknown(node: dict, now: datetime) -> list[Action]:
     ]
 
 
+def _heartbeat(node: dict, ready: dict, leases: dict[str, datetime]) -> datetime | None:
+    posted = _parse(ready.get("lastHeartbeatTime"))
+    renewed = leases.get(node["metadata"]["name"])
+    return max((moment for moment in (posted, renewed) if moment is not None), default=None)
+
+
 def plan(
-    state, *, now: datetime, grace: timedelta = timedelta(seconds=40), eviction: timedelta = timedelta(seconds=300)
+    state,
+    *,
+    now: datetime,
+    grace: timedelta = timedelta(seconds=40),
+    eviction: timedelta = timedelta(seconds=300),
+    leases: dict[str, datetime] | None = None,
 ) -> list[Action]:
     actions: list[Action] = []
     for node in state.objects("Node"):
         ready = _ready_condition(node)
-        heartbeat = _parse(ready.get("lastHeartbeatTime"))
+        heartbeat = _heartbeat(node, ready, leases or {})
         taint = _unreachable_taint(node)
         silent = heartbeat is not None and now - heartbeat > grace
         if silent and ready.get("status") != "Unknown":
@@ -112,13 +125,18 @@ def plan(
 
 
 def next_wakeup(
-    state, *, now: datetime, grace: timedelta = timedelta(seconds=40), eviction: timedelta = timedelta(seconds=300)
+    state,
+    *,
+    now: datetime,
+    grace: timedelta = timedelta(seconds=40),
+    eviction: timedelta = timedelta(seconds=300),
+    leases: dict[str, datetime] | None = None,
 ) -> datetime | None:
     """When a node goes silent for longer than the grace period, or a taint's eviction falls due."""
     moments = []
     for node in state.objects("Node"):
         ready = _ready_condition(node)
-        heartbeat = _parse(ready.get("lastHeartbeatTime"))
+        heartbeat = _heartbeat(node, ready, leases or {})
         if heartbeat and ready.get("status") == "True":
             moments.append(heartbeat + grace + timedelta(seconds=1))
         taint = _unreachable_taint(node)

@@ -89,3 +89,16 @@ def test_it_wakes_up_when_a_heartbeat_would_go_stale_or_an_eviction_falls_due():
     assert node_lifecycle.next_wakeup(ClusterState.of([node(10)]), now=NOW) == NOW + timedelta(seconds=31)
     tainted = ClusterState.of([node(100, "Unknown", [TAINT])])
     assert node_lifecycle.next_wakeup(tainted, now=NOW, eviction=timedelta(seconds=300)) == NOW + timedelta(seconds=230)
+
+
+def test_a_renewed_lease_keeps_a_node_ready_whose_status_is_old():
+    """The kubelet writes the Node only every few minutes; its lease says it lives."""
+    state = ClusterState.of([node(200), pod()])
+    assert node_lifecycle.plan(state, now=NOW, leases={"node-1": NOW - timedelta(seconds=5)}) == []
+    assert node_lifecycle.next_wakeup(state, now=NOW, leases={"node-1": NOW - timedelta(seconds=5)}) == (
+        NOW + timedelta(seconds=36)
+    )
+    stale = {"node-1": NOW - timedelta(seconds=45)}
+    assert [a.reason for a in node_lifecycle.plan(state, now=NOW, leases=stale) if isinstance(a, Event)] == [
+        "NodeNotReady"
+    ]

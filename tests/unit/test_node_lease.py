@@ -1,0 +1,53 @@
+"""The kubelet's side of node health: the lease renewed for every sandbox at once, and the Node's
+status written only when it changes or is due, as upstream's kubelet does."""
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import override_settings
+from django.utils import timezone
+
+from clusters import store
+from clusters.controllers.manager import planner_options
+from clusters.kube.resources import resource_for_kind
+from clusters.kubelet import kubelet_reconcile, node_leases_renew
+from clusters.models import NodeRuntimeState
+from clusters.sandboxes import sandbox_create
+
+NODES = resource_for_kind("v1", "Node")
+
+pytestmark = pytest.mark.django_db
+
+
+def sandbox(owner: str):
+    return sandbox_create(owner=User.objects.create(username=owner), runtime="simulated")
+
+
+def node_version(box, name: str = "node-1") -> str:
+    return store.object_get(sandbox=box, resource=NODES, namespace="", name=name)["metadata"]["resourceVersion"]
+
+
+def test_one_renewal_renews_the_node_in_every_sandbox_and_the_controllers_see_it():
+    first, second = sandbox("alice"), sandbox("bob")
+    now = timezone.now()
+    for box in (first, second):
+        kubelet_reconcile(box, node="node-1", now=now)
+    later = now + timedelta(seconds=10)
+    assert node_leases_renew("node-1", now=later) == 2
+    assert node_leases_renew("node-9", now=later) == 0
+    assert planner_options("node_lifecycle", first)["leases"] == {"node-1": later}
+
+
+@override_settings(NODE_STATUS_REPORT_SECONDS=300)
+def test_the_node_status_is_written_when_due_not_at_every_run():
+    box = sandbox("alice")
+    now = timezone.now()
+    next_report = kubelet_reconcile(box, node="node-1", now=now)
+    written = node_version(box)
+    assert next_report <= now + timedelta(seconds=300)
+    kubelet_reconcile(box, node="node-1", now=now + timedelta(seconds=60))
+    assert node_version(box) == written  # nothing changed, nothing due: no write
+    assert NodeRuntimeState.objects.get(sandbox=box, node="node-1").lease_renewed_at == now + timedelta(seconds=60)
+    kubelet_reconcile(box, node="node-1", now=now + timedelta(seconds=301))
+    assert node_version(box) != written
