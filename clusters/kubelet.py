@@ -176,6 +176,16 @@ def _status_report(sandbox: Sandbox, node: dict, now: datetime) -> datetime:
     return last_at + interval
 
 
+def sandboxes_with_leases_just_expired(*, now: datetime, grace: timedelta, period: timedelta) -> list[int]:
+    """Sandboxes with a node whose lease expired within the last two monitor periods: their node
+    lifecycle controller has a node to mark NotReady. Each expiry is seen once or twice, not at
+    every tick; one missed altogether is caught by the resync."""
+    expired = NodeRuntimeState.objects.filter(
+        lease_renewed_at__lt=now - grace, lease_renewed_at__gte=now - grace - 2 * period
+    )
+    return sorted(set(expired.values_list("sandbox_id", flat=True)))
+
+
 def node_leases_renew(node: str, *, now: datetime) -> int:
     """Renew the lease of `node` in every sandbox: what serves the node's queue lives. One UPDATE
     for all sandboxes, so a heartbeat costs the same for one sandbox or fifty."""

@@ -2,9 +2,11 @@
 
 import logging
 import traceback
+from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from clusters import workqueue
@@ -66,6 +68,23 @@ def renew_node_lease(node: str) -> int:
     from clusters.kubelet import node_leases_renew
 
     return node_leases_renew(node, now=timezone.now())
+
+
+@shared_task(name="clusters.tasks.monitor_nodes", ignore_result=True)
+def monitor_nodes() -> int:
+    """Upstream's node monitor: every few seconds, wake the controllers of the sandboxes whose
+    node lease has just expired, so the node turns NotReady once its grace period is over."""
+    from clusters.kubelet import sandboxes_with_leases_just_expired
+
+    sandboxes = sandboxes_with_leases_just_expired(
+        now=timezone.now(),
+        grace=timedelta(seconds=settings.NODE_GRACE_SECONDS),
+        period=timedelta(seconds=settings.NODE_MONITOR_SECONDS),
+    )
+    for sandbox_id in sandboxes:
+        with transaction.atomic():
+            workqueue.work_request(sandbox_id, [workqueue.CONTROLLERS])
+    return len(sandboxes)
 
 
 @shared_task(name="clusters.tasks.compact_change_log")

@@ -36,6 +36,8 @@ try:
     # writes its Node's status when nothing in it changed (upstream: 10 s and 5 min).
     NODE_HEARTBEAT_SECONDS = env_float("TUTOR_NODE_HEARTBEAT_SECONDS", 10.0)
     NODE_STATUS_REPORT_SECONDS = env_float("TUTOR_NODE_STATUS_REPORT_SECONDS", 300.0)
+    # How often the node monitor looks for expired leases (upstream's node-monitor-period: 5 s).
+    NODE_MONITOR_SECONDS = env_float("TUTOR_NODE_MONITOR_SECONDS", 5.0)
     # New sandboxes back off crash loops from 1 s to 60 s (class time) instead of 10 s to 5 min.
     FAST_BACKOFF = env_bool("TUTOR_FAST_BACKOFF", False)
 except EnvError as error:
@@ -211,6 +213,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "clusters.tasks.renew_node_leases",
         "schedule": NODE_HEARTBEAT_SECONDS,
         "options": {"expires": NODE_HEARTBEAT_SECONDS},
+    },
+    "monitor-nodes": {
+        "task": "clusters.tasks.monitor_nodes",
+        "schedule": NODE_MONITOR_SECONDS,
+        "options": {"expires": NODE_MONITOR_SECONDS},
     },
     "compact-change-log": {
         "task": "clusters.tasks.compact_change_log",

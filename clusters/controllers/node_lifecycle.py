@@ -132,12 +132,15 @@ def next_wakeup(
     eviction: timedelta = timedelta(seconds=300),
     leases: dict[str, datetime] | None = None,
 ) -> datetime | None:
-    """When a node goes silent for longer than the grace period, or a taint's eviction falls due."""
+    """When a taint's eviction falls due, or a node without a lease goes silent for longer than
+    the grace period. A lease that expires is noticed by the node monitor (clusters.tasks), once
+    for all sandboxes, instead of every sandbox waking itself at every renewal."""
     moments = []
+    leases = leases or {}
     for node in state.objects("Node"):
         ready = _ready_condition(node)
-        heartbeat = _heartbeat(node, ready, leases or {})
-        if heartbeat and ready.get("status") == "True":
+        heartbeat = _heartbeat(node, ready, leases)
+        if heartbeat and ready.get("status") == "True" and node["metadata"]["name"] not in leases:
             moments.append(heartbeat + grace + timedelta(seconds=1))
         taint = _unreachable_taint(node)
         if taint and taint.get("timeAdded"):

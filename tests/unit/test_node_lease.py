@@ -11,7 +11,7 @@ from django.utils import timezone
 from clusters import store
 from clusters.controllers.manager import planner_options
 from clusters.kube.resources import resource_for_kind
-from clusters.kubelet import kubelet_reconcile, node_leases_renew
+from clusters.kubelet import kubelet_reconcile, node_leases_renew, sandboxes_with_leases_just_expired
 from clusters.models import NodeRuntimeState
 from clusters.sandboxes import sandbox_create
 
@@ -51,3 +51,20 @@ def test_the_node_status_is_written_when_due_not_at_every_run():
     assert NodeRuntimeState.objects.get(sandbox=box, node="node-1").lease_renewed_at == now + timedelta(seconds=60)
     kubelet_reconcile(box, node="node-1", now=now + timedelta(seconds=301))
     assert node_version(box) != written
+
+
+def test_the_node_monitor_wakes_a_sandbox_once_its_lease_has_just_expired():
+    box = sandbox("alice")
+    now = timezone.now()
+    kubelet_reconcile(box, node="node-1", now=now)
+    grace, period = timedelta(seconds=40), timedelta(seconds=5)
+
+    def expired(seconds_later: float) -> list[int]:
+        return sandboxes_with_leases_just_expired(
+            now=now + timedelta(seconds=seconds_later), grace=grace, period=period
+        )
+
+    assert expired(39) == []  # still within its grace period
+    assert expired(41) == [box.pk]
+    assert expired(49) == [box.pk]  # two ticks may see it, if one comes late
+    assert expired(51) == []  # long expired: the controller knows already, no wake-up at every tick
