@@ -54,6 +54,11 @@ def resync() -> int:
     return workqueue.resync_all()
 
 
+@shared_task(name="clusters.tasks.resync_due", ignore_result=True)
+def resync_due() -> int:
+    return workqueue.resync_due(now=timezone.now())
+
+
 @shared_task(name="clusters.tasks.renew_node_leases", ignore_result=True)
 def renew_node_leases() -> None:
     """Send each node's lease renewal to the node's own queue: only a worker that serves the

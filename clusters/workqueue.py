@@ -151,8 +151,8 @@ def keys_for_sandbox(sandbox: Sandbox) -> list[str]:
 
 
 def resync_all(*, now: datetime | None = None) -> int:
-    """What a controller's periodic resync does: every key of every sandbox is due again.
-    This is what makes the system converge even if every message were lost."""
+    """What a controller's periodic resync does: every key of every sandbox is due again. Run
+    every few minutes, it is what makes the system converge whatever happened."""
     count = 0
     for sandbox in Sandbox.objects.all():
         keys = keys_for_sandbox(sandbox)
@@ -160,3 +160,16 @@ def resync_all(*, now: datetime | None = None) -> int:
             work_request(sandbox.pk, keys, send_always=True)
         count += len(keys)
     return count
+
+
+def resync_due(*, now: datetime) -> int:
+    """Send a message for every key that is due but may have none: its message was lost, or it
+    was leased by a worker that died (the lease has run out; what it was doing is due again).
+    Cheap (two queries when nothing is due), so it runs every few seconds."""
+    WorkItem.objects.filter(leased_until__lt=now).update(dirty=True, leased_until=None)
+    free = Q(leased_until__isnull=True) | Q(leased_until__lt=now)
+    due = WorkItem.objects.filter(free & (Q(dirty=True) | Q(wake_at__lte=now)))
+    keys = list(due.order_by("sandbox_id", "key").values_list("sandbox_id", "key"))
+    for sandbox_id, key in keys:
+        _send(sandbox_id, key)
+    return len(keys)

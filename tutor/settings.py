@@ -27,8 +27,10 @@ try:
     BROKER_POLLING_INTERVAL = env_float("TUTOR_BROKER_POLLING_INTERVAL", 0.02)
     # How many changes the log keeps for watches to resume from (older ones get 410 Expired).
     CHANGE_LOG_KEEP = int(env_float("TUTOR_CHANGE_LOG_KEEP", 50_000))
-    # Every sandbox is reconciled at least this often, whatever messages were lost.
+    # Work whose message was lost, or whose worker died, is picked up again within this many
+    # seconds; every key of every sandbox is reconciled at least every FULL_RESYNC_INTERVAL.
     RESYNC_INTERVAL = env_float("TUTOR_RESYNC_INTERVAL", 30.0)
+    FULL_RESYNC_INTERVAL = env_float("TUTOR_FULL_RESYNC_INTERVAL", 300.0)
     # A node whose kubelet is silent this long turns NotReady; its pods are evicted this long after.
     NODE_GRACE_SECONDS = env_float("TUTOR_NODE_GRACE_SECONDS", 40.0)
     POD_EVICTION_SECONDS = env_float("TUTOR_POD_EVICTION_SECONDS", 60.0)
@@ -204,10 +206,15 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": HEARTBEAT_INTERVAL,
         "options": {"expires": HEARTBEAT_INTERVAL},
     },
-    "resync-sandboxes": {
-        "task": "clusters.tasks.resync",
+    "resync-due-work": {
+        "task": "clusters.tasks.resync_due",
         "schedule": RESYNC_INTERVAL,
         "options": {"expires": RESYNC_INTERVAL},
+    },
+    "resync-sandboxes": {
+        "task": "clusters.tasks.resync",
+        "schedule": FULL_RESYNC_INTERVAL,
+        "options": {"expires": FULL_RESYNC_INTERVAL},
     },
     "renew-node-leases": {
         "task": "clusters.tasks.renew_node_leases",

@@ -43,9 +43,7 @@ def test_a_request_marks_the_key_dirty_and_wakes_a_worker_after_commit(
     assert sent == [("controllers", None)]
 
 
-def test_a_burst_of_writes_sends_one_message_per_key_until_it_runs(
-    sandbox, sent, django_capture_on_commit_callbacks
-):
+def test_a_burst_of_writes_sends_one_message_per_key_until_it_runs(sandbox, sent, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         for _ in range(3):
             with transaction.atomic():
@@ -175,3 +173,17 @@ def test_services_and_endpoints_wake_kube_proxy_only_on_docker():
     assert workqueue.keys_for_write("Service", None, service, engine="docker") == ["controllers", "kube-proxy"]
     assert workqueue.keys_for_write("Endpoints", None, service, engine="docker") == ["controllers", "kube-proxy"]
     assert workqueue.keys_for_write("Service", None, service, engine="simulated") == ["controllers"]
+
+
+def test_due_work_without_a_message_is_sent_again_and_a_dead_workers_key_is_due_again(sandbox, sent):
+    now = timezone.now()
+    workqueue.work_request(sandbox.pk, ["controllers", "kubelet/node-1", "kubelet/node-2"])
+    assert workqueue.work_claim(sandbox.pk, "kubelet/node-1", now=now)  # its worker dies
+    assert workqueue.work_claim(sandbox.pk, "kubelet/node-2", now=now)
+    workqueue.work_done(sandbox.pk, "kubelet/node-2", wake_at=None)  # done, nothing more to do
+    assert workqueue.resync_due(now=now) == 1
+    assert sent == [("controllers", None)]  # its message was lost
+    later = now + workqueue.LEASE + timedelta(seconds=1)
+    assert workqueue.resync_due(now=later) == 2
+    assert sent[1:] == [("controllers", None), ("kubelet/node-1", None)]
+    assert workqueue.work_claim(sandbox.pk, "kubelet/node-1", now=later)
