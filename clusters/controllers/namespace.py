@@ -89,7 +89,8 @@ def _sync_terminating(state: ClusterState, namespace: dict, *, now: datetime) ->
         actions.append(Patch("v1", "Namespace", "", name, {"status": {"conditions": conditions}}, "status"))
     if not content:
         left = [f for f in finalizers if f != FINALIZER]
-        actions.append(Patch("v1", "Namespace", "", name, {"spec": {"finalizers": left or None}}))
+        # An empty list, not null: a Namespace without spec.finalizers is defaulted back to [kubernetes].
+        actions.append(Patch("v1", "Namespace", "", name, {"spec": {"finalizers": left}}))
         actions.append(Delete("v1", "Namespace", "", name, uid=metadata["uid"]))
     return actions
 

@@ -184,7 +184,7 @@ def test_it_waits_quietly_while_pods_terminate_then_finalizes_and_deletes_the_na
             {"status": {"conditions": conditions(content_transition=LATER_STAMP)}},
             "status",
         ),
-        Patch("v1", "Namespace", "", "shop", {"spec": {"finalizers": None}}),
+        Patch("v1", "Namespace", "", "shop", {"spec": {"finalizers": []}}),
         Delete("v1", "Namespace", "", "shop", uid="uid-shop"),
     ]
     gone = apply(emptied, namespace_controller.plan(emptied, now=LATER))
@@ -220,7 +220,7 @@ def test_it_finalizes_an_empty_namespace_at_once():
     state = ClusterState.of([namespace(conditions=conditions())])
 
     assert namespace_controller.plan(state, now=NOW) == [
-        Patch("v1", "Namespace", "", "shop", {"spec": {"finalizers": None}}),
+        Patch("v1", "Namespace", "", "shop", {"spec": {"finalizers": []}}),
         Delete("v1", "Namespace", "", "shop", uid="uid-shop"),
     ]
 
