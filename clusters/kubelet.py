@@ -189,7 +189,20 @@ def sandboxes_with_leases_just_expired(*, now: datetime, grace: timedelta, perio
 def node_leases_renew(node: str, *, now: datetime) -> int:
     """Renew the lease of `node` in every sandbox: what serves the node's queue lives. One UPDATE
     for all sandboxes, so a heartbeat costs the same for one sandbox or fifty."""
+    _leases_renewed[node] = now
     return NodeRuntimeState.objects.filter(node=node).update(lease_renewed_at=now)
+
+
+# When this process last renewed each node's leases. A kubelet run is proof that the node's queue
+# is served: it renews them too (at most every half heartbeat), so a busy worker, whose renewal
+# tasks wait in the queue behind pod work, does not let its nodes go NotReady.
+_leases_renewed: dict[str, datetime] = {}
+
+
+def _leases_renew_while_busy(node: str, now: datetime) -> None:
+    last = _leases_renewed.get(node)
+    if last is None or now - last >= timedelta(seconds=settings.NODE_HEARTBEAT_SECONDS / 2):
+        node_leases_renew(node, now=now)
 
 
 def _perform(sandbox: Sandbox, runtime, operation, pod: dict | None, node: str):
@@ -210,6 +223,7 @@ def kubelet_reconcile(sandbox: Sandbox, *, node: str, now: datetime) -> datetime
     except errors.NotFound:
         return None
     next_report = _status_report(sandbox, node_object, now)
+    _leases_renew_while_busy(node, now)
     saved, _ = NodeRuntimeState.objects.get_or_create(sandbox=sandbox, node=node)
     memory = saved.state.get("kubelet", {})
     runtime = runtime_for(sandbox, node_object, saved.state.get("runtime", {}))
