@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import subprocess
 import textwrap
 import time
+import uuid
+from datetime import datetime
+
+from tests.kubectl.conftest import KUBECTL
 
 # Three web pods behind a readiness probe: what most tests start from.
 DEPLOYMENT = textwrap.dedent(
@@ -45,3 +52,84 @@ def eventually(check, timeout: float = 60, interval: float = 0.3):
         if time.monotonic() > deadline:
             raise AssertionError(f"not within {timeout} s: {check.__doc__ or check}")
         time.sleep(interval)
+
+
+def pod(kubectl, name: str) -> dict:
+    return json.loads(kubectl("get", "pod", name, "-o", "json").stdout)
+
+
+def names(kubectl, kind: str, selector: str | None = None) -> set[str]:
+    """Names of the objects of `kind` in the test's namespace (with a label selector, if given)."""
+    args = ["get", kind, "-o", "json", *(["-l", selector] if selector else [])]
+    return {item["metadata"]["name"] for item in json.loads(kubectl(*args).stdout)["items"]}
+
+
+def moment(text: str) -> datetime:
+    """An RFC 3339 timestamp as the API writes it (`2026-01-01T10:00:00Z`)."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def containers_without_pod(stack, *, node: str = "") -> list[str]:
+    """Docker containers of the stack's sandbox (on `node`, if given) whose pod no longer exists."""
+    labels = "f'kube-tutor.sandbox={sandbox}'" + (f", 'kube-tutor.node={node}'" if node else "")
+    found = stack.manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        "from clusters.models import Sandbox, StoredObject; from clusters.runtime.docker import engine_client; "
+        "live = set(str(u) for u in StoredObject.objects.filter(kind='Pod').values_list('uid', flat=True)); "
+        "sandbox = Sandbox.objects.get().uid.hex; "
+        f"containers = engine_client().containers.list(all=True, filters={{'label': [{labels}]}}); "
+        "print('\\n'.join(c.name for c in containers "
+        "if 'io.kubernetes.pod.uid' in c.labels and c.labels['io.kubernetes.pod.uid'] not in live))",
+    )
+    assert found.returncode == 0, found.stderr
+    return found.stdout.split()
+
+
+def pod_containers(stack, namespace: str) -> list[str]:
+    """Docker containers (pause containers too) of the stack's sandbox for pods of `namespace`."""
+    found = stack.manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        "from clusters.models import Sandbox; from clusters.runtime.docker import engine_client; "
+        "sandbox = Sandbox.objects.get().uid.hex; "
+        "containers = engine_client().containers.list(all=True, filters={'label': ["
+        f"f'kube-tutor.sandbox={{sandbox}}', 'io.kubernetes.pod.namespace={namespace}']}}); "
+        "print('\\n'.join(c.name for c in containers))",
+    )
+    assert found.returncode == 0, found.stderr
+    return found.stdout.split()
+
+
+@contextlib.contextmanager
+def watching(kubectl, *args: str, events: bool = False):
+    """`kubectl get <args> --watch -o json` in the background: yields a function that returns every
+    version of the objects the watch has delivered so far, oldest first (with `events`, the watch
+    events instead: {"type": "ADDED" | "MODIFIED" | "DELETED", "object": …})."""
+    path = kubectl.home / f"watch-{uuid.uuid4().hex[:8]}.json"
+    command = [KUBECTL, "--kubeconfig", str(kubectl.kubeconfig), "--cache-dir", str(kubectl.home / "cache")]
+    with path.open("w") as sink:
+        process = subprocess.Popen(
+            [*command, "get", *args, "--watch", "-o", "json", *(["--output-watch-events"] if events else [])],
+            stdout=sink,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, "HOME": str(kubectl.home)},
+        )
+
+    def seen() -> list[dict]:
+        text, decoder, objects, at = path.read_text(), json.JSONDecoder(), [], 0
+        while (at := len(text) - len(text[at:].lstrip())) < len(text):
+            try:
+                found, at = decoder.raw_decode(text, at)
+            except json.JSONDecodeError:  # the last object is still being written
+                break
+            objects.append(found)
+        return objects
+
+    try:
+        yield seen
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from tests.orchestrator.conftest import running_cluster
-from tests.orchestrator.helpers import DEPLOYMENT, eventually, pods, ready
+from tests.orchestrator.helpers import DEPLOYMENT, containers_without_pod, eventually, pods, ready
 from tests.system.stack import wait_for
 
 TIMINGS = {"TUTOR_NODE_HEARTBEAT_SECONDS": "1", "TUTOR_NODE_GRACE_SECONDS": "4", "TUTOR_POD_EVICTION_SECONDS": "3"}
@@ -55,26 +55,9 @@ def test_a_silent_node_goes_not_ready_and_its_pods_are_replaced_elsewhere(cluste
 
     if runtime == "docker":
         # As on a partitioned node, the evicted pods' containers still run: nobody there stops them.
-        assert containers_of_evicted_pods(stack)
+        assert containers_without_pod(stack, node="node-2")
     # The kubelet comes back: the node is Ready again and nothing of the evicted pods is left.
     stack.start_worker(name="worker-with-node-2", queues="kubelet.node-2")
     eventually(lambda: node_ready(kubectl, "node-2") == "True", timeout=30)
     if runtime == "docker":
-        eventually(lambda: not containers_of_evicted_pods(stack), timeout=60)
-
-
-def containers_of_evicted_pods(stack) -> list[str]:
-    """Docker containers of node-2 whose pod no longer exists."""
-    found = stack.manage(
-        "shell",
-        "--no-imports",
-        "-c",
-        "from clusters.models import Sandbox, StoredObject; from clusters.runtime.docker import engine_client; "
-        "live = set(str(u) for u in StoredObject.objects.filter(kind='Pod').values_list('uid', flat=True)); "
-        "sandbox = Sandbox.objects.get().uid.hex; "
-        "containers = engine_client().containers.list(all=True, filters={'label': ["
-        "f'kube-tutor.sandbox={sandbox}', 'kube-tutor.node=node-2']}); "
-        "print('\\n'.join(c.name for c in containers if c.labels.get('io.kubernetes.pod.uid') not in live))",
-    )
-    assert found.returncode == 0, found.stderr
-    return found.stdout.split()
+        eventually(lambda: not containers_without_pod(stack, node="node-2"), timeout=60)
