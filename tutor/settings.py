@@ -200,35 +200,18 @@ CELERY_TIMEZONE = "UTC"
 # it cannot open the file and schedules nothing (no resync, no worker heartbeat).
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
+
+def _every(task: str, seconds: float) -> dict:
+    """A periodic task whose message expires when the next one is due (a late one is no use)."""
+    return {"task": task, "schedule": seconds, "options": {"expires": seconds}}
+
+
 CELERY_BEAT_SCHEDULE = {
-    "worker-heartbeat": {
-        "task": "tutor.health.tasks.heartbeat",
-        "schedule": HEARTBEAT_INTERVAL,
-        "options": {"expires": HEARTBEAT_INTERVAL},
-    },
-    "resync-due-work": {
-        "task": "clusters.tasks.resync_due",
-        "schedule": RESYNC_INTERVAL,
-        "options": {"expires": RESYNC_INTERVAL},
-    },
-    "resync-sandboxes": {
-        "task": "clusters.tasks.resync",
-        "schedule": FULL_RESYNC_INTERVAL,
-        "options": {"expires": FULL_RESYNC_INTERVAL},
-    },
-    "renew-node-leases": {
-        "task": "clusters.tasks.renew_node_leases",
-        "schedule": NODE_HEARTBEAT_SECONDS,
-        "options": {"expires": NODE_HEARTBEAT_SECONDS},
-    },
-    "monitor-nodes": {
-        "task": "clusters.tasks.monitor_nodes",
-        "schedule": NODE_MONITOR_SECONDS,
-        "options": {"expires": NODE_MONITOR_SECONDS},
-    },
-    "compact-change-log": {
-        "task": "clusters.tasks.compact_change_log",
-        "schedule": 60.0,
-        "options": {"expires": 60.0},
-    },
+    "worker-heartbeat": _every("tutor.health.tasks.heartbeat", HEARTBEAT_INTERVAL),
+    "resync-due-work": _every("clusters.tasks.resync_due", RESYNC_INTERVAL),
+    "resync-sandboxes": _every("clusters.tasks.resync", FULL_RESYNC_INTERVAL),
+    "renew-node-leases": _every("clusters.tasks.renew_node_leases", NODE_HEARTBEAT_SECONDS),
+    "monitor-nodes": _every("clusters.tasks.monitor_nodes", NODE_MONITOR_SECONDS),
+    "compact-change-log": _every("clusters.tasks.compact_change_log", 60.0),
 }
