@@ -94,7 +94,6 @@ def controllers_reconcile(
     wakeups = [
         moment
         for planner, options in arguments
-        if hasattr(planner, "next_wakeup")
-        and (moment := planner.next_wakeup(state, now=now, **options)) is not None
+        if hasattr(planner, "next_wakeup") and (moment := planner.next_wakeup(state, now=now, **options)) is not None
     ]
     return min(wakeups, default=None)
