@@ -1407,6 +1407,10 @@ def _int_range(value: Any, path: str, low: int, high: int | None = None, detail:
     return [invalid(path, number, detail or inclusive_range_error(low, high or 0))]
 
 
+# The field naming what a secret, configMap or persistentVolumeClaim volume mounts.
+_VOLUME_NAME_FIELDS = {"secret": "secretName", "configMap": "name", "persistentVolumeClaim": "claimName"}
+
+
 def _nonnegative(value: Any, path: str) -> list[Cause]:
     return _int_range(value, path, 0, detail="must be greater than or equal to 0")
 
@@ -1439,58 +1443,55 @@ def _key_to_path_causes(items: Any, path: str) -> list[Cause]:
     return causes
 
 
+def _only_one_of(
+    holder: dict, sources: Iterable[tuple[str, str]], path: str, what: str
+) -> tuple[str | None, list[Cause]]:
+    """The first (key, reported name) of `sources` set in `holder`, and the causes for the rest: a
+    Forbidden for each further one, or Required value when none is set."""
+    present = [(key, name) for key, name in sources if holder.get(key) is not None]
+    if not present:
+        return None, [required(path, f"must specify a {what} type")]
+    others = [forbidden(f"{path}.{name}", f"may not specify more than 1 {what} type") for _, name in present[1:]]
+    return present[0][0], others
+
+
 def _volume_source_causes(volume: dict, path: str) -> list[Cause]:
+    key, others = _only_one_of(volume, _VOLUME_SOURCES, path, "volume")
+    if key is None:
+        return others
     causes: list[Cause] = []
-    count = 0
-    for key, label in _VOLUME_SOURCES:
-        source = volume.get(key)
-        if source is None:
-            continue
-        if count:
-            causes.append(forbidden(f"{path}.{label}", "may not specify more than 1 volume type"))
-            continue
-        count += 1
-        source, source_path = _dict(source), f"{path}.{key}"
-        if key == "emptyDir" and source.get("sizeLimit") is not None:
-            try:
-                if quantity_from_json(source["sizeLimit"]).value < 0:
-                    causes.append(
-                        forbidden(f"{source_path}.sizeLimit", "SizeLimit field must be a valid resource quantity")
-                    )
-            except QuantityError:
-                pass
-        elif key == "hostPath":
-            host_path = _str(source.get("path"))
-            if not host_path:
-                causes.append(required(f"{source_path}.path"))
-            else:
-                causes.extend(_path_causes(host_path, f"{source_path}.path", relative=False))
-        elif key == "secret":
-            if not _str(source.get("secretName")):
-                causes.append(required(f"{source_path}.secretName"))
+    source, source_path = _dict(volume[key]), f"{path}.{key}"
+    if key == "emptyDir" and source.get("sizeLimit") is not None:
+        try:
+            if quantity_from_json(source["sizeLimit"]).value < 0:
+                causes.append(
+                    forbidden(f"{source_path}.sizeLimit", "SizeLimit field must be a valid resource quantity")
+                )
+        except QuantityError:
+            pass
+    elif key == "hostPath":
+        host_path = _str(source.get("path"))
+        if not host_path:
+            causes.append(required(f"{source_path}.path"))
+        else:
+            causes.extend(_path_causes(host_path, f"{source_path}.path", relative=False))
+    elif key in _VOLUME_NAME_FIELDS:
+        if not _str(source.get(_VOLUME_NAME_FIELDS[key])):
+            causes.append(required(f"{source_path}.{_VOLUME_NAME_FIELDS[key]}"))
+        if key in ("secret", "configMap"):
             causes.extend(_mode_causes(source.get("defaultMode"), f"{source_path}.defaultMode"))
             causes.extend(_key_to_path_causes(source.get("items"), source_path))
-        elif key == "configMap":
-            if not _str(source.get("name")):
-                causes.append(required(f"{source_path}.name"))
-            causes.extend(_mode_causes(source.get("defaultMode"), f"{source_path}.defaultMode"))
-            causes.extend(_key_to_path_causes(source.get("items"), source_path))
-        elif key == "persistentVolumeClaim":
-            if not _str(source.get("claimName")):
-                causes.append(required(f"{source_path}.claimName"))
-        elif key == "nfs":
-            if not _str(source.get("server")):
-                causes.append(required(f"{source_path}.server"))
-            nfs_path = _str(source.get("path"))
-            if not nfs_path:
-                causes.append(required(f"{source_path}.path"))
-            if not nfs_path.startswith("/"):
-                causes.append(invalid(f"{source_path}.path", nfs_path, "must be an absolute path"))
-        elif key in ("downwardAPI", "projected"):
-            causes.extend(_mode_causes(source.get("defaultMode"), f"{source_path}.defaultMode"))
-    if not count:
-        causes.append(required(path, "must specify a volume type"))
-    return causes
+    elif key == "nfs":
+        if not _str(source.get("server")):
+            causes.append(required(f"{source_path}.server"))
+        nfs_path = _str(source.get("path"))
+        if not nfs_path:
+            causes.append(required(f"{source_path}.path"))
+        if not nfs_path.startswith("/"):
+            causes.append(invalid(f"{source_path}.path", nfs_path, "must be an absolute path"))
+    elif key in ("downwardAPI", "projected"):
+        causes.extend(_mode_causes(source.get("defaultMode"), f"{source_path}.defaultMode"))
+    return causes + others
 
 
 def _volumes_causes(volumes: Any, path: str) -> tuple[dict[str, dict], list[Cause]]:
@@ -1671,45 +1672,35 @@ def _port_num_or_name_causes(port: Any, path: str) -> list[Cause]:
 def _handler_causes(handler: dict, path: str, grace_period: int | None, *, lifecycle: bool) -> list[Cause]:
     causes: list[Cause] = []
     kinds = ("exec", "httpGet", "tcpSocket", "sleep") if lifecycle else ("exec", "httpGet", "tcpSocket", "grpc")
-    count = 0
-    for kind in kinds:
-        action = handler.get(kind)
-        if action is None:
-            continue
-        if count:
-            causes.append(forbidden(f"{path}.{kind}", "may not specify more than 1 handler type"))
-            continue
-        count += 1
-        action, action_path = _dict(action), f"{path}.{kind}"
-        if kind == "exec" and not _list(action.get("command")):
-            causes.append(required(f"{action_path}.command"))
-        elif kind == "httpGet":
-            if not _str(action.get("path")):
-                causes.append(required(f"{action_path}.path"))
-            causes.extend(_port_num_or_name_causes(action.get("port"), f"{action_path}.port"))
-            causes.extend(_unsupported(f"{action_path}.scheme", _str(action.get("scheme")), ("HTTP", "HTTPS")))
-            for header in _list(action.get("httpHeaders")):
-                header_name = _str(_dict(header).get("name"))
-                causes.extend(
-                    _each_invalid(f"{action_path}.httpHeaders", header_name, _HTTP_HEADER.errors(header_name))
+    kind, others = _only_one_of(handler, [(kind, kind) for kind in kinds], path, "handler")
+    if kind is None:
+        return others
+    action, action_path = _dict(handler[kind]), f"{path}.{kind}"
+    if kind == "exec" and not _list(action.get("command")):
+        causes.append(required(f"{action_path}.command"))
+    elif kind == "httpGet":
+        if not _str(action.get("path")):
+            causes.append(required(f"{action_path}.path"))
+        causes.extend(_port_num_or_name_causes(action.get("port"), f"{action_path}.port"))
+        causes.extend(_unsupported(f"{action_path}.scheme", _str(action.get("scheme")), ("HTTP", "HTTPS")))
+        for header in _list(action.get("httpHeaders")):
+            header_name = _str(_dict(header).get("name"))
+            causes.extend(_each_invalid(f"{action_path}.httpHeaders", header_name, _HTTP_HEADER.errors(header_name)))
+    elif kind == "tcpSocket":
+        causes.extend(_port_num_or_name_causes(action.get("port"), f"{action_path}.port"))
+    elif kind == "grpc":
+        causes.extend(_port_num_or_name_causes(_int(action.get("port"), 0), f"{action_path}.port"))
+    elif kind == "sleep":
+        seconds = _int(action.get("seconds"), 0) or 0
+        if grace_period is not None and (seconds < 0 or seconds > grace_period):
+            causes.append(
+                invalid(
+                    action_path,
+                    seconds,
+                    f"must be non-negative and less than terminationGracePeriodSeconds ({grace_period})",
                 )
-        elif kind == "tcpSocket":
-            causes.extend(_port_num_or_name_causes(action.get("port"), f"{action_path}.port"))
-        elif kind == "grpc":
-            causes.extend(_port_num_or_name_causes(_int(action.get("port"), 0), f"{action_path}.port"))
-        elif kind == "sleep":
-            seconds = _int(action.get("seconds"), 0) or 0
-            if grace_period is not None and (seconds < 0 or seconds > grace_period):
-                causes.append(
-                    invalid(
-                        action_path,
-                        seconds,
-                        f"must be non-negative and less than terminationGracePeriodSeconds ({grace_period})",
-                    )
-                )
-    if not count:
-        causes.append(required(path, "must specify a handler type"))
-    return causes
+            )
+    return causes + others
 
 
 def _probe_causes(probe: Any, path: str, grace_period: int | None, kind: str) -> list[Cause]:
@@ -2921,11 +2912,7 @@ def _validate_pv(obj: dict, old: dict | None) -> list[Cause]:
         causes.append(required("spec.capacity"))
     elif "storage" not in capacity or len(capacity) > 1:
         causes.append(not_supported("spec.capacity", sorted(capacity), ("storage",)))
-    sources = [key for key in _PV_SOURCES if spec.get(key) is not None]
-    for key in sources[1:]:
-        causes.append(forbidden(f"spec.{key}", "may not specify more than 1 volume type"))
-    if not sources:
-        causes.append(required("spec", "must specify a volume type"))
+    causes.extend(_only_one_of(spec, [(key, key) for key in _PV_SOURCES], "spec", "volume")[1])
     policy = _str(spec.get("persistentVolumeReclaimPolicy"))
     if policy and policy not in ("Delete", "Recycle", "Retain"):
         causes.append(not_supported("spec.persistentVolumeReclaimPolicy", policy, ("Delete", "Recycle", "Retain")))
