@@ -57,8 +57,18 @@ class ScratchPostgres:
             conn.execute(f'CREATE DATABASE "{self.name}"')
 
     def drop(self) -> None:
+        """Drop the database, its sessions closed by force. An autovacuum worker on it belongs to
+        the server, not to this role, and cannot be closed: then try again once it has finished."""
+        deadline = time.monotonic() + 30
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+            while True:
+                try:
+                    conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+                    return
+                except (psycopg.errors.InsufficientPrivilege, psycopg.errors.ObjectInUse):
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.2)
 
 
 @dataclass
