@@ -1869,6 +1869,16 @@ def _tolerations_causes(tolerations: Any, path: str) -> list[Cause]:
     return causes
 
 
+def _optional_names(spec: dict, keys: tuple[str, ...], path: str, check: NameCheck) -> list[Cause]:
+    """`check` on each of `keys` that is set (names of other objects, host names)."""
+    causes: list[Cause] = []
+    for key in keys:
+        value = _str(spec.get(key))
+        if value:
+            causes.extend(_each_invalid(f"{path}.{key}", value, check(value)))
+    return causes
+
+
 def _pod_spec_causes(spec: Any, path: str) -> list[Cause]:
     """ValidatePodSpec, in upstream order, for the checks this sandbox covers."""
     spec = _dict(spec)
@@ -1891,15 +1901,11 @@ def _pod_spec_causes(spec: Any, path: str) -> list[Cause]:
     for index, secret in enumerate(_list(spec.get("imagePullSecrets"))):
         if set(_dict(secret)) - {"name"}:
             causes.append(invalid(f"{path}.imagePullSecrets[{index}]", secret, "only name may be set"))
-    for key in ("serviceAccountName", "nodeName", "priorityClassName"):
-        value = _str(spec.get(key))
-        if value:
-            causes.extend(_each_invalid(f"{path}.{key}", value, dns1123_subdomain_errors(value)))
+    causes.extend(
+        _optional_names(spec, ("serviceAccountName", "nodeName", "priorityClassName"), path, dns1123_subdomain_errors)
+    )
     causes.extend(_int_range(spec.get("activeDeadlineSeconds"), f"{path}.activeDeadlineSeconds", 1, _MAX_INT32))
-    for key in ("hostname", "subdomain"):
-        value = _str(spec.get(key))
-        if value:
-            causes.extend(_each_invalid(f"{path}.{key}", value, dns1123_label_errors(value)))
+    causes.extend(_optional_names(spec, ("hostname", "subdomain"), path, dns1123_label_errors))
     causes.extend(_tolerations_causes(spec.get("tolerations"), f"{path}.tolerations"))
     return causes
 
@@ -2594,18 +2600,10 @@ def _cluster_ip_causes(spec: dict, kind: str) -> list[Cause]:
     families = _list(spec.get("ipFamilies"))
     if ips and ips != ["None"]:
         for index, ip in enumerate(ips[: len(families)]):
-            if families[index] == "IPv4" and ":" in ip:
-                causes.append(
-                    invalid(
-                        f"spec.clusterIPs[{index}]", ip, f"expected an IPv4 value as indicated by `ipFamilies[{index}]`"
-                    )
-                )
-            if families[index] == "IPv6" and ":" not in ip:
-                causes.append(
-                    invalid(
-                        f"spec.clusterIPs[{index}]", ip, f"expected an IPv6 value as indicated by `ipFamilies[{index}]`"
-                    )
-                )
+            family = families[index]
+            if family in ("IPv4", "IPv6") and (":" in ip) != (family == "IPv6"):
+                detail = f"expected an {family} value as indicated by `ipFamilies[{index}]`"
+                causes.append(invalid(f"spec.clusterIPs[{index}]", ip, detail))
     return causes
 
 
