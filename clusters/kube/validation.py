@@ -24,7 +24,7 @@ import ipaddress
 import json
 import math
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
@@ -1024,6 +1024,12 @@ def _int(value: Any, default: int | None = None) -> int | None:
     return default
 
 
+def _items(value: Any, path: str) -> Iterator[tuple[str, dict]]:
+    """The entries of a list field, each read as a dict, with its path `path[i]`."""
+    for index, item in enumerate(_list(value)):
+        yield f"{path}[{index}]", _dict(item)
+
+
 def _str_map(value: Any) -> dict[str, str]:
     return {key: item for key, item in _dict(value).items() if isinstance(item, str)}
 
@@ -1497,9 +1503,7 @@ def _volume_source_causes(volume: dict, path: str) -> list[Cause]:
 def _volumes_causes(volumes: Any, path: str) -> tuple[dict[str, dict], list[Cause]]:
     known: dict[str, dict] = {}
     causes: list[Cause] = []
-    for index, volume in enumerate(_list(volumes)):
-        volume = _dict(volume)
-        item_path = f"{path}[{index}]"
+    for item_path, volume in _items(volumes, path):
         name = _str(volume.get("name"))
         errors = _volume_source_causes(volume, item_path)
         errors.extend(_required_valid(f"{item_path}.name", name, dns1123_label_errors))
@@ -1515,9 +1519,7 @@ def _volumes_causes(volumes: Any, path: str) -> tuple[dict[str, dict], list[Caus
 def _container_ports_causes(ports: Any, path: str) -> list[Cause]:
     causes: list[Cause] = []
     names: set[str] = set()
-    for index, port in enumerate(_list(ports)):
-        port = _dict(port)
-        item_path = f"{path}[{index}]"
+    for item_path, port in _items(ports, path):
         name = _str(port.get("name"))
         if name:
             errors = port_name_errors(name)
@@ -1568,9 +1570,7 @@ def _field_ref_causes(selector: dict, path: str) -> list[Cause]:
 
 def _env_causes(env: Any, path: str) -> list[Cause]:
     causes: list[Cause] = []
-    for index, var in enumerate(_list(env)):
-        var = _dict(var)
-        item_path = f"{path}[{index}]"
+    for item_path, var in _items(env, path):
         causes.extend(_required_valid(f"{item_path}.name", _str(var.get("name")), env_var_name_errors))
         value_from = var.get("valueFrom")
         if value_from is None:
@@ -1611,9 +1611,7 @@ def _env_causes(env: Any, path: str) -> list[Cause]:
 
 def _env_from_causes(env_from: Any, path: str) -> list[Cause]:
     causes: list[Cause] = []
-    for index, source in enumerate(_list(env_from)):
-        source = _dict(source)
-        item_path = f"{path}[{index}]"
+    for item_path, source in _items(env_from, path):
         prefix = _str(source.get("prefix"))
         if prefix:
             causes.extend(_each_invalid(f"{item_path}.prefix", prefix, env_var_name_errors(prefix)))
@@ -1806,9 +1804,7 @@ def _init_containers_causes(
 ) -> list[Cause]:
     causes: list[Cause] = []
     names = {_str(_dict(container).get("name")) for container in _list(containers)}
-    for index, container in enumerate(_list(init_containers)):
-        container = _dict(container)
-        item_path = f"{path}[{index}]"
+    for item_path, container in _items(init_containers, path):
         causes.extend(_container_common_causes(container, volumes, item_path))
         restart = container.get("restartPolicy")
         if restart is not None and restart != "Always":
@@ -1834,9 +1830,7 @@ def _init_containers_causes(
 
 def _tolerations_causes(tolerations: Any, path: str) -> list[Cause]:
     causes: list[Cause] = []
-    for index, toleration in enumerate(_list(tolerations)):
-        toleration = _dict(toleration)
-        item_path = f"{path}[{index}]"
+    for item_path, toleration in _items(tolerations, path):
         key, operator = _str(toleration.get("key")), _str(toleration.get("operator"))
         value, effect = _str(toleration.get("value")), _str(toleration.get("effect"))
         if key:
