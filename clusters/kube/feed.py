@@ -9,14 +9,33 @@ already sent, so nothing is missed between the two.
 from __future__ import annotations
 
 import asyncio
+import functools
 from dataclasses import dataclass
 
 from asgiref.sync import sync_to_async
+from django.db import connection
 
 from clusters.models import Change, ResourceVersionCounter
 
 POLL_SECONDS = 0.05
 BATCH = 500
+
+
+def released(fn):
+    """`fn` as a coroutine function that gives its database connection back when it returns.
+
+    Watches and log follows live for minutes; a connection held for their life would drain the
+    web process's small pool, so each trip to the database borrows one and returns it.
+    """
+
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            connection.close()
+
+    return sync_to_async(call, thread_sensitive=False)
 
 
 @dataclass(frozen=True)
@@ -60,7 +79,7 @@ class ChangeFeed:
         queue: asyncio.Queue = asyncio.Queue()
         loop = asyncio.get_running_loop()
         if self._task is None or self._task.done() or self._task.get_loop() is not loop:
-            self._last, _ = await sync_to_async(log_horizon, thread_sensitive=False)()
+            self._last, _ = await released(log_horizon)()
             self._subscribers = set()  # queues of another (finished) event loop are no use here
             self._task = loop.create_task(self._run())
         self._subscribers.add(queue)
@@ -70,7 +89,7 @@ class ChangeFeed:
         self._subscribers.discard(queue)
 
     async def _run(self) -> None:
-        fetch = sync_to_async(changes_after, thread_sensitive=False)
+        fetch = released(changes_after)
         while self._subscribers:
             events = await fetch(self._last)
             for event in events:

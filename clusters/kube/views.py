@@ -13,6 +13,7 @@ import time
 
 from asgiref.sync import sync_to_async
 from django.core.exceptions import RequestDataTooBig
+from django.db import connection
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -21,7 +22,7 @@ from clusters import errors, logs, store
 from clusters.kube import discovery, openapi, selectors
 from clusters.kube.access import sandbox_for_request
 from clusters.kube.bodies import MAX_BODY_BYTES, BodyError, parse_body
-from clusters.kube.feed import FEED, changes_after, log_horizon
+from clusters.kube.feed import FEED, changes_after, log_horizon, released
 from clusters.kube.paths import RequestInfo, parse_path
 from clusters.kube.resources import Resource
 from clusters.kube.tables import build_table
@@ -49,6 +50,10 @@ def _flag(request: HttpRequest, name: str) -> bool:
     return request.GET.get(name, "").lower() in ("1", "true")
 
 
+def _close_connection() -> None:
+    connection.close()  # looked up here, in the thread that owns it
+
+
 def _authenticate(request: HttpRequest, sandbox_uid: str, token: str | None, user) -> Sandbox:
     return sandbox_for_request(
         sandbox_uid=sandbox_uid,
@@ -72,7 +77,9 @@ async def kube_api(request: HttpRequest, sandbox_uid: str, path: str = "", token
         follow = None
     if follow:
         try:
-            sandbox = await sync_to_async(_authenticate)(request, sandbox_uid, token, user)
+            sandbox = await released(_authenticate)(request, sandbox_uid, token, user)
+            # A stream lives for minutes: give back the connection reading the session used.
+            await sync_to_async(_close_connection)()
             _check_resource(info)
             return await follow(request, sandbox, info)
         except errors.ApiError as error:
@@ -404,7 +411,7 @@ def _follow_target(request: HttpRequest, sandbox: Sandbox, info: RequestInfo) ->
 
 async def _follow_log(request: HttpRequest, sandbox: Sandbox, info: RequestInfo) -> HttpResponse:
     """`kubectl logs -f`: what is there, then new lines as they come, until the container's run ends."""
-    pod, container, run, options = await sync_to_async(_follow_target)(request, sandbox, info)
+    pod, container, run, options = await released(_follow_target)(request, sandbox, info)
 
     def still_running() -> bool:
         try:
@@ -419,8 +426,8 @@ async def _follow_log(request: HttpRequest, sandbox: Sandbox, info: RequestInfo)
         return status.get("restartCount", 0) == run and "terminated" not in status.get("state", {})
 
     async def stream():
-        read = sync_to_async(logs.log_lines, thread_sensitive=False)
-        running = sync_to_async(still_running, thread_sensitive=False)
+        read = released(logs.log_lines)
+        running = released(still_running)
         lines = await read(
             pod=pod, container=container, restart=run, tail=options["tail"], since_seconds=options["since_seconds"]
         )
@@ -560,7 +567,7 @@ async def _watch_events(
 
     try:
         if requested in ("", "0") or send_initial:
-            listing = await sync_to_async(store.object_list)(
+            listing = await released(store.object_list)(
                 sandbox=sandbox,
                 resource=resource,
                 namespace=namespace,
@@ -575,13 +582,13 @@ async def _watch_events(
                 yield bookmark(last, initial_end=True)
         else:
             last = int(requested)
-            _, compacted = await sync_to_async(log_horizon)()
+            _, compacted = await released(log_horizon)()
             if last < compacted:
                 error = errors.Expired(f"too old resource version: {last} ({compacted + 1})")
                 yield _line("ERROR", error.status())
                 return
             # Objects that match now are the ones a client resuming from `last` already knows.
-            current = await sync_to_async(store.object_list)(sandbox=sandbox, resource=resource, namespace=namespace)
+            current = await released(store.object_list)(sandbox=sandbox, resource=resource, namespace=namespace)
             for item in current.items:
                 if int(item["metadata"]["resourceVersion"]) <= last and watch_filter.matches(item):
                     watch_filter.matching.add((item["metadata"].get("namespace", ""), item["metadata"]["name"]))
@@ -589,7 +596,7 @@ async def _watch_events(
         deadline = time.monotonic() + timeout
         next_bookmark = time.monotonic() + BOOKMARK_SECONDS
         # Catch up from the log, then follow the feed; resourceVersions below `last` are already sent.
-        fetch = sync_to_async(changes_after, thread_sensitive=False)
+        fetch = released(changes_after)
         while True:
             events = await fetch(last, sandbox_id=sandbox.pk)
             for event in events:

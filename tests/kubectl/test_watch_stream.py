@@ -64,3 +64,27 @@ def test_send_initial_events_without_not_older_than_is_invalid(base):
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(f"{base}/api/v1/namespaces/default/configmaps?watch=1&sendInitialEvents=true")
     assert refused.value.code == 422
+
+
+def test_many_open_watches_leave_connections_for_other_requests(base):
+    """More watches than the web process's database pool (8) holds: each still gets its events
+    and ordinary requests are still answered, because a watch borrows a connection per trip."""
+    name = f"many-{uuid.uuid4().hex[:6]}"
+    watches = [
+        urllib.request.urlopen(
+            f"{base}/api/v1/namespaces/default/configmaps?watch=1&fieldSelector=metadata.name%3D{name}"
+            "&timeoutSeconds=30",
+            timeout=20,
+        )
+        for _ in range(12)
+    ]
+    try:
+        created = create_configmap(base, name)
+        with urllib.request.urlopen(f"{base}/api/v1/namespaces/default/configmaps/{name}", timeout=10) as response:
+            assert json.loads(response.read())["metadata"]["uid"] == created["metadata"]["uid"]
+        for watch in watches:
+            event = json.loads(watch.readline())
+            assert (event["type"], event["object"]["metadata"]["name"]) == ("ADDED", name)
+    finally:
+        for watch in watches:
+            watch.close()
