@@ -15,10 +15,12 @@ import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from clusters import errors, store
 from clusters.controllers import kubelet as planner
+from clusters.controllers.actions import Event, Patch
 from clusters.controllers.actor import actions_apply
 from clusters.kube.resources import resource_for_kind
 from clusters.logs import container_log_append
@@ -205,6 +207,74 @@ def _leases_renew_while_busy(node: str, now: datetime) -> None:
         node_leases_renew(node, now=now)
 
 
+class RunWrites:
+    """The store writes of one kubelet run.
+
+    On a runtime whose operations return at once (the simulated one) a run is over in
+    milliseconds, so its pod statuses are merged and written once, with its Events, at its end:
+    what a watcher sees settles on the same state, and the controllers, woken by every pod write,
+    wake once instead of at every pass. Later passes read the pods as if the statuses were written.
+    On Docker, where a pull or a start takes seconds, every pass writes at once, so that
+    `ContainerCreating` shows while it lasts."""
+
+    def __init__(self, sandbox: Sandbox, *, deferred: bool) -> None:
+        self.sandbox, self.deferred = sandbox, deferred
+        self.statuses: dict[tuple[str, str], dict] = {}  # (namespace, name) → merged status patch
+        self.events: list[Event] = []
+        self.stored: list[dict] | None = None  # the node's pods as last read
+
+    def pods(self, node: str) -> list[dict]:
+        """The node's pods, with the statuses this run has not written yet. A deferred run reads
+        them once, and again only after a write it made at once: a pod bound or changed by
+        someone else meanwhile makes the kubelet due again, and its next run sees it."""
+        if self.stored is None or not self.deferred:
+            self.stored = _bound_pods(self.sandbox, node)
+        return self.overlaid(self.stored)
+
+    def add(self, actions) -> None:
+        if not self.deferred:
+            actions_apply(self.sandbox, list(actions))
+            return
+        for action in actions:
+            if isinstance(action, Event):
+                self.events.append(action)
+            elif _is_pod_status(action):
+                # The planner's status patches replace whole top-level fields: merging is dict.update.
+                self.statuses.setdefault((action.namespace, action.name), {}).update(action.patch["status"])
+            else:  # a pod's final Delete: what came before it lands first
+                self.flush()
+                actions_apply(self.sandbox, [action])
+                self.stored = None
+
+    def overlaid(self, pods: list[dict]) -> list[dict]:
+        """`pods` as stored, with the statuses this run has not written yet."""
+        if not self.statuses:
+            return pods
+        return [
+            {**pod, "status": {**pod.get("status", {}), **pending}}
+            if (pending := self.statuses.get((pod["metadata"]["namespace"], pod["metadata"]["name"])))
+            else pod
+            for pod in pods
+        ]
+
+    def flush(self) -> None:
+        """Each pod's status on its own (one lost race drops only that pod's), then the Events."""
+        with transaction.atomic():
+            for (namespace, name), status in self.statuses.items():
+                actions_apply(self.sandbox, [Patch("v1", "Pod", namespace, name, {"status": status}, "status")])
+            actions_apply(self.sandbox, self.events)
+        self.statuses, self.events = {}, []
+
+
+def _is_pod_status(action) -> bool:
+    return (
+        isinstance(action, Patch)
+        and (action.kind, action.subresource) == ("Pod", "status")
+        and action.resource_version is None
+        and set(action.patch) == {"status"}
+    )
+
+
 def _perform(sandbox: Sandbox, runtime, operation, pod: dict | None, node: str):
     """One operation, with what only the thin half can look up: volumes' contents, env references."""
     volumes = volume_specs(sandbox, pod) if pod and isinstance(operation, START_OPERATIONS) else []
@@ -229,8 +299,9 @@ def kubelet_reconcile(sandbox: Sandbox, *, node: str, now: datetime) -> datetime
     runtime = runtime_for(sandbox, node_object, saved.state.get("runtime", {}))
     policy = backoff_policy(sandbox)
     plan = planner.NodePlan()
+    writes = RunWrites(sandbox, deferred=runtime.kind == "simulated")
     for _ in range(MAX_PASSES):
-        pods = _bound_pods(sandbox, node)
+        pods = writes.pods(node)
         observed = runtime.observe(node=node)
         plan = planner.plan_node(
             node=node_object,
@@ -248,14 +319,19 @@ def kubelet_reconcile(sandbox: Sandbox, *, node: str, now: datetime) -> datetime
             pod = by_uid.get(getattr(operation, "pod", PodRef("", "", "", "")).uid)
             outcome = _perform(sandbox, runtime, operation, pod, node)
             memory, events = planner.outcome_record(memory, operation, outcome, now=timezone.now())
-            actions_apply(sandbox, events)
-        actions_apply(sandbox, list(plan.actions))
-        _copy_logs(sandbox, runtime, runtime.observe(node=node), memory, {p["metadata"]["uid"]: p for p in pods})
+            writes.add(events)
+        writes.add(plan.actions)
+        if not writes.deferred:
+            _copy_logs(sandbox, runtime, runtime.observe(node=node), memory, {p["metadata"]["uid"]: p for p in pods})
     state = {"kubelet": memory}
     if hasattr(runtime, "to_json"):
         state["runtime"] = runtime.to_json()
-    saved.state = state
-    saved.lease_renewed_at = now  # the kubelet ran: it lives
-    saved.save(update_fields=["state", "lease_renewed_at"])
+    with transaction.atomic():
+        if writes.deferred:
+            writes.flush()
+            _copy_logs(sandbox, runtime, runtime.observe(node=node), memory, {p["metadata"]["uid"]: p for p in pods})
+        saved.state = state
+        saved.lease_renewed_at = now  # the kubelet ran: it lives
+        saved.save(update_fields=["state", "lease_renewed_at"])
     wakeups = [moment for moment in (plan.next_wakeup, next_report) if moment is not None]
     return min(wakeups, default=None)

@@ -45,17 +45,26 @@ def _without_heartbeats(node: dict) -> dict:
     return {**node, "metadata": metadata, "status": {**node.get("status", {}), "conditions": beats}}
 
 
+def _status_only(previous: dict | None, body: dict) -> bool:
+    def rest(obj: dict) -> dict:
+        metadata = {k: v for k, v in obj.get("metadata", {}).items() if k != "resourceVersion"}
+        return {**{k: v for k, v in obj.items() if k != "status"}, "metadata": metadata}
+
+    return previous is not None and rest(previous) == rest(body)
+
+
 def keys_for_write(kind: str, previous: dict | None, body: dict, *, engine: str) -> list[str]:
     """The keys one stored write makes due. Events wake nobody (no controller plans from them);
     a kubelet heartbeat that changes nothing but heartbeat times wakes nobody either (the node
     lifecycle controller comes back by itself when a heartbeat would be overdue), so idle
-    sandboxes cost little."""
+    sandboxes cost little. A pod's status wakes the controllers but not its kubelet, which
+    plans from the spec and what its runtime shows, and wrote that status itself."""
     if kind == "Event":
         return []
     if kind == "Node" and previous is not None and _without_heartbeats(previous) == _without_heartbeats(body):
         return []
     keys = [CONTROLLERS]
-    if kind == "Pod" and body.get("spec", {}).get("nodeName"):
+    if kind == "Pod" and body.get("spec", {}).get("nodeName") and not _status_only(previous, body):
         keys.append(kubelet_key(body["spec"]["nodeName"]))
     if kind == "Node":
         # A new node's kubelet starts at once; one marked NotReady answers if it still lives.

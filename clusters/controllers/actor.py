@@ -41,47 +41,25 @@ def _resource(api_version: str, kind: str):
     return resource
 
 
-def _events_about(sandbox: Sandbox, namespace: str, uid: str, reason: str) -> list[dict]:
-    """The namespace's Events whose involvedObject.uid and reason are these, in name order: what
-    the field selector `involvedObject.uid=<uid>,reason=<reason>` lists, with the match done by
-    the database, so recording an event does not decode every event of the namespace."""
-    if not uid or not reason:  # a missing field matches "" in a field selector: keep its exact semantics
-        selector = f"involvedObject.uid={uid},reason={reason}"
-        return store.object_list(sandbox=sandbox, resource=EVENTS, namespace=namespace, field_selector=selector).items
+def _stored_events(sandbox: Sandbox, namespace: str, uids: set[str]) -> list[dict]:
+    """The namespace's Events about the objects with these uids, in name order; the match is done
+    by the database, so recording an event does not decode every event of the namespace. An
+    empty uid matches an involvedObject without one, as the field selector would."""
+    if "" in uids:
+        return store.object_list(sandbox=sandbox, resource=EVENTS, namespace=namespace).items
     rows = StoredObject.objects.filter(
         sandbox=sandbox,
         api_group=EVENTS.group,
         kind=EVENTS.kind,
         namespace=namespace,
-        body__involvedObject__uid=uid,
-        body__reason=reason,
+        body__involvedObject__uid__in=sorted(uids),
     )
     return list(rows.order_by("name").values_list("body", flat=True))
 
 
-def event_record(sandbox: Sandbox, event: Event) -> None:
-    """Record an Event, folding repeats into one object with a count, as the event recorder does."""
+def _event_body(event: Event, namespace: str, now: str) -> dict:
     involved = event.involved
-    namespace = involved.get("namespace") or "default"
-    now = store.rfc3339(timezone.now())
-    same = [
-        e
-        for e in _events_about(sandbox, namespace, involved.get("uid", ""), event.reason)
-        if e.get("message") == event.message and e.get("type") == event.type
-    ]
-    if same:
-        existing = same[0]
-        patch = {"count": existing.get("count", 1) + 1, "lastTimestamp": now}
-        store.object_patch(
-            sandbox=sandbox,
-            resource=EVENTS,
-            namespace=namespace,
-            name=existing["metadata"]["name"],
-            patch=json.dumps(patch).encode(),
-            content_type="application/merge-patch+json",
-        )
-        return
-    body = {
+    return {
         "apiVersion": "v1",
         "kind": "Event",
         # Named like the event recorder names them: the object's name and a unique suffix.
@@ -97,11 +75,85 @@ def event_record(sandbox: Sandbox, event: Event) -> None:
         "reportingComponent": event.source,
         "reportingInstance": "",
     }
-    store.object_create(sandbox=sandbox, resource=EVENTS, body=body, namespace=namespace)
 
 
-def _perform(sandbox: Sandbox, action: Action) -> None:
+def events_record(sandbox: Sandbox, events: list[Event]) -> None:
+    """Record Events of one namespace, folding each repeat into one object with a count, as the
+    event recorder does; the new ones are created together. An Event the store refuses is
+    dropped, as upstream's recorder does ("Server rejected event (will not retry!)")."""
+    namespace = events[0].involved.get("namespace") or "default"
+    now = store.rfc3339(timezone.now())
+    stored: dict[tuple, dict] = {}
+    for body in _stored_events(sandbox, namespace, {e.involved.get("uid", "") for e in events}):
+        involved_uid = body["involvedObject"].get("uid", "")
+        # The first in name order is the one a repeat folds into.
+        stored.setdefault((involved_uid, body.get("reason"), body.get("message"), body.get("type")), body)
+    new: dict[tuple, dict] = {}
+    for event in events:
+        key = (event.involved.get("uid", ""), event.reason, event.message, event.type)
+        if key in new:
+            new[key]["count"] += 1
+        elif key in stored:
+            existing = stored[key]
+            patch = {"count": existing.get("count", 1) + 1, "lastTimestamp": now}
+            stored[key] = store.object_patch(
+                sandbox=sandbox,
+                resource=EVENTS,
+                namespace=namespace,
+                name=existing["metadata"]["name"],
+                patch=json.dumps(patch).encode(),
+                content_type="application/merge-patch+json",
+            )
+        else:
+            new[key] = _event_body(event, namespace, now)
+    try:
+        store.objects_create(sandbox=sandbox, resource=EVENTS, bodies=list(new.values()), namespace=namespace)
+    except (errors.Forbidden, errors.Invalid) as rejected:
+        if len(new) == 1:
+            log.info("server rejected event %r (will not retry): %s", next(iter(new.values())), rejected)
+            return
+        for body in new.values():  # one refused Event does not take the others with it
+            try:
+                store.object_create(sandbox=sandbox, resource=EVENTS, body=body, namespace=namespace)
+            except (errors.Forbidden, errors.Invalid) as one_rejected:
+                log.info("server rejected event %r (will not retry): %s", body, one_rejected)
+
+
+def _batch_key(action: Action) -> tuple | None:
+    """Consecutive actions with one key go to the store together: Events of one namespace, and
+    Creates of one kind in one namespace whose admission does not read the store."""
     match action:
+        case Event(involved=involved):
+            return ("Event", involved.get("namespace") or "default")
+        case Create(body=body) if body["kind"] not in store.ADMITTED_ONE_BY_ONE:
+            return ("Create", body["apiVersion"], body["kind"], body["metadata"].get("namespace"))
+    return None
+
+
+def _batches(actions: list[Action]):
+    batch: list[Action] = []
+    for action in actions:
+        key = _batch_key(action)
+        if batch and (key is None or key != _batch_key(batch[0])):
+            yield batch
+            batch = []
+        batch.append(action)
+    if batch:
+        yield batch
+
+
+def _perform(sandbox: Sandbox, batch: list[Action]) -> None:
+    action = batch[0]
+    match action:
+        case Event():
+            events_record(sandbox, batch)
+        case Create(body=body) if len(batch) > 1:
+            store.objects_create(
+                sandbox=sandbox,
+                resource=_resource(body["apiVersion"], body["kind"]),
+                bodies=[a.body for a in batch],
+                namespace=body["metadata"].get("namespace"),
+            )
         case Create(body=body):
             resource = _resource(body["apiVersion"], body["kind"])
             store.object_create(
@@ -130,23 +182,18 @@ def _perform(sandbox: Sandbox, action: Action) -> None:
                 grace_period=action.grace_period,
                 preconditions={"uid": action.uid} if action.uid else None,
             )
-        case Event():
-            try:
-                event_record(sandbox, action)
-            except (errors.Forbidden, errors.Invalid) as rejected:
-                log.info("server rejected event %r (will not retry): %s", action, rejected)
         case _:
             raise TypeError(f"not an action: {action!r}")
 
 
 def actions_apply(sandbox: Sandbox, actions: list[Action]) -> Outcome:
     outcome = Outcome()
-    for action in actions:
+    for batch in _batches(actions):
         try:
-            _perform(sandbox, action)
-            outcome.applied += 1
+            _perform(sandbox, batch)
+            outcome.applied += len(batch)
         except RACES as race:
             outcome.raced += 1
-            log.debug("dropped %r and the rest of the plan: %s", action, race)
+            log.debug("dropped %r and the rest of the plan: %s", batch[0], race)
             break
     return outcome

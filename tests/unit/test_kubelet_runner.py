@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from clusters import kubelet, store
 from clusters.kube.resources import resource_for_kind
-from clusters.models import ContainerLog
+from clusters.models import Change, ContainerLog
 from clusters.sandboxes import sandbox_create
 
 PODS = resource_for_kind("v1", "Pod")
@@ -85,3 +85,25 @@ def test_a_missing_reference_is_create_container_config_error_until_it_exists(sa
     clock.now = wake_at
     kubelet.kubelet_reconcile(sandbox, node="node-1", now=clock.now)
     assert "running" in container_state(sandbox)
+
+
+def test_a_simulated_run_writes_each_pods_status_once_with_its_events(sandbox, clock):
+    body = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "sleeper"},
+        "spec": {
+            "nodeName": "node-1",
+            "containers": [{"name": "main", "image": "busybox:1.36", "command": ["sleep", "9"]}],
+        },
+    }
+    created = create(sandbox, PODS, body)
+    kubelet.kubelet_reconcile(sandbox, node="node-1", now=clock.now)
+    after = int(created["metadata"]["resourceVersion"])
+    writes = Change.objects.filter(resource_version__gt=after, sandbox=sandbox)
+    pod_writes = [c.body for c in writes if c.kind == "Pod"]
+    assert len(pod_writes) == 1
+    assert pod_writes[0]["status"]["phase"] == "Running"
+    assert {c["type"]: c["status"] for c in pod_writes[0]["status"]["conditions"]}["Ready"] == "True"
+    reasons = [c.body["reason"] for c in writes.order_by("resource_version") if c.kind == "Event"]
+    assert reasons == ["Pulling", "Pulled", "Created", "Started"]

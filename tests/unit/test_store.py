@@ -327,3 +327,36 @@ def test_foreground_deletion_of_a_kind_without_spec_works(sandbox):
         sandbox=sandbox, resource=CONFIGMAPS, namespace="default", name="c", propagation="Foreground"
     )
     assert marked["metadata"]["finalizers"] == ["foregroundDeletion"]
+
+
+def test_a_batch_create_gives_each_object_its_own_version_and_change(sandbox):
+    before = store.current_resource_version()
+    created = store.objects_create(sandbox=sandbox, resource=PODS, bodies=[pod("a"), pod("b")], namespace="default")
+    versions = [int(body["metadata"]["resourceVersion"]) for body in created]
+    assert versions == [before + 1, before + 2]
+    assert versions[-1] == store.current_resource_version()
+    logged = Change.objects.filter(resource_version__in=versions).order_by("resource_version")
+    assert [(c.name, c.type, c.body) for c in logged] == [("a", "ADDED", created[0]), ("b", "ADDED", created[1])]
+    stored = store.object_get(sandbox=sandbox, resource=PODS, namespace="default", name="b")
+    assert stored == created[1]
+    assert stored["status"] == {"phase": "Pending", "qosClass": "BestEffort"}  # admitted like a single create
+
+
+def test_a_batch_create_is_all_or_none(sandbox):
+    store.object_create(sandbox=sandbox, resource=PODS, body=pod("b"), namespace="default")
+    with pytest.raises(errors.AlreadyExists):
+        store.objects_create(sandbox=sandbox, resource=PODS, bodies=[pod("a"), pod("b")], namespace="default")
+    with pytest.raises(errors.AlreadyExists):
+        store.objects_create(sandbox=sandbox, resource=PODS, bodies=[pod("c"), pod("c")], namespace="default")
+    with pytest.raises(errors.Invalid):
+        store.objects_create(sandbox=sandbox, resource=PODS, bodies=[pod("d"), pod("Not_A_Name")], namespace="default")
+    names = set(StoredObject.objects.filter(sandbox=sandbox, kind="Pod").values_list("name", flat=True))
+    assert names == {"b"}
+
+
+def test_a_batch_create_refuses_a_missing_namespace_and_kinds_admitted_one_by_one(sandbox):
+    with pytest.raises(errors.NotFound):
+        store.objects_create(sandbox=sandbox, resource=PODS, bodies=[pod("a")], namespace="nowhere")
+    service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"}, "spec": {"ports": [{"port": 80}]}}
+    with pytest.raises(ValueError, match="one by one"):
+        store.objects_create(sandbox=sandbox, resource=SERVICES, bodies=[service], namespace="default")

@@ -165,7 +165,15 @@ def test_a_new_node_or_one_whose_readiness_changes_wakes_the_controllers_and_its
 def test_a_pod_write_wakes_its_nodes_kubelet_and_events_wake_nobody():
     pod = {"metadata": {"name": "p"}, "spec": {"nodeName": "node-2"}}
     assert workqueue.keys_for_write("Pod", None, pod, engine="simulated") == ["controllers", "kubelet/node-2"]
+    deleted = {**pod, "metadata": {**pod["metadata"], "deletionTimestamp": "2026-11-26T00:00:00Z"}}
+    assert workqueue.keys_for_write("Pod", pod, deleted, engine="simulated") == ["controllers", "kubelet/node-2"]
     assert workqueue.keys_for_write("Event", None, {"metadata": {}}, engine="docker") == []
+
+
+def test_a_pods_status_wakes_the_controllers_but_not_its_kubelet():
+    pod = {"metadata": {"name": "p", "resourceVersion": "5"}, "spec": {"nodeName": "node-2"}, "status": {}}
+    running = {**pod, "metadata": {**pod["metadata"], "resourceVersion": "6"}, "status": {"phase": "Running"}}
+    assert workqueue.keys_for_write("Pod", pod, running, engine="simulated") == ["controllers"]
 
 
 def test_services_and_endpoints_wake_kube_proxy_only_on_docker():

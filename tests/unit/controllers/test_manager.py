@@ -133,3 +133,19 @@ def test_an_event_in_a_terminating_namespace_is_dropped_and_the_plan_goes_on(san
     assert kept["data"] == {"a": "1"}
     events = store.object_list(sandbox=sandbox, resource=resource_for_kind("v1", "Event"), namespace="leaving")
     assert events.items == []
+
+
+def configmap(name: str) -> Create:
+    return Create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": "default"}})
+
+
+def test_consecutive_creates_land_together_all_or_none(sandbox):
+    store.object_create(sandbox=sandbox, resource=CONFIGMAPS, body={"metadata": {"name": "b"}}, namespace="default")
+    version = store.current_resource_version()
+    touch = Patch("v1", "ConfigMap", "default", "b", {"data": {"seen": "yes"}})
+    outcome = actions_apply(sandbox, [configmap("x"), configmap("y"), touch, configmap("a"), configmap("b"), touch])
+    assert (outcome.applied, outcome.raced) == (3, 1)  # x and y, the patch; then b exists: a is not made either
+    names = {item["metadata"]["name"] for item in store.object_list(sandbox=sandbox, resource=CONFIGMAPS).items}
+    assert {"x", "y", "b"} <= names
+    assert "a" not in names
+    assert store.current_resource_version() == version + 3
