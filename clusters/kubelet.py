@@ -30,7 +30,7 @@ from clusters.runtime.base import ContainerConfigError, PodRef, VolumeSpec
 log = logging.getLogger(__name__)
 NODES = resource_for_kind("v1", "Node")
 PODS = resource_for_kind("v1", "Pod")
-MAX_PASSES = 8
+MAX_PASSES = 10
 START_OPERATIONS = (planner.EnsureSandbox, planner.StartContainer)
 
 
@@ -300,6 +300,9 @@ def kubelet_reconcile(sandbox: Sandbox, *, node: str, now: datetime) -> datetime
     policy = backoff_policy(sandbox)
     plan = planner.NodePlan()
     writes = RunWrites(sandbox, deferred=runtime.kind == "simulated")
+    # After a pass over every pod, the next ones look only at the pods that had something to do;
+    # when those are done, a last pass over every pod confirms it and gives the next wake-up.
+    focus: frozenset[str] | None = None
     for _ in range(MAX_PASSES):
         pods = writes.pods(node)
         observed = runtime.observe(node=node)
@@ -311,9 +314,14 @@ def kubelet_reconcile(sandbox: Sandbox, *, node: str, now: datetime) -> datetime
             backoff=policy,
             memory=memory,
             sandbox=sandbox.uid.hex,
+            only=focus,
         )
         if plan.empty:
-            break
+            if focus is None:
+                break
+            focus = None
+            continue
+        focus = plan.busy
         by_uid = {pod["metadata"]["uid"]: pod for pod in pods}
         for operation in plan.operations:
             pod = by_uid.get(getattr(operation, "pod", PodRef("", "", "", "")).uid)

@@ -153,6 +153,7 @@ class NodePlan:
     operations: tuple[Operation, ...] = ()
     actions: tuple[Action, ...] = ()
     next_wakeup: datetime | None = None
+    busy: frozenset[str] = frozenset()  # uids of the pods that have operations or actions
 
     @property
     def empty(self) -> bool:
@@ -1064,11 +1065,14 @@ def plan_node(
     backoff: BackoffPolicy = UPSTREAM_BACKOFF,
     memory: dict | None = None,
     sandbox: str = "",
+    only: frozenset[str] | None = None,
 ) -> NodePlan:
     """Plan one pass of the kubelet of `node` for the pods bound to it (`spec.nodeName`).
 
     `observed` is what the runtime reports, `memory` what earlier passes recorded with
-    `outcome_record`, `sandbox` the sandbox uid that goes into every PodRef."""
+    `outcome_record`, `sandbox` the sandbox uid that goes into every PodRef. `only` limits the
+    pass to those pods (the others are still known, not orphans); the wake-up then covers only
+    them."""
     memory = memory or {}
     name = node["metadata"]["name"]
     context = _Context(now, backoff, memory, _runs_by_container(observed), _host_ip(node), sandbox, name)
@@ -1079,17 +1083,24 @@ def plan_node(
     operations: list[Operation] = []
     actions: list[Action] = []
     wakeups: list[datetime] = []
+    busy: set[str] = set()
     for pod in mine:
+        if only is not None and pod["metadata"]["uid"] not in only:
+            continue
         sync = _PodSync(pod, context)
         sync.plan()
         operations += sync.operations
         actions += sync.actions
         wakeups += sync.wakeups
+        if sync.operations or sync.actions:
+            busy.add(sync.uid)
     known = frozenset(p["metadata"]["uid"] for p in mine)
     remembered = {key.split("/", 1)[0] for section in memory.values() if isinstance(section, dict) for key in section}
     if ({o.pod_uid for o in observed} | remembered) - known:
         operations.append(RemoveOrphans(known))
-    return NodePlan(tuple(operations), tuple(actions), min((w for w in wakeups if w > now), default=None))
+    return NodePlan(
+        tuple(operations), tuple(actions), min((w for w in wakeups if w > now), default=None), frozenset(busy)
+    )
 
 
 HEALTHY_NODE_CONDITIONS = {

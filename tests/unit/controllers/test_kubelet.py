@@ -720,6 +720,33 @@ def test_containers_of_pods_that_no_longer_exist_are_removed():
     assert world.step() == NodePlan()
 
 
+def test_a_pass_limited_to_some_pods_plans_only_those_and_keeps_the_others():
+    world = World(pod("one"), pod("two"))
+    world.settle()
+    world.pods["three"] = pod("three")
+    everything = world.plan()
+    assert everything.busy == {"uid-three"}
+    limited = plan_node(
+        node=NODE,
+        pods=list(world.pods.values()),
+        observed=world.runtime.observe(node="node-1"),
+        now=world.clock(),
+        memory=world.memory,
+        sandbox="sandbox-1",
+        only=frozenset({"uid-one"}),
+    )
+    assert limited == NodePlan()  # "three" is not looked at, and "one" and "two" are not orphans
+    assert plan_node(
+        node=NODE,
+        pods=list(world.pods.values()),
+        observed=world.runtime.observe(node="node-1"),
+        now=world.clock(),
+        memory=world.memory,
+        sandbox="sandbox-1",
+        only=frozenset({"uid-three"}),
+    ) == everything
+
+
 # -- the memory's bookkeeping -------------------------------------------------------------------
 
 
