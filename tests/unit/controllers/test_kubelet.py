@@ -726,25 +726,16 @@ def test_a_pass_limited_to_some_pods_plans_only_those_and_keeps_the_others():
     world.pods["three"] = pod("three")
     everything = world.plan()
     assert everything.busy == {"uid-three"}
-    limited = plan_node(
-        node=NODE,
-        pods=list(world.pods.values()),
-        observed=world.runtime.observe(node="node-1"),
-        now=world.clock(),
-        memory=world.memory,
-        sandbox="sandbox-1",
-        only=frozenset({"uid-one"}),
-    )
-    assert limited == NodePlan()  # "three" is not looked at, and "one" and "two" are not orphans
-    assert plan_node(
-        node=NODE,
-        pods=list(world.pods.values()),
-        observed=world.runtime.observe(node="node-1"),
-        now=world.clock(),
-        memory=world.memory,
-        sandbox="sandbox-1",
-        only=frozenset({"uid-three"}),
-    ) == everything
+
+    def limited_to(*uids: str) -> NodePlan:
+        observed = world.runtime.observe(node="node-1")
+        now, pods = world.clock(), list(world.pods.values())
+        return plan_node(
+            node=NODE, pods=pods, observed=observed, now=now, memory=world.memory, sandbox="sandbox-1", only=uids
+        )
+
+    assert limited_to("uid-one") == NodePlan()  # "three" is not looked at; "one" and "two" are not orphans
+    assert limited_to("uid-three") == everything
 
 
 # -- the memory's bookkeeping -------------------------------------------------------------------
