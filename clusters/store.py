@@ -509,6 +509,29 @@ def object_patch(
         return _write_update(sandbox, resource, row, patched, subresource=subresource, dry_run=dry_run)
 
 
+def pod_bind(
+    *, sandbox: Sandbox, namespace: str, name: str, node: str, conditions: list[dict], resource_version: str | None
+) -> dict:
+    """What the pods/binding subresource does: set the pod's node and its conditions (the binder
+    adds PodScheduled=True) in one write. A pod that changed since `resource_version`, is
+    already bound or is being deleted cannot be bound (Conflict), as upstream answers."""
+    resource = resource_for_kind("v1", "Pod")
+    with transaction.atomic():
+        row = _locked_row(sandbox, resource, namespace, name)
+        old = row.body
+        if resource_version and resource_version != old["metadata"]["resourceVersion"]:
+            raise errors.conflict(resource, name)
+        if old["spec"].get("nodeName"):
+            raise errors.Conflict(f'pod {name} is already assigned to node "{old["spec"]["nodeName"]}"')
+        if old["metadata"].get("deletionTimestamp"):
+            raise errors.Conflict(f"pod {name} is being deleted, cannot be assigned to a host")
+        new = copy.deepcopy(old)
+        new["spec"]["nodeName"] = node
+        new.setdefault("status", {})["conditions"] = conditions
+        _validate(new, resource, old=_as_bound(old, new))
+        return _record(sandbox, resource, new, Change.MODIFIED, row)
+
+
 def _finish_deletion(sandbox: Sandbox, resource: Resource, row: StoredObject, body: dict) -> dict:
     if resource.kind == "Namespace":
         # What the namespace controller does not plan for (Events) goes with the namespace.

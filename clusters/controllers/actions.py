@@ -33,6 +33,19 @@ class Patch:
 
 
 @dataclass(frozen=True)
+class Bind:
+    """Bind a pending pod to a node, as the pods/binding subresource does: `spec.nodeName` and the
+    pod's conditions (with PodScheduled=True) in one write, refused if the pod changed since the
+    planner read it at `resource_version`."""
+
+    namespace: str
+    name: str
+    node: str
+    conditions: tuple = field(hash=False)
+    resource_version: str | None = None
+
+
+@dataclass(frozen=True)
 class Delete:
     api_version: str
     kind: str
@@ -56,7 +69,7 @@ class Event:
     source: str = ""  # the component: "default-scheduler", "kubelet", "replicaset-controller", …
 
 
-Action = Create | Patch | Delete | Event
+Action = Create | Patch | Bind | Delete | Event
 
 
 def ref(obj: dict) -> dict:

@@ -6,7 +6,8 @@ plan is dropped too (it may describe or build on the failed write, like the Even
 the next pass plans again from what is stored now. Anything else is an error — except for an
 Event the store refuses (say, in a namespace being terminated, where nothing new may be made):
 as upstream's event recorder ("Server rejected event (will not retry!)"), it is dropped and the
-plan goes on, since an Event only reports what the plan does.
+plan goes on, since an Event only reports what the plan does. The Events are recorded after the
+plan's writes, one batch per namespace, and runs of Creates of one kind go to the store together.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from clusters import errors, store
-from clusters.controllers.actions import Action, Create, Delete, Event, Patch
+from clusters.controllers.actions import Action, Bind, Create, Delete, Event, Patch
 from clusters.kube.resources import resource_for_kind
 from clusters.models import Sandbox, StoredObject
 
@@ -77,11 +78,15 @@ def _event_body(event: Event, namespace: str, now: str) -> dict:
     }
 
 
+def _event_namespace(event: Event) -> str:
+    return event.involved.get("namespace") or "default"
+
+
 def events_record(sandbox: Sandbox, events: list[Event]) -> None:
     """Record Events of one namespace, folding each repeat into one object with a count, as the
     event recorder does; the new ones are created together. An Event the store refuses is
     dropped, as upstream's recorder does ("Server rejected event (will not retry!)")."""
-    namespace = events[0].involved.get("namespace") or "default"
+    namespace = _event_namespace(events[0])
     now = store.rfc3339(timezone.now())
     stored: dict[tuple, dict] = {}
     for body in _stored_events(sandbox, namespace, {e.involved.get("uid", "") for e in events}):
@@ -123,8 +128,8 @@ def _batch_key(action: Action) -> tuple | None:
     """Consecutive actions with one key go to the store together: Events of one namespace, and
     Creates of one kind in one namespace whose admission does not read the store."""
     match action:
-        case Event(involved=involved):
-            return ("Event", involved.get("namespace") or "default")
+        case Event():
+            return ("Event", _event_namespace(action))
         case Create(body=body) if body["kind"] not in store.ADMITTED_ONE_BY_ONE:
             return ("Create", body["apiVersion"], body["kind"], body["metadata"].get("namespace"))
     return None
@@ -145,8 +150,6 @@ def _batches(actions: list[Action]):
 def _perform(sandbox: Sandbox, batch: list[Action]) -> None:
     action = batch[0]
     match action:
-        case Event():
-            events_record(sandbox, batch)
         case Create(body=body) if len(batch) > 1:
             store.objects_create(
                 sandbox=sandbox,
@@ -172,6 +175,15 @@ def _perform(sandbox: Sandbox, batch: list[Action]) -> None:
                 content_type="application/merge-patch+json",
                 subresource=action.subresource,
             )
+        case Bind():
+            store.pod_bind(
+                sandbox=sandbox,
+                namespace=action.namespace,
+                name=action.name,
+                node=action.node,
+                conditions=list(action.conditions),
+                resource_version=action.resource_version,
+            )
         case Delete():
             store.object_delete(
                 sandbox=sandbox,
@@ -187,8 +199,14 @@ def _perform(sandbox: Sandbox, batch: list[Action]) -> None:
 
 
 def actions_apply(sandbox: Sandbox, actions: list[Action]) -> Outcome:
+    """Perform the writes in order until one loses a race; then record the Events met on the way
+    (those after a lost race describe writes that did not happen), one batch per namespace."""
     outcome = Outcome()
+    events: dict[str, list[Event]] = {}
     for batch in _batches(actions):
+        if isinstance(batch[0], Event):
+            events.setdefault(_event_namespace(batch[0]), []).extend(batch)
+            continue
         try:
             _perform(sandbox, batch)
             outcome.applied += len(batch)
@@ -196,4 +214,11 @@ def actions_apply(sandbox: Sandbox, actions: list[Action]) -> Outcome:
             outcome.raced += 1
             log.debug("dropped %r and the rest of the plan: %s", batch[0], race)
             break
+    for batch in events.values():
+        try:
+            events_record(sandbox, batch)
+            outcome.applied += len(batch)
+        except RACES as race:  # say, the namespace is gone
+            outcome.raced += 1
+            log.debug("dropped the events %r: %s", batch, race)
     return outcome

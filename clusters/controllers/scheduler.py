@@ -12,9 +12,9 @@ Per pod, in queue order (priority, then age), the plugins run as upstream chains
 3. Score, lowest first: untolerated PreferNoSchedule taints, preferred node affinity, spreading
    (fewest pods of the same owner, or with the same labels), least requested; ties go to the
    node name, so the same state always gives the same placement.
-4. Bind — the Binding subresource is not served, so a bind is a Patch setting `spec.nodeName`
-   (guarded by the pod's resourceVersion, as a Binding fails on a pod that changed) plus the
-   `PodScheduled=True` status condition and a `Scheduled` Event.
+4. Bind — as the Binding subresource, one write sets `spec.nodeName` and the `PodScheduled=True`
+   condition (guarded by the pod's resourceVersion: a bind fails on a pod that changed), then a
+   `Scheduled` Event.
 5. A pod that fits nowhere gets `PodScheduled=False`/`Unschedulable` with upstream's FitError
    message (reasons counted per node, sorted as strings), the DefaultPreemption PostFilter's
    verdict appended, and a `FailedScheduling` Warning — only when the condition changes, so a
@@ -33,7 +33,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from clusters.controllers.actions import Action, Delete, Event, Patch, ref
+from clusters.controllers.actions import Action, Bind, Delete, Event, Patch, ref
 from clusters.controllers.state import ClusterState
 from clusters.kube.validation import QuantityError, quantity_from_json
 
@@ -195,17 +195,9 @@ def _schedule_one(state: ClusterState, pod: dict, nodes: dict[str, _Node], *, no
 def _bind(pod: dict, node_name: str, *, now: datetime) -> list[Action]:
     metadata = pod["metadata"]
     namespace, name = metadata.get("namespace", ""), metadata["name"]
-    condition = _condition(pod, "True", now=now)
+    conditions = _with_condition(pod, _condition(pod, "True", now=now))
     return [
-        Patch(
-            "v1",
-            "Pod",
-            namespace,
-            name,
-            {"spec": {"nodeName": node_name}},
-            resource_version=metadata.get("resourceVersion"),
-        ),
-        Patch("v1", "Pod", namespace, name, {"status": {"conditions": _with_condition(pod, condition)}}, "status"),
+        Bind(namespace, name, node_name, tuple(conditions), resource_version=metadata.get("resourceVersion")),
         Event(
             ref(pod),
             "Scheduled",

@@ -360,3 +360,51 @@ def test_a_batch_create_refuses_a_missing_namespace_and_kinds_admitted_one_by_on
     service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"}, "spec": {"ports": [{"port": 80}]}}
     with pytest.raises(ValueError, match="one by one"):
         store.objects_create(sandbox=sandbox, resource=SERVICES, bodies=[service], namespace="default")
+
+
+def test_a_binding_sets_the_node_and_the_conditions_in_one_write(sandbox):
+    created = store.object_create(sandbox=sandbox, resource=PODS, body=pod(), namespace="default")
+    version = created["metadata"]["resourceVersion"]
+    condition = {"type": "PodScheduled", "status": "True", "lastProbeTime": None}
+    bound = store.pod_bind(
+        sandbox=sandbox,
+        namespace="default",
+        name="web",
+        node="node-1",
+        conditions=[condition],
+        resource_version=version,
+    )
+    assert (bound["spec"]["nodeName"], bound["status"]["conditions"]) == ("node-1", [condition])
+    assert Change.objects.filter(sandbox=sandbox, kind="Pod", name="web").count() == 2  # ADDED, then the binding
+
+
+def test_a_pod_that_changed_is_bound_or_is_leaving_cannot_be_bound(sandbox):
+    created = store.object_create(sandbox=sandbox, resource=PODS, body=pod(), namespace="default")
+    old_version = created["metadata"]["resourceVersion"]
+    patch = json.dumps({"metadata": {"labels": {"tier": "web"}}}).encode()
+    changed = store.object_patch(
+        sandbox=sandbox,
+        resource=PODS,
+        namespace="default",
+        name="web",
+        patch=patch,
+        content_type="application/merge-patch+json",
+    )
+
+    def bind(version, node="node-1"):
+        return store.pod_bind(
+            sandbox=sandbox, namespace="default", name="web", node=node, conditions=[], resource_version=version
+        )
+
+    with pytest.raises(errors.Conflict, match="has been modified"):
+        bind(old_version)
+    bind(changed["metadata"]["resourceVersion"])
+    with pytest.raises(errors.Conflict, match='already assigned to node "node-1"'):
+        bind(None, node="node-2")
+    kept = pod("leaving", finalizers=["example.com/keep"])  # held back, so it stays, being deleted
+    store.object_create(sandbox=sandbox, resource=PODS, body=kept, namespace="default")
+    store.object_delete(sandbox=sandbox, resource=PODS, namespace="default", name="leaving")
+    with pytest.raises(errors.Conflict, match="being deleted"):
+        store.pod_bind(
+            sandbox=sandbox, namespace="default", name="leaving", node="node-1", conditions=[], resource_version=None
+        )

@@ -6,7 +6,7 @@ import copy
 from datetime import UTC, datetime
 
 from clusters.controllers import scheduler
-from clusters.controllers.actions import Delete, Event, Patch
+from clusters.controllers.actions import Bind, Delete, Event, Patch
 from clusters.controllers.state import ClusterState
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -120,6 +120,10 @@ def apply(state: ClusterState, actions) -> ClusterState:
     }
     for action in actions:
         match action:
+            case Bind(namespace=namespace, name=name, node=node, conditions=conditions):
+                obj = objects[("Pod", namespace, name)]
+                obj["spec"]["nodeName"] = node
+                obj.setdefault("status", {})["conditions"] = list(conditions)
             case Patch(kind=kind, namespace=namespace, name=name, patch=patch, subresource=subresource):
                 obj = objects[(kind, namespace, name)]
                 if subresource == "status":
@@ -132,7 +136,7 @@ def apply(state: ClusterState, actions) -> ClusterState:
 
 
 def scheduled(actions) -> dict[str, str]:
-    return {a.name: a.patch["spec"]["nodeName"] for a in actions if isinstance(a, Patch) and "spec" in a.patch}
+    return {a.name: a.node for a in actions if isinstance(a, Bind)}
 
 
 def event_ref(body):
@@ -171,32 +175,21 @@ def unschedulable_condition(message, transition=STAMP):
 # --- binding ---------------------------------------------------------------------------------------
 
 
-def test_it_binds_a_pending_pod_with_a_patch_a_condition_and_an_event():
+def test_it_binds_a_pending_pod_with_its_condition_in_one_write_then_an_event():
     web = pod("web-abc12")
     state = ClusterState.of([node("node-1"), node("node-2"), web])
 
-    assert scheduler.plan(state, now=NOW) == [
-        Patch("v1", "Pod", "default", "web-abc12", {"spec": {"nodeName": "node-1"}}, resource_version="10"),
-        Patch(
-            "v1",
-            "Pod",
-            "default",
-            "web-abc12",
-            {
-                "status": {
-                    "conditions": [
-                        {
-                            "type": "PodScheduled",
-                            "status": "True",
-                            "lastProbeTime": None,
-                            "observedGeneration": 1,
-                            "lastTransitionTime": STAMP,
-                        }
-                    ]
-                }
-            },
-            "status",
-        ),
+    scheduled_condition = {
+        "type": "PodScheduled",
+        "status": "True",
+        "lastProbeTime": None,
+        "observedGeneration": 1,
+        "lastTransitionTime": STAMP,
+    }
+    [bind, event] = scheduler.plan(state, now=NOW)
+    assert bind == Bind("default", "web-abc12", "node-1", (scheduled_condition,), resource_version="10")
+    assert bind.conditions == (scheduled_condition,)  # conditions are not part of the comparison above
+    assert [event] == [
         Event(
             event_ref(web),
             "Scheduled",
@@ -234,21 +227,17 @@ def test_it_replaces_an_earlier_unschedulable_condition_when_it_binds():
     web["status"]["conditions"] = [unschedulable_condition("0/1 nodes are available: 1 Insufficient cpu.", EARLIER)]
     state = ClusterState.of([node("node-1"), web])
 
-    status_patch = scheduler.plan(state, now=NOW)[1]
+    bind = scheduler.plan(state, now=NOW)[0]
 
-    assert status_patch.patch == {
-        "status": {
-            "conditions": [
-                {
-                    "type": "PodScheduled",
-                    "status": "True",
-                    "lastProbeTime": None,
-                    "observedGeneration": 1,
-                    "lastTransitionTime": STAMP,
-                }
-            ]
-        }
-    }
+    assert bind.conditions == (
+        {
+            "type": "PodScheduled",
+            "status": "True",
+            "lastProbeTime": None,
+            "observedGeneration": 1,
+            "lastTransitionTime": STAMP,
+        },
+    )
 
 
 # --- filters ---------------------------------------------------------------------------------------
