@@ -10,7 +10,7 @@ simulated runtime have no network inside containers and so no kube-proxy.
 
 from __future__ import annotations
 
-import threading
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -61,26 +61,20 @@ def proxy_plan(services: list[dict], endpoints: list[dict], existing: list[tuple
 
 
 # One runtime per sandbox and process: it remembers which endpoints each proxy already has, so
-# a resync with nothing changed costs no exec in the proxies. The work queue never runs one
-# sandbox's kube-proxy twice at once.
-_runtimes: dict[str, object] = {}
-_runtimes_lock = threading.Lock()
-
-
-def _runtime(sandbox: Sandbox):
+# a resync with nothing changed costs no exec in the proxies. The most recently used are kept, so
+# deleted sandboxes fall out; one that falls out only costs a full sync. The work queue never
+# runs one sandbox's kube-proxy twice at once.
+@functools.lru_cache(maxsize=256)
+def _runtime(sandbox_uid: str):
     from clusters.runtime.docker import DockerRuntime
 
-    with _runtimes_lock:
-        runtime = _runtimes.get(sandbox.uid.hex)
-        if runtime is None:
-            runtime = _runtimes[sandbox.uid.hex] = DockerRuntime(sandbox=sandbox.uid.hex)
-        return runtime
+    return DockerRuntime(sandbox=sandbox_uid)
 
 
 def kube_proxy_reconcile(sandbox: Sandbox, *, now: datetime) -> None:
     if sandbox.engine != "docker":
         return None
-    runtime = _runtime(sandbox)
+    runtime = _runtime(sandbox.uid.hex)
     services = store.object_list(sandbox=sandbox, resource=SERVICES).items
     endpoints = store.object_list(sandbox=sandbox, resource=ENDPOINTS).items
     plan = proxy_plan(services, endpoints, runtime.service_list(sandbox.uid.hex))
