@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import threading
 import time
 import uuid
@@ -128,7 +129,12 @@ def main() -> None:
     parser.add_argument("--pods", type=int, default=None, help="pods measured (default 50 simulated, 15 docker)")
     parser.add_argument("--warmup", type=int, default=3, help="pods created first and not counted")
     parser.add_argument("--image", default="busybox:1.36")
-    parser.add_argument("--gap", type=float, default=0.2, help="seconds between one pod Ready and the next write")
+    parser.add_argument(
+        "--gap",
+        type=float,
+        default=0.2,
+        help="seconds between one pod Ready and the next write (and 0-50 ms more at random)",
+    )
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds one pod may take")
     add_stack_options(parser)
     options = parser.parse_args()
@@ -185,7 +191,9 @@ def main() -> None:
                 if raw is not None and index % 2 == 0:
                     raw_runs.append(raw.run())
                     raw_pods.append(raw.run_pod_equivalent(pause_image))
-                time.sleep(options.gap)
+                # A random part, so that writes do not lock into step with the broker's and the
+                # watch feed's polling and measure one phase of them only.
+                time.sleep(options.gap + random.uniform(0, 0.05))  # noqa: S311
             tasks = bench.task_count() - tasks_before
             if options.profile:
                 bench.profile_stop()
