@@ -16,9 +16,11 @@ For every Job of a sandbox that has not finished, one pass:
    follows once no pod is uncounted or still terminating, with the `Completed` or Warning event;
 3. otherwise keeps `parallelism` pods running (never more than the completions still needed),
    deleting extras, or all of them while `suspend` is true (`Suspended`/`Resumed` conditions and
-   events); after failures, new pods wait 10 s doubling per consecutive failure, capped at
-   `MAX_POD_FAILURE_BACKOFF` (10 min in upstream's code since 1.28; the docs still say six), and
-   `next_wakeup` says when;
+   events); after failures, new pods wait a back-off that doubles per consecutive failure, and
+   `next_wakeup` says when. The back-off is an argument: by default upstream's 10 s doubling to
+   10 min (the cap in upstream's code since 1.28; the docs still say six); the manager passes
+   `FAST_POD_FAILURE_BACKOFF` (1 s doubling to 60 s, as the kubelet's crash loops) for sandboxes
+   with `fast_backoff`;
 4. Indexed Jobs: one pod per pending index with the `batch.kubernetes.io/job-completion-index`
    annotation and label, hostname `<job>-<index>`, `JOB_COMPLETION_INDEX` in every container, and
    `status.completedIndexes`;
@@ -67,18 +69,45 @@ MAX_GENERATED_NAME_BASE = 58
 _PHASE_ORDINAL = {"Pending": 0, "Unknown": 1, "Running": 2}
 
 
-def plan(state: ClusterState, *, now: datetime) -> list[Action]:
+@dataclass(frozen=True)
+class PodFailureBackoff:
+    """How long new pods wait after consecutive failures: `initial`, doubling per failure up to `cap`."""
+
+    initial: timedelta
+    cap: timedelta
+
+    def delay(self, failures: int) -> timedelta:
+        """The wait after `failures` (at least one) consecutive failures."""
+        delay = self.initial
+        for _ in range(1, failures):
+            if delay >= self.cap:
+                break  # capped: doubling on would overflow a timedelta after many failures
+            delay *= 2
+        return min(delay, self.cap)
+
+
+UPSTREAM_POD_FAILURE_BACKOFF = PodFailureBackoff(DEFAULT_POD_FAILURE_BACKOFF, MAX_POD_FAILURE_BACKOFF)
+# Class time (Sandbox.fast_backoff): the kubelet's fast crash-loop back-off, so a failing Job's
+# retries show within a minute.
+FAST_POD_FAILURE_BACKOFF = PodFailureBackoff(timedelta(seconds=1), timedelta(seconds=60))
+
+
+def plan(
+    state: ClusterState, *, now: datetime, backoff: PodFailureBackoff = UPSTREAM_POD_FAILURE_BACKOFF
+) -> list[Action]:
     """Everything the Job controller would do in this sandbox right now."""
     actions: list[Action] = []
     for job in _sorted(state.objects("Job")):
-        actions += _sync(state, job, now).actions
+        actions += _sync(state, job, now, backoff).actions
     actions += _release_orphan_pods(state)
     return actions
 
 
-def next_wakeup(state: ClusterState, *, now: datetime) -> datetime | None:
+def next_wakeup(
+    state: ClusterState, *, now: datetime, backoff: PodFailureBackoff = UPSTREAM_POD_FAILURE_BACKOFF
+) -> datetime | None:
     """The earliest moment after `now` when a pod-failure backoff ends or an active deadline passes."""
-    moments = [sync.wakeup for job in state.objects("Job") if (sync := _sync(state, job, now)).wakeup]
+    moments = [sync.wakeup for job in state.objects("Job") if (sync := _sync(state, job, now, backoff)).wakeup]
     return min((m for m in moments if m > now), default=None)
 
 
@@ -109,7 +138,7 @@ class _Pods:
     terminating: int = 0
 
 
-def _sync(state: ClusterState, job: dict, now: datetime) -> _Sync:
+def _sync(state: ClusterState, job: dict, now: datetime, backoff: PodFailureBackoff) -> _Sync:
     sync = _Sync()
     spec, status = job["spec"], job.get("status") or {}
     if _finished(job) or _managed_elsewhere(job):
@@ -141,7 +170,7 @@ def _sync(state: ClusterState, job: dict, now: datetime) -> _Sync:
     else:
         managed = None
         if not job["metadata"].get("deletionTimestamp"):
-            managed = _manage(job, pods, now, sync)
+            managed = _manage(job, pods, now, backoff, sync)
             active, ready, terminating = managed.active, managed.ready, managed.terminating
         completions = spec.get("completions")
         if completions is None:
@@ -230,7 +259,7 @@ class _Managed:
     terminating: int
 
 
-def _manage(job: dict, pods: _Pods, now: datetime, sync: _Sync) -> _Managed:
+def _manage(job: dict, pods: _Pods, now: datetime, backoff: PodFailureBackoff, sync: _Sync) -> _Managed:
     """Upstream manageJob: delete extras (or everything while suspended), or create what is missing."""
     spec = job["spec"]
     result = _Managed(len(pods.active), pods.ready, pods.terminating)
@@ -253,7 +282,7 @@ def _manage(job: dict, pods: _Pods, now: datetime, sync: _Sync) -> _Managed:
     diff = _wanted_active(job, pods) - waiting - len(pods.active)
     if diff <= 0:
         return result
-    remaining = _backoff_remaining(job, pods, now)
+    remaining = _backoff_remaining(job, pods, now, backoff)
     if remaining > timedelta(0):
         sync.wakeup = _earliest(sync.wakeup, now + remaining)
         return result
@@ -407,9 +436,9 @@ def _first_pending_indexes(job: dict, pods: _Pods, count: int) -> list[int]:
 # --- backoff --------------------------------------------------------------------------------
 
 
-def _backoff_remaining(job: dict, pods: _Pods, now: datetime) -> timedelta:
-    """Upstream's pod-failure backoff: 10 s doubling per failure since the last success, from the
-    last failure; computed from the pods that still exist."""
+def _backoff_remaining(job: dict, pods: _Pods, now: datetime, backoff: PodFailureBackoff) -> timedelta:
+    """Upstream's pod-failure backoff: `backoff`'s delay for the failures since the last success,
+    counted from the last failure; computed from the pods that still exist."""
     uncounted_failed = set(pods.uncounted_failed)
     successes = [_finished_time(p) for p in pods.all if _phase(p) == "Succeeded"]
     last_success = max(successes, default=None)
@@ -417,14 +446,8 @@ def _backoff_remaining(job: dict, pods: _Pods, now: datetime) -> timedelta:
     failures = [moment for moment in failed if last_success is None or moment > last_success]
     if not failures:
         return timedelta(0)
-    delay = DEFAULT_POD_FAILURE_BACKOFF
-    for _ in range(1, len(failures)):
-        delay *= 2
-        if delay >= MAX_POD_FAILURE_BACKOFF:
-            delay = MAX_POD_FAILURE_BACKOFF
-            break
     elapsed = now - max(failures)
-    return max(timedelta(0), delay - elapsed)
+    return max(timedelta(0), backoff.delay(len(failures)) - elapsed)
 
 
 def _counts_for_backoff(pod: dict, job: dict, uncounted_failed: set[str]) -> bool:

@@ -54,8 +54,11 @@ def sandbox_state(sandbox: Sandbox) -> ClusterState:
 
 def planner_options(name: str, sandbox: Sandbox) -> dict:
     """Settings and facts outside the API some planners take as arguments (they stay pure: no
-    settings or database inside): the node lifecycle's timings and the nodes' leases."""
+    settings or database inside): the node lifecycle's timings and the nodes' leases, the Job
+    controller's pod-failure back-off (fast in class, as the kubelet's)."""
     from django.conf import settings
+
+    from clusters.controllers import job
 
     if name == "node_lifecycle":
         leases = NodeRuntimeState.objects.filter(sandbox=sandbox, lease_renewed_at__isnull=False)
@@ -64,6 +67,8 @@ def planner_options(name: str, sandbox: Sandbox) -> dict:
             "eviction": timedelta(seconds=settings.POD_EVICTION_SECONDS),
             "leases": dict(leases.values_list("node", "lease_renewed_at")),
         }
+    if name == "job":
+        return {"backoff": job.FAST_POD_FAILURE_BACKOFF if sandbox.fast_backoff else job.UPSTREAM_POD_FAILURE_BACKOFF}
     return {}
 
 

@@ -31,8 +31,9 @@ class World:
     """A tiny API server and kubelet: applies planned actions as the store would (finalizers keep a
     deleted object until they are gone, resourceVersion preconditions), and moves pods through phases."""
 
-    def __init__(self, *objects: dict, now: datetime = NOW):
+    def __init__(self, *objects: dict, now: datetime = NOW, backoff=job_controller.UPSTREAM_POD_FAILURE_BACKOFF):
         self.now = now
+        self.backoff = backoff
         self.objects = {self.key(o): copy.deepcopy(o) for o in objects}
         self.events: list[Event] = []
         self.versions = itertools.count(100)
@@ -97,7 +98,7 @@ class World:
         """Plan and apply until the plan is empty; returns everything that was done."""
         done = []
         for _ in range(limit):
-            actions = job_controller.plan(self.state(), now=self.now)
+            actions = job_controller.plan(self.state(), now=self.now, backoff=self.backoff)
             if not actions:
                 return done
             done += actions
@@ -472,6 +473,54 @@ def test_the_backoff_doubles_from_ten_seconds_and_is_capped(failures, delay):
         pod["status"]["conditions"] = [{"type": "Ready", "status": "False", "lastTransitionTime": stamp(NOW)}]
     job["spec"]["backoffLimit"] = 20
     assert job_controller.next_wakeup(ClusterState.of([job, *pods]), now=NOW) == NOW + timedelta(seconds=delay)
+
+
+@pytest.mark.parametrize(("failures", "delay"), [(1, 1), (2, 2), (3, 4), (6, 32), (7, 60), (12, 60)])
+def test_the_fast_backoff_doubles_from_one_second_and_is_capped_at_a_minute(failures, delay):
+    job = running_job(failed=failures)
+    pods = [pod_of(job, f"pi-{i:05d}", "Failed", finalizers=()) for i in range(failures)]
+    for pod in pods:
+        pod["status"]["conditions"] = [{"type": "Ready", "status": "False", "lastTransitionTime": stamp(NOW)}]
+    job["spec"]["backoffLimit"] = 20
+    state = ClusterState.of([job, *pods])
+    wakeup = job_controller.next_wakeup(state, now=NOW, backoff=job_controller.FAST_POD_FAILURE_BACKOFF)
+    assert wakeup == NOW + timedelta(seconds=delay)
+
+
+def test_with_the_fast_backoff_a_failing_job_retries_after_one_second_then_two():
+    world = World(make_job(backoffLimit=6), backoff=job_controller.FAST_POD_FAILURE_BACKOFF)
+    world.settle()
+    for expected_delay in (1, 2, 4):
+        [pod] = [p for p in world.pods() if p["status"]["phase"] == "Pending"]
+        world.run(pod)
+        world.now += timedelta(seconds=3)
+        world.finish(pod, "Failed")
+        failed_at, pods_before = world.now, len(world.pods())
+        world.settle()
+        assert len(world.pods()) == pods_before  # still backing off
+        wakeup = job_controller.next_wakeup(world.state(), now=world.now, backoff=world.backoff)
+        assert wakeup == failed_at + timedelta(seconds=expected_delay)
+        world.now = wakeup - timedelta(milliseconds=1)
+        world.settle()
+        assert len(world.pods()) == pods_before
+        world.now = wakeup
+        world.settle()
+        assert len(world.pods()) == pods_before + 1
+    assert status_of(world)["failed"] == 3
+
+
+def test_the_default_backoff_is_upstreams_ten_seconds_doubling_to_ten_minutes():
+    upstream = job_controller.UPSTREAM_POD_FAILURE_BACKOFF
+    assert (upstream.initial, upstream.cap) == (timedelta(seconds=10), timedelta(minutes=10))
+    job = running_job(failed=1)
+    failed = pod_of(job, "pi-aaaaa", "Failed", finalizers=())
+    failed["status"]["conditions"] = [{"type": "Ready", "status": "False", "lastTransitionTime": stamp(NOW)}]
+    state = ClusterState.of([job, failed])
+    later = NOW + timedelta(seconds=1)
+    assert job_controller.next_wakeup(state, now=NOW) == NOW + timedelta(seconds=10)
+    assert creates(job_controller.plan(state, now=later)) == []
+    fast = job_controller.FAST_POD_FAILURE_BACKOFF
+    assert len(creates(job_controller.plan(state, now=later, backoff=fast))) == 1
 
 
 def test_a_job_past_its_active_deadline_fails_and_the_deadline_is_a_wakeup():

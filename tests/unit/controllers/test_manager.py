@@ -162,3 +162,39 @@ def test_a_run_that_stops_with_work_left_asks_to_come_back_at_once(sandbox):
 
     restless = SimpleNamespace(plan=plan, next_wakeup=lambda state, now: now + timedelta(minutes=5))
     assert controllers_reconcile(sandbox, now=NOW, planners=[restless]) == NOW
+
+
+@pytest.mark.parametrize("fast", [False, True])
+def test_the_job_controller_backs_off_as_the_sandbox_says(fast):
+    import json
+
+    from clusters.controllers import job
+    from clusters.controllers.manager import planner_modules, planner_options
+
+    box = sandbox_create(owner=User.objects.create(username="alice"), fast_backoff=fast)
+    backoff = job.FAST_POD_FAILURE_BACKOFF if fast else job.UPSTREAM_POD_FAILURE_BACKOFF
+    assert planner_options("job", box) == {"backoff": backoff}
+
+    container = {"name": "fail", "image": "busybox", "command": ["false"]}
+    body = {
+        "metadata": {"name": "fail"},
+        "spec": {"backoffLimit": 6, "template": {"spec": {"restartPolicy": "Never", "containers": [container]}}},
+    }
+    store.object_create(sandbox=box, resource=resource_for_kind("batch/v1", "Job"), body=body, namespace="default")
+    planners = planner_modules(("job",))
+    controllers_reconcile(box, now=NOW, planners=planners)
+    pods = resource_for_kind("v1", "Pod")
+    [pod] = store.object_list(sandbox=box, resource=pods, namespace="default").items
+    terminated = {"exitCode": 1, "finishedAt": "2026-11-26T12:00:05Z"}
+    status = {"phase": "Failed", "containerStatuses": [{"name": "fail", "state": {"terminated": terminated}}]}
+    store.object_patch(
+        sandbox=box,
+        resource=pods,
+        namespace="default",
+        name=pod["metadata"]["name"],
+        patch=json.dumps({"status": status}).encode(),
+        content_type="application/merge-patch+json",
+        subresource="status",
+    )
+    wake = controllers_reconcile(box, now=NOW + timedelta(seconds=5), planners=planners)
+    assert wake == NOW + timedelta(seconds=5) + backoff.initial
