@@ -13,6 +13,9 @@ import logging
 from datetime import datetime, timedelta
 from types import ModuleType
 
+from django.conf import settings
+
+from clusters.controllers import job
 from clusters.controllers.actor import actions_apply
 from clusters.controllers.state import ClusterState
 from clusters.models import NodeRuntimeState, Sandbox, StoredObject
@@ -56,10 +59,6 @@ def planner_options(name: str, sandbox: Sandbox) -> dict:
     """Settings and facts outside the API some planners take as arguments (they stay pure: no
     settings or database inside): the node lifecycle's timings and the nodes' leases, the Job
     controller's pod-failure back-off (fast in class, as the kubelet's)."""
-    from django.conf import settings
-
-    from clusters.controllers import job
-
     if name == "node_lifecycle":
         leases = NodeRuntimeState.objects.filter(sandbox=sandbox, lease_renewed_at__isnull=False)
         return {
