@@ -465,26 +465,23 @@ def test_pod_creation_backs_off_exponentially_after_consecutive_failures():
     assert job_controller.next_wakeup(state, now=NOW + timedelta(seconds=20)) is None
 
 
-@pytest.mark.parametrize(("failures", "delay"), [(1, 10), (3, 40), (6, 320), (7, 600), (12, 600)])
-def test_the_backoff_doubles_from_ten_seconds_and_is_capped(failures, delay):
-    job = running_job(failed=failures)
-    pods = [pod_of(job, f"pi-{i:05d}", "Failed", finalizers=()) for i in range(failures)]
-    for pod in pods:
-        pod["status"]["conditions"] = [{"type": "Ready", "status": "False", "lastTransitionTime": stamp(NOW)}]
-    job["spec"]["backoffLimit"] = 20
-    assert job_controller.next_wakeup(ClusterState.of([job, *pods]), now=NOW) == NOW + timedelta(seconds=delay)
+UPSTREAM_DELAYS = [(1, 10), (3, 40), (6, 320), (7, 600), (12, 600)]  # 10 s doubling, at most 10 min
+FAST_DELAYS = [(1, 1), (2, 2), (3, 4), (6, 32), (7, 60), (12, 60)]  # 1 s doubling, at most a minute
 
 
-@pytest.mark.parametrize(("failures", "delay"), [(1, 1), (2, 2), (3, 4), (6, 32), (7, 60), (12, 60)])
-def test_the_fast_backoff_doubles_from_one_second_and_is_capped_at_a_minute(failures, delay):
+@pytest.mark.parametrize(
+    ("backoff", "failures", "delay"),
+    [(job_controller.UPSTREAM_POD_FAILURE_BACKOFF, *case) for case in UPSTREAM_DELAYS]
+    + [(job_controller.FAST_POD_FAILURE_BACKOFF, *case) for case in FAST_DELAYS],
+)
+def test_the_backoff_doubles_from_its_first_delay_and_is_capped(backoff, failures, delay):
     job = running_job(failed=failures)
     pods = [pod_of(job, f"pi-{i:05d}", "Failed", finalizers=()) for i in range(failures)]
     for pod in pods:
         pod["status"]["conditions"] = [{"type": "Ready", "status": "False", "lastTransitionTime": stamp(NOW)}]
     job["spec"]["backoffLimit"] = 20
     state = ClusterState.of([job, *pods])
-    wakeup = job_controller.next_wakeup(state, now=NOW, backoff=job_controller.FAST_POD_FAILURE_BACKOFF)
-    assert wakeup == NOW + timedelta(seconds=delay)
+    assert job_controller.next_wakeup(state, now=NOW, backoff=backoff) == NOW + timedelta(seconds=delay)
 
 
 def test_with_the_fast_backoff_a_failing_job_retries_after_one_second_then_two():
