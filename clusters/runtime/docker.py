@@ -32,6 +32,7 @@ import http.client
 import io
 import ipaddress
 import json
+import os
 import re
 import shlex
 import socket
@@ -87,6 +88,9 @@ DEFAULT_MEMORY_BYTES = 256 * 2**20
 DEFAULT_NANO_CPUS = 1_000_000_000
 MIN_MEMORY_BYTES = 6 * 2**20  # the engine refuses less
 PIDS_LIMIT = 256
+# Half a core for the pause (and what probes run in it): runc sets up a container inside its CPU
+# quota, and at 0.1 of a core the throttling alone added 50 ms or more to every pause's start.
+PAUSE_NANO_CPUS = 500_000_000
 # Everything but binding ports below 1024 is dropped. Root in these containers owns every file of
 # the teaching images and volumes, so busybox httpd, sh, wget and nc need nothing else (httpd is
 # never started with -u, so SETUID/SETGID and CHOWN are not needed). Engines from 20.10 on also set
@@ -118,6 +122,21 @@ REGISTRY_PROBE_TTL_SECONDS = 60.0
 def engine_client(timeout: int | None = API_TIMEOUT_SECONDS) -> docker.DockerClient:
     """A client for the engine at DOCKER_HOST (or the default socket); timeout None waits forever."""
     return docker.from_env(timeout=timeout)
+
+
+_shared_client: tuple[int, docker.DockerClient] | None = None
+_SHARED_CLIENT_LOCK = threading.Lock()
+
+
+def shared_engine_client() -> docker.DockerClient:
+    """One client for every DockerRuntime of this process: a new client asks the engine for its
+    API version first, and a kubelet makes a runtime on every run. Keyed by the process id, so a
+    forked worker never shares the parent's connections."""
+    global _shared_client
+    with _SHARED_CLIENT_LOCK:
+        if _shared_client is None or _shared_client[0] != os.getpid():
+            _shared_client = (os.getpid(), engine_client())
+        return _shared_client[1]
 
 
 def engine_ping() -> tuple[bool, str]:
@@ -546,6 +565,62 @@ def registry_reachable() -> bool:
 # ---- the runtime ----
 
 
+class _Memo:
+    """A bounded dict shared by every DockerRuntime of the process (a kubelet makes a runtime on
+    every run, so what one learnt must outlive it); the oldest entries go first. Container ids and
+    names hold a pod uid, so entries of different sandboxes never collide."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._entries: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Any:
+        return self._entries.get(key)
+
+    def put(self, key: str, value: Any) -> None:
+        with self._lock:
+            self._entries.pop(key, None)
+            self._entries[key] = value
+            while len(self._entries) > self._limit:
+                del self._entries[next(iter(self._entries))]
+
+    def forget(self, key: str) -> None:
+        with self._lock:
+            self._entries.pop(key, None)
+
+
+# Observations by container id, with the engine's status they were made in. A container in that
+# status again is the same: an exited one never changes, and a running one is never restarted in
+# place (restart policy "no"), so only new containers and changed statuses need an inspect.
+_observations = _Memo(4096)
+
+
+@dataclass(frozen=True)
+class _LogCopy:
+    """Every line of a container run, read when its json-file log was `file` (inode, size)."""
+
+    path: str
+    file: tuple[int, int]
+    lines: list[tuple[datetime, str]]
+
+
+# Log lines by container name: the kubelet reads the whole log of every running container after
+# each pass, and most have written nothing new since. Only small logs are kept, to bound memory.
+_log_copies = _Memo(512)
+LOG_COPY_MAX_BYTES = 64 * 2**10
+
+
+def log_file_state(path: str) -> tuple[int, int] | None:
+    """(inode, size) of an engine's json-file log, or None when this process cannot see it (a
+    remote engine, no permission, a removed container): then logs are read through the API."""
+    try:
+        status = os.stat(path) if path else None
+    except OSError:
+        return None
+    return (status.st_ino, status.st_size) if status else None
+
+
 _images_ready = threading.Event()
 
 
@@ -561,10 +636,8 @@ class DockerRuntime:
         """`node` labels what is made for pods whose PodRef names no node."""
         self.sandbox = sandbox
         self.node = node
-        self.client = client or engine_client()
+        self.client = client or shared_engine_client()
         self.api = self.client.api
-        # Exited containers never change: their observations are kept by container id.
-        self._exited: dict[str, ContainerObservation] = {}
         self._files_written: dict[str, str] = {}
         self._proxy_endpoints: dict[str, str] = {}
         # Whether probes connect to pod IPs from here (None: find out once), or run in the pod.
@@ -597,6 +670,7 @@ class DockerRuntime:
         return None
 
     def _remove_container(self, container_id: str) -> None:
+        _observations.forget(container_id)
         try:
             self.api.remove_container(container_id, force=True, v=False)
         except NotFound:
@@ -770,7 +844,7 @@ class DockerRuntime:
                 pids_limit=16,
                 mem_limit=16 * 2**20,
                 memswap_limit=16 * 2**20,
-                nano_cpus=100_000_000,
+                nano_cpus=PAUSE_NANO_CPUS,
                 dns_search=dns_search(pod.namespace),
                 dns=DNS_SERVERS,
                 dns_opt=DNS_OPTIONS,
@@ -847,7 +921,6 @@ class DockerRuntime:
         containers.sort(key=lambda container: (container.get("Labels") or {}).get(DOCKER_TYPE) == "podsandbox")
         for container in containers:
             self._remove_container(container["Id"])
-            self._exited.pop(container["Id"], None)
         volumes = self.api.volumes(filters={"label": label_filters(**{SANDBOX: self.sandbox, POD_UID: pod_uid})})
         for volume in volumes.get("Volumes") or []:
             self._files_written.pop(volume["Name"], None)
@@ -937,11 +1010,14 @@ class DockerRuntime:
                 info = self._container_create(pod, container, restart, env, volumes, name)
             if info["State"].get("Status") == "created" and not info["State"].get("Error"):
                 self._start(info["Id"])
-                info = self._inspect_own(name) or info
+                info = self._inspect_own(name)
         except APIError as error:
             raise RuntimeError_(f"container {container['name']}: {error.explanation or error}") from error
-        self._runs_collect(pod, container["name"], keep_from=restart - 1)
-        return self._observation(info)
+        if info is None:
+            raise RuntimeError_(f"container {name} vanished while it was being made")
+        if restart >= 2:  # runs 0 and 1 have no run older than the previous one
+            self._runs_collect(pod, container["name"], keep_from=restart - 1)
+        return self._observation_remembered(info)
 
     def _start(self, container_id: str) -> None:
         """Start a container; one that cannot start (no such command, …) stays "created" with the
@@ -967,6 +1043,8 @@ class DockerRuntime:
     def _container_create(
         self, pod: PodRef, container: dict, restart: int, env: dict[str, str], volumes: list[VolumeSpec], name: str
     ) -> dict:
+        """Create the run (or adopt one a concurrent call made): its inspect, or for a new one only
+        its Id and State, which is all container_start reads before it starts it."""
         pause = self._inspect_own(pause_container_name(pod))
         if pause is None or not pause["State"].get("Running"):
             raise RuntimeError_(f"pod {pod.namespace}/{pod.name} has no running sandbox: ensure it first")
@@ -1029,17 +1107,13 @@ class DockerRuntime:
             raise
         for directory, files in copies.items():
             self.api.put_archive(created["Id"], directory, files_tar(files))
-        info = self._inspect_own(name)
-        if info is None:
-            raise RuntimeError_(f"container {name} vanished while it was being made")
-        return info
+        return {"Id": created["Id"], "State": {"Status": "created"}}
 
     def _runs_collect(self, pod: PodRef, name: str, *, keep_from: int) -> None:
         """Remove runs older than the previous one (`kubectl logs --previous` reads that one)."""
         for container in self._containers(**{POD_UID: pod.uid, CONTAINER_NAME: name, DOCKER_TYPE: "container"}):
             if int((container.get("Labels") or {}).get(RUN, "0")) < keep_from:
                 self._remove_container(container["Id"])
-                self._exited.pop(container["Id"], None)
 
     def container_stop(self, pod: PodRef, name: str, *, grace_seconds: int) -> None:
         """SIGTERM, then SIGKILL after the grace period. Idempotent."""
@@ -1058,31 +1132,59 @@ class DockerRuntime:
         each), ordered by pod uid, container name and run."""
         observations = []
         for container in self._containers(**{NODE: node, DOCKER_TYPE: "container"}):
-            known = self._exited.get(container["Id"])
-            if known is not None:
-                observations.append(known)
-                continue
-            info = self._inspect(container["Id"])
-            if info is None:
-                continue
-            observation = self._observation(info)
-            if observation.state == "exited":
-                self._exited[container["Id"]] = observation
-            observations.append(observation)
+            observation = self._observation_of_listed(container)
+            if observation is not None:
+                observations.append(observation)
         return sorted(observations, key=lambda seen: (seen.pod_uid, seen.name, seen.restart))
+
+    def _observation_of_listed(self, container: dict) -> ContainerObservation | None:
+        """The observation of a container as the list call shows it: the one made before when its
+        status is the same, else a new one from an inspect (None when it is gone by then)."""
+        known = _observations.get(container["Id"])
+        if known is not None and known[0] == container.get("State"):
+            return known[1]
+        info = self._inspect(container["Id"])
+        return self._observation_remembered(info) if info is not None else None
+
+    def _observation_remembered(self, info: dict) -> ContainerObservation:
+        """The observation of an inspect, kept for the next observe unless the container is only
+        created: that one is about to start (or to fail to)."""
+        observation = self._observation(info)
+        if observation.state != "created":
+            _observations.put(info["Id"], (info["State"].get("Status"), observation))
+        return observation
 
     def logs(self, pod: PodRef, name: str, *, restart: int, since: datetime | None) -> list[tuple[datetime, str]]:
         """Output lines (stdout and stderr) of a container run, at or after `since`."""
         self._own(pod)
-        info = self._inspect_own(container_name(pod, name, restart))
-        if info is None:
-            return []
+        name = container_name(pod, name, restart)
+        lines = self._logs_unchanged(name)
+        if lines is None:
+            info = self._inspect_own(name)
+            if info is None:
+                return []
+            lines = self._logs_read(info, since)
+        return [line for line in lines if since is None or line[0] >= since]
+
+    @staticmethod
+    def _logs_unchanged(name: str) -> list[tuple[datetime, str]] | None:
+        """Every line of the run as read before, when its log file has not changed since."""
+        copy = _log_copies.get(name)
+        if copy is not None and log_file_state(copy.path) == copy.file:
+            return copy.lines
+        return None
+
+    def _logs_read(self, info: dict, since: datetime | None) -> list[tuple[datetime, str]]:
+        # The file's state is taken first: output written while reading only makes the next call read again.
+        file = log_file_state(info.get("LogPath", ""))
         options: dict[str, Any] = {"stdout": True, "stderr": True, "timestamps": True}
         if since is not None:
             options["since"] = max(1, int(since.timestamp()))  # whole seconds: the rest is filtered here
         # Sorted by time: the engine reads stdout and stderr apart, and may write them out of order.
         lines = sorted(log_lines(self.api.logs(info["Id"], **options)), key=lambda line: line[0])
-        return [line for line in lines if since is None or line[0] >= since]
+        if since is None and file is not None and file[1] <= LOG_COPY_MAX_BYTES:
+            _log_copies.put(info["Name"].lstrip("/"), _LogCopy(info["LogPath"], file, lines))
+        return lines
 
     def orphans_remove(self, *, node: str, known_pod_uids: set[str]) -> list[str]:
         """Remove what this runtime made on the node for pods that no longer exist; return their uids."""
@@ -1226,7 +1328,7 @@ class DockerRuntime:
         return EventStream(self.api.events(since=since, until=until, filters=filters, decode=True))
 
     def close(self) -> None:
-        self.client.close()
+        """Nothing to release: the client is the process's shared one, or its caller's."""
 
     # -- Services (kube-proxy) --
 
@@ -1358,7 +1460,6 @@ class DockerRuntime:
         for network in self.api.networks(filters={"label": label_filters(**{SANDBOX: self.sandbox})}):
             with contextlib.suppress(NotFound):
                 self.api.remove_network(network["Id"])
-        self._exited.clear()
         self._files_written.clear()
         self._proxy_endpoints.clear()
 

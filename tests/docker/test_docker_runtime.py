@@ -471,6 +471,46 @@ def test_logs_are_timestamped_lines_of_one_run_filtered_by_since(runtime):
     assert runtime.logs(pod, "c", restart=5, since=None) == []
 
 
+def counted(monkeypatch, runtime: DockerRuntime, method: str) -> list[str]:
+    """The arguments of every call of one engine API method from now on."""
+    calls, real = [], getattr(runtime.api, method)
+
+    def count(container, *args, **kwargs):
+        calls.append(container)
+        return real(container, *args, **kwargs)
+
+    monkeypatch.setattr(runtime.api, method, count)
+    return calls
+
+
+def test_logs_are_read_again_only_when_the_run_wrote_more(runtime, monkeypatch):
+    pod = new_pod(runtime)
+    started(runtime, pod, busybox("c", "echo one; while [ ! -f /tmp/go ]; do sleep 0.05; done; echo two; sleep 3600"))
+    wait_until(lambda: lines(runtime, pod, "c") == ["one"])
+    reads = counted(monkeypatch, runtime, "logs")
+
+    assert lines(runtime, pod, "c") == ["one"]
+    assert reads == []  # nothing new: the lines read before
+    runtime.container_exec(pod, "c", ["touch", "/tmp/go"])
+    wait_until(lambda: lines(runtime, pod, "c") == ["one", "two"])
+    assert len(reads) >= 1
+
+
+def test_observe_inspects_a_container_only_when_it_is_new_or_its_state_changed(runtime, monkeypatch):
+    pod = new_pod(runtime)
+    started(runtime, pod, busybox("c", "sleep 3600"))
+    inspected = counted(monkeypatch, runtime, "inspect_container")
+
+    assert observed(runtime, pod, "c").state == "running"
+    assert DockerRuntime(sandbox=runtime.sandbox, node=NODE).observe(node=NODE)[0].state == "running"
+    assert inspected == []  # container_start's own inspect was kept, by every runtime of the process
+    runtime.container_stop(pod, "c", grace_seconds=0)
+    assert exited(runtime, pod, "c").exit_code == 137
+    assert len(inspected) == 1
+    observed(runtime, pod, "c")
+    assert len(inspected) == 1  # an exited container never changes
+
+
 def test_a_dying_container_produces_an_event_within_a_second(runtime):
     pod = new_pod(runtime)
     runtime.pod_sandbox_ensure(pod, hostname=pod.name, volumes=[])
