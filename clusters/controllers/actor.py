@@ -7,7 +7,8 @@ the next pass plans again from what is stored now. Anything else is an error —
 Event the store refuses (say, in a namespace being terminated, where nothing new may be made):
 as upstream's event recorder ("Server rejected event (will not retry!)"), it is dropped and the
 plan goes on, since an Event only reports what the plan does. The Events are recorded after the
-plan's writes, one batch per namespace, and runs of Creates of one kind go to the store together.
+plan's writes, one batch per namespace, and runs of Creates of one kind (the Events between them
+aside) go to the store together.
 """
 
 from __future__ import annotations
@@ -125,24 +126,23 @@ def events_record(sandbox: Sandbox, events: list[Event]) -> None:
 
 
 def _batch_key(action: Action) -> tuple | None:
-    """Consecutive actions with one key go to the store together: Events of one namespace, and
+    """Writes with one key, in a row but for the Events between them, go to the store together:
     Creates of one kind in one namespace whose admission does not read the store."""
     match action:
-        case Event():
-            return ("Event", _event_namespace(action))
         case Create(body=body) if body["kind"] not in store.ADMITTED_ONE_BY_ONE:
             return ("Create", body["apiVersion"], body["kind"], body["metadata"].get("namespace"))
     return None
 
 
-def _batches(actions: list[Action]):
-    batch: list[Action] = []
-    for action in actions:
+def _batches(writes: list[tuple[int, Action]]):
+    """Runs of (position in the plan, write) with one batch key; every other write alone."""
+    batch: list[tuple[int, Action]] = []
+    for position, action in writes:
         key = _batch_key(action)
-        if batch and (key is None or key != _batch_key(batch[0])):
+        if batch and (key is None or key != _batch_key(batch[0][1])):
             yield batch
             batch = []
-        batch.append(action)
+        batch.append((position, action))
     if batch:
         yield batch
 
@@ -199,21 +199,24 @@ def _perform(sandbox: Sandbox, batch: list[Action]) -> None:
 
 
 def actions_apply(sandbox: Sandbox, actions: list[Action]) -> Outcome:
-    """Perform the writes in order until one loses a race; then record the Events met on the way
-    (those after a lost race describe writes that did not happen), one batch per namespace."""
+    """Perform the writes in order until one loses a race; then record the Events planned before
+    it (those after it describe writes that did not happen), one batch per namespace."""
     outcome = Outcome()
-    events: dict[str, list[Event]] = {}
-    for batch in _batches(actions):
-        if isinstance(batch[0], Event):
-            events.setdefault(_event_namespace(batch[0]), []).extend(batch)
-            continue
+    writes = [(position, action) for position, action in enumerate(actions) if not isinstance(action, Event)]
+    reached = len(actions)
+    for batch in _batches(writes):
         try:
-            _perform(sandbox, batch)
+            _perform(sandbox, [action for _, action in batch])
             outcome.applied += len(batch)
         except RACES as race:
             outcome.raced += 1
-            log.debug("dropped %r and the rest of the plan: %s", batch[0], race)
+            log.debug("dropped %r and the rest of the plan: %s", batch[0][1], race)
+            reached = batch[0][0]  # a batch is all or none
             break
+    events: dict[str, list[Event]] = {}
+    for event in actions[:reached]:
+        if isinstance(event, Event):
+            events.setdefault(_event_namespace(event), []).append(event)
     for batch in events.values():
         try:
             events_record(sandbox, batch)

@@ -198,3 +198,29 @@ def test_the_job_controller_backs_off_as_the_sandbox_says(fast):
     )
     wake = controllers_reconcile(box, now=NOW + timedelta(seconds=5), planners=planners)
     assert wake == NOW + timedelta(seconds=5) + backoff.initial
+
+
+def test_events_between_creates_neither_split_their_batch_nor_outlive_it(sandbox):
+    store.object_create(sandbox=sandbox, resource=CONFIGMAPS, body={"metadata": {"name": "b"}}, namespace="default")
+    about = ref(store.object_get(sandbox=sandbox, resource=CONFIGMAPS, namespace="default", name="b"))
+
+    def made(name: str) -> Event:
+        return Event(about, "Made", f"made {name}", "Normal", "test-controller")
+
+    events = resource_for_kind("v1", "Event")
+    lost = actions_apply(sandbox, [configmap("x"), made("x"), configmap("b"), made("b")])
+    assert (lost.applied, lost.raced) == (0, 1)  # b exists: x is not made and neither is reported
+    assert store.object_list(sandbox=sandbox, resource=events, namespace="default").items == []
+    landed = actions_apply(sandbox, [configmap("x"), made("x"), configmap("y"), made("y")])
+    assert (landed.applied, landed.raced) == (4, 0)
+    versions = sorted(
+        int(
+            store.object_get(sandbox=sandbox, resource=CONFIGMAPS, namespace="default", name=n)["metadata"][
+                "resourceVersion"
+            ]
+        )
+        for n in ("x", "y")
+    )
+    assert versions[1] == versions[0] + 1  # one batch: the events come after both
+    recorded = store.object_list(sandbox=sandbox, resource=events, namespace="default").items
+    assert sorted(e["message"] for e in recorded) == ["made x", "made y"]
