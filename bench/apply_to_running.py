@@ -138,6 +138,14 @@ class DirectRuntime:
         self.runtime.sandbox_remove()
 
 
+def reconnect(api: Api) -> None:
+    """Open the API's connection anew, before the clock starts: the Docker runs between pods can
+    keep it idle past the server's keep-alive timeout (5 s) on a busy machine, and the next write
+    would then meet a closed connection."""
+    api.connection.close()
+    api.connection.connect()
+
+
 def remove_docker_sandboxes(bench) -> None:
     """Leave the engine as found: every container, volume and network of the benchmark's sandboxes."""
     bench.stack.manage(
@@ -205,6 +213,8 @@ def main() -> None:
                     raw_pods.append(raw.run_pod_equivalent(pause_image))
                     direct_pods.append(direct.run_pod())
                 name = f"bench-{index:03d}"
+                if raw is not None:
+                    reconnect(api)
                 started = time.perf_counter()
                 api.call("POST", "/api/v1/namespaces/default/pods", pod(name, options.image))
                 posted = time.perf_counter()
