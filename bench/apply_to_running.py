@@ -147,7 +147,9 @@ def reconnect(api: Api) -> None:
 
 
 def remove_docker_sandboxes(bench) -> None:
-    """Leave the engine as found: every container, volume and network of the benchmark's sandboxes."""
+    """Leave the engine as found: every container, volume and network of the benchmark's sandboxes.
+    The stack stops first: its kubelets would start the pods' containers again."""
+    bench.stack.stop_all()
     bench.stack.manage(
         "shell",
         "-c",
