@@ -258,39 +258,32 @@ def _next_resource_version() -> int:
     return _next_resource_versions(1)[0]
 
 
+def _identity(sandbox: Sandbox, resource: Resource, metadata: dict) -> dict:
+    """The columns that name an object, shared by its stored row and its change-log entries."""
+    return {
+        "sandbox": sandbox,
+        "api_group": resource.group,
+        "kind": resource.kind,
+        "namespace": metadata.get("namespace", ""),
+        "name": metadata["name"],
+    }
+
+
 def _record(sandbox: Sandbox, resource: Resource, body: dict, change_type: str, row: StoredObject | None) -> dict:
     version = _next_resource_version()
     body["metadata"]["resourceVersion"] = str(version)
-    metadata = body["metadata"]
+    identity = _identity(sandbox, resource, body["metadata"])
     previous = row.body if row is not None else None
     if change_type == Change.DELETED:
         row.delete()
     elif row is None:
-        StoredObject.objects.create(
-            sandbox=sandbox,
-            api_group=resource.group,
-            kind=resource.kind,
-            namespace=metadata.get("namespace", ""),
-            name=metadata["name"],
-            uid=metadata["uid"],
-            resource_version=version,
-            body=body,
-        )
+        StoredObject.objects.create(**identity, uid=body["metadata"]["uid"], resource_version=version, body=body)
     else:
         row.resource_version = version
         row.body = body
         row.save(update_fields=["resource_version", "body"])
     _wake_controllers(sandbox, resource, [(previous, body)])
-    Change.objects.create(
-        resource_version=version,
-        sandbox=sandbox,
-        api_group=resource.group,
-        kind=resource.kind,
-        namespace=metadata.get("namespace", ""),
-        name=metadata["name"],
-        type=change_type,
-        body=body,
-    )
+    Change.objects.create(**identity, resource_version=version, type=change_type, body=body)
     return body
 
 
@@ -298,12 +291,10 @@ def _record_created(sandbox: Sandbox, resource: Resource, bodies: list[dict]) ->
     """`_record` of many new objects: one counter bump, one insert of rows, one of changes."""
     rows, changes = [], []
     for version, body in zip(_next_resource_versions(len(bodies)), bodies, strict=True):
-        metadata = body["metadata"]
-        metadata["resourceVersion"] = str(version)
-        where = {"sandbox": sandbox, "api_group": resource.group, "kind": resource.kind}
-        where.update(namespace=metadata.get("namespace", ""), name=metadata["name"])
-        rows.append(StoredObject(**where, uid=metadata["uid"], resource_version=version, body=body))
-        changes.append(Change(**where, resource_version=version, type=Change.ADDED, body=body))
+        body["metadata"]["resourceVersion"] = str(version)
+        identity = _identity(sandbox, resource, body["metadata"])
+        rows.append(StoredObject(**identity, uid=body["metadata"]["uid"], resource_version=version, body=body))
+        changes.append(Change(**identity, resource_version=version, type=Change.ADDED, body=body))
     _wake_controllers(sandbox, resource, [(None, body) for body in bodies])
     StoredObject.objects.bulk_create(rows)
     Change.objects.bulk_create(changes)
