@@ -40,19 +40,23 @@ def queue_for(key: str) -> str:
     return f"kubelet.{key.split('/', 1)[1]}" if key.startswith("kubelet/") else "celery"
 
 
+def _unversioned(obj: dict) -> dict:
+    """The object without its resourceVersion, which every write changes."""
+    metadata = {k: v for k, v in obj.get("metadata", {}).items() if k != "resourceVersion"}
+    return {**obj, "metadata": metadata}
+
+
 def _without_heartbeats(node: dict) -> dict:
     conditions = node.get("status", {}).get("conditions", [])
-    metadata = {k: v for k, v in node.get("metadata", {}).items() if k != "resourceVersion"}
     beats = [{k: v for k, v in c.items() if k != "lastHeartbeatTime"} for c in conditions]
-    return {**node, "metadata": metadata, "status": {**node.get("status", {}), "conditions": beats}}
+    return {**_unversioned(node), "status": {**node.get("status", {}), "conditions": beats}}
 
 
 def _status_only(previous: dict | None, body: dict) -> bool:
-    def rest(obj: dict) -> dict:
-        metadata = {k: v for k, v in obj.get("metadata", {}).items() if k != "resourceVersion"}
-        return {**{k: v for k, v in obj.items() if k != "status"}, "metadata": metadata}
+    def without_status(obj: dict) -> dict:
+        return {k: v for k, v in _unversioned(obj).items() if k != "status"}
 
-    return previous is not None and rest(previous) == rest(body)
+    return previous is not None and without_status(previous) == without_status(body)
 
 
 def keys_for_write(kind: str, previous: dict | None, body: dict, *, engine: str) -> list[str]:
