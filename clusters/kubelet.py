@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import functools
 import logging
 from datetime import datetime, timedelta
 
@@ -275,8 +276,9 @@ def _is_pod_status(action) -> bool:
     )
 
 
-def _perform(sandbox: Sandbox, runtime, operation, pod: dict | None, node: str):
+def _perform(sandbox: Sandbox, runtime, operation, *, pods: dict[str, dict], node: str):
     """One operation, with what only the thin half can look up: volumes' contents, env references."""
+    pod = pods.get(getattr(operation, "pod", PodRef("", "", "", "")).uid)
     volumes = volume_specs(sandbox, pod) if pod and isinstance(operation, START_OPERATIONS) else []
     if pod and isinstance(operation, planner.StartContainer):
         try:
@@ -323,9 +325,8 @@ def kubelet_reconcile(sandbox: Sandbox, *, node: str, now: datetime) -> datetime
             continue
         focus = plan.busy
         by_uid = {pod["metadata"]["uid"]: pod for pod in pods}
-        for operation in plan.operations:
-            pod = by_uid.get(getattr(operation, "pod", PodRef("", "", "", "")).uid)
-            outcome = _perform(sandbox, runtime, operation, pod, node)
+        perform = functools.partial(_perform, sandbox, runtime, pods=by_uid, node=node)
+        for operation, outcome in planner.operations_perform(plan.operations, perform):
             memory, events = planner.outcome_record(memory, operation, outcome, now=timezone.now())
             writes.add(events)
         writes.add(plan.actions)

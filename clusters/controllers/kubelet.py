@@ -38,6 +38,7 @@ lifecycle hooks, and pod-level resize are not modelled.
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -259,6 +260,20 @@ def operation_perform(runtime: Runtime, operation: Operation, *, node: str, volu
     except RuntimeError_ as error:
         return error
     raise TypeError(f"not an operation: {operation!r}")
+
+
+def operations_perform(operations, perform) -> Iterator[tuple[Operation, object]]:
+    """Each operation with what `perform` answered, in order; a pod whose sandbox could not be
+    made gets none of its other operations this pass (upstream's SyncPod stops there too)."""
+    no_sandbox: set[str] = set()
+    for operation in operations:
+        pod = getattr(operation, "pod", None)
+        if pod is not None and pod.uid in no_sandbox:
+            continue
+        outcome = perform(operation)
+        if isinstance(operation, EnsureSandbox) and isinstance(outcome, RuntimeError_):
+            no_sandbox.add(operation.pod.uid)
+        yield operation, outcome
 
 
 def outcome_record(memory: dict | None, operation: Operation, outcome: object, *, now: datetime):
@@ -534,13 +549,16 @@ class _PodSync:
         backoff: float | None = None,
         since: datetime | None = None,
     ) -> None:
-        if self.ip is None:
-            return
         name, image = container["name"], container.get("image", "")
         policy = self.ctx.backoff
         pull = _section(self.ctx.memory, "pulls").get(_key(self.uid, name))
         if pull and pull.get("image") != image:
             pull = None
+        # The image is pulled in the pass that makes the sandbox, as upstream's SyncPod does in one
+        # go (the kubelet skips the pull when the sandbox fails); starting waits for the sandbox.
+        sandbox_coming = any(isinstance(op, EnsureSandbox) for op in self.operations)
+        if self.ip is None and not (pull is None and sandbox_coming):
+            return
         if pull is None:
             op = PullImage(
                 self.ref, name, image, container.get("imagePullPolicy", "IfNotPresent"), policy.initial, init

@@ -4,6 +4,7 @@ their outcomes, apply the actions to the pods, move the clock, plan again."""
 from __future__ import annotations
 
 import copy
+import functools
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -23,6 +24,7 @@ from clusters.controllers.kubelet import (
     go_duration,
     node_status_patch,
     operation_perform,
+    operations_perform,
     outcome_record,
     plan_node,
 )
@@ -108,8 +110,8 @@ class World:
     def step(self) -> NodePlan:
         plan = self.plan()
         recorded: list[Event] = []
-        for operation in plan.operations:
-            outcome = operation_perform(self.runtime, operation, node="node-1")
+        perform = functools.partial(operation_perform, self.runtime, node="node-1")
+        for operation, outcome in operations_perform(plan.operations, perform):
             self.memory, events = outcome_record(self.memory, operation, outcome, now=self.clock())
             recorded += events
         for action in [*plan.actions, *recorded]:
@@ -178,7 +180,11 @@ BUSYBOX = "docker.io/library/busybox:1.36"
 def test_a_web_pod_goes_from_pending_through_container_creating_to_running_and_ready():
     world = World(pod())
     first = world.step()
-    assert first.operations == (EnsureSandbox(REF, "web", (), backoff=10.0),)
+    # The sandbox, then the image, in one pass; the container starts once the sandbox is there.
+    assert first.operations == (
+        EnsureSandbox(REF, "web", (), backoff=10.0),
+        PullImage(REF, "web", "nginx:1.27", "IfNotPresent", 10.0),
+    )
     [patch] = first.actions
     assert patch == Patch(
         "v1",
@@ -223,17 +229,14 @@ def test_a_web_pod_goes_from_pending_through_container_creating_to_running_and_r
     )
 
     second = world.step()
-    assert second.operations == (PullImage(REF, "web", "nginx:1.27", "IfNotPresent", 10.0),)
-    assert second.actions[0].patch["status"]["podIP"] == "10.244.1.2"
-    assert second.actions[0].patch["status"]["conditions"][0] == condition("PodReadyToStartContainers", "True")
+    [start] = second.operations
+    assert (type(start), start.restart, start.container["name"]) == (StartContainer, 0, "web")
+    status = second.actions[0].patch["status"]  # the pod IP; the container is not seen running yet
+    assert (status["podIP"], status["conditions"][0]) == ("10.244.1.2", condition("PodReadyToStartContainers", "True"))
+    assert world.status()["containerStatuses"][0]["state"] == {"waiting": {"reason": "ContainerCreating"}}
 
     third = world.step()
-    [start] = third.operations
-    assert (type(start), start.restart, start.container["name"]) == (StartContainer, 0, "web")
-    assert third.actions == ()  # nothing new to say until the container is seen running
-
-    fourth = world.step()
-    assert fourth.operations == ()
+    assert third.operations == ()
     assert world.status() == {
         "observedGeneration": 1,
         "phase": "Running",
@@ -863,5 +866,6 @@ def test_a_sandbox_that_fails_to_start_is_reported_and_retried_after_a_growing_b
 def test_the_sandbox_gets_the_pods_subdomain_and_every_containers_ports():
     ports = [{"containerPort": 80, "hostPort": 8080, "protocol": "TCP"}]
     world = World(pod(containers=[container(ports=ports), container("side", "busybox:1.36")], subdomain="web"))
-    [ensure] = world.step().operations
+    ensure, *pulls = world.step().operations
+    assert [type(pull) for pull in pulls] == [PullImage, PullImage]
     assert (ensure.subdomain, ensure.ports) == ("web", tuple(ports))
