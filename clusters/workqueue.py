@@ -12,20 +12,32 @@ Duplicated messages are harmless: a task that finds nothing due, or the key leas
 from __future__ import annotations
 
 import contextlib
+import functools
+import logging
+import operator
 import threading
+import time
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from clusters.models import Sandbox, WorkItem
 
+log = logging.getLogger(__name__)
+
 CONTROLLERS = "controllers"
 KUBE_PROXY = "kube-proxy"
 # What kube-proxy follows: a Service's ports and the addresses of its ready endpoints.
 PROXY_KINDS = ("Service", "Endpoints")
-LEASE = timedelta(seconds=60)
+# A run holds its key's lease, renewed while it lasts (a real image pull can take minutes), so a
+# worker killed mid-run frees its keys within LEASE; the resync sends them again.
+LEASE = timedelta(seconds=15)
+RENEW_EVERY_SECONDS = 5.0
+# A run that takes longer than this is taken to be stuck: its lease runs out, another worker may
+# take the key.
+MAX_RUN = timedelta(minutes=10)
 BACKOFF_BASE_SECONDS = 0.5
 BACKOFF_CAP_SECONDS = 60.0
 
@@ -94,18 +106,67 @@ def _send(sandbox_id: int, key: str, at: datetime | None = None) -> None:
     run_work.apply_async((sandbox_id, key), **options)
 
 
+class Leases:
+    """The keys this process is running, whose leases one thread of its own renews every few
+    seconds for as long as their runs last (up to MAX_RUN)."""
+
+    def __init__(self) -> None:
+        self._held: dict[tuple[int, str], datetime] = {}  # key → when its run began
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def hold(self, sandbox_id: int, key: str, *, since: datetime) -> None:
+        with self._lock:
+            self._held[(sandbox_id, key)] = since
+
+    def renew_in_background(self) -> None:
+        """Start the renewing thread, once per process."""
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._renew_forever, name="work-leases", daemon=True)
+                self._thread.start()
+
+    def release(self, sandbox_id: int, key: str) -> None:
+        with self._lock:
+            self._held.pop((sandbox_id, key), None)
+
+    def renew(self, *, now: datetime) -> int:
+        """Extend the leases of the runs going on (not those past MAX_RUN); how many were."""
+        with self._lock:
+            held = [item for item, since in self._held.items() if now - since < MAX_RUN]
+        if not held:
+            return 0
+        rows = functools.reduce(operator.or_, (Q(sandbox_id=sandbox_id, key=key) for sandbox_id, key in held))
+        # A lease already released stays released: its run ended while this one was under way.
+        return WorkItem.objects.filter(rows, leased_until__isnull=False).update(leased_until=now + LEASE)
+
+    def _renew_forever(self) -> None:
+        while True:
+            time.sleep(RENEW_EVERY_SECONDS)
+            try:
+                self.renew(now=timezone.now())
+            except Exception:
+                log.exception("renewing the work leases failed")
+            finally:
+                connection.close()  # this thread's own connection: not held between renewals
+
+
+leases = Leases()
 _running = threading.local()
 
 
 @contextlib.contextmanager
 def running(sandbox_id: int, key: str):
-    """Mark this thread as running `key`: a reconcile's own writes do not make its key due again,
-    because it plans again from them itself before it ends (it returns `now` as its wake-up when
-    it stops with work left)."""
+    """Mark this thread as running `key`, whose lease it holds: the lease is renewed until the run
+    ends, and a reconcile's own writes do not make its key due again, because it plans again from
+    them itself before it ends (it returns `now` as its wake-up when it stops with work left)."""
     _running.key = (sandbox_id, key)
+    leases.renew_in_background()
+    leases.hold(sandbox_id, key, since=timezone.now())
     try:
         yield
     finally:
+        leases.release(sandbox_id, key)
         _running.key = None
 
 

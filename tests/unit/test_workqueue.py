@@ -125,8 +125,44 @@ def test_a_dead_workers_lease_runs_out(sandbox, sent):
     workqueue.work_request(sandbox.pk, ["controllers"])
     assert workqueue.work_claim(sandbox.pk, "controllers", now=now)
     workqueue.work_request(sandbox.pk, ["controllers"])  # the resync marks it due again
-    assert not workqueue.work_claim(sandbox.pk, "controllers", now=now + timedelta(seconds=30))
+    assert not workqueue.work_claim(sandbox.pk, "controllers", now=now + workqueue.LEASE - timedelta(seconds=1))
     assert workqueue.work_claim(sandbox.pk, "controllers", now=now + workqueue.LEASE + timedelta(seconds=1))
+
+
+def test_a_running_key_keeps_its_lease_until_the_run_ends(sandbox, sent):
+    now = timezone.now()
+    leases = workqueue.Leases()
+    workqueue.work_request(sandbox.pk, ["controllers", "kubelet/node-1"])
+    assert workqueue.work_claim(sandbox.pk, "controllers", now=now)
+    leases.hold(sandbox.pk, "controllers", since=now)
+    workqueue.work_request(sandbox.pk, ["controllers"])  # due again meanwhile
+
+    # A long run (a slow pull): every renewal pushes the lease on, so no other worker takes it.
+    later = now
+    for _ in range(6):
+        later += timedelta(seconds=workqueue.RENEW_EVERY_SECONDS)
+        assert leases.renew(now=later) == 1
+        assert not workqueue.work_claim(sandbox.pk, "controllers", now=later + timedelta(seconds=1))
+    assert WorkItem.objects.get(sandbox=sandbox, key="controllers").leased_until == later + workqueue.LEASE
+
+    # Once the run ends, nothing is renewed: a released lease stays released.
+    leases.release(sandbox.pk, "controllers")
+    workqueue.work_done(sandbox.pk, "controllers", wake_at=None)
+    assert leases.renew(now=later) == 0
+    assert WorkItem.objects.get(sandbox=sandbox, key="controllers").leased_until is None
+
+
+def test_a_run_stuck_past_the_longest_run_lets_its_lease_run_out(sandbox, sent):
+    now = timezone.now()
+    leases = workqueue.Leases()
+    workqueue.work_request(sandbox.pk, ["controllers"])
+    assert workqueue.work_claim(sandbox.pk, "controllers", now=now)
+    leases.hold(sandbox.pk, "controllers", since=now)
+    workqueue.work_request(sandbox.pk, ["controllers"])
+
+    stuck = now + workqueue.MAX_RUN
+    assert leases.renew(now=stuck) == 0
+    assert workqueue.work_claim(sandbox.pk, "controllers", now=stuck)
 
 
 def test_a_failure_is_retried_with_backoff_and_the_error_kept(sandbox, sent):
