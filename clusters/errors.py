@@ -113,19 +113,25 @@ def conflict(resource: Resource, name: str) -> Conflict:
     )
 
 
-def invalid(resource: Resource, name: str, causes: list[Cause]) -> Invalid:
-    """`Pod "bad" is invalid: <cause>` or, with several causes, `… is invalid: [<cause>, <cause>]`."""
+def _invalid(kind: str, group: str, name: str, causes: list[Cause]) -> Invalid:
     texts = [f"{cause.field}: {cause.message}" if cause.field else cause.message for cause in causes]
     summary = texts[0] if len(texts) == 1 else "[" + ", ".join(texts) + "]"
-    kind = f"{resource.kind}.{resource.group}" if resource.group else resource.kind
-    details = {
-        "name": name,
-        "kind": resource.kind,
-        "causes": [{"reason": c.reason, "message": c.message, "field": c.field} for c in causes],
-    }
-    if resource.group:
-        details["group"] = resource.group
-    return Invalid(f'{kind} "{name}" is invalid: {summary}', details=details)
+    # An empty name or group is left out, as upstream's StatusDetails (`omitempty`) leaves it out.
+    details: dict = {key: value for key, value in (("name", name), ("group", group), ("kind", kind)) if value}
+    details["causes"] = [{"reason": c.reason, "message": c.message, "field": c.field} for c in causes]
+    qualified = f"{kind}.{group}" if group else kind
+    return Invalid(f'{qualified} "{name}" is invalid: {summary}', details=details)
+
+
+def invalid(resource: Resource, name: str, causes: list[Cause]) -> Invalid:
+    """`Pod "bad" is invalid: <cause>` or, with several causes, `… is invalid: [<cause>, <cause>]`."""
+    return _invalid(resource.kind, resource.group, name, causes)
+
+
+def invalid_options(kind: str, causes: list[Cause]) -> Invalid:
+    """Query parameters a write does not accept, judged as the options object they decode to:
+    `CreateOptions.meta.k8s.io "" is invalid: fieldValidation: Unsupported value: …`."""
+    return _invalid(kind, "meta.k8s.io", "", causes)
 
 
 def for_patch_error(error: Exception) -> ApiError:

@@ -1,9 +1,10 @@
 """The object store: the only writer of Kubernetes objects.
 
-Every write goes the same way: decode strictly, default, admit, validate — all before touching
-the database — then, in one transaction, lock the stored row, check preconditions, take the next
-resourceVersion from the global counter (whose row lock is held until commit, so the change log
-is in commit order), write the object and append its Change. A failed write stores nothing.
+Every write goes the same way: decode (unknown fields rejected, or dropped as the request's
+fieldValidation directive says), default, admit, validate — all before touching the database —
+then, in one transaction, lock the stored row, check preconditions, take the next resourceVersion
+from the global counter (whose row lock is held until commit, so the change log is in commit
+order), write the object and append its Change. A failed write stores nothing.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from clusters.kube import selectors
 from clusters.kube.defaults import apply_defaults, job_selector_defaults
 from clusters.kube.patch import PatchError, apply_patch
 from clusters.kube.resources import Resource, resource_for_kind
-from clusters.kube.validation import decode_error_message, decode_errors, validate
+from clusters.kube.validation import STRICT, WARN, decode, decode_error_message, validate, without_fields
 from clusters.models import Change, ResourceVersionCounter, Sandbox, StoredObject
 
 # The service network of every sandbox, as on a kubeadm cluster.
@@ -111,10 +112,19 @@ def _check_type(body: dict, resource: Resource) -> None:
         )
 
 
-def _strict_decode(body: dict, resource: Resource) -> None:
-    problems = decode_errors(body, resource)
-    if problems:
-        raise errors.BadRequest(decode_error_message(problems, resource))
+def _decode(body: dict, resource: Resource, field_validation: str, warnings: list[str] | None) -> dict:
+    """The body as the API server's decoder leaves it. A wrong type is always a 400; unknown
+    fields are one under Strict, else dropped, and under Warn also added to `warnings`."""
+    decoded = decode(body, resource)
+    if decoded.type_error:
+        raise errors.BadRequest(decode_error_message([decoded.type_error], resource))
+    if not decoded.unknown_fields:
+        return body
+    if field_validation == STRICT:
+        raise errors.BadRequest(decode_error_message(decoded.strict_errors, resource))
+    if field_validation == WARN and warnings is not None:
+        warnings.extend(decoded.strict_errors)
+    return without_fields(body, decoded.unknown_fields)
 
 
 def _set_namespace(body: dict, resource: Resource, namespace: str | None) -> str:
@@ -315,11 +325,17 @@ def _wake_controllers(sandbox: Sandbox, resource: Resource, writes: list[tuple[d
         workqueue.work_request(sandbox.pk, list(dict.fromkeys(keys)))
 
 
-def _new_object(resource: Resource, body: dict, namespace: str | None) -> tuple[dict, str]:
+def _new_object(
+    resource: Resource,
+    body: dict,
+    namespace: str | None,
+    field_validation: str = STRICT,
+    warnings: list[str] | None = None,
+) -> tuple[dict, str]:
     """A create's body as the server completes it before admission (no database reads)."""
     body = copy.deepcopy(body)
     _check_type(body, resource)
-    _strict_decode(body, resource)
+    body = _decode(body, resource, field_validation, warnings)
     namespace = _set_namespace(body, resource, namespace)
     metadata = body["metadata"]
     _generate_name(metadata)
@@ -340,9 +356,18 @@ def _new_object(resource: Resource, body: dict, namespace: str | None) -> tuple[
 
 
 def object_create(
-    *, sandbox: Sandbox, resource: Resource, body: dict, namespace: str | None = None, dry_run: bool = False
+    *,
+    sandbox: Sandbox,
+    resource: Resource,
+    body: dict,
+    namespace: str | None = None,
+    dry_run: bool = False,
+    field_validation: str = STRICT,
+    warnings: list[str] | None = None,
 ) -> dict:
-    body, namespace = _new_object(resource, body, namespace)
+    """Create an object. Unknown fields in `body` are rejected unless `field_validation` (a
+    fieldValidation directive) says Warn or Ignore; under Warn each is added to `warnings`."""
+    body, namespace = _new_object(resource, body, namespace, field_validation, warnings)
     metadata = body["metadata"]
     with transaction.atomic():
         _admit_namespace(sandbox, resource, namespace, metadata["name"])
@@ -423,7 +448,15 @@ def _deletion_blocked(body: dict) -> bool:
 
 
 def _write_update(
-    sandbox: Sandbox, resource: Resource, row: StoredObject, new: dict, *, subresource: str | None, dry_run: bool
+    sandbox: Sandbox,
+    resource: Resource,
+    row: StoredObject,
+    new: dict,
+    *,
+    subresource: str | None,
+    dry_run: bool,
+    field_validation: str,
+    warnings: list[str] | None,
 ) -> dict:
     """Turn the requested new state into the stored one and write it, if anything changed."""
     old = row.body
@@ -442,7 +475,7 @@ def _write_update(
             merged["status"] = copy.deepcopy(old["status"])
         else:
             merged.pop("status", None)
-    _strict_decode(merged, resource)
+    merged = _decode(merged, resource, field_validation, warnings)
     merged = apply_defaults(merged, resource)
     merged["metadata"]["generation"] = old["metadata"].get("generation", 1) + (
         1 if _spec_of(merged) != _spec_of(old) else 0
@@ -466,7 +499,10 @@ def object_update(
     body: dict,
     subresource: str | None = None,
     dry_run: bool = False,
+    field_validation: str = STRICT,
+    warnings: list[str] | None = None,
 ) -> dict:
+    """Replace an object (PUT); unknown fields are treated as by `object_create`."""
     _check_type(body, resource)
     given = body.get("metadata", {})
     if given.get("name") and given["name"] != name:
@@ -481,7 +517,16 @@ def object_update(
         row = _locked_row(sandbox, resource, namespace, name)
         if given["resourceVersion"] != row.body["metadata"]["resourceVersion"]:
             raise errors.conflict(resource, name)
-        return _write_update(sandbox, resource, row, body, subresource=subresource, dry_run=dry_run)
+        return _write_update(
+            sandbox,
+            resource,
+            row,
+            body,
+            subresource=subresource,
+            dry_run=dry_run,
+            field_validation=field_validation,
+            warnings=warnings,
+        )
 
 
 def object_patch(
@@ -494,7 +539,10 @@ def object_patch(
     content_type: str,
     subresource: str | None = None,
     dry_run: bool = False,
+    field_validation: str = STRICT,
+    warnings: list[str] | None = None,
 ) -> dict:
+    """Patch an object; unknown fields of the patched object are treated as by `object_create`."""
     with transaction.atomic():
         row = _locked_row(sandbox, resource, namespace, name)
         try:
@@ -504,7 +552,16 @@ def object_patch(
         wanted = patched.get("metadata", {}).get("resourceVersion")
         if wanted and wanted != row.body["metadata"]["resourceVersion"]:
             raise errors.conflict(resource, name)
-        return _write_update(sandbox, resource, row, patched, subresource=subresource, dry_run=dry_run)
+        return _write_update(
+            sandbox,
+            resource,
+            row,
+            patched,
+            subresource=subresource,
+            dry_run=dry_run,
+            field_validation=field_validation,
+            warnings=warnings,
+        )
 
 
 def pod_bind(

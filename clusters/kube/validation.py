@@ -2,9 +2,11 @@
 
 Two stages, as upstream runs them on create and update:
 
-1. `decode_errors(obj, resource)`: what the JSON decoder rejects before anything else (HTTP 400
-   BadRequest): unknown fields (`fieldValidation=Strict`), wrong JSON types and unparseable
-   quantities. `decode_error_message` builds the Status message the apiserver sends for them.
+1. `decode(obj, resource)`: what the JSON decoder finds before anything else: wrong JSON types
+   and unparseable quantities (always HTTP 400 BadRequest), and unknown fields, which
+   `fieldValidation` rejects (Strict), or drops with a warning (Warn, the default) or silently
+   (Ignore): `without_fields` drops them. `decode_errors` lists what Strict rejects and
+   `decode_error_message` builds the Status message the apiserver sends for it.
 2. `validate(obj, resource, old=None)`: the field rules of `pkg/apis/*/validation` (HTTP 422
    Invalid), as a list of `Cause`s in upstream order. Validation runs on the defaulted object, as
    upstream validates after defaulting, so `validate` applies `apply_defaults` itself (it is
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import ipaddress
 import json
 import math
@@ -834,23 +837,27 @@ class _Fatal(Exception):
     """A decoding error that stops the decoder at once (custom unmarshalers), as in Go."""
 
 
+# Where a field is in a body: its keys and list indices, e.g. ("spec", "containers", 0, "imagee").
+KeyPath = tuple[str | int, ...]
+
+
+def field_path(keys: KeyPath) -> str:
+    """How the decoder names a field: `spec.containers[0].imagee`."""
+    return "".join(f"[{key}]" if isinstance(key, int) else f".{key}" for key in keys).removeprefix(".")
+
+
 class _Decoder:
-    __slots__ = ("strict", "type_error")
+    __slots__ = ("type_error", "unknown")
 
     def __init__(self) -> None:
-        self.strict: list[str] = []
+        self.unknown: list[KeyPath] = []
         self.type_error: str | None = None
-
-    def unknown(self, path: str) -> None:
-        message = f"unknown field {go_quote(path)}"
-        if len(self.strict) < _MAX_STRICT_ERRORS and message not in self.strict:
-            self.strict.append(message)
 
     def mismatch(self, value_desc: str, go_type: str, struct: str, fields: tuple[str, ...]) -> None:
         if self.type_error is None:
             self.type_error = _type_error(value_desc, go_type, struct, fields)
 
-    def walk(self, value: Any, node: _Node, path: str, fields: tuple[str, ...], struct: str) -> None:
+    def walk(self, value: Any, node: _Node, keys: KeyPath, fields: tuple[str, ...], struct: str) -> None:
         if value is None:
             return  # null decodes to the zero value everywhere
         kind = node.kind
@@ -863,25 +870,24 @@ class _Decoder:
             props = node.props
             for key, child in value.items():
                 sub = props.get(key)
-                child_path = f"{path}.{key}" if path else key
                 if sub is None:
-                    self.unknown(child_path)
+                    self.unknown.append((*keys, key))
                     continue
-                self.walk(child, sub, child_path, (*fields, key), node.struct)
+                self.walk(child, sub, (*keys, key), (*fields, key), node.struct)
         elif kind == "array":
             if not isinstance(value, list):
                 self.mismatch(_json_kind(value), node.go_type, struct, fields)
                 return
             item = node.item
             for index, child in enumerate(value):
-                self.walk(child, item, f"{path}[{index}]", fields, struct)
+                self.walk(child, item, (*keys, index), fields, struct)
         elif kind == "map":
             if not isinstance(value, dict):
                 self.mismatch(_json_kind(value), node.go_type, struct, fields)
                 return
             item = node.item
             for key, child in value.items():
-                self.walk(child, item, f"{path}.{key}", fields, struct)
+                self.walk(child, item, (*keys, key), fields, struct)
         elif kind == "string":
             if not isinstance(value, str):
                 self.mismatch(_json_kind(value), node.go_type, struct, fields)
@@ -967,24 +973,59 @@ def _root(api_version: str, kind: str) -> _Node | None:
     return _compiled_definition(name) if name else None
 
 
-def decode_errors(obj: dict, resource: Resource) -> list[str]:
-    """What decoding the body as `resource` with `fieldValidation=Strict` rejects, worded as upstream.
+# The fieldValidation directives: what a write does with unknown fields.
+STRICT, WARN, IGNORE = "Strict", "Warn", "Ignore"
+FIELD_VALIDATIONS = (IGNORE, STRICT, WARN)
 
-    Like Go's decoder, a wrong JSON type or an unparseable quantity/time/int-or-string wins over
-    unknown fields: then the list holds that single error. Otherwise it lists every unknown field
-    (deduplicated, at most 100), e.g. `unknown field "spec.containers[0].imagee"`.
-    """
+
+@dataclass(frozen=True)
+class Decoded:
+    """What decoding a body as its kind found, as Go's strict decoder finds it."""
+
+    # A wrong JSON type or an unparseable quantity/time/int-or-string: an error whatever
+    # fieldValidation says. Like Go's decoder, it wins over unknown fields.
+    type_error: str | None
+    # Every field the kind does not have, in document order.
+    unknown_fields: tuple[KeyPath, ...]
+
+    @property
+    def strict_errors(self) -> list[str]:
+        """The unknown fields as upstream words them, once each and at most 100, e.g.
+        `unknown field "spec.containers[0].imagee"`."""
+        messages = dict.fromkeys(f"unknown field {go_quote(field_path(keys))}" for keys in self.unknown_fields)
+        return list(messages)[:_MAX_STRICT_ERRORS]
+
+
+def decode(obj: dict, resource: Resource) -> Decoded:
+    """Decode the body as `resource`, finding its type error or unknown fields."""
     root = _root(resource.api_version, resource.kind)
     if root is None or not isinstance(obj, dict):
-        return []
+        return Decoded(None, ())
     decoder = _Decoder()
     try:
-        decoder.walk(obj, root, "", (), root.struct)
+        decoder.walk(obj, root, (), (), root.struct)
     except _Fatal as fatal:
-        return [str(fatal)]
-    if decoder.type_error:
-        return [decoder.type_error]
-    return decoder.strict
+        return Decoded(str(fatal), ())
+    return Decoded(decoder.type_error, () if decoder.type_error else tuple(decoder.unknown))
+
+
+def decode_errors(obj: dict, resource: Resource) -> list[str]:
+    """What decoding the body as `resource` with `fieldValidation=Strict` rejects, worded as upstream:
+    the type error if there is one, else every unknown field (see `Decoded`)."""
+    decoded = decode(obj, resource)
+    return [decoded.type_error] if decoded.type_error else decoded.strict_errors
+
+
+def without_fields(obj: dict, fields: Iterable[KeyPath]) -> dict:
+    """A copy of `obj` without the given fields: what the decoder keeps of a body whose unknown
+    fields it drops (fieldValidation Warn or Ignore)."""
+    kept = copy.deepcopy(obj)
+    for *parents, last in fields:
+        holder = kept
+        for key in parents:
+            holder = holder[key]
+        del holder[last]
+    return kept
 
 
 def is_strict_error(message: str) -> bool:

@@ -26,6 +26,7 @@ from clusters.kube.feed import FEED, changes_after, log_horizon, released
 from clusters.kube.paths import RequestInfo, parse_path
 from clusters.kube.resources import Resource
 from clusters.kube.tables import build_table
+from clusters.kube.validation import FIELD_VALIDATIONS, WARN, not_supported
 from clusters.models import Change, Sandbox
 
 BOOKMARK_SECONDS = 15
@@ -40,6 +41,27 @@ def _json(body: dict, status: int = 200, content_type: str = "application/json")
 
 def _status_response(error: errors.ApiError) -> HttpResponse:
     return _json(error.status(), status=error.code)
+
+
+def _quoted(text: str) -> str:
+    """A Warning header's quoted text: only quotes and backslashes escaped, as upstream quotes it."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def warning_header(warnings: list[str]) -> str:
+    """The Warning header the API server sends, each text once as `299 - "<text>"`, which
+    kubectl prints as `Warning: <text>`. Upstream sends one header per warning; Django keeps one
+    value per header name, so they are joined into the equivalent comma-separated list, which
+    clients read the same way."""
+    return ", ".join(f"299 - {_quoted(text)}" for text in dict.fromkeys(warnings))
+
+
+def _warned(response: HttpResponse, warnings: list[str]) -> HttpResponse:
+    """The one door for warnings to reach a client."""
+    if warnings:
+        # As UTF-8 bytes, as Go writes them (Django would MIME-encode non-Latin-1 text).
+        response["Warning"] = warning_header(warnings).encode().decode("latin-1")
+    return response
 
 
 def _wants_table(request: HttpRequest) -> bool:
@@ -188,6 +210,16 @@ def _dry_run(request: HttpRequest) -> bool:
     return request.GET.get("dryRun") == "All"
 
 
+def _field_validation(request: HttpRequest, options_kind: str) -> str:
+    """The write's fieldValidation directive, Warn when absent, as on a real API server. Another
+    value fails validation of the options (`CreateOptions`, …) it is read into, as upstream."""
+    directive = request.GET.get("fieldValidation", "")
+    if directive and directive not in FIELD_VALIDATIONS:
+        cause = not_supported("fieldValidation", directive, ("", *FIELD_VALIDATIONS))
+        raise errors.invalid_options(options_kind, [cause])
+    return directive or WARN
+
+
 def _render(request: HttpRequest, resource: Resource, objects: list[dict], version: int, *, single: bool = False):
     if _wants_table(request):
         include = request.GET.get("includeObject", "Metadata")
@@ -229,13 +261,23 @@ def _get(request: HttpRequest, sandbox: Sandbox, resource: Resource, info: Reque
 
 
 def _create(request: HttpRequest, sandbox: Sandbox, resource: Resource, namespace: str | None) -> HttpResponse:
+    field_validation = _field_validation(request, "CreateOptions")
+    warnings: list[str] = []
     body = store.object_create(
-        sandbox=sandbox, resource=resource, body=_body(request), namespace=namespace, dry_run=_dry_run(request)
+        sandbox=sandbox,
+        resource=resource,
+        body=_body(request),
+        namespace=namespace,
+        dry_run=_dry_run(request),
+        field_validation=field_validation,
+        warnings=warnings,
     )
-    return _json(body, status=201)
+    return _warned(_json(body, status=201), warnings)
 
 
 def _update(request: HttpRequest, sandbox: Sandbox, resource: Resource, info: RequestInfo) -> HttpResponse:
+    field_validation = _field_validation(request, "UpdateOptions")
+    warnings: list[str] = []
     if info.subresource == "scale":
         return _patch_scale(request, sandbox, resource, info, _body(request))
     body = store.object_update(
@@ -246,11 +288,15 @@ def _update(request: HttpRequest, sandbox: Sandbox, resource: Resource, info: Re
         body=_body(request),
         subresource=info.subresource,
         dry_run=_dry_run(request),
+        field_validation=field_validation,
+        warnings=warnings,
     )
-    return _json(body)
+    return _warned(_json(body), warnings)
 
 
 def _patch(request: HttpRequest, sandbox: Sandbox, resource: Resource, info: RequestInfo) -> HttpResponse:
+    field_validation = _field_validation(request, "PatchOptions")
+    warnings: list[str] = []
     raw = _raw_body(request)
     content_type = request.headers.get("Content-Type", "")
     if info.subresource == "scale":
@@ -264,8 +310,10 @@ def _patch(request: HttpRequest, sandbox: Sandbox, resource: Resource, info: Req
         content_type=content_type,
         subresource=info.subresource,
         dry_run=_dry_run(request),
+        field_validation=field_validation,
+        warnings=warnings,
     )
-    return _json(body)
+    return _warned(_json(body), warnings)
 
 
 def _delete_options(request: HttpRequest) -> dict:

@@ -119,6 +119,20 @@ def test_create_from_a_file_and_a_bad_manifest_is_rejected_with_its_field(kubect
     assert 'unknown field "spec.containers[0].imagee"' in result.stderr
 
 
+def test_validate_warn_and_false_store_a_typo_d_manifest_without_the_unknown_field(kubectl):
+    typo = POD.replace("image: busybox", "imagee: busybox:1.37\n    image: busybox")
+    warned = kubectl("apply", "--validate=warn", "-f", "-", input=typo)
+    assert warned.stdout.strip() == "pod/hello created"
+    assert warned.stderr.strip() == 'Warning: unknown field "spec.containers[0].imagee"'
+    ignored = kubectl("apply", "--validate=false", "-f", "-", input=typo.replace("name: hello", "name: quiet"))
+    assert ignored.stdout.strip() == "pod/quiet created"
+    assert ignored.stderr == ""
+    for name in ("hello", "quiet"):
+        container = kubectl.json("get", "pod", name)["spec"]["containers"][0]
+        assert "imagee" not in container
+        assert container["image"] == "busybox:1.36"
+
+
 def test_kubectl_create_generators_send_protobuf_and_work(kubectl):
     assert kubectl("create", "deployment", "d2", "--image=nginx:1.27", "--replicas=2").stdout.strip() == (
         "deployment.apps/d2 created"

@@ -13,11 +13,14 @@ from clusters.kube.validation import (
     QuantityError,
     canonical_quantity,
     cron_schedule_error,
+    decode,
     decode_error_message,
     decode_errors,
+    field_path,
     invalid_status_message,
     parse_quantity,
     validate,
+    without_fields,
 )
 from tests.unit.test_kube_defaults import (
     DOC_EXAMPLES,
@@ -124,6 +127,61 @@ def test_it_lists_every_unknown_field_in_document_order_once():
         'unknown field "spec.containers[1].volumeMount"',
         'unknown field "spec.containerz"',
     ]
+
+
+def test_it_records_each_unknown_field_at_its_key_path_for_dropping():
+    def misspell(pod):
+        pod["metadata"]["lables"] = {"app": "x"}
+        pod["spec"]["containers"][1]["imagee"] = "nginx"
+        pod["spec"]["volumes"][0]["emptyDir"]["medium2"] = "Memory"
+
+    pod = changed(TWO_CONTAINERS_POD, misspell)
+    decoded = decode(pod, resource(pod))
+    assert decoded.type_error is None
+    assert decoded.unknown_fields == (
+        ("metadata", "lables"),
+        ("spec", "volumes", 0, "emptyDir", "medium2"),
+        ("spec", "containers", 1, "imagee"),
+    )
+    assert [field_path(keys) for keys in decoded.unknown_fields] == [
+        "metadata.lables",
+        "spec.volumes[0].emptyDir.medium2",
+        "spec.containers[1].imagee",
+    ]
+    assert decoded.strict_errors == decode_errors(pod, resource(pod))
+
+
+def test_dropping_the_unknown_fields_leaves_the_rest_of_the_body_as_it_was():
+    def misspell(deployment):
+        deployment["spec"]["replica"] = 3
+        template_container(deployment)["imagee"] = "nginx"
+        # Dropped whole: what is inside an unknown field is not looked at.
+        deployment["spec"]["template"]["spec"]["containerz"] = [{"imagee": "nginx"}]
+
+    deployment = changed(NGINX_DEPLOYMENT, misspell)
+    untouched = copy.deepcopy(deployment)
+    kept = without_fields(deployment, decode(deployment, resource(deployment)).unknown_fields)
+    assert kept == NGINX_DEPLOYMENT
+    assert deployment == untouched  # a copy: the body given is not changed
+    assert decode_errors(kept, resource(kept)) == []
+
+
+def test_a_wrong_type_leaves_nothing_to_drop():
+    deployment = changed(NGINX_DEPLOYMENT, lambda d: d["spec"].update(replica=3, replicas="3"))
+    decoded = decode(deployment, resource(deployment))
+    assert decoded.type_error == (
+        "json: cannot unmarshal string into Go struct field DeploymentSpec.spec.replicas of type int32"
+    )
+    assert decoded.unknown_fields == ()
+
+
+def test_strict_errors_name_a_field_once_and_stop_at_100():
+    config_map = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}
+    config_map.update({f"extra{index}": index for index in range(150)})
+    decoded = decode(config_map, resource(config_map))
+    assert len(decoded.unknown_fields) == 150  # all of them are dropped …
+    assert len(decoded.strict_errors) == 100  # … but upstream's decoder reports at most 100
+    assert decoded.strict_errors[0] == 'unknown field "extra0"'
 
 
 @pytest.mark.parametrize(
