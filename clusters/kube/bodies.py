@@ -60,10 +60,29 @@ def _expanded_size(node: yaml.Node, seen: dict[int, int], depth: int = 0) -> int
     return size
 
 
+class _UniqueKeysLoader(yaml.SafeLoader):
+    """A safe loader that refuses a mapping setting one key twice, as kubectl's YAML reader does
+    (`mapping key "image" already defined at line 7`) where PyYAML would keep the last value."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: dict[object, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # `<<: *base` merges keys that explicit ones may override
+            key = self.construct_object(key_node, deep=True)
+            if not isinstance(key, str | int | float | bool):
+                continue  # a complex key: no Kubernetes object has one, decoding refuses it later
+            if key in seen:
+                problem = f"mapping key {json.dumps(key)} already defined at line {seen[key]}"
+                raise yaml.constructor.ConstructorError(None, None, problem, key_node.start_mark)
+            seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_yaml_documents(text: str) -> list[object]:
-    """Every document of a YAML stream, refusing alias bombs; errors name the line."""
+    """Every document of a YAML stream, refusing alias bombs and keys set twice; errors name the line."""
     documents = []
-    loader = yaml.SafeLoader(text)
+    loader = _UniqueKeysLoader(text)
     try:
         while loader.check_node():
             node = loader.get_node()

@@ -58,3 +58,14 @@ def test_a_list_is_not_an_object():
 
 def test_empty_documents_in_a_stream_are_skipped():
     assert load_yaml_documents("---\na: 1\n---\n---\nb: 2\n") == [{"a": 1}, {"b": 2}]
+
+
+def test_a_key_set_twice_in_one_mapping_names_both_lines():
+    text = "kind: Pod\nspec:\n  containers:\n  - name: c\n    image: nginx\n    image: httpd\n"
+    with pytest.raises(BodyError, match='at line 6, column 5: mapping key "image" already defined at line 5'):
+        load_yaml_documents(text)
+
+
+def test_merged_keys_may_be_overridden_and_documents_may_repeat_keys():
+    text = "base: &b {a: 1, b: 2}\nx:\n  <<: *b\n  a: 3\n---\nbase: 4\n"
+    assert load_yaml_documents(text) == [{"base": {"a": 1, "b": 2}, "x": {"a": 3, "b": 2}}, {"base": 4}]

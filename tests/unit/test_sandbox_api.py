@@ -120,6 +120,15 @@ def test_unreadable_yaml_is_reported_with_its_line(client):
     assert "line 3" in response.json()["error"]
 
 
+def test_a_key_set_twice_is_refused_as_kubectl_refuses_it_and_nothing_is_stored(client):
+    create(client)
+    twice = "kind: ConfigMap\napiVersion: v1\nmetadata:\n  name: settings\ndata:\n  a: one\n  a: two\n"
+    response = client.post("/api/sandboxes/default/apply/", {"manifest": twice}, format="json")
+    assert response.status_code == 422
+    assert 'line 7, column 3: mapping key "a" already defined at line 6' in response.json()["error"]
+    assert not StoredObject.objects.filter(kind="ConfigMap", name="settings").exists()
+
+
 def test_reset_brings_back_a_fresh_cluster(client):
     create(client)
     client.post("/api/sandboxes/default/apply/", {"manifest": MANIFEST}, format="json")
