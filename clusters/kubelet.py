@@ -290,6 +290,11 @@ def _perform(sandbox: Sandbox, runtime, operation, *, pods: dict[str, dict], nod
 
 
 def kubelet_reconcile(sandbox: Sandbox, *, node: str, now: datetime) -> datetime | None:
+    with store.writing_as(f"kubelet/{node}"):
+        return _kubelet_run(sandbox, node=node, now=now)
+
+
+def _kubelet_run(sandbox: Sandbox, *, node: str, now: datetime) -> datetime | None:
     try:
         node_object = store.object_get(sandbox=sandbox, resource=NODES, namespace="", name=node)
     except errors.NotFound:

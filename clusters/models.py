@@ -109,6 +109,10 @@ class Change(models.Model):
     name = models.CharField(max_length=253)
     type = models.CharField(max_length=8, choices=TYPES)
     body = models.JSONField()
+    # Who wrote it ("kubectl apply", "page: apply", "replicaset-controller", "kubelet/node-2", …)
+    # and why, when the writer said (a planner's decision): the sandbox timeline shows both.
+    actor = models.CharField(max_length=100, blank=True, default="")
+    reason = models.CharField(max_length=300, blank=True, default="")
 
     class Meta:
         indexes = [models.Index(fields=["sandbox", "resource_version"], name="change_by_sandbox")]

@@ -9,10 +9,13 @@ order), write the object and append its Change. A failed write stores nothing.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import copy
 import ipaddress
 import secrets
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -242,6 +245,33 @@ def _qos_class(pod_spec: dict) -> str:
 # --- writing ---------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Writer:
+    """Who is writing and why, recorded with every change so the timeline can say it."""
+
+    actor: str = ""
+    reason: str = ""
+
+
+UNATTRIBUTED = Writer()
+_writer: contextvars.ContextVar[Writer] = contextvars.ContextVar("writer", default=UNATTRIBUTED)
+
+
+@contextlib.contextmanager
+def writing_as(actor: str, reason: str = "") -> Iterator[None]:
+    """Attribute the writes made inside the block to `actor` (a component such as
+    "replicaset-controller" or "kubelet/node-2", or the learner's "kubectl apply"), with `reason`."""
+    token = _writer.set(Writer(actor[:100], reason[:300]))
+    try:
+        yield
+    finally:
+        _writer.reset(token)
+
+
+def current_writer() -> Writer:
+    return _writer.get()
+
+
 # The PostgreSQL channel every committed write notifies; clusters.kube.feed listens on it.
 CHANGES_CHANNEL = "kube_tutor_changes"
 
@@ -293,18 +323,31 @@ def _record(sandbox: Sandbox, resource: Resource, body: dict, change_type: str, 
         row.body = body
         row.save(update_fields=["resource_version", "body"])
     _wake_controllers(sandbox, resource, [(previous, body)])
-    Change.objects.create(**identity, resource_version=version, type=change_type, body=body)
+    writer = _writer.get()
+    Change.objects.create(
+        **identity, resource_version=version, type=change_type, body=body, actor=writer.actor, reason=writer.reason
+    )
     return body
 
 
 def _record_created(sandbox: Sandbox, resource: Resource, bodies: list[dict]) -> list[dict]:
     """`_record` of many new objects: one counter bump, one insert of rows, one of changes."""
     rows, changes = [], []
+    writer = _writer.get()
     for version, body in zip(_next_resource_versions(len(bodies)), bodies, strict=True):
         body["metadata"]["resourceVersion"] = str(version)
         identity = _identity(sandbox, resource, body["metadata"])
         rows.append(StoredObject(**identity, uid=body["metadata"]["uid"], resource_version=version, body=body))
-        changes.append(Change(**identity, resource_version=version, type=Change.ADDED, body=body))
+        changes.append(
+            Change(
+                **identity,
+                resource_version=version,
+                type=Change.ADDED,
+                body=body,
+                actor=writer.actor,
+                reason=writer.reason,
+            )
+        )
     _wake_controllers(sandbox, resource, [(None, body) for body in bodies])
     StoredObject.objects.bulk_create(rows)
     Change.objects.bulk_create(changes)

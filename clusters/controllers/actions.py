@@ -2,6 +2,10 @@
 
 Every action names its object by apiVersion, kind, namespace ("" for cluster-scoped) and name.
 Planners never touch the database, Docker or the clock: they get a ClusterState and `now`.
+
+Writes may say `why` (the decision in words: "ReplicaSet web-7d9f wants 3 pods, has 2"); the
+manager fills in `by`, the component that planned them. Neither takes part in comparisons, so
+tests compare what is done, not how it is explained. Both reach the change log.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ class Create:
     """Create an object (the body includes apiVersion, kind and metadata; `generateName` is fine)."""
 
     body: dict
+    why: str = field(default="", compare=False)
+    by: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)
@@ -30,6 +36,8 @@ class Patch:
     patch: dict
     subresource: str | None = None
     resource_version: str | None = None
+    why: str = field(default="", compare=False)
+    by: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)
@@ -43,6 +51,8 @@ class Bind:
     node: str
     conditions: tuple = field(hash=False)
     resource_version: str | None = None
+    why: str = field(default="", compare=False)
+    by: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)
@@ -54,6 +64,8 @@ class Delete:
     uid: str | None = None  # precondition: only delete this incarnation of the name
     propagation: str | None = None  # "Background", "Foreground", "Orphan"
     grace_period: int | None = None
+    why: str = field(default="", compare=False)
+    by: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)

@@ -127,10 +127,12 @@ def events_record(sandbox: Sandbox, events: list[Event]) -> None:
 
 def _batch_key(action: Action) -> tuple | None:
     """Writes with one key, in a row but for the Events between them, go to the store together:
-    Creates of one kind in one namespace whose admission does not read the store."""
+    Creates of one kind in one namespace whose admission does not read the store, by one writer
+    for one reason."""
     match action:
         case Create(body=body) if body["kind"] not in store.ADMITTED_ONE_BY_ONE:
-            return ("Create", body["apiVersion"], body["kind"], body["metadata"].get("namespace"))
+            namespace = body["metadata"].get("namespace")
+            return ("Create", body["apiVersion"], body["kind"], namespace, action.by, action.why)
     return None
 
 
@@ -148,6 +150,15 @@ def _batches(writes: list[tuple[int, Action]]):
 
 
 def _perform(sandbox: Sandbox, batch: list[Action]) -> None:
+    """One batch, attributed to the component that planned it (or, when the action does not say,
+    to whoever is writing around it: a kubelet run)."""
+    action = batch[0]
+    ambient = store.current_writer()
+    with store.writing_as(action.by or ambient.actor, action.why or ambient.reason):
+        _perform_as_is(sandbox, batch)
+
+
+def _perform_as_is(sandbox: Sandbox, batch: list[Action]) -> None:
     action = batch[0]
     match action:
         case Create(body=body) if len(batch) > 1:
@@ -198,6 +209,12 @@ def _perform(sandbox: Sandbox, batch: list[Action]) -> None:
             raise TypeError(f"not an action: {action!r}")
 
 
+def _event_writer(source: str) -> str:
+    """Events are written by their source; a kubelet's by its node's kubelet ("kubelet/node-2")."""
+    ambient = store.current_writer().actor
+    return ambient if not source or ambient.startswith(f"{source}/") else source
+
+
 def actions_apply(sandbox: Sandbox, actions: list[Action]) -> Outcome:
     """Perform the writes in order until one loses a race; then record the Events planned before
     it (those after it describe writes that did not happen), one batch per namespace."""
@@ -219,7 +236,8 @@ def actions_apply(sandbox: Sandbox, actions: list[Action]) -> Outcome:
             events.setdefault(_event_namespace(event), []).append(event)
     for batch in events.values():
         try:
-            events_record(sandbox, batch)
+            with store.writing_as(_event_writer(batch[0].source)):
+                events_record(sandbox, batch)
             outcome.applied += len(batch)
         except RACES as race:  # say, the namespace is gone
             outcome.raced += 1

@@ -8,6 +8,7 @@ earliest wake-up any planner asks for is returned, so the work queue can come ba
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import logging
 from datetime import datetime, timedelta
@@ -16,6 +17,7 @@ from types import ModuleType
 from django.conf import settings
 
 from clusters.controllers import job
+from clusters.controllers.actions import Event
 from clusters.controllers.actor import actions_apply
 from clusters.controllers.state import ClusterState
 from clusters.models import NodeRuntimeState, Sandbox, StoredObject
@@ -39,6 +41,21 @@ PLANNERS = (
     "scheduler",
     "endpoints",
 )
+# The component each planner plays, as upstream names it in Events and the timeline shows it.
+COMPONENTS = {
+    "node_lifecycle": "node-controller",
+    "namespace": "namespace-controller",
+    "garbage_collector": "garbage-collector",
+    "deployment": "deployment-controller",
+    "replicaset": "replicaset-controller",
+    "statefulset": "statefulset-controller",
+    "daemonset": "daemonset-controller",
+    "job": "job-controller",
+    "cronjob": "cronjob-controller",
+    "volumes": "persistentvolume-controller",
+    "scheduler": "default-scheduler",
+    "endpoints": "endpoint-controller",
+}
 MAX_PASSES = 10
 # Kinds no controller plans from; leaving them out keeps each pass's read small.
 UNWATCHED_KINDS = ("Event",)
@@ -75,6 +92,13 @@ def _name(planner: ModuleType) -> str:
     return getattr(planner, "__name__", "").rsplit(".", 1)[-1]
 
 
+def _signed(action, planner: ModuleType):
+    """The action with the planning component as its writer (Events name their own source)."""
+    if isinstance(action, Event) or action.by:
+        return action
+    return dataclasses.replace(action, by=COMPONENTS.get(_name(planner), _name(planner)))
+
+
 def controllers_reconcile(
     sandbox: Sandbox, *, now: datetime, planners: list[ModuleType] | None = None
 ) -> datetime | None:
@@ -83,7 +107,11 @@ def controllers_reconcile(
     state = sandbox_state(sandbox)
     work_left = False
     for _ in range(MAX_PASSES):
-        actions = [action for planner, options in arguments for action in planner.plan(state, now=now, **options)]
+        actions = [
+            _signed(action, planner)
+            for planner, options in arguments
+            for action in planner.plan(state, now=now, **options)
+        ]
         if not actions:
             break
         actions_apply(sandbox, actions)  # a lost race just means: plan again from fresh state

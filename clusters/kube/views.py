@@ -110,11 +110,22 @@ async def kube_api(request: HttpRequest, sandbox_uid: str, path: str = "", token
     return await sync_to_async(_serve)(request, sandbox_uid, token, user, info)
 
 
+def client_actor(headers) -> str:
+    """Who a request's writes are by, as the timeline names them: kubectl's own command (kubectl
+    1.30+ sends it as `Kubectl-Command`), else the client's program name from its User-Agent."""
+    command = headers.get("Kubectl-Command", "")
+    if command:
+        return command
+    agent = headers.get("User-Agent", "").split("/", 1)[0].strip()
+    return agent or "API client"
+
+
 def _serve(request: HttpRequest, sandbox_uid: str, token: str | None, user, info: RequestInfo) -> HttpResponse:
     try:
         sandbox = _authenticate(request, sandbox_uid, token, user)
         if info.target == "resource":
-            return _resource(request, sandbox, info)
+            with store.writing_as(client_actor(request.headers)):
+                return _resource(request, sandbox, info)
         return _document(request, info)
     except errors.ApiError as error:
         return _status_response(error)
