@@ -4,7 +4,8 @@ FROM python:3.13-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    TUTOR_VAR_DIR=/app/var
+    TUTOR_VAR_DIR=/app/var \
+    DEBUG=0
 
 WORKDIR /app
 COPY requirements.txt .
