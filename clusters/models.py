@@ -14,6 +14,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 RUNTIME_CHOICES = [("auto", "auto"), ("docker", "Docker"), ("simulated", "simulated")]
 
@@ -113,6 +114,7 @@ class Change(models.Model):
     # and why, when the writer said (a planner's decision): the sandbox timeline shows both.
     actor = models.CharField(max_length=100, blank=True, default="")
     reason = models.CharField(max_length=300, blank=True, default="")
+    at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         indexes = [models.Index(fields=["sandbox", "resource_version"], name="change_by_sandbox")]
