@@ -44,9 +44,12 @@ from clusters.controllers.actions import Action, Create, Delete, Event, Patch, o
 from clusters.controllers.pods import (
     adopted_owner_references,
     claim,
+    claim_why,
     controller_ref,
+    counted,
     format_time,
     is_terminal,
+    listed,
     merge_patch,
     parse_time,
     released_owner_references,
@@ -89,6 +92,10 @@ NEW_REPLICA_SET_AVAILABLE = "NewReplicaSetAvailable"
 PROGRESS_DEADLINE_EXCEEDED = "ProgressDeadlineExceeded"
 DEPLOYMENT_PAUSED = "DeploymentPaused"
 DEPLOYMENT_RESUMED = "DeploymentResumed"
+
+# How much a ReplicaSet write's `why` says: a later, stronger reason replaces a weaker one, since
+# one pass ends with one write per ReplicaSet (its size says what the last scaling decided).
+NOTE, CLAIM, SCALE = 0, 1, 2
 
 
 def plan(state: ClusterState, *, now: datetime) -> list[Action]:
@@ -167,6 +174,30 @@ def _without_hash(template: dict) -> dict:
     return template
 
 
+def template_change(old: dict, new: dict) -> str:
+    """What changed from one pod template to the next, in words: `image nginx:1.27 → nginx:1.28`,
+    `env of container web`, `container log added`, `volumes`, `labels`."""
+    old, new = _without_hash(old), _without_hash(new)
+    old_spec, new_spec = old.get("spec") or {}, new.get("spec") or {}
+    old_containers = {c.get("name"): c for c in old_spec.get("containers") or []}
+    new_containers = {c.get("name"): c for c in new_spec.get("containers") or []}
+    changes: list[str] = []
+    for name, container in new_containers.items():
+        before = old_containers.get(name)
+        if before is None:
+            changes.append(f"container {name} added")
+        elif before.get("image") != container.get("image"):
+            changes.append(f"image {before.get('image')} → {container.get('image')}")
+        elif before != container:
+            fields = sorted(key for key in {*before, *container} if before.get(key) != container.get(key))
+            changes.append(f"{listed(fields)} of container {name}")
+    changes += [f"container {name} removed" for name in old_containers if name not in new_containers]
+    changes += sorted(key for key in {*old_spec, *new_spec} - {"containers"} if old_spec.get(key) != new_spec.get(key))
+    old_metadata, new_metadata = old.get("metadata") or {}, new.get("metadata") or {}
+    changes += sorted(key for key in {*old_metadata, *new_metadata} if old_metadata.get(key) != new_metadata.get(key))
+    return listed(changes)
+
+
 def revision_of(rs: dict) -> int | None:
     """The revision annotation as a number; 0 when missing, None when it is not a number."""
     value = (rs["metadata"].get("annotations") or {}).get(REVISION)
@@ -194,6 +225,10 @@ def _annotation_int(rs: dict, key: str) -> int | None:
     except ValueError:
         return None
     return number if number is not None and 0 <= number <= MAX_INT32 else None
+
+
+def _pods_are(count: int) -> str:
+    return "pod is" if count == 1 else "pods are"
 
 
 def _active(replica_sets: list[dict | None]) -> list[dict]:
@@ -258,6 +293,7 @@ class _Sync:
         self.changed_order: list[str] = []
         self.events: dict[str, list[Event]] = {}
         self.deletions: dict[str, Delete] = {}
+        self.whys: dict[str, tuple[int, str]] = {}  # each changed ReplicaSet's strongest reason
 
     # --- the pass ---
 
@@ -296,7 +332,7 @@ class _Sync:
         working = {rs["metadata"]["name"]: rs for rs in [*self.rs_list, *self.released]}
         for name in self.changed_order:
             if name in self.created:
-                actions.append(Create(working[name]))
+                actions.append(Create(working[name], why=self.created_why(working[name])))
                 actions.extend(self.events.get(name, []))
                 continue
             original = self.originals[name]
@@ -310,6 +346,7 @@ class _Sync:
                         name,
                         patch,
                         resource_version=original["metadata"].get("resourceVersion"),
+                        why=self.whys[name][1],
                     )
                 )
             actions.extend(self.events.get(name, []))
@@ -325,6 +362,7 @@ class _Sync:
                     {"status": merge_patch(self.stored_status, final)},
                     subresource="status",
                     resource_version=self.d["metadata"].get("resourceVersion"),
+                    why=self.status_why(final),
                 )
             )
         stored_revision = (self.d["metadata"].get("annotations") or {}).get(REVISION)
@@ -336,9 +374,52 @@ class _Sync:
                     self.namespace,
                     self.name,
                     {"metadata": {"annotations": {REVISION: self.revision}}},
+                    why=f"Deployment {self.name}'s pod template is now revision {self.revision}",
                 )
             )
         return actions
+
+    # --- why, in words ---
+
+    def template_news(self) -> str | None:
+        """`Deployment web: new pod template (image nginx:1.27 → nginx:1.28)`, against the
+        template of the latest old ReplicaSet; None when there is no old one."""
+        template = self.spec.get("template") or {}
+        old = [rs for rs in self.rs_list if not equal_ignore_hash(rs["spec"].get("template") or {}, template)]
+        if not old:
+            return None
+        latest = max(old, key=lambda rs: (revision_of(rs) or 0, *self.by_creation(rs)))
+        change = template_change(latest["spec"].get("template") or {}, template)
+        return f"Deployment {self.name}: new pod template" + (f" ({change})" if change else "")
+
+    def created_why(self, rs: dict) -> str:
+        size = f"{rs['metadata']['name']} with {counted(_replicas(rs), 'pod')}"
+        news = self.template_news()
+        if news is None:
+            return f"Deployment {self.name} has no ReplicaSet for its pod template: creating {size}"
+        return f"{news}: creating ReplicaSet {size}"
+
+    def wants(self) -> str:
+        """`Deployment web wants 3 pods` (`… (paused)` while paused)."""
+        paused = " (paused)" if self.spec.get("paused") else ""
+        return f"Deployment {self.name} wants {counted(self.replicas, 'pod')}{paused}"
+
+    def explain(self, rs: dict, why: str, strength: int) -> None:
+        name = rs["metadata"]["name"]
+        if strength >= self.whys.get(name, (NOTE, ""))[0]:
+            self.whys[name] = (strength, why)
+
+    def status_why(self, status: dict) -> str:
+        progressing = get_condition(status, PROGRESSING) or {}
+        stored = get_condition(self.stored_status, PROGRESSING) or {}
+        if progressing.get("reason") == PROGRESS_DEADLINE_EXCEEDED != stored.get("reason"):
+            deadline = self.spec.get("progressDeadlineSeconds")
+            return f"Deployment {self.name} made no progress for {deadline} s: marking it ProgressDeadlineExceeded"
+        counts = (
+            f"{counted(status.get('replicas', 0), 'pod')}, {status.get('updatedReplicas', 0)} updated, "
+            f"{status.get('availableReplicas', 0)} available"
+        )
+        return f"Deployment {self.name} has {counts}: status updated"
 
     @property
     def strategy(self) -> str:
@@ -382,8 +463,9 @@ class _Sync:
 
     # --- bookkeeping of the copies ---
 
-    def mark_changed(self, rs: dict, *, spec: bool = False) -> None:
+    def mark_changed(self, rs: dict, why: str, strength: int, *, spec: bool = False) -> None:
         name = rs["metadata"]["name"]
+        self.explain(rs, why, strength)
         if name not in self.changed_order:
             self.changed_order.append(name)
         if spec:
@@ -408,7 +490,7 @@ class _Sync:
             copied = copy.deepcopy(rs)
             if rs["metadata"]["uid"] in adopted:
                 copied["metadata"]["ownerReferences"] = adopted_owner_references(rs, self.d)
-                self.mark_changed(copied)
+                self.mark_changed(copied, claim_why(rs, self.d, adopting=True), CLAIM)
             working.append(copied)
         for rs in to_release:
             self.originals[rs["metadata"]["name"]] = rs
@@ -419,7 +501,7 @@ class _Sync:
             else:
                 copied["metadata"].pop("ownerReferences")
             self.released.append(copied)
-            self.mark_changed(copied)
+            self.mark_changed(copied, claim_why(rs, self.d, adopting=False), CLAIM)
         return working
 
     def pod_map(self) -> dict[str, list[dict]]:
@@ -470,11 +552,12 @@ class _Sync:
         latest = self.find_active_or_latest(new_rs, old)
         if latest is not None:
             if _replicas(latest) != self.replicas:
-                self.scale_and_record(latest, self.replicas)
+                self.scale_and_record(latest, self.replicas, self.wants())
             return
         if self.is_saturated(new_rs):
+            available = f"new ReplicaSet {new_rs['metadata']['name']} has all {counted(self.replicas, 'pod')} available"
             for rs in _active(old):
-                self.scale_and_record(rs, 0)
+                self.scale_and_record(rs, 0, f"Deployment {self.name}'s {available}", "old")
             return
         if self.strategy != "RollingUpdate":
             return
@@ -501,7 +584,7 @@ class _Sync:
             name = rs["metadata"]["name"]
             if index == 0 and to_add:
                 sizes[name] = max(sizes[name] + to_add - added, 0)
-            self.scale_replica_set(rs, sizes[name])
+            self.scale_replica_set(rs, sizes[name], f"{self.wants()} mid-rollout, shared in proportion")
 
     def proportion(self, rs: dict, to_add: int, added: int) -> int:
         """Upstream `GetReplicaSetProportion`."""
@@ -536,23 +619,27 @@ class _Sync:
         desired = _annotation_int(rs, DESIRED_REPLICAS)
         return desired == self.replicas == _replicas(rs) and _status(rs, "availableReplicas") == self.replicas
 
-    def scale_and_record(self, rs: dict, new_scale: int) -> bool:
+    def scale_and_record(self, rs: dict, new_scale: int, cause: str, role: str = "") -> bool:
         """Upstream `scaleReplicaSetAndRecordEvent`: nothing when the size is already right."""
         if _replicas(rs) == new_scale:
             return False
-        return self.scale_replica_set(rs, new_scale)
+        return self.scale_replica_set(rs, new_scale, cause, role)
 
-    def scale_replica_set(self, rs: dict, new_scale: int) -> bool:
-        """Set the size and the replicas annotations; an Event when the size changes."""
+    def scale_replica_set(self, rs: dict, new_scale: int, cause: str, role: str = "") -> bool:
+        """Set the size and the replicas annotations; an Event when the size changes. The write
+        says why: `<cause>: scaling <role> ReplicaSet web-7d9f down to 1`."""
         old_scale = _replicas(rs)
         annotations_changed = self.set_replicas_annotations(rs)
+        direction = "up" if old_scale < new_scale else "down"
+        subject = f"{role} ReplicaSet" if role else "ReplicaSet"
         if old_scale == new_scale:
             if annotations_changed:
-                self.mark_changed(rs)
+                self.mark_changed(rs, f"{cause}: noting it on {subject} {rs['metadata']['name']}", NOTE)
             return False
         rs["spec"]["replicas"] = new_scale
-        self.mark_changed(rs, spec=True)
-        direction = "up" if old_scale < new_scale else "down"
+        self.mark_changed(
+            rs, f"{cause}: scaling {subject} {rs['metadata']['name']} {direction} to {new_scale}", SCALE, spec=True
+        )
         self.record_event(
             rs, f"Scaled {direction} replica set {rs['metadata']['name']} from {old_scale} to {new_scale}"
         )
@@ -582,16 +669,21 @@ class _Sync:
         known = [r for r in (revision_of(rs) for rs in old) if r is not None]
         new_revision = str(max(known, default=0) + 1)
         if new_rs is not None:
+            revision = (new_rs["metadata"].get("annotations") or {}).get(REVISION)
             changed = self.set_new_replica_set_annotations(new_rs, new_revision, exists=True)
+            subject = f"Deployment {self.name}'s pod template is ReplicaSet {new_rs['metadata']['name']}'s"
             min_ready_seconds = self.spec.get("minReadySeconds", 0)
             if new_rs["spec"].get("minReadySeconds", 0) != min_ready_seconds:
                 if min_ready_seconds:
                     new_rs["spec"]["minReadySeconds"] = min_ready_seconds
                 else:
                     new_rs["spec"].pop("minReadySeconds")
-                self.mark_changed(new_rs, spec=True)
+                why = f"{subject}: setting its minReadySeconds to {min_ready_seconds}, as the Deployment's"
+                self.mark_changed(new_rs, why, NOTE, spec=True)
+            elif changed and (new_rs["metadata"].get("annotations") or {}).get(REVISION) != revision:
+                self.mark_changed(new_rs, f"{subject}: making it revision {new_revision}", NOTE)
             elif changed:
-                self.mark_changed(new_rs)
+                self.mark_changed(new_rs, f"{subject}: copying the Deployment's annotations to it", NOTE)
             self.revision = (new_rs["metadata"].get("annotations") or {}).get(REVISION, self.revision)
             if self.has_progress_deadline() and get_condition(self.status, PROGRESSING) is None:
                 message = f'Found new replica set "{new_rs["metadata"]["name"]}"'
@@ -635,7 +727,7 @@ class _Sync:
         self.set_new_replica_set_annotations(rs, new_revision, exists=False)
         self.created.add(name)
         self.rs_list.append(rs)
-        self.mark_changed(rs)
+        self.mark_changed(rs, "", NOTE)  # a Create says why from its final size: `created_why`
         if rs["spec"]["replicas"] > 0:
             self.record_event(rs, f"Scaled up replica set {name} from 0 to {rs['spec']['replicas']}")
         self.revision = new_revision
@@ -718,8 +810,9 @@ class _Sync:
         if _replicas(new_rs) == self.replicas:
             return False
         if _replicas(new_rs) > self.replicas:
-            return self.scale_and_record(new_rs, self.replicas)
-        return self.scale_and_record(new_rs, self.new_rs_new_replicas(all_rs, new_rs))
+            return self.scale_and_record(new_rs, self.replicas, self.wants(), "new")
+        cause = self.template_news() or self.wants()
+        return self.scale_and_record(new_rs, self.new_rs_new_replicas(all_rs, new_rs), cause, "new")
 
     def reconcile_old_replica_sets(self, all_rs: list[dict], old: list[dict], new_rs: dict) -> bool:
         """Scale old ReplicaSets down without going below `replicas - maxUnavailable` available
@@ -732,7 +825,7 @@ class _Sync:
         if max_scaled_down <= 0:
             return False
         cleaned = self.cleanup_unhealthy_replicas(old, max_scaled_down)
-        scaled = self.scale_down_old_replica_sets([*old, new_rs], old)
+        scaled = self.scale_down_old_replica_sets(new_rs, old)
         return cleaned + scaled > 0
 
     def cleanup_unhealthy_replicas(self, old: list[dict], most: int) -> int:
@@ -745,13 +838,14 @@ class _Sync:
             if _replicas(rs) == 0 or unhealthy <= 0:
                 continue
             count = min(most - total, unhealthy)
-            self.scale_and_record(rs, _replicas(rs) - count)
+            cause = f"rolling update of Deployment {self.name}: {unhealthy} old {_pods_are(unhealthy)} not ready"
+            self.scale_and_record(rs, _replicas(rs) - count, cause, "old")
             total += count
         return total
 
-    def scale_down_old_replica_sets(self, all_rs: list[dict], old: list[dict]) -> int:
+    def scale_down_old_replica_sets(self, new_rs: dict, old: list[dict]) -> int:
         min_available = self.replicas - self.max_unavailable()
-        available = sum(_status(rs, "availableReplicas") for rs in all_rs)
+        available = sum(_status(rs, "availableReplicas") for rs in [*old, new_rs])
         if available <= min_available:
             return 0
         wanted = available - min_available
@@ -762,7 +856,12 @@ class _Sync:
             if _replicas(rs) == 0:
                 continue
             count = min(_replicas(rs), wanted - total)
-            self.scale_and_record(rs, _replicas(rs) - count)
+            counts = (
+                f"{_status(new_rs, 'availableReplicas')} of {self.replicas} new pods ready, "
+                f"{available} available ({min_available} must stay)"
+            )
+            cause = f"rolling update of Deployment {self.name}: {counts}"
+            self.scale_and_record(rs, _replicas(rs) - count, cause, "old")
             total += count
         return total
 
@@ -772,15 +871,16 @@ class _Sync:
         new_rs, old = self.get_all_replica_sets(create=False)
         all_rs = [*old, new_rs]
         scaled_down = False
+        cause = f"{self.template_news() or self.wants()}, strategy Recreate"
         for rs in _active(old):
-            scaled_down = self.scale_and_record(rs, 0) or scaled_down
+            scaled_down = self.scale_and_record(rs, 0, cause, "old") or scaled_down
         if scaled_down or self.old_pods_running(new_rs, old, pod_map):
             self.sync_rollout_status(all_rs, new_rs)
             return
         if new_rs is None:
             new_rs, old = self.get_all_replica_sets(create=True)
             all_rs = [*old, new_rs]
-        self.scale_and_record(new_rs, self.replicas)
+        self.scale_and_record(new_rs, self.replicas, f"{self.wants()} and its old pods are gone (Recreate)", "new")
         if self.deployment_complete(self.status):
             self.cleanup(old)
         self.sync_rollout_status(all_rs, new_rs)
@@ -807,6 +907,9 @@ class _Sync:
         if excess <= 0:
             return
         alive.sort(key=lambda rs: (revision_of(rs) or 0, *self.by_creation(rs)))
+        kept = (
+            f"Deployment {self.name} keeps {counted(limit, 'old ReplicaSet')} (revisionHistoryLimit), has {len(alive)}"
+        )
         for rs in alive[:excess]:
             generation = rs["metadata"].get("generation", 0) + (1 if rs["metadata"]["name"] in self.spec_changed else 0)
             if _status(rs, "replicas") or _replicas(rs) or generation > _status(rs, "observedGeneration"):
@@ -819,6 +922,7 @@ class _Sync:
                 metadata["name"],
                 uid=metadata["uid"],
                 propagation="Background",
+                why=f"{kept}: deleting {metadata['name']} (revision {revision_of(rs)}, no pods)",
             )
 
     # --- status ---

@@ -3,8 +3,9 @@
 Pods: readiness, availability (`minReadySeconds`), activity, and the pod a controller creates from
 its template (upstream `pkg/api/v1/pod`, `pkg/controller/controller_utils.go`). Ownership: the
 controller reference and claiming (adopt orphans that match, release what no longer matches), as
-upstream's `ControllerRefManager` does for pods and ReplicaSets alike. And the JSON merge patch
-that turns one body into another, for writing only what changed.
+upstream's `ControllerRefManager` does for pods and ReplicaSets alike. The JSON merge patch
+that turns one body into another, for writing only what changed. And the few words every planner's
+`why` uses to say a count or a list ("3 pods", "node-1 and node-2").
 """
 
 from __future__ import annotations
@@ -131,6 +132,16 @@ def claim(
     return claimed, to_adopt, to_release
 
 
+def claim_why(obj: dict, owner: dict, *, adopting: bool) -> str:
+    """Why an owner adopts or releases an object: `pod web-x2k matches ReplicaSet web's selector
+    and has no owner: adopting it`, `… no longer matches …: releasing it`."""
+    subject = f"{noun(obj['kind'])} {obj['metadata']['name']}"
+    selector = f"{owner['kind']} {owner['metadata']['name']}'s selector"
+    if adopting:
+        return f"{subject} matches {selector} and has no owner: adopting it"
+    return f"{subject} no longer matches {selector}: releasing it"
+
+
 def adopted_owner_references(obj: dict, owner: dict) -> list[dict]:
     """The object's ownerReferences with the owner added as controller (a merge patch replaces lists)."""
     return [*copy.deepcopy(obj["metadata"].get("ownerReferences") or []), owner_reference(owner)]
@@ -158,3 +169,26 @@ def merge_patch(old: dict, new: dict) -> dict:
         elif key not in old or before != value:
             patch[key] = copy.deepcopy(value)
     return patch
+
+
+# --- words ------------------------------------------------------------------------------------
+
+
+def noun(kind: str) -> str:
+    """How a sentence names a kind: `pod`, as people say it, but `ReplicaSet`, `Service`, …"""
+    return "pod" if kind == "Pod" else kind
+
+
+def counted(number: int, word: str) -> str:
+    """`1 pod`, `3 pods`: a count with its noun, for the `why` of a write."""
+    return f"{number} {word}" if number == 1 else f"{number} {word}s"
+
+
+def listed(names: Iterable[str], *, most: int = 3) -> str:
+    """`a`, `a and b`, `a, b and c`, `a, b, c and 2 more`: names in a sentence."""
+    names = list(names)
+    if len(names) > most:
+        return f"{', '.join(names[:most])} and {len(names) - most} more"
+    if len(names) <= 1:
+        return "".join(names)
+    return f"{', '.join(names[:-1])} and {names[-1]}"

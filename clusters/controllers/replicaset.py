@@ -32,7 +32,9 @@ from clusters.controllers.actions import Action, Create, Delete, Event, Patch, r
 from clusters.controllers.pods import (
     adopted_owner_references,
     claim,
+    claim_why,
     controller_ref,
+    counted,
     is_active,
     is_available,
     is_controlled_by,
@@ -94,20 +96,31 @@ def plan_replica_set(state: ClusterState, rs: dict, *, now: datetime) -> list[Ac
                 {"status": merge_patch(rs.get("status") or {}, status)},
                 subresource="status",
                 resource_version=rs["metadata"].get("resourceVersion"),
+                why=status_why(rs, status),
             )
         )
     return actions
 
 
+def status_why(rs: dict, status: dict) -> str:
+    """`ReplicaSet web has 3 pods, 2 ready: status updated`."""
+    counts = [counted(status["replicas"], "pod"), f"{status.get('readyReplicas', 0)} ready"]
+    if status.get("availableReplicas", 0) != status.get("readyReplicas", 0):
+        counts.append(f"{status.get('availableReplicas', 0)} available")
+    if status.get("terminatingReplicas"):
+        counts.append(f"{status['terminatingReplicas']} terminating")
+    return f"ReplicaSet {rs['metadata']['name']} has {', '.join(counts)}: status updated"
+
+
 def _adopt(pod: dict, rs: dict) -> Patch:
-    return _owner_patch(pod, adopted_owner_references(pod, rs))
+    return _owner_patch(pod, adopted_owner_references(pod, rs), claim_why(pod, rs, adopting=True))
 
 
 def _release(pod: dict, rs: dict) -> Patch:
-    return _owner_patch(pod, released_owner_references(pod, rs))
+    return _owner_patch(pod, released_owner_references(pod, rs), claim_why(pod, rs, adopting=False))
 
 
-def _owner_patch(pod: dict, references: list[dict] | None) -> Patch:
+def _owner_patch(pod: dict, references: list[dict] | None, why: str) -> Patch:
     metadata = pod["metadata"]
     return Patch(
         "v1",
@@ -116,6 +129,7 @@ def _owner_patch(pod: dict, references: list[dict] | None) -> Patch:
         metadata["name"],
         {"metadata": {"ownerReferences": references}},
         resource_version=metadata.get("resourceVersion"),
+        why=why,
     )
 
 
@@ -123,25 +137,42 @@ def _owner_patch(pod: dict, references: list[dict] | None) -> Patch:
 
 
 def _manage_replicas(state: ClusterState, rs: dict, owned: list[dict], pods: list[dict], now: datetime) -> list[Action]:
-    diff = len(owned) - rs["spec"].get("replicas", 1)
+    wanted = rs["spec"].get("replicas", 1)
+    diff = len(owned) - wanted
     if diff < 0:
         names = generated_names(
             rs, count=min(-diff, BURST_REPLICAS), taken={p["metadata"]["name"] for p in pods}, now=now
         )
+        why = replicas_why(rs, wanted, len(owned), "creating", len(names))
         actions: list[Action] = []
         for name in names:
-            actions.append(Create(pod_from_template(rs["spec"]["template"], rs, name=name)))
+            actions.append(Create(pod_from_template(rs["spec"]["template"], rs, name=name), why=why))
             actions.append(Event(ref(rs), "SuccessfulCreate", f"Created pod: {name}", source=SOURCE))
         return actions
     if diff > 0:
         related = _related_pods(state, rs, pods)
+        doomed = pods_to_delete(owned, related, min(diff, BURST_REPLICAS), now)
+        why = replicas_why(rs, wanted, len(owned), "deleting", len(doomed))
         actions = []
-        for pod in pods_to_delete(owned, related, min(diff, BURST_REPLICAS), now):
+        for pod in doomed:
             metadata = pod["metadata"]
-            actions.append(Delete("v1", "Pod", metadata.get("namespace", ""), metadata["name"], uid=metadata["uid"]))
+            actions.append(
+                Delete("v1", "Pod", metadata.get("namespace", ""), metadata["name"], uid=metadata["uid"], why=why)
+            )
             actions.append(Event(ref(rs), "SuccessfulDelete", f"Deleted pod: {metadata['name']}", source=SOURCE))
         return actions
     return []
+
+
+def replicas_why(rs: dict, wanted: int, has: int, verb: str, count: int) -> str:
+    """`ReplicaSet web wants 3 pods, has 2: creating 1`; a delete that picks among the pods says
+    how (upstream's order, in short), and a pass held to `BURST_REPLICAS` says so."""
+    why = f"ReplicaSet {rs['metadata']['name']} wants {counted(wanted, 'pod')}, has {has}: {verb} {count}"
+    if verb == "deleting" and count < has:
+        why += " (the newest and not-ready first)"
+    if count < abs(has - wanted):
+        why += f" (at most {BURST_REPLICAS} a pass)"
+    return why
 
 
 def generated_names(rs: dict, *, count: int, taken: set[str], now: datetime) -> list[str]:

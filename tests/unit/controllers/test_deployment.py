@@ -762,3 +762,100 @@ def test_a_stuck_rollout_times_out_after_the_progress_deadline():
     world.apply([timeout])
     assert deployment.plan(world.state(), now=later + timedelta(minutes=5)) == []
     assert {image_of(p) for p in world.active_pods() if is_ready(p)} == {V1}, "the old pods keep serving"
+
+
+# --- why, in words --------------------------------------------------------------------------------
+
+
+def replica_set_whys(world: World, **options) -> list[tuple[str, str]]:
+    """Settle the world, keeping (ReplicaSet, why) of each ReplicaSet write the Deployment planned."""
+    whys: list[tuple[str, str]] = []
+
+    def planner(state, *, now):
+        actions = deployment.plan(state, now=now)
+        for action in actions:
+            match action:
+                case Create(body=body):
+                    whys.append((body["metadata"]["name"], action.why))
+                case Patch(kind="ReplicaSet") | Delete(kind="ReplicaSet"):
+                    whys.append((action.name, action.why))
+        return actions
+
+    world.settle([planner, replicaset.plan], steady=(planner,), **options)
+    return whys
+
+
+def test_a_rolling_update_says_why_it_creates_and_scales_each_replica_set():
+    world = settled_world(a_deployment())
+    set_image(world, V2)
+    old, new = rs_name(V1), rs_name(V2)
+    news = "Deployment web: new pod template (image nginx:1.27 → nginx:1.28)"
+    rolling = "rolling update of Deployment web"
+    assert replica_set_whys(world) == [
+        (new, f"{news}: creating ReplicaSet {new} with 1 pod"),
+        (old, f"{rolling}: 1 of 3 new pods ready, 4 available (3 must stay): scaling old ReplicaSet {old} down to 2"),
+        (new, f"{news}: scaling new ReplicaSet {new} up to 2"),
+        (old, f"{rolling}: 2 of 3 new pods ready, 4 available (3 must stay): scaling old ReplicaSet {old} down to 1"),
+        (new, f"{news}: scaling new ReplicaSet {new} up to 3"),
+        (old, f"{rolling}: 3 of 3 new pods ready, 4 available (3 must stay): scaling old ReplicaSet {old} down to 0"),
+    ]
+
+
+def test_a_first_replica_set_a_recreate_a_scale_and_a_cleanup_say_why():
+    world = World(a_deployment(strategy={"type": "Recreate"}, revisionHistoryLimit=0))
+    assert replica_set_whys(world) == [
+        (rs_name(V1), f"Deployment web has no ReplicaSet for its pod template: creating {rs_name(V1)} with 3 pods")
+    ]
+    set_image(world, V2)
+    assert replica_set_whys(world) == [
+        (
+            rs_name(V1),
+            "Deployment web: new pod template (image nginx:1.27 → nginx:1.28), strategy Recreate: "
+            f"scaling old ReplicaSet {rs_name(V1)} down to 0",
+        ),
+        (
+            rs_name(V2),
+            f"Deployment web: new pod template (image nginx:1.27 → nginx:1.28): creating ReplicaSet {rs_name(V2)} "
+            "with 3 pods",
+        ),
+        (
+            rs_name(V1),
+            "Deployment web keeps 0 old ReplicaSets (revisionHistoryLimit), has 1: "
+            f"deleting {rs_name(V1)} (revision 1, no pods)",
+        ),
+    ]
+    set_spec(world, replicas=5)
+    assert replica_set_whys(world) == [
+        (rs_name(V2), f"Deployment web wants 5 pods: scaling ReplicaSet {rs_name(V2)} up to 5"),
+    ]
+
+
+def test_its_status_and_revision_writes_say_why():
+    actions = deployment.plan(ClusterState.of([a_deployment()]), now=T0)
+    status, revision = actions[-2:]
+    assert status.why == "Deployment web has 0 pods, 0 updated, 0 available: status updated"
+    assert revision.why == "Deployment web's pod template is now revision 1"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "said"),
+    [
+        pytest.param({"image": V1}, {"image": V2}, "image nginx:1.27 → nginx:1.28", id="image"),
+        pytest.param({"image": V1}, {"image": V1, "env": [{"name": "A", "value": "1"}]}, "env of container web"),
+        pytest.param({"image": V1}, {"image": V1, "args": ["-v"], "env": []}, "args and env of container web"),
+    ],
+)
+def test_a_template_change_is_said_in_words(old, new, said):
+    def template(**container):
+        return {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "web", **container}]}}
+
+    assert deployment.template_change(template(**old), template(**new)) == said
+
+
+def test_a_template_change_names_added_and_removed_containers_and_other_fields():
+    old = {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "web", "image": V1}]}}
+    new = {
+        "metadata": {"labels": {"app": "web", "tier": "front"}},
+        "spec": {"containers": [{"name": "log", "image": "busybox"}], "volumes": []},
+    }
+    assert deployment.template_change(old, new) == "container log added, container web removed, volumes and 1 more"

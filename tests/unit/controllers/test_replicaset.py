@@ -538,6 +538,42 @@ def test_it_deletes_every_extra_pod_when_scaled_to_zero():
     ]
 
 
+# --- why, in words ----------------------------------------------------------------------------
+
+
+def test_its_creates_and_status_say_what_it_wants_and_has():
+    rs = replica_set(replicas=3)
+    actions = plan(rs, a_pod("web-aaaaa", owner=rs))
+    assert {a.why for a in actions if isinstance(a, Create)} == {"ReplicaSet web wants 3 pods, has 1: creating 2"}
+    assert actions[-1].why == "ReplicaSet web has 1 pod, 1 ready: status updated"
+
+
+def test_its_deletes_say_which_pods_go_first_unless_all_go():
+    rs = replica_set(replicas=1)
+    pods = [a_pod(f"web-{n}", owner=rs) for n in ("aaaaa", "bbbbb", "ccccc")]
+    deletes = [a for a in plan(with_status(rs, settled_status(rs, 3)), *pods) if isinstance(a, Delete)]
+    assert [a.why for a in deletes] == [
+        "ReplicaSet web wants 1 pod, has 3: deleting 2 (the newest and not-ready first)"
+    ] * 2
+    rs = replica_set(replicas=0)
+    deletes = [a for a in plan(with_status(rs, settled_status(rs, 3)), *pods) if isinstance(a, Delete)]
+    assert {a.why for a in deletes} == {"ReplicaSet web wants 0 pods, has 3: deleting 3"}
+
+
+def test_a_pass_held_to_the_burst_says_so():
+    creates = [a for a in plan(replica_set(replicas=600)) if isinstance(a, Create)]
+    assert creates[0].why == "ReplicaSet web wants 600 pods, has 0: creating 500 (at most 500 a pass)"
+
+
+def test_adopting_and_releasing_say_the_selector_decided():
+    rs = replica_set(replicas=2)
+    orphan = a_pod("handmade")
+    relabelled = a_pod("web-debug", owner=rs, labels={"app": "debug"})
+    adopt, release = plan(with_status(rs, settled_status(rs, 1)), orphan, relabelled)[:2]
+    assert adopt.why == "pod handmade matches ReplicaSet web's selector and has no owner: adopting it"
+    assert release.why == "pod web-debug no longer matches ReplicaSet web's selector: releasing it"
+
+
 # --- whole runs -------------------------------------------------------------------------------
 
 
