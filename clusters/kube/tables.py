@@ -518,7 +518,7 @@ def _terminated_reason(terminated: dict, prefix: str = "") -> str:
 
 
 @dataclass
-class _PodSummary:
+class PodSummary:
     reason: str
     total: int
     ready: int = 0
@@ -526,12 +526,12 @@ class _PodSummary:
     last_restart: datetime | None = None
 
 
-def _pod_summary(pod: dict) -> _PodSummary:
+def pod_summary(pod: dict) -> PodSummary:
     """The READY count, STATUS reason and RESTARTS of `printPod`, in its order of precedence."""
     spec, status = _spec(pod), _status(pod)
     phase = status.get("phase") or ""
     conditions = status.get("conditions") or []
-    summary = _PodSummary(reason=status.get("reason") or phase, total=0)
+    summary = PodSummary(reason=status.get("reason") or phase, total=0)
     if any(c.get("type") == "PodScheduled" and c.get("reason") == "SchedulingGated" for c in conditions):
         summary.reason = "SchedulingGated"
 
@@ -607,7 +607,7 @@ def _pod_summary(pod: dict) -> _PodSummary:
 
 def _pod_cells(pod: dict, now: datetime) -> list[Cell]:
     spec, status = _spec(pod), _status(pod)
-    summary = _pod_summary(pod)
+    summary = pod_summary(pod)
     restarts = str(summary.restarts)
     if summary.restarts and summary.last_restart is not None:
         restarts = f"{summary.restarts} ({_since(summary.last_restart, now)} ago)"
