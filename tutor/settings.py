@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_htmx",
     "tutor.health",
+    "tutor.lessons",
     "tutor.classrooms",
     "clusters",
 ]
@@ -122,6 +123,8 @@ LOGOUT_REDIRECT_URL = "home"
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("ko", "한국어")]
+# The Korean of interface strings; lessons carry their own words (tutor/lessons/content/).
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
