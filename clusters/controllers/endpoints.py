@@ -29,6 +29,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from clusters.controllers.actions import Action, Create, Delete, Patch, owner_reference
+from clusters.controllers.pods import counted
 from clusters.controllers.state import ClusterState
 from clusters.kube.selectors import Requirement, labels_match
 
@@ -49,8 +50,9 @@ def plan(state: ClusterState, *, now: datetime) -> list[Action]:
         if not _has_selector(service) or (service.get("spec") or {}).get("type") == "ExternalName":
             continue
         pods = _selected_pods(state, service)
-        actions.extend(_sync_endpoints(state, service, pods))
-        actions.extend(_sync_slices(state, service, pods))
+        why = _selection(service, pods)
+        actions.extend(_sync_endpoints(state, service, pods, why))
+        actions.extend(_sync_slices(state, service, pods, why))
     actions.extend(_orphaned_endpoints(state))
     return actions
 
@@ -71,6 +73,17 @@ def _selected_pods(state: ClusterState, service: dict) -> list[dict]:
         (pod for pod in state.objects("Pod", namespace) if labels_match(requirements, pod["metadata"].get("labels"))),
         key=_key,
     )
+
+
+def _selection(service: dict, pods: list[dict]) -> str:
+    """What a write of the Service's endpoints starts its `why` with: `Service web selects 3 pods,
+    2 ready` (pods that finished left out, those being deleted counted apart)."""
+    running = [p for p in pods if (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
+    active = [p for p in running if not p["metadata"].get("deletionTimestamp")]
+    ready = sum(1 for p in active if _ready(p) and _ipv4(p))
+    words = f"Service {service['metadata']['name']} selects {counted(len(active), 'pod')}, {ready} ready"
+    terminating = len(running) - len(active)
+    return f"{words}, {terminating} terminating" if terminating else words
 
 
 def _should_be_in_endpoints(pod: dict, *, include_terminating: bool) -> bool:
@@ -125,7 +138,7 @@ def _target_ref(pod: dict) -> dict:
 # --- Endpoints ----------------------------------------------------------------------------------
 
 
-def _sync_endpoints(state: ClusterState, service: dict, pods: list[dict]) -> list[Action]:
+def _sync_endpoints(state: ClusterState, service: dict, pods: list[dict], why: str) -> list[Action]:
     metadata = service["metadata"]
     namespace, name = metadata.get("namespace", ""), metadata["name"]
     subsets = _subsets(service, pods)
@@ -139,14 +152,14 @@ def _sync_endpoints(state: ClusterState, service: dict, pods: list[dict]) -> lis
             body["metadata"]["labels"] = labels
         if subsets:
             body["subsets"] = subsets
-        return [Create(body)]
+        return [Create(body, why=f"{why}: creating its Endpoints")]
     current_labels = current["metadata"].get("labels") or {}
     if _normalized_subsets(current.get("subsets")) == subsets and current_labels == labels:
         return []
     patch: dict = {"subsets": subsets or None}
     if current_labels != labels:
         patch["metadata"] = {"labels": _label_patch(current_labels, labels)}
-    return [Patch("v1", "Endpoints", namespace, name, patch)]
+    return [Patch("v1", "Endpoints", namespace, name, patch, why=f"{why}: endpoints updated")]
 
 
 def _endpoints_labels(service: dict) -> dict:
@@ -264,13 +277,14 @@ def _orphaned_endpoints(state: ClusterState) -> Iterable[Action]:
         if LEADER_ANNOTATION in (metadata.get("annotations") or {}) or metadata.get("deletionTimestamp"):
             continue
         if state.get("Service", namespace, name) is None:
-            yield Delete("v1", "Endpoints", namespace, name, uid=metadata.get("uid"))
+            why = f"Service {name} is gone: deleting its Endpoints"
+            yield Delete("v1", "Endpoints", namespace, name, uid=metadata.get("uid"), why=why)
 
 
 # --- EndpointSlices -----------------------------------------------------------------------------
 
 
-def _sync_slices(state: ClusterState, service: dict, pods: list[dict]) -> list[Action]:
+def _sync_slices(state: ClusterState, service: dict, pods: list[dict], why: str) -> list[Action]:
     desired = _desired_slices(state, service, pods)
     existing = _managed_slices(state, service)
     uid = service["metadata"]["uid"]
@@ -286,21 +300,30 @@ def _sync_slices(state: ClusterState, service: dict, pods: list[dict]) -> list[A
             unmatched.append(wanted)
             continue
         reusable.remove(match)
-        actions.extend(_update_slice(match, wanted))
+        actions.extend(_update_slice(match, wanted, why))
     taken = {s["metadata"]["name"] for s in existing}
     for wanted in unmatched:
         if reusable:
-            actions.extend(_update_slice(reusable.pop(0), wanted))
+            actions.extend(_update_slice(reusable.pop(0), wanted, why))
         elif not _namespace_terminating(state, service["metadata"].get("namespace", "")):
             name = _slice_name(service, taken)
             taken.add(name)
-            actions.append(Create({**wanted, "metadata": {**wanted["metadata"], "name": name}}))
+            body = {**wanted, "metadata": {**wanted["metadata"], "name": name}}
+            actions.append(Create(body, why=f"{why}: creating EndpointSlice {name}"))
     for leftover in [*reusable, *stale]:
         metadata = leftover["metadata"]
         if not metadata.get("deletionTimestamp"):
+            gone = (
+                f"Service {service['metadata']['name']} no longer needs EndpointSlice {metadata['name']}: deleting it"
+            )
             actions.append(
                 Delete(
-                    "discovery.k8s.io/v1", "EndpointSlice", metadata["namespace"], metadata["name"], uid=metadata["uid"]
+                    "discovery.k8s.io/v1",
+                    "EndpointSlice",
+                    metadata["namespace"],
+                    metadata["name"],
+                    uid=metadata["uid"],
+                    why=gone,
                 )
             )
     return actions
@@ -393,7 +416,7 @@ def _slice_labels(service: dict) -> dict:
     return labels
 
 
-def _update_slice(current: dict, wanted: dict) -> list[Action]:
+def _update_slice(current: dict, wanted: dict, why: str) -> list[Action]:
     patch: dict = {}
     labels = current["metadata"].get("labels") or {}
     if labels != wanted["metadata"]["labels"]:
@@ -405,7 +428,8 @@ def _update_slice(current: dict, wanted: dict) -> list[Action]:
     if not patch:
         return []
     metadata = current["metadata"]
-    return [Patch("discovery.k8s.io/v1", "EndpointSlice", metadata["namespace"], metadata["name"], patch)]
+    why = f"{why}: EndpointSlice updated"
+    return [Patch("discovery.k8s.io/v1", "EndpointSlice", metadata["namespace"], metadata["name"], patch, why=why)]
 
 
 def _ports(slice_: dict) -> list[dict]:

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from clusters.controllers.actions import Action, Bind, Delete, Event, Patch, ref
+from clusters.controllers.pods import counted
 from clusters.controllers.state import ClusterState
 from clusters.kube.validation import QuantityError, quantity_from_json
 
@@ -160,7 +161,7 @@ def _node_infos(state: ClusterState) -> dict[str, _Node]:
 
 def _schedule_one(state: ClusterState, pod: dict, nodes: dict[str, _Node], *, now: datetime) -> list[Action]:
     if not nodes:
-        return _unschedulable(pod, NO_NODES, now=now)
+        return _unschedulable(pod, NO_NODES, _no_fit_why(pod, NO_NODES), now=now)
     # PreFilter plugins in upstream order: NodeAffinity before VolumeBinding.
     prefilter = _affinity_prefilter(pod)
     if not isinstance(prefilter, _Status):
@@ -184,20 +185,22 @@ def _schedule_one(state: ClusterState, pod: dict, nodes: dict[str, _Node], *, no
     if not feasible:
         message = _fit_error(len(nodes), statuses=statuses)
         return _after_failure(pod, nodes, statuses, message, prefilter_failed=False, now=now)
-    best = min(feasible, key=lambda node: _score(pod, node))
+    ranked = sorted(feasible, key=lambda node: _score(pod, node))
+    best = ranked[0]
     waiting = _claims_waiting_for_a_node(state, pod, best.name)
     if waiting is not None:
         return waiting
+    why = _choice_why(pod, best, ranked[1] if len(ranked) > 1 else None)
     best.add(pod)
-    return _bind(pod, best.name, now=now)
+    return _bind(pod, best.name, why, now=now)
 
 
-def _bind(pod: dict, node_name: str, *, now: datetime) -> list[Action]:
+def _bind(pod: dict, node_name: str, why: str, *, now: datetime) -> list[Action]:
     metadata = pod["metadata"]
     namespace, name = metadata.get("namespace", ""), metadata["name"]
     conditions = _with_condition(pod, _condition(pod, "True", now=now))
     return [
-        Bind(namespace, name, node_name, tuple(conditions), resource_version=metadata.get("resourceVersion")),
+        Bind(namespace, name, node_name, tuple(conditions), resource_version=metadata.get("resourceVersion"), why=why),
         Event(
             ref(pod),
             "Scheduled",
@@ -208,7 +211,7 @@ def _bind(pod: dict, node_name: str, *, now: datetime) -> list[Action]:
     ]
 
 
-def _unschedulable(pod: dict, message: str, *, now: datetime, nominated: str | None = None) -> list[Action]:
+def _unschedulable(pod: dict, message: str, why: str, *, now: datetime, nominated: str | None = None) -> list[Action]:
     condition = _condition(pod, "False", reason="Unschedulable", message=message, now=now)
     status = (pod.get("status") or {}).get("conditions") or []
     current = next((c for c in status if c.get("type") == "PodScheduled"), None)
@@ -223,7 +226,7 @@ def _unschedulable(pod: dict, message: str, *, now: datetime, nominated: str | N
         patch["nominatedNodeName"] = nominated
     metadata = pod["metadata"]
     actions: list[Action] = [
-        Patch("v1", "Pod", metadata.get("namespace", ""), metadata["name"], {"status": patch}, "status")
+        Patch("v1", "Pod", metadata.get("namespace", ""), metadata["name"], {"status": patch}, "status", why=why)
     ]
     if not unchanged:
         actions.append(Event(ref(pod), "FailedScheduling", message, "Warning", SCHEDULER_NAME))
@@ -287,6 +290,10 @@ def _claims_waiting_for_a_node(state: ClusterState, pod: dict, node_name: str) -
             namespace,
             claim["metadata"]["name"],
             {"metadata": {"annotations": {SELECTED_NODE: node_name}}},
+            why=(
+                f"pod {_name(pod)} fits {node_name} and its claim {claim['metadata']['name']} waits for the first "
+                f"pod using it: asking for a volume on {node_name}"
+            ),
         )
         for claim in unbound
         if (claim["metadata"].get("annotations") or {}).get(SELECTED_NODE) is None
@@ -456,9 +463,10 @@ def _after_failure(
     prefilter_failed: bool,
     now: datetime,
 ) -> list[Action]:
+    no_fit = _no_fit_why(pod, message)
     eligible, why_not = _eligible_to_preempt(pod, nodes, statuses)
     if not eligible:
-        return _unschedulable(pod, f"{message} preemption: {why_not}", now=now)
+        return _unschedulable(pod, f"{message} preemption: {why_not}", no_fit, now=now)
     potential = [] if prefilter_failed else [n for n in nodes.values() if statuses[n.name].code == UNSCHEDULABLE]
     outcomes: dict[str, _Status] = {}
     candidates: list[tuple[tuple, str, list[dict]]] = []
@@ -473,12 +481,18 @@ def _after_failure(
     if not candidates:
         absent = _Status(UNRESOLVABLE, (PREEMPTION_NOT_HELPFUL,))
         statuses_after = {name: outcomes.get(name, absent) for name in nodes}
-        return _unschedulable(pod, f"{message} preemption: {_fit_error(len(nodes), statuses=statuses_after)}", now=now)
+        preemption = _fit_error(len(nodes), statuses=statuses_after)
+        return _unschedulable(pod, f"{message} preemption: {preemption}", no_fit, now=now)
     _, node_name, victims = min(candidates)
     actions: list[Action] = []
     for victim in victims:
         actions.extend(_preempt(victim, pod, node_name, now=now))
-    return actions + _unschedulable(pod, message, now=now, nominated=node_name)
+    nominated = (
+        f"pod {_name(pod)} fits no node, but {node_name} has room once "
+        f"{counted(len(victims), 'lower-priority pod')} {'is' if len(victims) == 1 else 'are'} preempted: "
+        f"nominating {node_name}"
+    )
+    return actions + _unschedulable(pod, message, nominated, now=now, nominated=node_name)
 
 
 def _eligible_to_preempt(pod: dict, nodes: dict[str, _Node], statuses: dict[str, _Status]) -> tuple[bool, str]:
@@ -529,9 +543,14 @@ def _preempt(victim: dict, preemptor: dict, node_name: str, *, now: datetime) ->
         message=f"{SCHEDULER_NAME}: preempting to accommodate a higher priority pod",
     )
     namespace, name = metadata.get("namespace", ""), metadata["name"]
+    why = (
+        f"pod {_name(preemptor)} (priority {_priority(preemptor)}) needs room on {node_name}: "
+        f"preempting pod {name} (priority {_priority(victim)})"
+    )
+    conditions = _with_condition(victim, condition)
     return [
-        Patch("v1", "Pod", namespace, name, {"status": {"conditions": _with_condition(victim, condition)}}, "status"),
-        Delete("v1", "Pod", namespace, name, uid=metadata["uid"]),
+        Patch("v1", "Pod", namespace, name, {"status": {"conditions": conditions}}, "status", why=why),
+        Delete("v1", "Pod", namespace, name, uid=metadata["uid"], why=why),
         Event(
             ref(victim),
             "Preempted",
@@ -556,6 +575,33 @@ def _priority(pod: dict) -> int:
 
 
 # --- messages --------------------------------------------------------------------------------------
+
+
+def _no_fit_why(pod: dict, fit_error: str) -> str:
+    """`pod web-x2k fits no node: 0/2 nodes are available: 2 Insufficient cpu.`"""
+    return f"pod {_name(pod)} fits no node: {fit_error}"
+
+
+def _choice_why(pod: dict, best: _Node, runner_up: _Node | None) -> str:
+    """Why the pod goes to `best`: the first score that sets it apart from the next best node,
+    in words (`pod web-x2k has no node: node-1 fits (1 pod of its owner vs 2 on node-2)`)."""
+    start = f"pod {_name(pod)} has no node: {best.name}"
+    if runner_up is None:
+        return f"{start} is the only node that fits"
+    other = runner_up.name
+    mine, theirs = _score(pod, best), _score(pod, runner_up)
+    if mine[0] != theirs[0]:
+        reason = f"{other} has a PreferNoSchedule taint the pod does not tolerate"
+    elif mine[1] != theirs[1]:
+        reason = f"it matches the pod's preferred node affinity better than {other}"
+    elif mine[2] != theirs[2]:
+        group = "of its owner" if _controller_uid(pod) is not None else "with its labels"
+        reason = f"{counted(mine[2], 'pod')} {group} vs {theirs[2]} on {other}"
+    elif mine[3] != theirs[3]:
+        reason = f"less busy: {mine[3]:.0%} of its CPU and memory requested vs {theirs[3]:.0%} on {other}"
+    else:
+        reason = f"a tie with {other}, broken by name"
+    return f"{start} fits ({reason})"
 
 
 def _fit_error(node_count: int, *, statuses: dict[str, _Status], prefilter_message: str = "") -> str:

@@ -457,3 +457,34 @@ def test_it_creates_nothing_in_a_terminating_namespace():
     }
 
     assert endpoints.plan(ClusterState.of([namespace, service(), pod("web", "10.244.0.7")]), now=NOW) == []
+
+
+# --- why, in words ------------------------------------------------------------------------------------
+
+
+def test_its_writes_say_how_many_pods_the_service_selects_and_how_many_are_ready():
+    pods = [pod("web-a", "10.244.0.7"), pod("web-b", "10.244.0.8", ready=False), pod("web-c", "")]
+    create_endpoints, create_slice = endpoints.plan(ClusterState.of([service(), *pods]), now=NOW)
+    assert create_endpoints.why == "Service web selects 3 pods, 1 ready: creating its Endpoints"
+    assert create_slice.why == "Service web selects 3 pods, 1 ready: creating EndpointSlice web-whhrn"
+
+    state = apply(ClusterState.of([service(), *pods]), [create_endpoints, create_slice])
+    ready_now = [o for kind in ("Service", "Endpoints", "EndpointSlice") for o in state.by_kind[kind]]
+    patches = endpoints.plan(
+        ClusterState.of([*ready_now, pod("web-a", "10.244.0.7"), pod("web-b", "10.244.0.8")]), now=NOW
+    )
+    assert [a.why for a in patches] == [
+        "Service web selects 2 pods, 2 ready: endpoints updated",
+        "Service web selects 2 pods, 2 ready: EndpointSlice updated",
+    ]
+
+
+def test_deleting_says_the_service_is_gone_or_needs_the_slice_no_more():
+    state = apply(ClusterState.of([service()]), endpoints.plan(ClusterState.of([service()]), now=NOW))
+    rest = [o for kind, items in state.by_kind.items() if kind != "Service" for o in items]
+    [orphan] = endpoints.plan(ClusterState.of(rest), now=NOW)
+    assert orphan.why == "Service web is gone: deleting its Endpoints"
+    recreated = service()
+    recreated["metadata"]["uid"] = "uid-svc-web-2"
+    _, stale = endpoints.plan(ClusterState.of([*rest, recreated]), now=NOW)
+    assert stale.why == "Service web no longer needs EndpointSlice web-whhrn: deleting it"

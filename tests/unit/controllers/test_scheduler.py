@@ -664,3 +664,49 @@ def test_it_does_not_preempt_for_a_pod_that_may_not():
     assert failed_scheduling(state, "polite") == (
         "0/1 nodes are available: 1 Insufficient cpu. preemption: not eligible due to preemptionPolicy=Never."
     )
+
+
+# --- why, in words ---------------------------------------------------------------------------------
+
+
+def binding_whys(state: ClusterState) -> dict[str, str]:
+    return {a.name: a.why for a in scheduler.plan(state, now=NOW) if isinstance(a, Bind)}
+
+
+def test_a_bind_says_what_set_the_chosen_node_apart_from_the_next_best():
+    spread = ClusterState.of(
+        [
+            node("node-1"),
+            node("node-2"),
+            pod("web-0", node_name="node-2", owner="web-7d9f"),
+            pod("web-1", owner="web-7d9f"),
+        ]
+    )
+    assert binding_whys(spread) == {"web-1": "pod web-1 has no node: node-1 fits (0 pods of its owner vs 1 on node-2)"}
+    lonely = ClusterState.of([node("node-1"), node("node-2", cordoned=True), pod("web")])
+    assert binding_whys(lonely) == {"web": "pod web has no node: node-1 is the only node that fits"}
+    busy = ClusterState.of(
+        [node("node-1"), node("node-2"), pod("db", node_name="node-1", cpu="1", labels={"app": "db"}), pod("web")]
+    )
+    assert binding_whys(busy) == {
+        "web": "pod web has no node: node-2 fits (less busy: 5% of its CPU and memory requested vs 32% on node-1)"
+    }
+    tie = ClusterState.of([node("node-1"), node("node-2"), pod("web")])
+    assert binding_whys(tie) == {"web": "pod web has no node: node-1 fits (a tie with node-2, broken by name)"}
+
+
+def test_a_pod_that_fits_nowhere_says_why_without_the_preemption_verdict():
+    state = ClusterState.of([node("node-1"), pod("huge", cpu="3")])
+    [patch] = [a for a in scheduler.plan(state, now=NOW) if isinstance(a, Patch)]
+    assert patch.why == "pod huge fits no node: 0/1 nodes are available: 1 Insufficient cpu."
+
+
+def test_preemption_says_who_needs_the_room():
+    low = pod("low", node_name="node-1", cpu="1500m", labels={"app": "batch"})
+    state = ClusterState.of([node("node-1"), low, pod("important", cpu="1", priority=1000)])
+    victim_status, delete, _, nomination, _ = scheduler.plan(state, now=NOW)
+    said = "pod important (priority 1000) needs room on node-1: preempting pod low (priority 0)"
+    assert victim_status.why == delete.why == said
+    assert nomination.why == (
+        "pod important fits no node, but node-1 has room once 1 lower-priority pod is preempted: nominating node-1"
+    )
