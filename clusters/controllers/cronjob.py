@@ -41,7 +41,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from clusters.controllers.actions import Action, Create, Delete, Event, Patch, owner_reference, ref
-from clusters.controllers.pods import format_time, merge_patch, parse_time
+from clusters.controllers.pods import counted, format_time, merge_patch, parse_time
 from clusters.controllers.state import ClusterState
 from clusters.kube.validation import cron_schedule_error
 
@@ -266,8 +266,8 @@ def _sync(state: ClusterState, cron_job: dict, now: datetime) -> _Sync:
     )
     active: list[dict] = list(status.get("active") or [])
 
-    for job in _jobs_beyond_history_limits(cron_job, jobs):
-        _delete_job(cron_job, job, active, sync)
+    for job, why in _jobs_beyond_history_limits(cron_job, jobs):
+        _delete_job(cron_job, job, active, sync, why)
 
     for job in jobs:
         uid = job["metadata"]["uid"]
@@ -341,11 +341,13 @@ def _schedule_job(
         message = "Not starting job because prior execution is running and concurrency policy is Forbid"
         sync.notices.append(Event(involved, "JobAlreadyActive", message, source=SOURCE))
         return
+    due = f"CronJob {cron_job['metadata']['name']} is due at {_clock(cron_job, scheduled)}"
     if spec.get("concurrencyPolicy") == "Replace":
         by_uid = {j["metadata"]["uid"]: j for j in jobs}
         for reference in list(active):
             if reference.get("uid") in by_uid:
-                _delete_job(cron_job, by_uid[reference["uid"]], active, sync)
+                why = f"{due} and its concurrencyPolicy is Replace: deleting its running Job {reference['name']}"
+                _delete_job(cron_job, by_uid[reference["uid"]], active, sync, why)
     existing = state.get("Job", cron_job["metadata"].get("namespace", ""), name)
     if existing is not None:
         # Upstream's AlreadyExists answer: adopt our own Job into `active`, leave anyone else's alone.
@@ -354,7 +356,7 @@ def _schedule_job(
             active.append(_object_reference(existing))
             status["lastScheduleTime"] = format_time(scheduled)
         return
-    sync.actions.append(Create(_job_from_template(cron_job, scheduled)))
+    sync.actions.append(Create(_job_from_template(cron_job, scheduled), why=f"{due}: creating Job {name}"))
     sync.actions.append(Event(involved, "SuccessfulCreate", f"Created job {name}", source=SOURCE))
     status["lastScheduleTime"] = format_time(scheduled)
 
@@ -371,18 +373,25 @@ def _missed_schedule(cron_job: dict, schedule: Schedule, now: datetime) -> list[
     return [Event(ref(cron_job), "MissSchedule", message, "Warning", SOURCE)]
 
 
-def _jobs_beyond_history_limits(cron_job: dict, jobs: list[dict]) -> list[dict]:
+def _jobs_beyond_history_limits(cron_job: dict, jobs: list[dict]) -> list[tuple[dict, str]]:
     """Upstream cleanupFinishedJobs: the oldest finished Jobs beyond each history limit (Jobs already
-    being deleted are on their way out and not counted)."""
+    being deleted are on their way out and not counted), each with why it goes."""
     spec = cron_job["spec"]
-    doomed: list[dict] = []
-    for outcome, key in (("Complete", "successfulJobsHistoryLimit"), ("Failed", "failedJobsHistoryLimit")):
+    doomed: list[tuple[dict, str]] = []
+    for outcome, key, kind in (
+        ("Complete", "successfulJobsHistoryLimit", "successful Job"),
+        ("Failed", "failedJobsHistoryLimit", "failed Job"),
+    ):
         limit = spec.get(key)
         if limit is None:
             continue
         finished = [j for j in jobs if _finished_as(j) == outcome and not j["metadata"].get("deletionTimestamp")]
         finished.sort(key=_start_order)
-        doomed += finished[: max(0, len(finished) - limit)]
+        keeps = f"CronJob {cron_job['metadata']['name']} keeps {counted(limit, kind)} ({key}), has {len(finished)}"
+        doomed += [
+            (job, f"{keeps}: deleting the oldest, {job['metadata']['name']}")
+            for job in finished[: max(0, len(finished) - limit)]
+        ]
     return doomed
 
 
@@ -392,10 +401,10 @@ def _start_order(job: dict) -> tuple:
     return (start is None, parse_time(start) or datetime.max.replace(tzinfo=UTC), job["metadata"]["name"])
 
 
-def _delete_job(cron_job: dict, job: dict, active: list[dict], sync: _Sync) -> None:
+def _delete_job(cron_job: dict, job: dict, active: list[dict], sync: _Sync, why: str) -> None:
     metadata = job["metadata"]
     sync.actions.append(
-        Delete("batch/v1", "Job", metadata.get("namespace", ""), metadata["name"], propagation="Background")
+        Delete("batch/v1", "Job", metadata.get("namespace", ""), metadata["name"], propagation="Background", why=why)
     )
     active[:] = [r for r in active if r.get("uid") != metadata["uid"]]
     sync.actions.append(Event(ref(cron_job), "SuccessfulDelete", f"Deleted job {metadata['name']}", source=SOURCE))
@@ -452,8 +461,25 @@ def _write_status(cron_job: dict, status: dict, sync: _Sync) -> None:
             {"status": merge_patch(old, status)},
             subresource="status",
             resource_version=metadata.get("resourceVersion"),
+            why=_status_why(cron_job, status),
         )
     )
+
+
+def _status_why(cron_job: dict, status: dict) -> str:
+    """`CronJob hello has 1 active Job, last scheduled at 12:05: status updated`."""
+    words = f"CronJob {cron_job['metadata']['name']} has {counted(len(status.get('active') or []), 'active Job')}"
+    if last := parse_time(status.get("lastScheduleTime")):
+        words += f", last scheduled at {_clock(cron_job, last)}"
+    return f"{words}: status updated"
+
+
+def _clock(cron_job: dict, moment: datetime) -> str:
+    """A schedule time as the learner wrote the schedule: `12:05`, in the CronJob's time zone if it has one."""
+    zone_name = cron_job["spec"].get("timeZone")
+    zone = (_zone(zone_name) if zone_name else None) or UTC
+    clock = moment.astimezone(zone).strftime("%H:%M")
+    return f"{clock} ({zone_name})" if zone_name and zone is not UTC else clock
 
 
 # --- helpers --------------------------------------------------------------------------------

@@ -50,7 +50,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from clusters.controllers.actions import Action, Create, Delete, Event, Patch, owner_reference, ref
-from clusters.controllers.pods import format_time, merge_patch, parse_time
+from clusters.controllers.pods import counted, format_time, listed, merge_patch, parse_time
 from clusters.controllers.state import ClusterState
 
 SOURCE = "job-controller"
@@ -65,6 +65,7 @@ BACKOFF_LIMIT_MESSAGE = "Job has reached the specified backoff limit"
 DEADLINE_MESSAGE = "Job was active longer than specified deadline"
 COMPLETIONS_MESSAGE = "Reached expected number of succeeded pods"
 NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+RELEASING = "removing its Job tracking finalizer"  # how a `why` ends when a pod's finalizer goes
 MAX_GENERATED_NAME_BASE = 58
 _PHASE_ORDINAL = {"Pending": 0, "Unknown": 1, "Running": 2}
 
@@ -164,7 +165,8 @@ def _sync(state: ClusterState, job: dict, now: datetime, backoff: PodFailureBack
     if finished is not None:
         # Upstream's deleteActivePods keeps the tracking finalizers: these pods count as failed.
         deleted = pods.active[:MAX_POD_CREATE_DELETE_PER_SYNC]
-        sync.actions += [action for pod in deleted for action in _delete_pod(job, pod, release=False)]
+        why = f"{_failure_words(job, finished[1])}: deleting its {counted(len(deleted), 'running pod')}"
+        sync.actions += [action for pod in deleted for action in _delete_pod(job, pod, why, release=False)]
         active, terminating = active - len(deleted), terminating + len(deleted)
         ready -= sum(1 for pod in deleted if _is_ready(pod))
     else:
@@ -263,15 +265,21 @@ def _manage(job: dict, pods: _Pods, now: datetime, backoff: PodFailureBackoff, s
     """Upstream manageJob: delete extras (or everything while suspended), or create what is missing."""
     spec = job["spec"]
     result = _Managed(len(pods.active), pods.ready, pods.terminating)
+    name = job["metadata"]["name"]
     if spec.get("suspend"):
         doomed = _active_pods_for_removal(job, pods.active, len(pods.active))
+        why = f"Job {name} is suspended: deleting its {counted(len(doomed), 'running pod')}"
     else:
         want = _wanted_active(job, pods)
-        doomed = _active_pods_for_removal(job, pods.active, max(0, len(pods.active) - want))
+        extra = max(0, len(pods.active) - want)
+        doomed = _active_pods_for_removal(job, pods.active, extra)
+        why = f"Job {name} wants {want} running, has {len(pods.active)}: deleting {len(doomed)}"
+        if len(doomed) > extra:
+            why += " (pods with a repeated or out-of-range index)"
     if doomed:
         doomed = doomed[:MAX_POD_CREATE_DELETE_PER_SYNC]
         # Upstream removes the tracking finalizer first: a pod the controller removes is no failure.
-        sync.actions += [action for pod in doomed for action in _delete_pod(job, pod, release=True)]
+        sync.actions += [action for pod in doomed for action in _delete_pod(job, pod, why, release=True)]
         result.active -= len(doomed)
         result.terminating += len(doomed)
         result.ready -= sum(1 for pod in doomed if _is_ready(pod))
@@ -291,11 +299,12 @@ def _manage(job: dict, pods: _Pods, now: datetime, backoff: PodFailureBackoff, s
     if _is_indexed(job):
         indexes = list(_first_pending_indexes(job, pods, diff))
     taken = {p["metadata"]["name"] for p in pods.all}
+    why = _creating_why(job, pods, indexes)
     for index in indexes:
         pod = _new_pod(job, index)
         pod["metadata"]["name"] = _generated_name(pod["metadata"]["generateName"], job, taken, now)
         taken.add(pod["metadata"]["name"])
-        sync.actions.append(Create(pod))
+        sync.actions.append(Create(pod, why=why))
         message = f"Created pod: {pod['metadata']['name']}"
         sync.actions.append(Event(ref(job), "SuccessfulCreate", message, source=SOURCE))
     result.active += len(indexes)
@@ -311,10 +320,40 @@ def _wanted_active(job: dict, pods: _Pods) -> int:
     return max(0, min(completions - pods.succeeded, parallelism))
 
 
-def _delete_pod(job: dict, pod: dict, *, release: bool) -> list[Action]:
+def _creating_why(job: dict, pods: _Pods, indexes: list[int | None]) -> str:
+    """`Job pi needs 1 completion, 0 running: creating a pod`; `Job pi runs until a pod succeeds,
+    …`; an Indexed Job names the indexes."""
+    spec, name = job["spec"], job["metadata"]["name"]
+    completions, parallelism = spec.get("completions"), spec.get("parallelism", 1)
+    if completions is None:
+        needs = f"Job {name} runs until a pod succeeds"
+    else:
+        remaining = completions - pods.succeeded
+        needs = f"Job {name} needs {counted(remaining, 'more completion' if pods.succeeded else 'completion')}"
+        if parallelism < remaining:
+            needs += f" ({parallelism} at a time)"
+    creating = "a pod" if len(indexes) == 1 else f"{len(indexes)} pods"
+    if indexes and indexes[0] is not None:
+        creating += f" for {'index' if len(indexes) == 1 else 'indexes'} {listed(str(i) for i in indexes)}"
+    return f"{needs}, {len(pods.active)} running: creating {creating}"
+
+
+def _failure_words(job: dict, reason: str) -> str:
+    """Why a Job failed, in words: `Job pi reached its backoffLimit of 6`."""
+    name, spec = job["metadata"]["name"], job["spec"]
+    if reason == "BackoffLimitExceeded":
+        return f"Job {name} failed more often than its backoffLimit ({spec.get('backoffLimit', 6)}) allows"
+    if reason == "DeadlineExceeded":
+        return f"Job {name} ran past its activeDeadlineSeconds ({spec.get('activeDeadlineSeconds')} s)"
+    return f"Job {name} failed ({reason})"
+
+
+def _delete_pod(job: dict, pod: dict, why: str, *, release: bool) -> list[Action]:
     metadata = pod["metadata"]
-    actions: list[Action] = [_release(pod)] if release and _is_tracked(pod) else []
-    actions.append(Delete("v1", "Pod", metadata.get("namespace", ""), metadata["name"], uid=metadata["uid"]))
+    actions: list[Action] = []
+    if release and _is_tracked(pod):
+        actions.append(_release(pod, f"{why}; first its tracking finalizer goes, so it does not count as failed"))
+    actions.append(Delete("v1", "Pod", metadata.get("namespace", ""), metadata["name"], uid=metadata["uid"], why=why))
     actions.append(Event(ref(job), "SuccessfulDelete", f"Deleted pod: {metadata['name']}", source=SOURCE))
     return actions
 
@@ -498,12 +537,15 @@ def _track(
     failed = status.get("failed", 0) + len(pods.uncounted_failed) - len(uncounted_failed)
     failing = finished is not None and finished[0] in ("FailureTarget", "Failed")
     deleting = bool(job["metadata"].get("deletionTimestamp"))
+    name = job["metadata"]["name"]
     for pod in pods.all:
         uid = pod["metadata"]["uid"]
         if not _is_tracked(pod):
             continue
+        pod_name = pod["metadata"]["name"]
         if uid in stored:
-            sync.actions.append(_release(pod))  # its count is stored: the finalizer may go
+            # its count is stored: the finalizer may go
+            sync.actions.append(_release(pod, f"Job {name} has counted pod {pod_name} in its status: {RELEASING}"))
             continue
         considered_failed = _is_pod_failed(pod, job)
         if not (deleting or finished is not None or _phase(pod) == "Succeeded" or considered_failed):
@@ -513,15 +555,17 @@ def _track(
             if not _is_indexed(job):
                 uncounted_succeeded.append(uid)
             elif not _has_valid_index(job, pod) or index in pods.stored_indexes:
-                sync.actions.append(_release(pod))
+                sync.actions.append(_release(pod, f"{_no_index(name, pod_name)}: {RELEASING}"))
             # else: a new completed index, written below; the finalizer goes next pass.
         elif considered_failed or failing:
             if _has_valid_index(job, pod):
                 uncounted_failed.append(uid)
             else:
-                sync.actions.append(_release(pod))
+                sync.actions.append(_release(pod, f"{_no_index(name, pod_name)}: {RELEASING}"))
         else:
-            sync.actions.append(_release(pod))  # the Job is done with it and there is nothing to count
+            # the Job is done with it and there is nothing to count
+            why = f"Job {name} is done with pod {pod_name}, which has nothing to count: {RELEASING}"
+            sync.actions.append(_release(pod, why))
 
     new_status = {key: value for key, value in status.items() if key not in ("active", "ready", "terminating")}
     if _is_indexed(job):
@@ -610,8 +654,30 @@ def _write_status(job: dict, new_status: dict, sync: _Sync) -> None:
             {"status": merge_patch(old, new_status)},
             subresource="status",
             resource_version=metadata.get("resourceVersion"),
+            why=_status_why(job, old, new_status),
         )
     )
+
+
+def _status_why(job: dict, old: dict, new: dict) -> str:
+    """What the status now says that it did not: finished, suspended or resumed, else the counts."""
+    name = job["metadata"]["name"]
+    before = {(c.get("type"), c.get("status")) for c in old.get("conditions") or []}
+    for condition in new.get("conditions") or []:
+        if (condition.get("type"), condition.get("status")) in before or condition.get("status") != "True":
+            continue
+        match condition.get("type"):
+            case "Complete":
+                return f"Job {name} has {counted(new.get('succeeded', 0), 'succeeded pod')}: marking it Complete"
+            case "Failed":
+                return f"{_failure_words(job, condition.get('reason', ''))}: marking it Failed"
+            case "Suspended":
+                return f"Job {name} is suspended: status updated"
+    counts = f"{new.get('active', 0)} running, {new.get('succeeded', 0)} succeeded, {new.get('failed', 0)} failed"
+    uncounted = sum(len(uids) for uids in (new.get("uncountedTerminatedPods") or {}).values())
+    if uncounted:
+        counts += f", {uncounted} just finished"
+    return f"Job {name} has {counts}: status updated"
 
 
 def _release_orphan_pods(state: ClusterState) -> list[Action]:
@@ -629,16 +695,25 @@ def _release_orphan_pods(state: ClusterState) -> list[Action]:
         if job is not None and _managed_elsewhere(job):
             continue
         if job is None or _finished(job):
-            actions.append(_release(pod))
+            subject = f"pod {pod['metadata']['name']}"
+            if owner is None:
+                why = f"{subject} has no Job"
+            else:
+                why = f"{subject}'s Job {owner['name']} {'is gone' if job is None else 'has finished'}"
+            actions.append(_release(pod, f"{why}: {RELEASING}"))
     return actions
 
 
-def _release(pod: dict) -> Patch:
+def _no_index(job_name: str, pod_name: str) -> str:
+    return f"pod {pod_name}'s completion index is counted already or not one of Job {job_name}'s"
+
+
+def _release(pod: dict, why: str) -> Patch:
     """Remove the tracking finalizer (a merge patch replaces the whole list)."""
     metadata = pod["metadata"]
     remaining = [f for f in metadata.get("finalizers") or [] if f != TRACKING_FINALIZER]
     patch = {"metadata": {"finalizers": remaining or None}}
-    return Patch("v1", "Pod", metadata.get("namespace", ""), metadata["name"], patch)
+    return Patch("v1", "Pod", metadata.get("namespace", ""), metadata["name"], patch, why=why)
 
 
 # --- conditions -----------------------------------------------------------------------------

@@ -433,3 +433,42 @@ def test_an_invalid_schedule_or_time_zone_is_only_noticed():
         ("hello", "UnparseableSchedule"),
         ("other", "UnknownTimeZone"),
     ]
+
+
+# --- why, in words ---------------------------------------------------------------------------
+
+
+def test_a_due_run_says_when_it_was_due_and_which_job_it_creates():
+    cron = make_cron_job()
+    cron["status"] = {"lastScheduleTime": "2026-03-02T09:00:00Z"}
+    scheduled = datetime(2026, 3, 2, 9, 5, tzinfo=UTC)
+    create, _, status = cronjob.plan(ClusterState.of([cron]), now=scheduled + timedelta(seconds=1))
+    assert create.why == f"CronJob hello is due at 09:05: creating Job hello-{minutes(scheduled)}"
+    assert status.why == "CronJob hello has 0 active Jobs, last scheduled at 09:05: status updated"
+    seoul = make_cron_job("0 18 * * *", timeZone="Asia/Seoul")
+    create = cronjob.plan(ClusterState.of([seoul]), now=datetime(2026, 3, 2, 9, 0, 1, tzinfo=UTC))[0]
+    assert create.why.startswith("CronJob hello is due at 18:00 (Asia/Seoul): creating Job hello-")
+
+
+def test_replacing_and_trimming_the_history_say_why_a_job_goes():
+    world = World(make_cron_job(concurrencyPolicy="Replace"), now=datetime(2026, 3, 2, 9, 5, 1, tzinfo=UTC))
+    world.settle()
+    [old] = world.jobs()
+    world.start(old)
+    world.now = datetime(2026, 3, 2, 9, 10, 1, tzinfo=UTC)
+    [replaced] = [a for a in world.settle() if isinstance(a, Delete)]
+    assert replaced.why == (
+        "CronJob hello is due at 09:10 and its concurrencyPolicy is Replace: "
+        f"deleting its running Job {old['metadata']['name']}"
+    )
+
+    world = World(make_cron_job("* * * * *", failedJobsHistoryLimit=0), now=CREATED)
+    world.now = cronjob.next_wakeup(world.state(), now=world.now)
+    world.settle()
+    [failed] = world.jobs()
+    world.finish(failed, "Failed")
+    [trimmed] = [a for a in world.settle() if isinstance(a, Delete)]
+    assert trimmed.why == (
+        "CronJob hello keeps 0 failed Jobs (failedJobsHistoryLimit), has 1: "
+        f"deleting the oldest, {failed['metadata']['name']}"
+    )

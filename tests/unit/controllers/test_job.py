@@ -612,3 +612,60 @@ def test_a_finished_job_is_left_alone():
     job["status"]["conditions"] = [{"type": "Complete", "status": "True"}]
     pod = pod_of(job, "pi-abcde", "Succeeded", finalizers=())
     assert job_controller.plan(ClusterState.of([job, pod]), now=NOW) == []
+
+
+# --- why, in words ---------------------------------------------------------------------------
+
+
+def creates_of(actions: list) -> list[Create]:
+    return [a for a in actions if isinstance(a, Create)]
+
+
+def test_its_creates_say_how_many_completions_are_needed_and_running():
+    [create, status] = job_controller.plan(ClusterState.of([make_job()]), now=NOW)[::2]
+    assert create.why == "Job pi needs 1 completion, 0 running: creating a pod"
+    assert status.why == "Job pi has 1 running, 0 succeeded, 0 failed: status updated"
+    parallel = job_controller.plan(ClusterState.of([make_job(completions=5, parallelism=2)]), now=NOW)
+    assert {a.why for a in creates_of(parallel)} == {
+        "Job pi needs 5 completions (2 at a time), 0 running: creating 2 pods"
+    }
+    indexed = job_controller.plan(
+        ClusterState.of([make_job(completions=2, parallelism=2, completionMode="Indexed")]), now=NOW
+    )
+    assert {a.why for a in creates_of(indexed)} == {
+        "Job pi needs 2 completions, 0 running: creating 2 pods for indexes 0 and 1"
+    }
+
+
+def test_a_failing_job_says_it_passed_its_backoff_limit_when_it_deletes_and_when_it_fails():
+    job = running_job(active=1, failed=1)
+    job["spec"]["backoffLimit"] = 0
+    pod = pod_of(job, "pi-abcde", "Running")
+    delete = next(a for a in job_controller.plan(ClusterState.of([job, pod]), now=NOW) if isinstance(a, Delete))
+    assert delete.why == "Job pi failed more often than its backoffLimit (0) allows: deleting its 1 running pod"
+    job["status"]["conditions"] = [{"type": "FailureTarget", "status": "True", "reason": "BackoffLimitExceeded"}]
+    [failed] = [a for a in job_controller.plan(ClusterState.of([job]), now=NOW) if isinstance(a, Patch)]
+    assert failed.why == "Job pi failed more often than its backoffLimit (0) allows: marking it Failed"
+
+
+def test_counting_a_finished_pod_says_why_its_finalizer_goes():
+    job = running_job(active=1)
+    pod = pod_of(job, "pi-abcde", "Succeeded")
+    [write] = job_controller.plan(ClusterState.of([job, pod]), now=NOW)
+    assert write.why == "Job pi has 0 running, 0 succeeded, 0 failed, 1 just finished: status updated"
+    job["status"] = {**job["status"], **write.patch["status"]}
+    del job["status"]["active"]
+    [release] = job_controller.plan(ClusterState.of([job, pod]), now=NOW)
+    assert release.why == "Job pi has counted pod pi-abcde in its status: removing its Job tracking finalizer"
+    assert job_controller.plan(ClusterState.of([pod]), now=NOW)[0].why == (
+        "pod pi-abcde's Job pi is gone: removing its Job tracking finalizer"
+    )
+
+
+def test_suspending_says_why_the_pods_go():
+    job = running_job(active=1)
+    job["spec"]["suspend"] = True
+    pod = pod_of(job, "pi-abcde", "Running")
+    release, delete = job_controller.plan(ClusterState.of([job, pod]), now=NOW)[:2]
+    assert delete.why == "Job pi is suspended: deleting its 1 running pod"
+    assert release.why == f"{delete.why}; first its tracking finalizer goes, so it does not count as failed"
