@@ -1,9 +1,10 @@
 """The contract between a kubelet and a container runtime (the CRI of this project, much smaller).
 
 A runtime runs pods for one sandbox's node. It is told what to do — ensure a pod's sandbox (the
-network namespace every container of the pod shares), pull an image, start or stop a container —
-and it reports what is: the observed state of every container it runs. It never decides
-anything; the kubelet's planner does, from the pod specs and these observations.
+network namespace every container of the pod shares), pull an image, start or stop a container,
+kill one as a crash would (a fault the learner asks for) — and it reports what is: the observed
+state of every container it runs. It never decides anything; the kubelet's planner does, from
+the pod specs and these observations.
 
 Two implementations pass the same contract suite: DockerRuntime (real containers) and
 SimulatedRuntime (the lifecycle as data, driven by a clock).
@@ -105,6 +106,12 @@ class Runtime(Protocol):
 
     def container_stop(self, pod: PodRef, name: str, *, grace_seconds: int) -> None:
         """SIGTERM, then SIGKILL after the grace period. Idempotent."""
+
+    def container_kill(self, pod: PodRef, name: str) -> None:
+        """SIGKILL the running run of a container at once, from outside, as a crash would: it exits
+        with code 137 (reason "Error"), no stop was asked for, and it is the kubelet's to notice
+        and restart. Returns once the run has exited. Idempotent: a
+        container with no running run is left as it is."""
 
     def pod_remove(self, pod: PodRef) -> None:
         """Remove every container of the pod and its sandbox; keep persistent volumes."""

@@ -108,6 +108,7 @@ DNS_OPTIONS = ["ndots:1", "timeout:1", "attempts:1"]
 DNS_SERVERS = ["127.0.0.1"]
 CLUSTER_DOMAIN = "cluster.local"
 START_ERROR_EXIT_CODE = 128
+KILL_WAIT_SECONDS = 10  # a SIGKILLed process is gone in milliseconds; the engine reports it soon after
 TERMINATION_MESSAGE_LINES = 80
 TERMINATION_MESSAGE_BYTES = 2048
 
@@ -1126,6 +1127,25 @@ class DockerRuntime:
                 pass
             except APIError as error:
                 raise RuntimeError_(f"stopping {name}: {error.explanation or error}") from error
+
+    def container_kill(self, pod: PodRef, name: str) -> None:
+        """SIGKILL from outside, as a crash would (`docker kill`): the engine reports exit code 137.
+        Returns once the engine says the run has exited (within KILL_WAIT_SECONDS)."""
+        self._own(pod)
+        running = self._containers(**{POD_UID: pod.uid, CONTAINER_NAME: name, DOCKER_TYPE: "container"}, all=False)
+        for container in running:
+            try:
+                self.api.kill(container["Id"], signal="SIGKILL")
+            except NotFound:
+                continue
+            except APIError as error:
+                if error.status_code != 409:  # 409: it is not running (any more)
+                    raise RuntimeError_(f"killing {name}: {error.explanation or error}") from error
+            deadline = time.monotonic() + KILL_WAIT_SECONDS
+            while (info := self._inspect(container["Id"])) and info["State"].get("Running"):
+                if time.monotonic() > deadline:
+                    raise RuntimeError_(f"killing {name}: still running {KILL_WAIT_SECONDS} s after SIGKILL")
+                time.sleep(0.02)
 
     def observe(self, *, node: str) -> list[ContainerObservation]:
         """Every container this runtime runs for the node (the current and the previous run of

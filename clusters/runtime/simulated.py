@@ -1228,6 +1228,15 @@ class SimulatedRuntime:
                 run["stop"] = {"at": _iso(now), "grace": max(grace_seconds, 0)}
             self._advance(run, now)
 
+    def container_kill(self, pod: PodRef, name: str) -> None:
+        """SIGKILL from outside, now: the run ends as one the kernel killed (137, "Error") — its
+        program never gets to handle it, and no stop of the kubelet's is pending."""
+        now = self.clock()
+        for run in self._runs(pod.uid, name):
+            self._advance(run, now)
+            if run["state"] != "exited":
+                self._apply(run, _exited(run["state"], 0, 137), now)
+
     def pod_remove(self, pod: PodRef) -> None:
         self._forget_pod(pod.uid)
 

@@ -90,6 +90,26 @@ def test_a_stopped_container_exits_within_its_grace_period(runtime):
     runtime.container_stop(pod, "sleeper", grace_seconds=2)  # stopping a stopped container is fine
 
 
+def test_a_killed_container_exits_137_at_once_and_its_pod_mates_run_on(runtime):
+    pod = runtime.pod()
+    start(runtime, pod, WEB)
+    start(runtime, pod, shell("sleeper", "sleep 3600"))
+    started = reaches(runtime, pod, "web", "running")
+    reaches(runtime, pod, "sleeper", "running")
+    runtime.container_kill(pod, "web")
+    killed = run(runtime, pod, "web")  # exited when the call returns: no grace period, no waiting
+    assert (killed.state, killed.exit_code, killed.reason) == ("exited", 137, "Error")
+    assert killed.container_id == started.container_id
+    assert killed.started_at <= killed.finished_at
+    assert run(runtime, pod, "sleeper").state == "running"
+    runtime.container_kill(pod, "web")  # idempotent: nothing runs to kill
+    runtime.container_kill(pod, "nobody")
+    assert run(runtime, pod, "web").exit_code == 137
+    start(runtime, pod, WEB, restart=1)  # the kubelet's restart: the killed run stays observable
+    reaches(runtime, pod, "web", "running", restart=1)
+    assert run(runtime, pod, "web", 0).exit_code == 137
+
+
 def test_starting_the_same_run_twice_is_idempotent(runtime):
     pod = runtime.pod()
     first = start(runtime, pod, WEB)
