@@ -1,10 +1,12 @@
 """The kubelet of one node of one sandbox: the thin, acting half around the kubelet planner.
 
-One run: renew the node's heartbeat, then repeat — read the pods bound to the node and what the
-runtime observes, plan (clusters.controllers.kubelet.plan_node, pure), perform the runtime
-operations one by one, record their outcomes, write the planned status and events through the
-store — until the plan is empty. The planner's memory (back-offs, pulls, probe results) and the
-simulated runtime's state live in the database between runs; Docker keeps its own.
+One run: renew the node's heartbeat, carry out the container kills a learner asked for
+(clusters.faults), then repeat — read the pods bound to the node and what the runtime observes,
+plan (clusters.controllers.kubelet.plan_node, pure), perform the runtime operations one by one,
+record their outcomes, write the planned status and events through the store — until the plan is
+empty. A kubelet the learner stopped does none of this until it is started again. The planner's
+memory (back-offs, pulls, probe results) and the simulated runtime's state live in the database
+between runs; Docker keeps its own.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from clusters.controllers.actor import actions_apply
 from clusters.kube.resources import resource_for_kind
 from clusters.logs import container_log_append
 from clusters.models import NodeRuntimeState, Sandbox
-from clusters.runtime.base import ContainerConfigError, PodRef, VolumeSpec
+from clusters.runtime.base import ContainerConfigError, PodRef, RuntimeError_, VolumeSpec
 
 log = logging.getLogger(__name__)
 NODES = resource_for_kind("v1", "Node")
@@ -190,10 +192,11 @@ def sandboxes_with_leases_just_expired(*, now: datetime, grace: timedelta, perio
 
 
 def node_leases_renew(node: str, *, now: datetime) -> int:
-    """Renew the lease of `node` in every sandbox: what serves the node's queue lives. One UPDATE
-    for all sandboxes, so a heartbeat costs the same for one sandbox or fifty."""
+    """Renew the lease of `node` in every sandbox whose kubelet there is not stopped (a learner's
+    fault, clusters.faults.kubelet_stop): what serves the node's queue lives. One UPDATE for all
+    sandboxes, so a heartbeat costs the same for one sandbox or fifty."""
     _leases_renewed[node] = now
-    return NodeRuntimeState.objects.filter(node=node).update(lease_renewed_at=now)
+    return NodeRuntimeState.objects.filter(node=node, kubelet_stopped=False).update(lease_renewed_at=now)
 
 
 # When this process last renewed each node's leases. A kubelet run is proof that the node's queue
@@ -289,6 +292,51 @@ def _perform(sandbox: Sandbox, runtime, operation, *, pods: dict[str, dict], nod
     return planner.operation_perform(runtime, operation, node=node, volumes=volumes)
 
 
+def _kills_perform(sandbox: Sandbox, runtime, requests: list[dict], *, node: str) -> list[str]:
+    """The container kills a learner asked for on this node (clusters.faults.container_kill):
+    SIGKILL each run named that still runs — one that has exited or been replaced since is left
+    alone. Returns the ids of the requests done with. The kubelet takes no part beyond carrying
+    them out: it notices the exit in its next pass, as it would a crash."""
+    if not requests:
+        return []
+    running = {seen.container_id for seen in runtime.observe(node=node) if seen.state != "exited"}
+    done = []
+    for request in requests:
+        if not request.get("container_id") or request["container_id"] in running:
+            pod = PodRef(sandbox.uid.hex, request["namespace"], request["pod"], request["uid"], node)
+            try:
+                runtime.container_kill(pod, request["container"])
+            except RuntimeError_ as error:  # the kubelet's own work is not held up by a fault
+                log.warning(
+                    "sandbox %s: killing %s/%s failed: %s", sandbox.pk, request["pod"], request["container"], error
+                )
+        done.append(request["id"])
+    return done
+
+
+def _kills_forget(saved: NodeRuntimeState, done: list[str]) -> None:
+    """Drop the requests done; those asked for meanwhile stay for the next run."""
+    if not done:
+        return
+    row = NodeRuntimeState.objects.select_for_update().get(pk=saved.pk)
+    row.container_kills = [request for request in row.container_kills if request["id"] not in done]
+    row.save(update_fields=["container_kills"])
+
+
+def _stopped_run(sandbox: Sandbox, saved: NodeRuntimeState, node_object: dict, *, node: str) -> None:
+    """A stopped kubelet does nothing: no status, no lease, no pod sync. Its containers run on,
+    and a kill asked for meanwhile still happens (a crash needs no kubelet): nobody restarts it."""
+    if not saved.container_kills:
+        return
+    runtime = runtime_for(sandbox, node_object, saved.state.get("runtime", {}))
+    done = _kills_perform(sandbox, runtime, saved.container_kills, node=node)
+    with transaction.atomic():
+        if hasattr(runtime, "to_json"):
+            saved.state = {**saved.state, "runtime": runtime.to_json()}
+            saved.save(update_fields=["state"])
+        _kills_forget(saved, done)
+
+
 def kubelet_reconcile(sandbox: Sandbox, *, node: str, now: datetime) -> datetime | None:
     with store.writing_as(f"kubelet/{node}"):
         return _kubelet_run(sandbox, node=node, now=now)
@@ -299,11 +347,15 @@ def _kubelet_run(sandbox: Sandbox, *, node: str, now: datetime) -> datetime | No
         node_object = store.object_get(sandbox=sandbox, resource=NODES, namespace="", name=node)
     except errors.NotFound:
         return None
+    saved, _ = NodeRuntimeState.objects.get_or_create(sandbox=sandbox, node=node)
+    if saved.kubelet_stopped:
+        _stopped_run(sandbox, saved, node_object, node=node)
+        return None  # kubelet_start makes the key due again
     next_report = _status_report(sandbox, node_object, now)
     _leases_renew_while_busy(node, now)
-    saved, _ = NodeRuntimeState.objects.get_or_create(sandbox=sandbox, node=node)
     memory = saved.state.get("kubelet", {})
     runtime = runtime_for(sandbox, node_object, saved.state.get("runtime", {}))
+    killed = _kills_perform(sandbox, runtime, saved.container_kills, node=node)
     policy = backoff_policy(sandbox)
     plan = planner.NodePlan()
     writes = RunWrites(sandbox, deferred=runtime.kind == "simulated")
@@ -350,5 +402,6 @@ def _kubelet_run(sandbox: Sandbox, *, node: str, now: datetime) -> datetime | No
         saved.state = state
         saved.lease_renewed_at = now  # the kubelet ran: it lives
         saved.save(update_fields=["state", "lease_renewed_at"])
+        _kills_forget(saved, killed)
     wakeups = [moment for moment in (plan.next_wakeup, next_report) if moment is not None]
     return min(wakeups, default=None)

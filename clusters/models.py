@@ -171,12 +171,20 @@ class NodeRuntimeState(models.Model):
     The lease is upstream's node Lease (kube-node-lease) in table form: renewed every
     NODE_HEARTBEAT_SECONDS by whatever serves the node's queue, it is how the node lifecycle
     controller knows the kubelet lives, so the Node object itself is written only when its status
-    changes or every NODE_STATUS_REPORT_SECONDS, as upstream's kubelet does."""
+    changes or every NODE_STATUS_REPORT_SECONDS, as upstream's kubelet does.
+
+    Two faults a learner can cause (clusters.faults) are kept here too, apart from `state`, which
+    only the kubelet run holding the node's work lease writes: `kubelet_stopped` (its runs do
+    nothing and its lease is not renewed, as when a node's kubelet dies) and `container_kills`,
+    the kills asked for and not yet done, which the kubelet performs at the start of its next run."""
 
     sandbox = models.ForeignKey(Sandbox, on_delete=models.CASCADE, related_name="runtime_states")
     node = models.CharField(max_length=253)
     state = models.JSONField(default=dict)
     lease_renewed_at = models.DateTimeField(null=True, blank=True)
+    kubelet_stopped = models.BooleanField(default=False)
+    # [{"id", "namespace", "pod", "uid", "container", "container_id", "requested_at"}, …]
+    container_kills = models.JSONField(default=list, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["sandbox", "node"], name="runtime_state_unique_node")]
