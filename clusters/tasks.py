@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from clusters import workqueue
 from clusters.models import NodeRuntimeState, Sandbox
+from clusters.simulated_volumes import PREFIX as VOLUME_PREFIX
 from clusters.store import change_log_compact
 
 log = logging.getLogger(__name__)
@@ -63,9 +64,13 @@ def resync_due() -> int:
 @shared_task(name="clusters.tasks.renew_node_leases", ignore_result=True)
 def renew_node_leases() -> None:
     """Send each node's lease renewal to the node's own queue: only a worker that serves the
-    node's kubelet renews it, so a node whose kubelet stopped goes silent."""
+    node's kubelet renews it, so a node whose kubelet stopped goes silent. (A kubelet stopped as a
+    learner's fault is skipped by the renewal itself: other sandboxes share the node's name.) The
+    rows of simulated volumes are no nodes: no worker consumes a queue of theirs, where messages
+    would only pile up."""
     expires = settings.NODE_HEARTBEAT_SECONDS
-    for node in NodeRuntimeState.objects.values_list("node", flat=True).distinct().order_by("node"):
+    nodes = NodeRuntimeState.objects.exclude(node__startswith=VOLUME_PREFIX).values_list("node", flat=True)
+    for node in nodes.distinct().order_by("node"):
         renew_node_lease.apply_async((node,), queue=workqueue.queue_for(workqueue.kubelet_key(node)), expires=expires)
 
 

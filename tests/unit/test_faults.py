@@ -10,7 +10,7 @@ from django.contrib.auth.models import User
 from django.test import override_settings
 from django.utils import timezone
 
-from clusters import faults, kubelet, store
+from clusters import faults, kubelet, store, tasks
 from clusters.controllers.manager import controllers_reconcile
 from clusters.kube.resources import resource_for_kind
 from clusters.models import Change, NodeRuntimeState, WorkItem
@@ -301,6 +301,17 @@ def test_a_stopped_kubelets_node_goes_not_ready_its_pods_are_replaced_and_it_com
     assert simulated_runs(sandbox, "node-2") == []  # what it ran for the evicted pods is cleaned up
     taints = get(sandbox, "node-2", NODES)["spec"].get("taints", [])
     assert not [t for t in taints if t["key"] == "node.kubernetes.io/unreachable"]
+
+
+def test_lease_renewals_go_to_the_queues_of_nodes_only(sandbox, clock, monkeypatch):
+    settle(sandbox, clock)
+    NodeRuntimeState.objects.create(sandbox=sandbox, node="volume:claim-uid")  # a simulated volume's files
+    faults.kubelet_stop(sandbox=sandbox, node="node-2")
+    sent = []
+    monkeypatch.setattr(tasks.renew_node_lease, "apply_async", lambda args, **options: sent.append(options["queue"]))
+    tasks.renew_node_leases()
+    # node-2's message still goes: its lease in other sandboxes is renewed, in this one it is not.
+    assert sent == ["kubelet.node-1", "kubelet.node-2"]
 
 
 def test_a_kill_on_a_stopped_kubelets_node_happens_but_nothing_restarts_it_until_it_starts(sandbox, clock):
