@@ -42,7 +42,7 @@ import math
 from datetime import datetime, timedelta
 
 from clusters.controllers.actions import Action, Create, Delete, Event, Patch, owner_reference, ref
-from clusters.controllers.pods import parse_time
+from clusters.controllers.pods import counted, listed, parse_time
 from clusters.controllers.state import ClusterState
 
 SOURCE = "daemonset-controller"
@@ -93,26 +93,55 @@ def _sync(state: ClusterState, ds: dict, nodes: list[dict], now: datetime) -> li
     create_on, doomed, events = _manage(ds, nodes, by_node, revision, now)
     existing = {n["metadata"]["name"] for n in nodes}
     for node_name in sorted(set(by_node) - existing):
-        doomed += [p for p in by_node[node_name] if not p["metadata"].get("deletionTimestamp")]
+        why = f"{node_name} is gone: deleting DaemonSet {ds['metadata']['name']}'s pod there at once"
+        doomed += [(p, why) for p in by_node[node_name] if not p["metadata"].get("deletionTimestamp")]
+    why = _missing_why(ds, nodes, create_on) if create_on else ""
     if not create_on and not doomed and ds["spec"].get("updateStrategy", {}).get("type") == "RollingUpdate":
         create_on, doomed = _rolling_update(ds, nodes, by_node, revision, now)
+        why = f"{_rolling(ds)}: starting a new pod beside the old one on {listed(create_on)} (maxSurge)"
 
     actions: list[Action] = list(events)
     for node_name in create_on[:BURST_REPLICAS]:
         pod = _new_pod(ds, node_name, revision)
         pod["metadata"]["name"] = _generated_name(ds, node_name, taken, now)
         taken.add(pod["metadata"]["name"])
-        actions.append(Create(pod))
+        actions.append(Create(pod, why=why))
         actions.append(Event(ref(ds), "SuccessfulCreate", f"Created pod: {pod['metadata']['name']}", source=SOURCE))
-    for pod in doomed[:BURST_REPLICAS]:
+    for pod, why in doomed[:BURST_REPLICAS]:
         metadata = pod["metadata"]
         gone = pod["spec"].get("nodeName") and pod["spec"]["nodeName"] not in existing
         actions.append(
-            Delete("v1", "Pod", namespace, metadata["name"], uid=metadata["uid"], grace_period=0 if gone else None)
+            Delete(
+                "v1",
+                "Pod",
+                namespace,
+                metadata["name"],
+                uid=metadata["uid"],
+                grace_period=0 if gone else None,
+                why=why,
+            )
         )
         actions.append(Event(ref(ds), "SuccessfulDelete", f"Deleted pod: {metadata['name']}", source=SOURCE))
     actions += _status(ds, nodes, by_node, revision, now)
     return actions
+
+
+def _missing_why(ds: dict, nodes: list[dict], create_on: list[str]) -> str:
+    """`DaemonSet fluentd wants a pod on every node: node-2 has none` (one sentence for all the
+    pass's creates, which the store then makes together)."""
+    wanted = sum(1 for node in nodes if node_should_run_daemon_pod(node, ds)[0])
+    where = "every node" if wanted == len(nodes) else f"{wanted} of {counted(len(nodes), 'node')}"
+    lacking = "has none" if len(create_on) == 1 else "have none"
+    return f"DaemonSet {ds['metadata']['name']} wants a pod on {where}: {listed(create_on)} {lacking}"
+
+
+def _rolling(ds: dict) -> str:
+    return f"DaemonSet {ds['metadata']['name']} rolls out a new pod template"
+
+
+def _replaced(ds: dict, node_name: str) -> str:
+    """Why a surging rollout deletes a node's old pod."""
+    return f"{_rolling(ds)}: the new pod on {node_name} is available: deleting the old one"
 
 
 def _nodes_to_daemon_pods(pods: list[dict]) -> dict[str, list[dict]]:
@@ -153,12 +182,14 @@ def _creation_order(pod: dict) -> tuple:
 
 def _manage(
     ds: dict, nodes: list[dict], by_node: dict[str, list[dict]], revision: str, now: datetime
-) -> tuple[list[str], list[dict], list[Action]]:
-    """Upstream manage/podsShouldBeOnNode: the nodes that need a pod, the pods to delete, and events."""
+) -> tuple[list[str], list[tuple[dict, str]], list[Action]]:
+    """Upstream manage/podsShouldBeOnNode: the nodes that need a pod, the pods to delete (each with
+    why), and events."""
     create_on: list[str] = []
-    doomed: list[dict] = []
+    doomed: list[tuple[dict, str]] = []
     events: list[Action] = []
     surge = _allows_surge(ds)
+    owner = f"DaemonSet {ds['metadata']['name']}"
     for node in nodes:
         name = node["metadata"]["name"]
         should_run, should_continue = node_should_run_daemon_pod(node, ds)
@@ -176,40 +207,48 @@ def _manage(
                         f" on node {name}, will try to kill it"
                     )
                     events.append(Event(ref(ds), "FailedDaemonPod", message, "Warning", SOURCE))
-                    doomed.append(pod)
+                    doomed.append((pod, f"{owner}'s pod {pod['metadata']['name']} on {name} failed: deleting it"))
                 elif _phase(pod) == "Succeeded":
-                    doomed.append(pod)
+                    doomed.append((pod, f"{owner}'s pod {pod['metadata']['name']} on {name} exited: deleting it"))
                 else:
                     running.append(pod)
             if not surge:
-                doomed += running[1:]  # all but the oldest
+                # all but the oldest
+                why = f"{name} has {len(running)} pods of {owner}: deleting all but the oldest"
+                doomed += [(pod, why) for pod in running[1:]]
             elif not running:
                 if should_run:
                     create_on.append(name)
             else:
-                doomed += _surplus_while_surging(ds, running, revision, now)
+                doomed += _surplus_while_surging(ds, name, running, revision, now)
         elif daemon_pods:
-            doomed += [p for p in daemon_pods if not p["metadata"].get("deletionTimestamp")]
+            why = f"{name} no longer fits {owner} (its node selector, affinity or tolerations): deleting its pod"
+            doomed += [(p, why) for p in daemon_pods if not p["metadata"].get("deletionTimestamp")]
     return create_on, doomed, events
 
 
-def _surplus_while_surging(ds: dict, running: list[dict], revision: str, now: datetime) -> list[dict]:
+def _surplus_while_surging(
+    ds: dict, node_name: str, running: list[dict], revision: str, now: datetime
+) -> list[tuple[dict, str]]:
     """With surge, a node keeps its oldest new pod, and its oldest old pod only while the old one is
     ready and the new one not yet available."""
     newest: dict | None = None
     oldest_old: dict | None = None
     surplus = []
+    extra = f"{node_name} has more pods of DaemonSet {ds['metadata']['name']} than a rollout needs: deleting one"
     for pod in running:
         if _revision(pod) == revision and newest is None:
             newest = pod
         elif _revision(pod) != revision and oldest_old is None:
             oldest_old = pod
         else:
-            surplus.append(pod)
+            surplus.append((pod, extra))
     if newest is not None and oldest_old is not None:
         min_ready = ds["spec"].get("minReadySeconds", 0)
-        if not _is_ready(oldest_old) or _is_available(newest, min_ready, now):
-            surplus.append(oldest_old)
+        if _is_available(newest, min_ready, now):
+            surplus.append((oldest_old, _replaced(ds, node_name)))
+        elif not _is_ready(oldest_old):
+            surplus.append((oldest_old, f"{_rolling(ds)}: the old pod on {node_name} is not ready: deleting it"))
     return surplus
 
 
@@ -316,8 +355,9 @@ def _required_affinity(spec: dict) -> dict | None:
 
 def _rolling_update(
     ds: dict, nodes: list[dict], by_node: dict[str, list[dict]], revision: str, now: datetime
-) -> tuple[list[str], list[dict]]:
-    """Upstream rollingUpdate: which old pods to delete (and, surging, where to start new ones)."""
+) -> tuple[list[str], list[tuple[dict, str]]]:
+    """Upstream rollingUpdate: which old pods to delete, each with why (and, surging, where to
+    start new ones)."""
     min_ready = ds["spec"].get("minReadySeconds", 0)
     should_run = {n["metadata"]["name"]: node_should_run_daemon_pod(n, ds)[0] for n in nodes}
     desired = sum(should_run.values())
@@ -339,10 +379,21 @@ def _rolling_update(
             elif unavailable < max_unavailable:
                 optional.append(old)
         budget = min(max(0, max_unavailable - unavailable), len(optional))
-        return [], replace_now + optional[:budget]
+        rolling = _rolling(ds)
+        return [], [
+            *(
+                (pod, f"{rolling}: the old pod on {_target_node(pod)} is not available anyway: replacing it")
+                for pod in replace_now
+            ),
+            *(
+                (pod, f"{rolling}: replacing the old pod on {_target_node(pod)} (maxUnavailable {max_unavailable})")
+                for pod in optional[:budget]
+            ),
+        ]
 
     surged, available = 0, 0
-    doomed: list[dict] = []
+    rolling = _rolling(ds)
+    doomed: list[tuple[dict, str]] = []
     leaving: list[dict] = []  # old pods on nodes that should no longer run one
     allowed: list[str] = []
     optional_nodes: list[str] = []
@@ -361,7 +412,9 @@ def _rolling_update(
                 if should_run.get(name):
                     allowed.append(name)
                 else:
-                    doomed.append(old)
+                    doomed.append(
+                        (old, f"{rolling}: {name} no longer fits it and its old pod is not available: deleting it")
+                    )
             elif not should_run.get(name):
                 leaving.append(old)
             elif surged < max_surge:
@@ -369,9 +422,15 @@ def _rolling_update(
         elif not _is_available(new, min_ready, now):
             surged += 1
         else:
-            doomed.append(old)
+            doomed.append((old, _replaced(ds, name)))
     # Only give up a pod on a node that no longer qualifies once enough others are available.
-    doomed += leaving[: max(0, min(available - desired, len(leaving)))]
+    doomed += [
+        (
+            pod,
+            f"{rolling}: {_target_node(pod)} no longer fits it and enough pods are available: deleting its old pod",
+        )
+        for pod in leaving[: max(0, min(available - desired, len(leaving)))]
+    ]
     budget = min(max(0, max_surge - surged), len(optional_nodes))
     return allowed + optional_nodes[:budget], doomed
 
@@ -501,6 +560,9 @@ def _status(ds: dict, nodes: list[dict], by_node: dict[str, list[dict]], revisio
         return []
     metadata = ds["metadata"]
     patch = {key: None for key in old if key not in status} | {k: v for k, v in status.items() if old.get(k) != v}
+    why = f"DaemonSet {metadata['name']} has a pod on {current} of {counted(desired, 'node')}, {ready} ready"
+    if misscheduled:
+        why += f", {misscheduled} where it should not run"
     return [
         Patch(
             "apps/v1",
@@ -510,6 +572,7 @@ def _status(ds: dict, nodes: list[dict], by_node: dict[str, list[dict]], revisio
             {"status": patch},
             subresource="status",
             resource_version=metadata.get("resourceVersion"),
+            why=f"{why}: status updated",
         )
     ]
 

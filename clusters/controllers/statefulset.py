@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from clusters.controllers.actions import Action, Create, Delete, Event, Patch, owner_reference, ref
-from clusters.controllers.pods import parse_time
+from clusters.controllers.pods import counted, listed, parse_time
 from clusters.controllers.state import ClusterState
 
 SOURCE = "statefulset-controller"
@@ -99,6 +99,15 @@ class _Set:
     def min_ready(self) -> int:
         return self.sts["spec"].get("minReadySeconds", 0)
 
+    @property
+    def wants(self) -> str:
+        """`StatefulSet web wants 3 replicas`."""
+        return f"StatefulSet {self.sts['metadata']['name']} wants {counted(len(self.replicas), 'replica')}"
+
+    def missing(self) -> list[str]:
+        name = self.sts["metadata"]["name"]
+        return [f"{name}-{ordinal}" for ordinal, pod in sorted(self.replicas.items()) if pod is None]
+
 
 def _sync(state: ClusterState, sts: dict, now: datetime) -> list[Action]:
     namespace = sts["metadata"].get("namespace", "")
@@ -149,9 +158,12 @@ def _update(sync: _Set) -> None:
 def _process_replica(sync: _Set, ordinal: int) -> bool:
     """Upstream processReplica; True when the walk must stop here (in OrderedReady mode)."""
     sts, pod = sync.sts, sync.replicas[ordinal]
+    why = None
     if pod is not None and _phase(pod) in ("Failed", "Succeeded"):
         name = pod["metadata"]["name"]
         namespace = sts["metadata"].get("namespace", "")
+        finished = "failed" if _phase(pod) == "Failed" else "exited"
+        why = f"StatefulSet {sts['metadata']['name']}'s pod {name} {finished}: making it again under the same name"
         if _phase(pod) == "Failed":
             message = f"StatefulSet {namespace}/{sts['metadata']['name']} is recreating failed Pod {name}"
             sync.actions.append(Event(ref(sts), "RecreatingFailedPod", message, "Warning", SOURCE))
@@ -161,10 +173,10 @@ def _process_replica(sync: _Set, ordinal: int) -> bool:
         # A finished pod needs no grace period (the API server deletes it at once), so the new one
         # can take its name in the same pass.
         if not pod["metadata"].get("deletionTimestamp"):
-            sync.actions += _delete(sts, pod, grace_period=0)
+            sync.actions += _delete(sts, pod, why, grace_period=0)
         pod = None
     if pod is None:
-        _create(sync, ordinal)
+        _create(sync, ordinal, why or _creating_why(sync, ordinal))
         return True
     if _phase(pod) == "Pending":
         _create_missing_claims(sync, ordinal)
@@ -175,15 +187,36 @@ def _process_replica(sync: _Set, ordinal: int) -> bool:
     if (pod["metadata"].get("labels") or {}).get(POD_NAME_LABEL) != pod["metadata"]["name"]:
         labels = {POD_NAME_LABEL: pod["metadata"]["name"], POD_INDEX_LABEL: str(ordinal)}
         metadata = pod["metadata"]
+        why = f"pod {metadata['name']} lacks the labels naming its place in StatefulSet {sts['metadata']['name']}"
         sync.actions.append(
-            Patch("v1", "Pod", metadata.get("namespace", ""), metadata["name"], {"metadata": {"labels": labels}})
+            Patch(
+                "v1",
+                "Pod",
+                metadata.get("namespace", ""),
+                metadata["name"],
+                {"metadata": {"labels": labels}},
+                why=f"{why}: adding them",
+            )
         )
         sync.actions.append(_pod_event(sts, "update", metadata["name"], "SuccessfulUpdate"))
     _fix_claims(sync, pod, scaled_down=False)
     return False
 
 
-def _create(sync: _Set, ordinal: int) -> None:
+def _creating_why(sync: _Set, ordinal: int) -> str:
+    """`StatefulSet web wants 3 replicas, web-1 is Ready: creating web-2 (pods start in order)`;
+    in Parallel one sentence names every missing pod, so the pass's creates go to the store together."""
+    name = f"{sync.sts['metadata']['name']}-{ordinal}"
+    if not sync.monotonic:
+        missing = sync.missing()
+        return f"{sync.wants}, {listed(missing)} missing: creating {'it' if len(missing) == 1 else 'them'} (Parallel)"
+    before = [o for o in sorted(sync.replicas) if o < ordinal]
+    if not before:
+        return f"{sync.wants}: creating {name} (pods start in order)"
+    return f"{sync.wants}, {sync.sts['metadata']['name']}-{before[-1]} is Ready: creating {name} (pods start in order)"
+
+
+def _create(sync: _Set, ordinal: int, why: str) -> None:
     """Upstream CreateStatefulPod: the claims, then the pod — unless an old claim holds it back."""
     sts = sync.sts
     pod_name = f"{sts['metadata']['name']}-{ordinal}"
@@ -195,7 +228,7 @@ def _create(sync: _Set, ordinal: int) -> None:
             return  # the old claim is on its way out: wait for it
     _create_missing_claims(sync, ordinal)
     pod = _new_pod(sync, ordinal)
-    sync.actions.append(Create(pod))
+    sync.actions.append(Create(pod, why=why))
     sync.actions.append(_pod_event(sts, "create", pod_name, "SuccessfulCreate"))
 
 
@@ -209,8 +242,9 @@ def _create_missing_claims(sync: _Set, ordinal: int) -> None:
         if owners:
             claim["metadata"]["ownerReferences"] = owners
         sync.claims[name] = claim
-        sync.actions.append(Create(claim))
         set_name = sts["metadata"]["name"]
+        why = f"StatefulSet {set_name} gives each pod claims of its own: creating {name} for {set_name}-{ordinal}"
+        sync.actions.append(Create(claim, why=why))
         message = f"create Claim {name} Pod {set_name}-{ordinal} in StatefulSet {set_name} success"
         sync.actions.append(Event(ref(sts), "SuccessfulCreate", message, source=SOURCE))
 
@@ -222,7 +256,8 @@ def _process_condemned(sync: _Set, pod: dict, first_unhealthy: dict | None) -> b
     healthy = _is_running_and_ready(pod) and _is_available(pod, sync.min_ready, sync.now)
     if not healthy and sync.monotonic and pod is not first_unhealthy:
         return True
-    sync.actions += _delete(sync.sts, pod)
+    order = "one at a time, highest ordinal first" if sync.monotonic else "Parallel"
+    sync.actions += _delete(sync.sts, pod, f"{sync.wants}: deleting {pod['metadata']['name']} ({order})")
     return True
 
 
@@ -254,7 +289,12 @@ def _rolling_update(sync: _Set, rolling: dict) -> None:
             break
         pod = sync.replicas[ordinal]
         if pod is not None and _revision(pod) != sync.update_revision and not _is_terminating(pod):
-            sync.actions += _delete(sync.sts, pod)
+            why = (
+                f"StatefulSet {sync.sts['metadata']['name']} rolls out a new pod template: replacing "
+                f"{pod['metadata']['name']} (highest ordinal first, {max_unavailable} at a time"
+                f"{f', down to partition {partition}' if partition else ''})"
+            )
+            sync.actions += _delete(sync.sts, pod, why)
             sync.deleted_for_update += 1
             budget -= 1
 
@@ -320,8 +360,22 @@ def _fix_claims(sync: _Set, pod: dict, *, scaled_down: bool) -> None:
                     metadata["name"],
                     {"metadata": {"ownerReferences": wanted or None}},
                     resource_version=metadata.get("resourceVersion"),
+                    why=_retention_why(sync.sts, pod, metadata["name"], scaled_down=scaled_down),
                 )
             )
+
+
+def _retention_why(sts: dict, pod: dict, claim_name: str, *, scaled_down: bool) -> str:
+    """Why a claim's owners change: whom it will be deleted with, under the retention policy."""
+    policy = sts["spec"].get("persistentVolumeClaimRetentionPolicy") or {}
+    when_deleted, when_scaled = policy.get("whenDeleted", "Retain"), policy.get("whenScaled", "Retain")
+    if scaled_down and when_scaled == "Delete":
+        fate = f"pod {pod['metadata']['name']} is scaled away and whenScaled is Delete: claim {claim_name} goes with it"
+    elif when_deleted == "Delete":
+        fate = f"whenDeleted is Delete: claim {claim_name} goes with StatefulSet {sts['metadata']['name']}"
+    else:
+        fate = f"the retention policy is Retain: claim {claim_name} stays when its pod or StatefulSet goes"
+    return f"{fate} (its owners updated)"
 
 
 def _is_stale(sts: dict, claim: dict, pod_name: str) -> bool:
@@ -384,11 +438,11 @@ def _new_pod(sync: _Set, ordinal: int) -> dict:
     return {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": spec}
 
 
-def _delete(sts: dict, pod: dict, *, grace_period: int | None = None) -> list[Action]:
+def _delete(sts: dict, pod: dict, why: str, *, grace_period: int | None = None) -> list[Action]:
     metadata = pod["metadata"]
     namespace, name = metadata.get("namespace", ""), metadata["name"]
     return [
-        Delete("v1", "Pod", namespace, name, uid=metadata["uid"], grace_period=grace_period),
+        Delete("v1", "Pod", namespace, name, uid=metadata["uid"], grace_period=grace_period, why=why),
         _pod_event(sts, "delete", name, "SuccessfulDelete"),
     ]
 
@@ -430,6 +484,7 @@ def _status(sync: _Set, pods: list[dict]) -> list[Action]:
         return []
     patch = {key: None for key in old if key not in status} | {k: v for k, v in status.items() if old.get(k) != v}
     metadata = sts["metadata"]
+    counts = f"{counted(len(pods), 'pod')}, {ready} ready, {updated} on the latest pod template"
     return [
         Patch(
             "apps/v1",
@@ -439,6 +494,7 @@ def _status(sync: _Set, pods: list[dict]) -> list[Action]:
             {"status": patch},
             subresource="status",
             resource_version=metadata.get("resourceVersion"),
+            why=f"StatefulSet {metadata['name']} has {counts}: status updated",
         )
     ]
 

@@ -443,3 +443,50 @@ def test_a_daemon_set_being_deleted_is_left_alone():
     ds = make_daemon_set()
     ds["metadata"]["deletionTimestamp"] = stamp(NOW)
     assert daemonset.plan(ClusterState.of([ds, make_node("node-1")]), now=NOW) == []
+
+
+# --- why, in words ---------------------------------------------------------------------------
+
+
+def whys(actions: list, kind: type) -> list[str]:
+    return [a.why for a in actions if isinstance(a, kind)]
+
+
+def test_its_creates_say_which_nodes_lack_a_pod_in_one_sentence():
+    world = World(make_daemon_set(), make_node("node-1"), make_node("node-2"))
+    actions = daemonset.plan(world.state(), now=world.now)
+    assert whys(actions, Create) == ["DaemonSet agent wants a pod on every node: node-1 and node-2 have none"] * 2
+    world.settle()
+    world.add(make_node("node-3", taints=[{"key": "dedicated", "value": "db", "effect": "NoSchedule"}]))
+    world.add(make_node("node-4"))
+    assert whys(daemonset.plan(world.state(), now=world.now), Create) == [
+        "DaemonSet agent wants a pod on 3 of 4 nodes: node-4 has none"
+    ]
+
+
+def test_its_deletes_say_why_each_pod_goes():
+    world = World(make_daemon_set(), make_node("node-1"), make_node("node-2"))
+    world.settle()
+    failed, _ = world.pods()
+    failed["status"] = {"phase": "Failed"}
+    assert whys(daemonset.plan(world.state(), now=world.now), Delete) == [
+        f"DaemonSet agent's pod {failed['metadata']['name']} on node-1 failed: deleting it"
+    ]
+    world.settle()
+    world.remove("Node", "node-2")
+    assert whys(daemonset.plan(world.state(), now=world.now), Delete) == [
+        "node-2 is gone: deleting DaemonSet agent's pod there at once"
+    ]
+    world.settle()
+    change_image(world, "fluentd:1.17")
+    assert whys(daemonset.plan(world.state(), now=world.now), Delete) == [
+        "DaemonSet agent rolls out a new pod template: replacing the old pod on node-1 (maxUnavailable 1)"
+    ]
+
+
+def test_its_status_says_how_many_nodes_have_a_ready_pod():
+    world = World(make_daemon_set(), make_node("node-1"), make_node("node-2"))
+    world.settle()
+    world.add(make_node("node-3"))
+    status = next(a for a in daemonset.plan(world.state(), now=world.now) if isinstance(a, Patch))
+    assert status.why == "DaemonSet agent has a pod on 2 of 3 nodes, 2 ready: status updated"

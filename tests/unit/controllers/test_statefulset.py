@@ -489,3 +489,64 @@ def test_a_stateful_set_being_deleted_only_updates_its_status():
     sts["metadata"]["deletionTimestamp"] = stamp(NOW)
     actions = statefulset.plan(ClusterState.of([sts]), now=NOW)
     assert [type(a) for a in actions] == [Patch]
+
+
+# --- why, in words ---------------------------------------------------------------------------
+
+
+def pod_create_whys(actions: list) -> list[str]:
+    return [a.why for a in actions if isinstance(a, Create) and a.body["kind"] == "Pod"]
+
+
+def test_ordered_creates_say_the_pod_before_is_ready():
+    world = World(make_stateful_set())
+    first = world.step()
+    assert pod_create_whys(first) == ["StatefulSet web wants 3 replicas: creating web-0 (pods start in order)"]
+    [claim] = [a for a in first if isinstance(a, Create) and a.body["kind"] == "PersistentVolumeClaim"]
+    assert claim.why == "StatefulSet web gives each pod claims of its own: creating www-web-0 for web-0"
+    world.kubelet()
+    world.step()
+    world.kubelet()
+    assert pod_create_whys(world.step()) == [
+        "StatefulSet web wants 3 replicas, web-1 is Ready: creating web-2 (pods start in order)"
+    ]
+
+
+def test_parallel_creates_share_one_sentence_and_a_failed_pod_says_it_is_made_again():
+    world = World(make_stateful_set(podManagementPolicy="Parallel"))
+    assert (
+        pod_create_whys(world.step())
+        == ["StatefulSet web wants 3 replicas, web-0, web-1 and web-2 missing: creating them (Parallel)"] * 3
+    )
+    world.settle()
+    world.pod("web-1")["status"] = {"phase": "Failed"}
+    actions = world.plan()
+    said = "StatefulSet web's pod web-1 failed: making it again under the same name"
+    assert [a.why for a in actions if isinstance(a, Delete)] == pod_create_whys(actions) == [said]
+
+
+def test_scaling_down_and_rolling_out_say_why_a_pod_goes():
+    world = World(make_stateful_set())
+    world.settle()
+    world.stateful_set()["spec"]["replicas"] = 1
+    [scaled] = [a for a in world.step() if isinstance(a, Delete)]
+    assert scaled.why == "StatefulSet web wants 1 replica: deleting web-2 (one at a time, highest ordinal first)"
+    world.settle()
+    world.stateful_set()["spec"]["replicas"] = 3
+    world.settle()
+    change_image(world, "nginx:1.28")
+    [rolled] = [a for a in world.step() if isinstance(a, Delete)]
+    assert rolled.why == (
+        "StatefulSet web rolls out a new pod template: replacing web-2 (highest ordinal first, 1 at a time)"
+    )
+
+
+def test_a_claim_handed_to_its_scaled_away_pod_says_it_goes_with_it():
+    world = World(
+        make_stateful_set(persistentVolumeClaimRetentionPolicy={"whenDeleted": "Retain", "whenScaled": "Delete"})
+    )
+    world.settle()
+    world.stateful_set()["spec"]["replicas"] = 2
+    assert world.step()[0].why == (
+        "pod web-2 is scaled away and whenScaled is Delete: claim www-web-2 goes with it (its owners updated)"
+    )
