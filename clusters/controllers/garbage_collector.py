@@ -28,6 +28,7 @@ from collections import defaultdict
 from datetime import datetime
 
 from clusters.controllers.actions import Action, Delete, Patch
+from clusters.controllers.pods import listed, noun
 from clusters.controllers.state import ClusterState
 from clusters.kube.resources import resource_for_kind
 
@@ -68,15 +69,21 @@ def _finish_owner(owner: dict, dependents: dict[str, list[dict]], touched: set[s
     metadata = owner["metadata"]
     finalizers = metadata.get("finalizers") or []
     uid = metadata["uid"]
+    subject = f"{noun(owner['kind'])} {metadata['name']}"
     if ORPHAN in finalizers:
         referring = [d for d in dependents.get(uid, []) if d["metadata"]["uid"] not in touched]
         if referring:
             touched.update(d["metadata"]["uid"] for d in referring)
-            return [_set_references(d, [r for r in _references(d) if r.get("uid") != uid]) for d in referring]
+            why = f"owner {subject} is deleted and orphans its dependents: removing the reference to it, so the"
+            return [
+                _set_references(d, [r for r in _references(d) if r.get("uid") != uid], f"{why} {noun(d['kind'])} stays")
+                for d in referring
+            ]
         if dependents.get(uid):
             return []  # another owner is rewriting them this pass
         touched.add(uid)
-        return [_remove_finalizer(owner, ORPHAN)]
+        why = f"no object refers to {subject} any more: removing its {ORPHAN} finalizer"
+        return [_remove_finalizer(owner, ORPHAN, why)]
     if FOREGROUND in finalizers:
         blocking = [
             d
@@ -85,7 +92,8 @@ def _finish_owner(owner: dict, dependents: dict[str, list[dict]], touched: set[s
         ]
         if not blocking:
             touched.add(uid)
-            return [_remove_finalizer(owner, FOREGROUND)]
+            why = f"the dependents {subject} waits for are gone: removing its {FOREGROUND} finalizer"
+            return [_remove_finalizer(owner, FOREGROUND, why)]
     return []
 
 
@@ -110,9 +118,10 @@ def _collect(obj: dict, by_uid: dict[str, dict], dependents: dict[str, list[dict
             solid.append(reference)
     if solid:
         if dangling or waiting:
-            return _set_references(obj, solid)
+            why = f"{_owners_going(dangling, waiting)}, another owner stays: removing the reference to it"
+            return _set_references(obj, solid, why)
         return None
-    metadata = obj["metadata"]
+    metadata, kind = obj["metadata"], noun(obj["kind"])
     if waiting and dependents.get(metadata["uid"]):
         propagation = "Foreground"  # the waiting owner waits for this object's own dependents too
     elif ORPHAN in (metadata.get("finalizers") or []):
@@ -128,7 +137,19 @@ def _collect(obj: dict, by_uid: dict[str, dict], dependents: dict[str, list[dict
         metadata["name"],
         uid=metadata["uid"],
         propagation=propagation,
+        why=f"{_owners_going(dangling, waiting)}: deleting {'its dependent' if waiting else 'the orphan'} {kind}",
     )
+
+
+def _owners_going(dangling: list[dict], waiting: list[dict]) -> str:
+    """`owner ReplicaSet web-7d9f is gone`, `owner Deployment web is being deleted (foreground)`."""
+    words = []
+    for references, state in ((dangling, "gone"), (waiting, "being deleted (foreground)")):
+        if references:
+            one = len(references) == 1
+            names = listed(f"{noun(r.get('kind', ''))} {r.get('name', '')}" for r in references)
+            words.append(f"owner{'' if one else 's'} {names} {'is' if one else 'are'} {state}")
+    return " and ".join(words)
 
 
 def _owner(obj: dict, reference: dict, by_uid: dict[str, dict]) -> dict | None:
@@ -151,16 +172,16 @@ def _references(obj: dict) -> list[dict]:
     return list(obj["metadata"].get("ownerReferences") or [])
 
 
-def _set_references(obj: dict, references: list[dict]) -> Patch:
-    return _metadata_patch(obj, {"ownerReferences": references or None})
+def _set_references(obj: dict, references: list[dict], why: str) -> Patch:
+    return _metadata_patch(obj, {"ownerReferences": references or None}, why)
 
 
-def _remove_finalizer(obj: dict, finalizer: str) -> Patch:
+def _remove_finalizer(obj: dict, finalizer: str, why: str) -> Patch:
     left = [f for f in obj["metadata"].get("finalizers") or [] if f != finalizer]
-    return _metadata_patch(obj, {"finalizers": left or None})
+    return _metadata_patch(obj, {"finalizers": left or None}, why)
 
 
-def _metadata_patch(obj: dict, metadata_patch: dict) -> Patch:
+def _metadata_patch(obj: dict, metadata_patch: dict, why: str) -> Patch:
     metadata = obj["metadata"]
     return Patch(
         obj["apiVersion"],
@@ -169,6 +190,7 @@ def _metadata_patch(obj: dict, metadata_patch: dict) -> Patch:
         metadata["name"],
         {"metadata": metadata_patch},
         resource_version=metadata.get("resourceVersion"),
+        why=why,
     )
 
 

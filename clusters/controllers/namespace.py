@@ -22,6 +22,7 @@ from collections import Counter
 from datetime import UTC, datetime
 
 from clusters.controllers.actions import Action, Delete, Patch
+from clusters.controllers.pods import counted, noun
 from clusters.controllers.state import ClusterState
 from clusters.kube.resources import resource_for_kind
 
@@ -66,11 +67,15 @@ def _sync_terminating(state: ClusterState, namespace: dict, *, now: datetime) ->
     metadata = namespace["metadata"]
     name = metadata["name"]
     finalizers = list((namespace.get("spec") or {}).get("finalizers") or [])
+    deleting = f"Namespace {name} is being deleted"
     if FINALIZER not in finalizers:
         if not finalizers and not metadata.get("finalizers"):
-            return [Delete("v1", "Namespace", "", name, uid=metadata["uid"])]
+            why = f"{deleting} and no finalizer holds it any more: deleting it"
+            return [Delete("v1", "Namespace", "", name, uid=metadata["uid"], why=why)]
         return []  # someone else's finalizer still holds it
     content = _content(state, name)
+    doomed = [obj for obj in content if not obj["metadata"].get("deletionTimestamp")]
+    per_kind = Counter(obj["kind"] for obj in doomed)
     actions: list[Action] = [
         Delete(
             obj["apiVersion"],
@@ -79,19 +84,31 @@ def _sync_terminating(state: ClusterState, namespace: dict, *, now: datetime) ->
             obj["metadata"]["name"],
             uid=obj["metadata"]["uid"],
             propagation="Background",
+            why=f"{deleting}: deleting its {counted(per_kind[obj['kind']], noun(obj['kind']))}",
         )
-        for obj in content
-        if not obj["metadata"].get("deletionTimestamp")
+        for obj in doomed
     ]
     remaining = [obj for obj in content if _remains_after_delete(obj)]
     conditions = _conditions(namespace, remaining, now=now)
     if conditions is not None:
-        actions.append(Patch("v1", "Namespace", "", name, {"status": {"conditions": conditions}}, "status"))
+        left_over = f"{counted(len(remaining), 'object')} still going" if remaining else "nothing left in it"
+        why = f"{deleting}, {left_over}: status updated"
+        actions.append(Patch("v1", "Namespace", "", name, {"status": {"conditions": conditions}}, "status", why=why))
     if not content:
         left = [f for f in finalizers if f != FINALIZER]
+        empty = f"{deleting} and is empty"
         # An empty list, not null: a Namespace without spec.finalizers is defaulted back to [kubernetes].
-        actions.append(Patch("v1", "Namespace", "", name, {"spec": {"finalizers": left}}))
-        actions.append(Delete("v1", "Namespace", "", name, uid=metadata["uid"]))
+        actions.append(
+            Patch(
+                "v1",
+                "Namespace",
+                "",
+                name,
+                {"spec": {"finalizers": left}},
+                why=f"{empty}: removing its {FINALIZER} finalizer",
+            )
+        )
+        actions.append(Delete("v1", "Namespace", "", name, uid=metadata["uid"], why=f"{empty}: deleting it"))
     return actions
 
 

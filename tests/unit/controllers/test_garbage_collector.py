@@ -313,3 +313,29 @@ def test_it_keeps_a_dependents_other_owners_when_orphaning_it():
             resource_version="7",
         )
     ]
+
+
+# --- why, in words ---------------------------------------------------------------------------------------
+
+
+def test_it_says_which_owner_is_gone_when_it_deletes_or_frees_a_dependent():
+    [delete] = garbage_collector.plan(ClusterState.of([pod("web-7d9f-a", replica_set())]), now=NOW)
+    assert delete.why == "owner ReplicaSet web-7d9f is gone: deleting the orphan pod"
+    alive, gone = obj("v1", "ConfigMap", "alive"), obj("v1", "ConfigMap", "gone")
+    shared = obj("v1", "Secret", "shared", owners=[ref_to(gone, controller=False), ref_to(alive, controller=False)])
+    [freed] = garbage_collector.plan(ClusterState.of([alive, shared]), now=NOW)
+    assert freed.why == "owner ConfigMap gone is gone, another owner stays: removing the reference to it"
+
+
+def test_foreground_and_orphan_deletions_say_why():
+    owner = deployment(deleting=True, finalizers=["foregroundDeletion"])
+    [waited] = garbage_collector.plan(ClusterState.of([owner, replica_set(owner)]), now=NOW)
+    assert waited.why == "owner Deployment web is being deleted (foreground): deleting its dependent ReplicaSet"
+    [done] = garbage_collector.plan(ClusterState.of([owner]), now=NOW)
+    assert done.why == "the dependents Deployment web waits for are gone: removing its foregroundDeletion finalizer"
+    orphaning = replica_set(deleting=True, finalizers=["orphan"])
+    [kept] = garbage_collector.plan(ClusterState.of([orphaning, pod("web-7d9f-a", orphaning)]), now=NOW)
+    assert kept.why == (
+        "owner ReplicaSet web-7d9f is deleted and orphans its dependents: "
+        "removing the reference to it, so the pod stays"
+    )

@@ -250,3 +250,20 @@ def test_it_leaves_active_and_system_namespaces_alone():
     )
 
     assert namespace_controller.plan(state, now=NOW) == []
+
+
+# --- why, in words --------------------------------------------------------------------------------------
+
+
+def test_it_says_the_namespace_is_being_deleted_and_how_many_of_each_kind_go():
+    actions = namespace_controller.plan(ClusterState.of([namespace(), *shop_content()]), now=NOW)
+    whys = {a.name: a.why for a in actions if isinstance(a, Delete)}
+    assert whys["web-7d9f-a"] == "Namespace shop is being deleted: deleting its 3 pods"
+    assert whys["settings"] == "Namespace shop is being deleted: deleting its 1 ConfigMap"
+    assert actions[-1].why == "Namespace shop is being deleted, 2 objects still going: status updated"
+
+
+def test_an_empty_namespace_says_why_it_is_finalized_and_deleted():
+    finalize, delete = namespace_controller.plan(ClusterState.of([namespace(conditions=conditions())]), now=NOW)
+    assert finalize.why == "Namespace shop is being deleted and is empty: removing its kubernetes finalizer"
+    assert delete.why == "Namespace shop is being deleted and is empty: deleting it"
