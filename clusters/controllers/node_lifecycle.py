@@ -52,7 +52,7 @@ def _toleration_seconds(pod: dict, default: timedelta) -> timedelta:
     return default
 
 
-def _mark_unknown(node: dict, now: datetime) -> list[Action]:
+def _mark_unknown(node: dict, now: datetime, silence: str) -> list[Action]:
     stamp = _rfc3339(now)
     conditions = [
         {
@@ -67,10 +67,27 @@ def _mark_unknown(node: dict, now: datetime) -> list[Action]:
     taints = [*node.get("spec", {}).get("taints", []), {"key": UNREACHABLE, "effect": "NoExecute", "timeAdded": stamp}]
     name = node["metadata"]["name"]
     return [
-        Patch("v1", "Node", "", name, {"status": {"conditions": conditions}}, subresource="status"),
-        Patch("v1", "Node", "", name, {"spec": {"taints": taints}}),
+        Patch(
+            "v1",
+            "Node",
+            "",
+            name,
+            {"status": {"conditions": conditions}},
+            subresource="status",
+            why=f"{silence}: marking it NotReady",
+        ),
+        Patch("v1", "Node", "", name, {"spec": {"taints": taints}}, why=f"{silence}: tainting it unreachable"),
         Event(ref(node), "NodeNotReady", f"Node {name} status is now: NodeNotReady", "Normal", SOURCE),
     ]
+
+
+def _silence(node: dict, ready: dict, leases: dict[str, datetime], now: datetime) -> str:
+    """`node-2 has not renewed its lease for 41 s` (or posted its status, when that is the newer sign)."""
+    posted = _parse(ready.get("lastHeartbeatTime"))
+    renewed = leases.get(node["metadata"]["name"])
+    sign = "renewed its lease" if renewed is not None and (posted is None or renewed >= posted) else "posted its status"
+    seconds = int((now - _heartbeat(node, ready, leases)).total_seconds())
+    return f"{node['metadata']['name']} has not {sign} for {seconds} s"
 
 
 def _heartbeat(node: dict, ready: dict, leases: dict[str, datetime]) -> datetime | None:
@@ -93,20 +110,27 @@ def plan(
         heartbeat = _heartbeat(node, ready, leases or {})
         taint = _unreachable_taint(node)
         silent = heartbeat is not None and now - heartbeat > grace
+        name = node["metadata"]["name"]
         if silent and ready.get("status") != "Unknown":
-            actions += _mark_unknown(node, now)
+            actions += _mark_unknown(node, now, _silence(node, ready, leases or {}, now))
             continue
         if taint and ready.get("status") == "True" and not silent:
             remaining = [t for t in node["spec"]["taints"] if t["key"] != UNREACHABLE]
-            actions.append(Patch("v1", "Node", "", node["metadata"]["name"], {"spec": {"taints": remaining or None}}))
+            why = f"{name} is Ready again: removing its unreachable taint"
+            actions.append(Patch("v1", "Node", "", name, {"spec": {"taints": remaining or None}}, why=why))
             continue
         if taint:
             tainted_at = _parse(taint.get("timeAdded")) or now
             for pod in state.objects("Pod"):
                 if pod["spec"].get("nodeName") != node["metadata"]["name"] or _tolerates_forever(pod):
                     continue
-                if now - tainted_at >= _toleration_seconds(pod, eviction):
+                tolerated = _toleration_seconds(pod, eviction)
+                if now - tainted_at >= tolerated:
                     metadata = pod["metadata"]
+                    why = (
+                        f"{name} has been unreachable for {int((now - tainted_at).total_seconds())} s, pod "
+                        f"{metadata['name']} tolerates {int(tolerated.total_seconds())} s: evicting it"
+                    )
                     actions.append(
                         Event(
                             ref(pod),
@@ -118,7 +142,13 @@ def plan(
                     )
                     actions.append(
                         Delete(
-                            "v1", "Pod", metadata["namespace"], metadata["name"], uid=metadata["uid"], grace_period=0
+                            "v1",
+                            "Pod",
+                            metadata["namespace"],
+                            metadata["name"],
+                            uid=metadata["uid"],
+                            grace_period=0,
+                            why=why,
                         )
                     )
     return actions

@@ -81,12 +81,25 @@ def _sync_claim(state: ClusterState, claim: dict, taken: set[str], *, now: datet
         if claim_ref is not None and not _bound_to(volume, claim):
             return []  # claimed by someone else: wait
         taken.add(wanted)
-        return _bind(volume, claim, now=now)
+        return _bind(volume, claim, f"claim {claim['metadata']['name']} names volume {wanted}: binding them", now=now)
     volume = _best_match(state, claim, taken)
     if volume is not None:
-        taken.add(volume["metadata"]["name"])
-        return _bind(volume, claim, now=now)
+        name = volume["metadata"]["name"]
+        taken.add(name)
+        if (volume.get("spec") or {}).get("claimRef") is not None:
+            why = f"volume {name} is reserved for claim {claim['metadata']['name']}: binding them"
+        else:
+            why = f"{_asks(claim)}: binding it to volume {name}, the smallest Available one that fits"
+        return _bind(volume, claim, why, now=now)
     return _provision(state, claim)
+
+
+def _asks(claim: dict) -> str:
+    """`claim data asks for 1Gi of class standard`."""
+    spec = claim.get("spec") or {}
+    request = ((spec.get("resources") or {}).get("requests") or {}).get("storage")
+    words = f"claim {claim['metadata']['name']} asks for {request if request is not None else 'storage'}"
+    return f"{words} of class {spec['storageClassName']}" if spec.get("storageClassName") else words
 
 
 def _sync_bound_claim(state: ClusterState, claim: dict, *, now: datetime) -> list[Action]:
@@ -104,6 +117,7 @@ def _sync_bound_claim(state: ClusterState, claim: dict, *, now: datetime) -> lis
                 metadata["name"],
                 {"status": {"phase": "Lost"}},
                 "status",
+                why=f"claim {metadata['name']}'s volume {name or '(none)'} is gone: marking it Lost",
             ),
             Event(
                 ref(claim),
@@ -114,7 +128,8 @@ def _sync_bound_claim(state: ClusterState, claim: dict, *, now: datetime) -> lis
             ),
         ]
     if _bound_to(volume, claim) and (claim.get("status") or {}).get("phase") != "Bound":
-        return [_claim_status_bound(claim, volume)]
+        why = f"claim {claim['metadata']['name']} and volume {name} are bound to each other: marking the claim Bound"
+        return [_claim_status_bound(claim, volume, why)]
     return []
 
 
@@ -154,9 +169,9 @@ def _satisfies(volume: dict, claim: dict) -> bool:
     return selector is None or labels_match(selector_from_match_labels(selector), volume["metadata"].get("labels"))
 
 
-def _bind(volume: dict, claim: dict, *, now: datetime) -> list[Action]:
+def _bind(volume: dict, claim: dict, why: str, *, now: datetime) -> list[Action]:
     """bind(): the volume first (claimRef, then phase Bound), then the claim (volumeName and
-    annotations, then status Bound)."""
+    annotations, then status Bound); every write says `why` the two belong together."""
     actions: list[Action] = []
     volume_name = volume["metadata"]["name"]
     claim_ref = (volume.get("spec") or {}).get("claimRef") or {}
@@ -164,9 +179,9 @@ def _bind(volume: dict, claim: dict, *, now: datetime) -> list[Action]:
         patch: dict = {"spec": {"claimRef": _claim_ref(claim)}}
         if not _bound_to(volume, claim):
             patch["metadata"] = {"annotations": {BOUND_BY_CONTROLLER: "yes"}}
-        actions.append(Patch("v1", "PersistentVolume", "", volume_name, patch))
+        actions.append(Patch("v1", "PersistentVolume", "", volume_name, patch, why=why))
     if (volume.get("status") or {}).get("phase") != "Bound":
-        actions.append(_volume_phase(volume_name, "Bound", now=now))
+        actions.append(_volume_phase(volume_name, "Bound", why, now=now))
     metadata = claim["metadata"]
     annotations = {BIND_COMPLETED: "yes"}
     if not (claim.get("spec") or {}).get("volumeName"):
@@ -178,13 +193,14 @@ def _bind(volume: dict, claim: dict, *, now: datetime) -> list[Action]:
             metadata["namespace"],
             metadata["name"],
             {"metadata": {"annotations": annotations}, "spec": {"volumeName": volume_name}},
+            why=why,
         )
     )
-    actions.append(_claim_status_bound(claim, volume))
+    actions.append(_claim_status_bound(claim, volume, why))
     return actions
 
 
-def _claim_status_bound(claim: dict, volume: dict) -> Patch:
+def _claim_status_bound(claim: dict, volume: dict, why: str) -> Patch:
     spec = volume.get("spec") or {}
     status = {
         "phase": "Bound",
@@ -192,7 +208,9 @@ def _claim_status_bound(claim: dict, volume: dict) -> Patch:
         "capacity": dict(spec.get("capacity") or {}),
     }
     metadata = claim["metadata"]
-    return Patch("v1", "PersistentVolumeClaim", metadata["namespace"], metadata["name"], {"status": status}, "status")
+    return Patch(
+        "v1", "PersistentVolumeClaim", metadata["namespace"], metadata["name"], {"status": status}, "status", why=why
+    )
 
 
 def _provision(state: ClusterState, claim: dict) -> list[Action]:
@@ -224,6 +242,7 @@ def _provision(state: ClusterState, claim: dict) -> list[Action]:
                         "annotations": {STORAGE_PROVISIONER: provisioner, BETA_STORAGE_PROVISIONER: provisioner}
                     }
                 },
+                why=f"{_asks(claim)} and no volume fits: asking provisioner {provisioner} for one",
             ),
             Event(ref(claim), "ExternalProvisioning", message, "Normal", CONTROLLER),
         ]
@@ -267,7 +286,7 @@ def _create_volume(state: ClusterState, claim: dict, storage_class: dict) -> lis
             "Normal",
             PROVISIONER,
         ),
-        Create(body),
+        Create(body, why=f"{_asks(claim)}: provisioning volume {name}"),
         Event(ref(claim), "ProvisioningSucceeded", f"Successfully provisioned volume {name}", "Normal", PROVISIONER),
     ]
 
@@ -283,27 +302,31 @@ def _sync_volume(state: ClusterState, volume: dict, *, now: datetime) -> list[Ac
     claim_ref = spec.get("claimRef")
     if claim_ref is None or not claim_ref.get("uid"):
         # Unused, or reserved for a claim that has not bound yet.
-        return [] if phase == "Available" else [_volume_phase(name, "Available", now=now)]
+        why = f"volume {name} is bound to no claim yet: marking it Available"
+        return [] if phase == "Available" else [_volume_phase(name, "Available", why, now=now)]
     claim = state.get("PersistentVolumeClaim", claim_ref.get("namespace", ""), claim_ref.get("name", ""))
     if claim is not None and claim["metadata"]["uid"] != claim_ref["uid"]:
         claim = None  # a new claim of the same name is not the one this volume was bound to
     if claim is None:
         return _reclaim(volume, now=now)
     if (claim.get("spec") or {}).get("volumeName") == name and phase != "Bound":
-        return [_volume_phase(name, "Bound", now=now)]
+        why = f"volume {name} and claim {claim['metadata']['name']} are bound to each other: marking the volume Bound"
+        return [_volume_phase(name, "Bound", why, now=now)]
     return []  # bound properly, or waiting for the claim's side of the binding
 
 
 def _reclaim(volume: dict, *, now: datetime) -> list[Action]:
     metadata, spec = volume["metadata"], volume.get("spec") or {}
     name, phase = metadata["name"], (volume.get("status") or {}).get("phase")
+    claim = (spec.get("claimRef") or {}).get("name", "")
     if phase not in ("Released", "Failed"):
-        return [_volume_phase(name, "Released", now=now)]
+        return [_volume_phase(name, "Released", f"volume {name}'s claim {claim} is gone: marking it Released", now=now)]
     if phase == "Failed" or spec.get("persistentVolumeReclaimPolicy") != "Delete":
         return []  # Retain (and the retired Recycle) keep the volume and its data
+    released = f"volume {name} is released and its reclaim policy is Delete"
     provisioned_by = _annotations(volume).get(PROVISIONED_BY)
     if provisioned_by == PROVISIONER:
-        return [Delete("v1", "PersistentVolume", "", name, uid=metadata["uid"])]
+        return [Delete("v1", "PersistentVolume", "", name, uid=metadata["uid"], why=f"{released}: deleting it")]
     if provisioned_by:
         return []  # another external provisioner's volume
     message = f'error getting deleter volume plugin for volume "{name}": no deletable volume plugin matched'
@@ -315,14 +338,15 @@ def _reclaim(volume: dict, *, now: datetime) -> list[Action]:
             name,
             {"status": {"phase": "Failed", "message": message, "lastPhaseTransitionTime": _rfc3339(now)}},
             "status",
+            why=f"{released}, but no provisioner made it to delete it: marking it Failed",
         ),
         Event(ref(volume), "VolumeFailedDelete", message, "Warning", CONTROLLER),
     ]
 
 
-def _volume_phase(name: str, phase: str, *, now: datetime) -> Patch:
+def _volume_phase(name: str, phase: str, why: str, *, now: datetime) -> Patch:
     status = {"phase": phase, "lastPhaseTransitionTime": _rfc3339(now)}
-    return Patch("v1", "PersistentVolume", "", name, {"status": status}, "status")
+    return Patch("v1", "PersistentVolume", "", name, {"status": status}, "status", why=why)
 
 
 # --- helpers ------------------------------------------------------------------------------------------------

@@ -101,3 +101,26 @@ def test_a_renewed_lease_keeps_a_node_ready_whose_status_is_old():
     assert [a.reason for a in node_lifecycle.plan(state, now=NOW, leases=stale) if isinstance(a, Event)] == [
         "NodeNotReady"
     ]
+
+
+# --- why, in words ---------------------------------------------------------------------------
+
+
+def test_a_silent_node_says_how_long_it_has_been_silent_and_by_which_sign():
+    status, taint, _ = node_lifecycle.plan(
+        ClusterState.of([node(100)]), now=NOW, leases={"node-1": NOW - timedelta(seconds=41)}
+    )
+    assert status.why == "node-1 has not renewed its lease for 41 s: marking it NotReady"
+    assert taint.why == "node-1 has not renewed its lease for 41 s: tainting it unreachable"
+    status, _, _ = node_lifecycle.plan(ClusterState.of([node(50)]), now=NOW)
+    assert status.why == "node-1 has not posted its status for 50 s: marking it NotReady"
+
+
+def test_an_eviction_and_a_returning_node_say_why():
+    state = ClusterState.of([node(100, "Unknown", [TAINT]), pod("web-1")])
+    [evicted] = [
+        a for a in node_lifecycle.plan(state, now=NOW, eviction=timedelta(seconds=60)) if isinstance(a, Delete)
+    ]
+    assert evicted.why == "node-1 has been unreachable for 70 s, pod web-1 tolerates 60 s: evicting it"
+    [untainted] = node_lifecycle.plan(ClusterState.of([node(5, "True", [TAINT])]), now=NOW)
+    assert untainted.why == "node-1 is Ready again: removing its unreachable taint"

@@ -500,3 +500,37 @@ def test_it_marks_a_bound_claim_lost_when_its_volume_vanishes():
         ),
     ]
     assert volumes.plan(apply(state, actions), now=NOW) == []
+
+
+# --- why, in words ------------------------------------------------------------------------------------------
+
+
+def writes(actions: list) -> list:
+    return [a for a in actions if not isinstance(a, Event)]
+
+
+def test_provisioning_and_binding_say_what_the_claim_asks_for():
+    state = ClusterState.of([storage_class(), claim()])
+    [announce] = writes(volumes.plan(state, now=NOW))
+    asks = "claim data-web-0 asks for 1Gi of class standard"
+    assert announce.why == f"{asks} and no volume fits: asking provisioner kube-tutor.io/local for one"
+    state = apply(state, volumes.plan(state, now=NOW))
+    [create] = writes(volumes.plan(state, now=NOW))
+    assert create.why == f"{asks}: provisioning volume pvc-uid-data-web-0"
+    state = apply(state, volumes.plan(state, now=NOW))
+    binding = writes(volumes.plan(state, now=NOW))
+    assert {a.why for a in binding} == {"volume pvc-uid-data-web-0 is reserved for claim data-web-0: binding them"}
+
+
+def test_binding_to_the_smallest_volume_and_releasing_say_why():
+    state = ClusterState.of(
+        [volume("pv-big", size="5Gi"), volume("pv-fits", size="2Gi"), claim("data", storage_class_name="manual")]
+    )
+    assert {a.why for a in writes(volumes.plan(state, now=NOW))} == {
+        "claim data asks for 1Gi of class manual: binding it to volume pv-fits, the smallest Available one that fits"
+    }
+    state = without(bound_pair(), "PersistentVolumeClaim", "data-web-0")
+    [released] = volumes.plan(state, now=NOW)
+    assert released.why == "volume pvc-uid-data-web-0's claim data-web-0 is gone: marking it Released"
+    [deleted] = volumes.plan(apply(state, [released]), now=NOW)
+    assert deleted.why == "volume pvc-uid-data-web-0 is released and its reclaim policy is Delete: deleting it"
