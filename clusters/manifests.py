@@ -1,9 +1,12 @@
 """Applying a multi-document manifest from the browser: all documents or none.
 
-Each document is applied the way `kubectl apply` applies it — created when missing, otherwise
-strategically merged onto what is stored — and reported as created, configured, unchanged or
-with its error. Every document is tried inside one transaction; if any fails, the transaction
-is rolled back, so a manifest with one bad document stores nothing.
+Each document is applied the way `kubectl apply` (client-side) applies it: created with the
+last-applied-configuration annotation when missing, otherwise patched with the three-way strategic
+merge patch kubectl computes from that annotation, the new manifest and the stored object
+(`clusters.kube.threeway`), so what the learner removed from the manifest goes and what others set
+stays. Each is reported as created, configured, unchanged or with its error. Every document is
+tried inside one transaction; if any fails, the transaction is rolled back, so a manifest with one
+bad document stores nothing.
 """
 
 from __future__ import annotations
@@ -14,11 +17,18 @@ from dataclasses import dataclass, field
 from django.db import transaction
 
 from clusters import errors, store
+from clusters.kube import schema as kube_schema
 from clusters.kube.bodies import BodyError, load_yaml_documents
-from clusters.kube.resources import resource_for_kind
+from clusters.kube.patch import STRATEGIC_MERGE_PATCH
+from clusters.kube.resources import Resource, resource_for_kind
+from clusters.kube.threeway import (
+    LAST_APPLIED,
+    ThreeWayError,
+    original_configuration,
+    three_way_patch,
+    with_last_applied,
+)
 from clusters.models import Sandbox
-
-LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 
 @dataclass
@@ -29,6 +39,7 @@ class DocumentResult:
     namespace: str
     result: str  # "created", "configured", "unchanged", "error", or "not applied"
     error: dict | None = None
+    warnings: list[str] = field(default_factory=list)  # what kubectl would print as "Warning: …"
 
     @property
     def reference(self) -> str:
@@ -49,6 +60,15 @@ class _RollBack(Exception):
     """Raised inside the transaction to undo every document when one failed."""
 
 
+def _missing_annotation_warning(resource: Resource, name: str) -> str:
+    # kubectl's own words (cmd/apply/apply.go, warningNoLastAppliedConfigAnnotation).
+    return (
+        f"resource {resource.key}/{name} is missing the {LAST_APPLIED} annotation which is required by kubectl "
+        "apply. kubectl apply should only be used on resources created declaratively by either kubectl create "
+        "--save-config or kubectl apply. The missing annotation will be patched automatically."
+    )
+
+
 def _apply_one(sandbox: Sandbox, index: int, document: object) -> DocumentResult:
     if not isinstance(document, dict):
         raise errors.BadRequest("each document must be a Kubernetes object (a mapping with apiVersion and kind)")
@@ -57,28 +77,46 @@ def _apply_one(sandbox: Sandbox, index: int, document: object) -> DocumentResult
     resource = resource_for_kind(api_version, kind)
     if resource is None:
         raise errors.NotFound(f'no matches for kind "{kind}" in version "{api_version}"')
-    namespace = metadata.get("namespace") or ("default" if resource.namespaced else "")
+    namespace = (metadata.get("namespace") or "default") if resource.namespaced else ""
     name = metadata.get("name", "")
-    applied = json.loads(json.dumps(document))
-    applied.setdefault("metadata", {}).setdefault("annotations", {})[LAST_APPLIED] = (
-        json.dumps(document, separators=(",", ":"), sort_keys=True) + "\n"
-    )
-    result = DocumentResult(index, kind, name, namespace if resource.namespaced else "", "created")
+    document = json.loads(json.dumps(document))
+    if isinstance(document.get("metadata"), dict):
+        # As kubectl's resource builder: a namespaced object names its namespace (so the
+        # annotation does too), a cluster-scoped one names none.
+        if resource.namespaced:
+            document["metadata"]["namespace"] = namespace
+        else:
+            document["metadata"].pop("namespace", None)
+    try:
+        modified = with_last_applied(document)
+    except ThreeWayError as error:
+        raise errors.BadRequest(str(error)) from None
+    result = DocumentResult(index, kind, name, namespace, "created")
     try:
         current = store.object_get(sandbox=sandbox, resource=resource, namespace=namespace, name=name)
     except errors.NotFound:
-        store.object_create(sandbox=sandbox, resource=resource, body=applied, namespace=namespace or None)
+        store.object_create(sandbox=sandbox, resource=resource, body=modified, namespace=namespace or None)
         return result
-    updated = store.object_patch(
+    try:
+        original = original_configuration(current)
+        if original is None:
+            result.warnings.append(_missing_annotation_warning(resource, name))
+        definition = kube_schema.definition_for(api_version, kind)
+        patch = three_way_patch(original=original, modified=modified, current=current, schema=definition)
+    except ThreeWayError as error:
+        raise errors.BadRequest(f"cannot compute the patch for {resource.key}/{name}: {error}") from None
+    if not patch:  # kubectl sends nothing for an empty patch and says "unchanged"
+        result.result = "unchanged"
+        return result
+    store.object_patch(
         sandbox=sandbox,
         resource=resource,
         namespace=namespace,
         name=name,
-        patch=json.dumps(applied).encode(),
-        content_type="application/strategic-merge-patch+json",
+        patch=json.dumps(patch).encode(),
+        content_type=STRATEGIC_MERGE_PATCH,
     )
-    changed = updated["metadata"]["resourceVersion"] != current["metadata"]["resourceVersion"]
-    result.result = "configured" if changed else "unchanged"
+    result.result = "configured"
     return result
 
 

@@ -1,9 +1,15 @@
+import json
+
 import pytest
 import yaml
 from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
+from clusters import store
+from clusters.kube.resources import resource_for_kind
+from clusters.manifests import manifest_apply
 from clusters.models import Sandbox, StoredObject
+from clusters.sandboxes import sandbox_create
 
 pytestmark = pytest.mark.django_db
 
@@ -98,6 +104,85 @@ def test_apply_reports_each_object_and_then_unchanged_and_configured(client):
     changed = MANIFEST.replace("color: blue", "color: green")
     results = client.post("/api/sandboxes/default/apply/", {"manifest": changed}, format="json").json()["results"]
     assert [r["result"] for r in results] == ["unchanged", "configured", "unchanged"]
+
+
+def stored_body(kind: str, name: str, namespace: str = "shop") -> dict:
+    return StoredObject.objects.get(kind=kind, name=name, namespace=namespace).body
+
+
+def merge_patch(api_version: str, kind: str, name: str, patch: dict) -> None:
+    """A write by someone else, as `kubectl scale` or `kubectl label` sends it."""
+    store.object_patch(
+        sandbox=Sandbox.objects.get(name="default"),
+        resource=resource_for_kind(api_version, kind),
+        namespace="shop",
+        name=name,
+        patch=json.dumps(patch).encode(),
+        content_type="application/merge-patch+json",
+    )
+
+
+def test_apply_removes_what_the_manifest_dropped_and_keeps_what_others_set(client):
+    create(client)
+    two_keys = MANIFEST.replace("data: {color: blue}", "data: {color: blue, size: L}")
+    client.post("/api/sandboxes/default/apply/", {"manifest": two_keys}, format="json")
+    merge_patch("v1", "ConfigMap", "settings", {"metadata": {"labels": {"team": "blue"}}})
+    without_replicas = MANIFEST.replace("  replicas: 2\n", "")
+    results = client.post("/api/sandboxes/default/apply/", {"manifest": without_replicas}, format="json").json()
+    assert [r["result"] for r in results["results"]] == ["unchanged", "configured", "configured"]
+    settings = stored_body("ConfigMap", "settings")
+    assert settings["data"] == {"color": "blue"}  # the key the manifest dropped is gone
+    assert settings["metadata"]["labels"] == {"team": "blue"}  # the label someone else set stays
+    # The manifest set replicas: 2 and dropped it, so the field goes and its default (1) comes
+    # back, as with kubectl apply.
+    assert stored_body("Deployment", "web")["spec"]["replicas"] == 1
+
+
+def test_apply_keeps_replicas_scaled_by_others_when_the_manifest_never_set_them(client):
+    create(client)
+    without_replicas = MANIFEST.replace("  replicas: 2\n", "")
+    client.post("/api/sandboxes/default/apply/", {"manifest": without_replicas}, format="json")
+    merge_patch("apps/v1", "Deployment", "web", {"spec": {"replicas": 4}})
+    changed = without_replicas.replace("nginx:1.27", "nginx:1.28")
+    results = client.post("/api/sandboxes/default/apply/", {"manifest": changed}, format="json").json()["results"]
+    assert [r["result"] for r in results] == ["unchanged", "unchanged", "configured"]
+    web = stored_body("Deployment", "web")
+    assert web["spec"]["replicas"] == 4
+    assert web["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.28"
+
+
+def test_apply_over_an_object_created_without_the_annotation_warns_and_removes_nothing(alice):
+    sandbox = sandbox_create(owner=alice)
+    configmaps = resource_for_kind("v1", "ConfigMap")
+    store.object_create(
+        sandbox=sandbox,
+        resource=configmaps,
+        body={"metadata": {"name": "settings"}, "data": {"color": "red", "size": "L"}},
+        namespace="default",
+    )
+    report = manifest_apply(sandbox=sandbox, text="apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\n")
+    assert [r.result for r in report.results] == ["configured"]
+    assert report.results[0].warnings == [
+        "resource configmaps/settings is missing the kubectl.kubernetes.io/last-applied-configuration annotation "
+        "which is required by kubectl apply. kubectl apply should only be used on resources created "
+        "declaratively by either kubectl create --save-config or kubectl apply. The missing annotation will be "
+        "patched automatically."
+    ]
+    body = store.object_get(sandbox=sandbox, resource=configmaps, namespace="default", name="settings")
+    assert body["data"] == {"color": "red", "size": "L"}
+    assert json.loads(body["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"]) == {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"annotations": {}, "name": "settings", "namespace": "default"},
+    }
+
+
+def test_apply_reads_dates_and_colon_numbers_as_strings_as_kubectl_does(client):
+    create(client)
+    manifest = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: dates}\ndata: {d: 2024-01-01, t: 1:20}\n"
+    response = client.post("/api/sandboxes/default/apply/", {"manifest": manifest}, format="json")
+    assert response.status_code == 200, response.content
+    assert stored_body("ConfigMap", "dates", "default")["data"] == {"d": "2024-01-01", "t": "1:20"}
 
 
 def test_a_manifest_with_one_bad_document_stores_nothing_and_says_which(client):
