@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from clusters.controllers.actions import Action, Delete, Event, Patch
+from clusters.controllers.pods import listed
 from clusters.runtime.base import (
     ContainerConfigError,
     ContainerObservation,
@@ -755,7 +756,10 @@ class _PodSync:
             return
         self.status_write(terminal=True)
         self.operations.append(RemovePod(self.ref))
-        self.actions.append(Delete("v1", "Pod", self.ref.namespace, self.ref.name, uid=self.uid, grace_period=0))
+        why = f"pod {self.ref.name} is being deleted and its containers have stopped: removing it for good"
+        self.actions.append(
+            Delete("v1", "Pod", self.ref.namespace, self.ref.name, uid=self.uid, grace_period=0, why=why)
+        )
 
     # -- status -------------------------------------------------------------------------------
 
@@ -766,8 +770,106 @@ class _PodSync:
             return
         self.transition_events(status)
         self.actions.append(
-            Patch("v1", "Pod", self.ref.namespace, self.ref.name, {"status": patch}, subresource="status")
+            Patch(
+                "v1",
+                "Pod",
+                self.ref.namespace,
+                self.ref.name,
+                {"status": patch},
+                subresource="status",
+                why=self.status_why(status),
+            )
         )
+
+    # -- why, in words ------------------------------------------------------------------------
+
+    def status_why(self, status: dict) -> str:
+        """What the new status says that the old one did not, as a beginner would put it:
+        `container web started`, `container web exited with code 1: restarting in 10 s (back-off)`,
+        `image nginxx cannot be pulled`; the pod's new phase after that."""
+        name = self.ref.name
+        if not self.old.get("containerStatuses") and all(
+            "waiting" in s["state"] and not s.get("lastState") for s in status.get("containerStatuses", [])
+        ):
+            said = [f"pod {name} is on {self.ctx.node}: preparing its containers"]
+        else:
+            said = [
+                phrase
+                for key, init in (("initContainerStatuses", True), ("containerStatuses", False))
+                for new in status.get(key, [])
+                if (phrase := self.container_change(new, self.old_status(new["name"], init=init) or {}, init=init))
+            ]
+        if self.pod["metadata"].get("deletionTimestamp"):
+            said.insert(0, f"pod {name} is being deleted")
+        if status["phase"] != self.old.get("phase", "Pending"):
+            said.append(f"pod {name} is {status['phase']}")
+        if not said and status.get("podIP") and status["podIP"] != self.old.get("podIP"):
+            said.append(f"pod {name}'s sandbox is up, with IP {status['podIP']}")
+        if not said:
+            old = {c.get("type"): c.get("status") for c in self.old.get("conditions", [])}
+            changed = [c["type"] for c in status["conditions"] if old.get(c["type"]) != c["status"]]
+            said.append(f"pod {name}'s {listed(changed)} changed" if changed else f"pod {name}'s status refreshed")
+        if len(said) > 3:
+            said = [*said[:3], f"{len(said) - 3} more"]
+        return "; ".join(said)
+
+    def container_change(self, new: dict, old: dict, *, init: bool) -> str | None:
+        """One container's change of state, in words; None when it says nothing new."""
+        subject = f"{'init container' if init else 'container'} {new['name']}"
+        state, old_state = new["state"], old.get("state", {})
+        if "running" in state and ("running" not in old_state or old.get("containerID") != new.get("containerID")):
+            restarts = new.get("restartCount", 0)
+            return f"{subject} started" + (f" (restart {restarts})" if restarts else "")
+        terminated = state.get("terminated")
+        if terminated and old_state.get("terminated", {}).get("containerID") != terminated.get("containerID"):
+            reason, restarts = terminated.get("reason"), new.get("restartCount", 0)
+            extra = f" ({reason})" if reason not in (None, "Completed", "Error") else ""
+            again = f" after restart {restarts}" if restarts else ""
+            exited = f"{subject} exited with code {terminated.get('exitCode', 0)}{extra}{again}"
+            failed = self.failed_probe(new["name"], restarts, ("liveness", "startup"))
+            return f"{exited}: its {failed} probe failed, so the kubelet stopped it" if failed else exited
+        waiting = state.get("waiting")
+        old_waiting = old_state.get("waiting", {})
+        if waiting and (
+            waiting.get("reason") != old_waiting.get("reason") or new.get("restartCount") != old.get("restartCount")
+        ):
+            return self.waiting_words(subject, new, waiting)
+        if "running" in state and new.get("ready") != old.get("ready"):
+            if new.get("ready"):
+                return f"{subject} is ready"
+            failed = self.failed_probe(new["name"], new.get("restartCount", 0), ("readiness",))
+            return f"{subject} is not ready" + (": its readiness probe fails" if failed else "")
+        return None
+
+    def failed_probe(self, container: str, restart: int, kinds: tuple[str, ...]) -> str | None:
+        """The first of `kinds` whose last result for this run of the container is a failure."""
+        for kind in kinds:
+            record = _probe_record(self.ctx.memory, self.uid, container, kind, restart)
+            if record and record.get("result") == "failure":
+                return kind
+        return None
+
+    def waiting_words(self, subject: str, new: dict, waiting: dict) -> str | None:
+        reason, image = waiting.get("reason"), new.get("image", "")
+        match reason:
+            case "CrashLoopBackOff":
+                code = new.get("lastState", {}).get("terminated", {}).get("exitCode")
+                entry = _section(self.ctx.memory, "restarts").get(_key(self.uid, new["name"])) or {}
+                wait = f" in {entry['backoff']:g} s" if "backoff" in entry else ""
+                return f"{subject} exited with code {code}: restarting{wait} (back-off)"
+            case "ErrImagePull":
+                return f"image {image} cannot be pulled"
+            case "ImagePullBackOff":
+                entry = _section(self.ctx.memory, "pulls").get(_key(self.uid, new["name"])) or {}
+                wait = f" in {entry['backoff']:g} s" if "backoff" in entry else ""
+                return f"image {image} cannot be pulled: trying again{wait} (back-off)"
+            case "ErrImageNeverPull":
+                return f"image {image} is not on the node and imagePullPolicy is Never"
+            case "CreateContainerConfigError":
+                return f"{subject} cannot be created: {waiting.get('message', '')}"
+            case "ContainerCreating" | "PodInitializing" | None:
+                return None
+        return f"{subject} is waiting: {reason}"
 
     def transition_events(self, status: dict) -> None:
         """The back-off Events, recorded as a container enters a back-off."""
@@ -1161,6 +1263,9 @@ def node_status_patch(node: dict, *, now: datetime, ready: bool) -> Patch | None
         )
     if conditions == old:
         return None
-    return Patch(
-        "v1", "Node", "", node["metadata"]["name"], {"status": {"conditions": conditions}}, subresource="status"
-    )
+    name = node["metadata"]["name"]
+    if ready:
+        why = f"the kubelet of {name} is running: renewing the node's status"
+    else:
+        why = f"the kubelet of {name} has stopped: marking the node's conditions Unknown"
+    return Patch("v1", "Node", "", name, {"status": {"conditions": conditions}}, subresource="status", why=why)

@@ -869,3 +869,65 @@ def test_the_sandbox_gets_the_pods_subdomain_and_every_containers_ports():
     ensure, *pulls = world.step().operations
     assert [type(pull) for pull in pulls] == [PullImage, PullImage]
     assert (ensure.subdomain, ensure.ports) == ("web", tuple(ports))
+
+
+# -- why, in words ---------------------------------------------------------------------------------
+
+
+def status_whys(world: World, *, until_empty: bool = True) -> list[str]:
+    """The `why` of every status patch the kubelet plans while it settles."""
+    whys = []
+    for _ in range(20):
+        plan = world.step()
+        whys += [a.why for a in plan.actions if isinstance(a, Patch)]
+        if plan.empty or not until_empty:
+            return whys
+    raise AssertionError("the kubelet never settled")
+
+
+def test_a_starting_pod_says_what_its_kubelet_did():
+    assert status_whys(World(pod())) == [
+        "pod web is on node-1: preparing its containers",
+        "pod web's sandbox is up, with IP 10.244.1.2",
+        "container web started; pod web is Running",
+    ]
+
+
+def test_a_crash_loop_says_the_exit_code_and_the_back_off():
+    world = crash_loop_world(UPSTREAM_BACKOFF)
+    assert status_whys(world)[-3:] == [
+        "container web exited with code 1; pod web is Running",
+        "container web exited with code 1 after restart 1",
+        "container web exited with code 1: restarting in 10 s (back-off)",
+    ]
+
+
+def test_an_image_typo_says_the_image_cannot_be_pulled_then_when_it_is_tried_again():
+    world = World(pod("web", [container("web", "nginxx:1.27")]))
+    assert status_whys(world)[-1] == "image nginxx:1.27 cannot be pulled"
+    world.clock.now = world.settle().next_wakeup
+    assert status_whys(world) == ["image nginxx:1.27 cannot be pulled: trying again in 10 s (back-off)"]
+
+
+def test_a_liveness_kill_and_a_deletion_say_why():
+    app = container(
+        "web", "kube-tutor/web:1.0", env=[{"name": "FAIL_AFTER", "value": "0"}], livenessProbe=http_probe("/healthz")
+    )
+    world = World(pod("web", [app]))
+    whys = status_whys(world)
+    for _ in range(4):
+        world.clock.now = world.settle().next_wakeup
+        whys += status_whys(world)
+    assert "container web exited with code 0: its liveness probe failed, so the kubelet stopped it" in whys
+    delete(world, grace=0)
+    world.settle()
+    assert world.deleted[-1].why == "pod web is being deleted and its containers have stopped: removing it for good"
+
+
+def test_the_heartbeat_says_whether_the_kubelet_runs():
+    assert node_status_patch(ready_node(), now=T0, ready=True).why == (
+        "the kubelet of node-1 is running: renewing the node's status"
+    )
+    assert node_status_patch(ready_node(), now=T0, ready=False).why == (
+        "the kubelet of node-1 has stopped: marking the node's conditions Unknown"
+    )
