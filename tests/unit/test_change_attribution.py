@@ -15,6 +15,7 @@ from clusters.sandboxes import sandbox_create
 pytestmark = pytest.mark.django_db
 NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
 REPLICASETS = resource_for_kind("apps/v1", "ReplicaSet")
+DEPLOYMENTS = resource_for_kind("apps/v1", "Deployment")
 
 
 @pytest.fixture
@@ -63,6 +64,25 @@ def test_the_controller_manager_signs_each_write_with_the_planning_component(san
     assert bound.count() == 2
     events = Change.objects.filter(sandbox=sandbox, kind="Event")
     assert {"replicaset-controller", "default-scheduler"} <= set(events.values_list("actor", flat=True))
+
+
+def test_each_controllers_write_says_why_in_the_change_log(sandbox):
+    deployment = {**replica_set(), "kind": "Deployment"}
+    with store.writing_as("kubectl apply"):
+        store.object_create(sandbox=sandbox, resource=DEPLOYMENTS, body=deployment, namespace="default")
+    controllers_reconcile(sandbox, now=NOW)
+    created = Change.objects.get(sandbox=sandbox, kind="ReplicaSet", type=Change.ADDED)
+    assert (created.actor, created.reason) == (
+        "deployment-controller",
+        f"Deployment web has no ReplicaSet for its pod template: creating {created.name} with 2 pods",
+    )
+    pods = Change.objects.filter(sandbox=sandbox, kind="Pod", type=Change.ADDED)
+    assert pods.count() == 2
+    assert set(pods.values_list("reason", flat=True)) == {f"ReplicaSet {created.name} wants 2 pods, has 0: creating 2"}
+    bound = Change.objects.filter(sandbox=sandbox, kind="Pod", type=Change.MODIFIED, actor="default-scheduler")
+    reasons = list(bound.values_list("name", "reason"))
+    assert len(reasons) == 2
+    assert all(reason.startswith(f"pod {name} has no node: node-") for name, reason in reasons), reasons
 
 
 @pytest.mark.parametrize(
