@@ -86,12 +86,24 @@ def _go_float(number: float) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+def _annotations(document: dict) -> tuple[dict, dict]:
+    """The document's metadata and annotations (an empty map for none or null, as kubectl reads them)."""
+    metadata = document.setdefault("metadata", {})
+    if not isinstance(metadata, dict):
+        raise ThreeWayError(f"metadata must be a mapping, not {go_json(metadata)}")
+    annotations = metadata.get("annotations")
+    if annotations is None:
+        return metadata, {}
+    if not isinstance(annotations, dict):
+        raise ThreeWayError(f"metadata.annotations must be a mapping of strings, not {go_json(annotations)}")
+    return metadata, annotations
+
+
 def last_applied(document: dict) -> str:
     """The annotation kubectl writes for a manifest: the document without the annotation (an
     empty `annotations` map when it had none, as kubectl leaves it), as Go's JSON, one line."""
     bare = copy.deepcopy(document)
-    metadata = bare.setdefault("metadata", {})
-    annotations = metadata.get("annotations") if isinstance(metadata.get("annotations"), dict) else {}
+    metadata, annotations = _annotations(bare)
     metadata["annotations"] = {key: value for key, value in annotations.items() if key != LAST_APPLIED}
     return go_json(bare) + "\n"
 
@@ -99,10 +111,8 @@ def last_applied(document: dict) -> str:
 def with_last_applied(document: dict) -> dict:
     """The modified configuration kubectl sends: the manifest with its own new annotation."""
     annotated = copy.deepcopy(document)
-    text = last_applied(document)
-    metadata = annotated.setdefault("metadata", {})
-    annotations = metadata.get("annotations") if isinstance(metadata.get("annotations"), dict) else {}
-    metadata["annotations"] = {**annotations, LAST_APPLIED: text}
+    metadata, annotations = _annotations(annotated)
+    metadata["annotations"] = {**annotations, LAST_APPLIED: last_applied(document)}
     return annotated
 
 

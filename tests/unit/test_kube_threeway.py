@@ -363,3 +363,12 @@ def test_a_pod_patch_keeps_the_containers_the_server_added_in_place():
     }
     result = strategic_merge(current, patch, POD)
     assert [c["name"] for c in result["spec"]["containers"]] == ["app", "sidecar"]
+
+
+def test_null_annotations_are_read_as_none_and_annotations_that_are_not_a_mapping_are_refused():
+    manifest = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "annotations": None}}
+    assert with_last_applied(manifest)["metadata"]["annotations"] == {LAST_APPLIED: last_applied(manifest)}
+    assert json.loads(last_applied(manifest))["metadata"]["annotations"] == {}
+    manifest["metadata"]["annotations"] = ["a"]
+    with pytest.raises(ThreeWayError, match=r'metadata.annotations must be a mapping of strings, not \["a"\]'):
+        with_last_applied(manifest)
