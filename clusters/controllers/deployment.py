@@ -53,6 +53,7 @@ from clusters.controllers.pods import (
     merge_patch,
     parse_time,
     released_owner_references,
+    shortened,
 )
 from clusters.controllers.state import ClusterState
 from clusters.kube.selectors import labels_match, selector_from_match_labels
@@ -396,8 +397,8 @@ class _Sync:
         size = f"{rs['metadata']['name']} with {counted(_replicas(rs), 'pod')}"
         news = self.template_news()
         if news is None:
-            return f"Deployment {self.name} has no ReplicaSet for its pod template: creating {size}"
-        return f"{news}: creating ReplicaSet {size}"
+            return shortened(f"Deployment {self.name} has no ReplicaSet for its pod template: creating {size}")
+        return shortened(f"{news}: creating ReplicaSet {size}")
 
     def wants(self) -> str:
         """`Deployment web wants 3 pods` (`… (paused)` while paused)."""
@@ -407,7 +408,7 @@ class _Sync:
     def explain(self, rs: dict, why: str, strength: int) -> None:
         name = rs["metadata"]["name"]
         if strength >= self.whys.get(name, (NOTE, ""))[0]:
-            self.whys[name] = (strength, why)
+            self.whys[name] = (strength, shortened(why))
 
     def status_why(self, status: dict) -> str:
         progressing = get_condition(status, PROGRESSING) or {}

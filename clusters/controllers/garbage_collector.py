@@ -92,7 +92,7 @@ def _finish_owner(owner: dict, dependents: dict[str, list[dict]], touched: set[s
         ]
         if not blocking:
             touched.add(uid)
-            why = f"the dependents {subject} waits for are gone: removing its {FOREGROUND} finalizer"
+            why = f"{subject} waited for its blocking dependents, which are gone: removing its {FOREGROUND} finalizer"
             return [_remove_finalizer(owner, FOREGROUND, why)]
     return []
 

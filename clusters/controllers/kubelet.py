@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from clusters.controllers.actions import Action, Delete, Event, Patch
-from clusters.controllers.pods import listed
+from clusters.controllers.pods import listed, shortened
 from clusters.runtime.base import (
     ContainerConfigError,
     ContainerObservation,
@@ -811,7 +811,7 @@ class _PodSync:
             said.append(f"pod {name}'s {listed(changed)} changed" if changed else f"pod {name}'s status refreshed")
         if len(said) > 3:
             said = [*said[:3], f"{len(said) - 3} more"]
-        return "; ".join(said)
+        return shortened("; ".join(said))
 
     def container_change(self, new: dict, old: dict, *, init: bool) -> str | None:
         """One container's change of state, in words; None when it says nothing new."""
@@ -826,7 +826,8 @@ class _PodSync:
             extra = f" ({reason})" if reason not in (None, "Completed", "Error") else ""
             again = f" after restart {restarts}" if restarts else ""
             exited = f"{subject} exited with code {terminated.get('exitCode', 0)}{extra}{again}"
-            failed = self.failed_probe(new["name"], restarts, ("liveness", "startup"))
+            deleting = self.pod["metadata"].get("deletionTimestamp")
+            failed = None if deleting else self.failed_probe(new["name"], restarts, ("liveness", "startup"))
             return f"{exited}: its {failed} probe failed, so the kubelet stopped it" if failed else exited
         waiting = state.get("waiting")
         old_waiting = old_state.get("waiting", {})

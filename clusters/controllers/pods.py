@@ -5,7 +5,7 @@ its template (upstream `pkg/api/v1/pod`, `pkg/controller/controller_utils.go`). 
 controller reference and claiming (adopt orphans that match, release what no longer matches), as
 upstream's `ControllerRefManager` does for pods and ReplicaSets alike. The JSON merge patch
 that turns one body into another, for writing only what changed. And the few words every planner's
-`why` uses to say a count or a list ("3 pods", "node-1 and node-2").
+`why` uses to say a count or a list ("3 pods", "node-1 and node-2") and to stay short.
 """
 
 from __future__ import annotations
@@ -182,6 +182,12 @@ def noun(kind: str) -> str:
 def counted(number: int, word: str) -> str:
     """`1 pod`, `3 pods`: a count with its noun, for the `why` of a write."""
     return f"{number} {word}" if number == 1 else f"{number} {word}s"
+
+
+def shortened(text: str, limit: int = 200) -> str:
+    """A `why` that quotes something unbounded (a scheduler's fit error, an image name) kept to
+    `limit` characters, its end cut and marked."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def listed(names: Iterable[str], *, most: int = 3) -> str:

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from clusters.controllers.actions import Action, Bind, Delete, Event, Patch, ref
-from clusters.controllers.pods import counted
+from clusters.controllers.pods import counted, shortened
 from clusters.controllers.state import ClusterState
 from clusters.kube.validation import QuantityError, quantity_from_json
 
@@ -579,7 +579,7 @@ def _priority(pod: dict) -> int:
 
 def _no_fit_why(pod: dict, fit_error: str) -> str:
     """`pod web-x2k fits no node: 0/2 nodes are available: 2 Insufficient cpu.`"""
-    return f"pod {_name(pod)} fits no node: {fit_error}"
+    return shortened(f"pod {_name(pod)} fits no node: {fit_error}")
 
 
 def _choice_why(pod: dict, best: _Node, runner_up: _Node | None) -> str:

@@ -332,7 +332,9 @@ def test_foreground_and_orphan_deletions_say_why():
     [waited] = garbage_collector.plan(ClusterState.of([owner, replica_set(owner)]), now=NOW)
     assert waited.why == "owner Deployment web is being deleted (foreground): deleting its dependent ReplicaSet"
     [done] = garbage_collector.plan(ClusterState.of([owner]), now=NOW)
-    assert done.why == "the dependents Deployment web waits for are gone: removing its foregroundDeletion finalizer"
+    assert done.why == (
+        "Deployment web waited for its blocking dependents, which are gone: removing its foregroundDeletion finalizer"
+    )
     orphaning = replica_set(deleting=True, finalizers=["orphan"])
     [kept] = garbage_collector.plan(ClusterState.of([orphaning, pod("web-7d9f-a", orphaning)]), now=NOW)
     assert kept.why == (

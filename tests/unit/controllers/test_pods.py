@@ -7,15 +7,18 @@ import pytest
 from clusters.controllers.pods import (
     claim,
     controller_ref,
+    counted,
     format_time,
     is_active,
     is_available,
     is_ready,
     is_terminating,
+    listed,
     merge_patch,
     parse_time,
     pod_from_template,
     released_owner_references,
+    shortened,
 )
 from clusters.kube.selectors import selector_from_match_labels
 
@@ -172,3 +175,17 @@ def test_a_merge_patch_carries_only_what_changed_and_nulls_what_went():
     }
     assert merge_patch(new, new) == {}
     assert merge_patch({"x": [1, 2]}, {"x": [2]}) == {"x": [2]}, "lists are replaced whole"
+
+
+# --- words ------------------------------------------------------------------------------------
+
+
+def test_counts_lists_and_long_sentences_read_as_a_beginner_reads_them():
+    assert (counted(1, "pod"), counted(0, "pod"), counted(3, "pod")) == ("1 pod", "0 pods", "3 pods")
+    assert listed(["a"]) == "a"
+    assert listed(["a", "b"]) == "a and b"
+    assert listed(["a", "b", "c"]) == "a, b and c"
+    assert listed(["a", "b", "c", "d", "e"]) == "a, b, c and 2 more"
+    assert shortened("x" * 150) == "x" * 150
+    long = shortened("pod web fits no node: " + "1 Insufficient cpu, " * 20)
+    assert (len(long), long[-1]) == (200, "…")
