@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import copy
+import fcntl
+import os
+import tempfile
+from pathlib import Path
 
 import yaml
 from django.conf import settings
@@ -183,3 +187,54 @@ def kubeconfig_render(*, sandbox: Sandbox, server: str) -> str:
         "preferences": {},
     }
     return yaml.safe_dump(config, sort_keys=False)
+
+
+def console_kubeconfig(*, sandbox: Sandbox, server: str, folder: Path) -> Path:
+    """The kubeconfig the sandbox page's console runs kubectl with: `folder`/kubeconfig (0600).
+
+    The first call issues a token of the owner for it (only its hash is stored; the key lives only in
+    that file); later calls reuse the file, so kubectl's HOME beside it keeps its discovery cache. A
+    new token is issued when the file is missing or unreadable, its token is gone, or the server (or
+    the context's names) changed; the token it replaces is deleted. `server` is the app's address as
+    the web process reaches it; over plain http the token goes in the URL path, as in
+    kubeconfig_render. A lock file makes two commands at once issue one token, not two."""
+    base = f"{server.rstrip('/')}/k8s/{sandbox.uid.hex}"
+
+    def config_for(key: str) -> dict:
+        https = server.startswith("https://")
+        context = f"{sandbox.owner.get_username()}-{sandbox.name}"
+        return {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": context, "cluster": {"server": base if https else f"{base}/t/{key}"}}],
+            "users": [{"name": context, "user": {"token": key} if https else {}}],
+            "contexts": [{"name": context, "context": {"cluster": context, "user": context, "namespace": "default"}}],
+            "current-context": context,
+            "preferences": {},
+        }
+
+    path = folder / "kubeconfig"
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with (folder / ".kubeconfig.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        old_key = None
+        try:
+            old = yaml.safe_load(path.read_text())
+            old_server = old["clusters"][0]["cluster"]["server"]
+            in_path = old_server.rpartition("/t/")[2] if "/t/" in old_server else None
+            old_key = old["users"][0]["user"].get("token") or in_path
+        except (OSError, yaml.YAMLError, LookupError, TypeError, AttributeError):
+            old = None
+        if old_key:
+            token = AccessToken.objects.filter(user_id=sandbox.owner_id, key_hash=AccessToken.hash_key(old_key))
+            if old == config_for(old_key) and token.exists():
+                return path
+        with transaction.atomic():
+            _, key = AccessToken.issue(user=sandbox.owner, description=f"kubectl console of sandbox {sandbox.name}")
+            handle, written = tempfile.mkstemp(dir=folder, prefix=".kubeconfig-")  # 0600
+            with os.fdopen(handle, "w") as file:
+                file.write(yaml.safe_dump(config_for(key), sort_keys=False))
+            os.replace(written, path)
+            if old_key:
+                AccessToken.objects.filter(key_hash=AccessToken.hash_key(old_key)).delete()
+    return path
