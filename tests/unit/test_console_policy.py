@@ -10,6 +10,7 @@ from tutor.sandboxes.console import (
     CommandRefused,
     command_timeout,
     parse_command,
+    reads_stdin,
 )
 
 ACCEPTED = [
@@ -230,6 +231,24 @@ def test_it_refuses_with_a_message_that_says_what_and_why(line, words):
 def test_f_dash_needs_the_editors_text(line):
     with pytest.raises(CommandRefused, match="Write the manifest in the editor first"):
         parse_command(line, stdin_available=False)
+
+
+@pytest.mark.parametrize(
+    ("line", "reads"),
+    [
+        ("apply -f -", True),
+        ("apply -f-", True),
+        ("apply -Rf-", True),
+        ("apply -Rf -", True),
+        ("apply --filename=-", True),
+        ("create -f=- --save-config", True),
+        ("logs -f web", False),
+        ("get pods -l -", False),
+        ("run x --image=busybox -- -f -", False),
+    ],
+)
+def test_it_knows_which_commands_read_the_editors_text(line, reads):
+    assert reads_stdin(line.split()) is reads
 
 
 @pytest.mark.parametrize(

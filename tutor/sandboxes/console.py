@@ -686,6 +686,11 @@ def _check_flag(command: str, flag: _Flag, value: str | None, typed: str, *, std
         )
 
 
+def reads_stdin(argv: Sequence[str]) -> bool:
+    """Whether kubectl will read the editor's text: -f - in any spelling (-f-, -Rf -, --filename=-)."""
+    return any(flag.name == "filename" and value == "-" for flag, value, _ in _scan(argv).flags)
+
+
 def command_timeout(argv: Sequence[str]) -> float:
     """The time limit for an argv: FOLLOW_TIMEOUT for commands that follow or wait by nature
     (-w/--watch, --watch-only, logs -f, rollout status, wait, events -w, and delete and drain,
