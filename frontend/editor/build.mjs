@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const out = join(here, "..", "..", "vendor", "editor");
+const out = join(here, "..", "..", "static", "vendor", "editor");
 // Licenses we know allow shipping the code inside the app; anything else stops the build so a
 // person looks at it before it reaches classrooms.
 const ALLOWED = new Set(["MIT", "ISC", "BSD-2-Clause", "BSD-3-Clause", "Apache-2.0", "0BSD"]);
@@ -21,7 +21,7 @@ const result = await build({
   minify: true,
   target: ["es2020"], // the browsers a classroom has; CodeMirror itself needs ES2018+
   legalComments: "none", // their texts go to LICENSES.txt instead, whole
-  banner: { js: "/* Kube Tutor YAML editor. Built from static/src/editor by scripts/build-editor; licenses in LICENSES.txt. */" },
+  banner: { js: "/* Kube Tutor YAML editor. Built from frontend/editor by scripts/build-editor; licenses in LICENSES.txt. */" },
   metafile: true,
   logLevel: "warning",
 });
@@ -50,7 +50,7 @@ for (const [dir, meta] of [...packages].sort((a, b) => a[1].name.localeCompare(b
 const rule = "\n\n" + "-".repeat(78) + "\n\n";
 writeFileSync(
   join(out, "LICENSES.txt"),
-  "The licenses of the packages bundled into editor.js (gathered by static/src/editor/build.mjs).\n" + rule + sections.join(rule) + "\n",
+  "The licenses of the packages bundled into editor.js (gathered by frontend/editor/build.mjs).\n" + rule + sections.join(rule) + "\n",
 );
 
 const bundle = readFileSync(join(out, "editor.js"));
