@@ -1,13 +1,61 @@
-"""Container output: the runtime appends lines, `kubectl logs` reads them (and follows them)."""
+"""Container output: the runtime appends lines, `kubectl logs` reads them (and follows them).
+
+A node's kubelet copies what its containers wrote into the log each time it runs, and nothing
+else makes it run while its pods are quiet. So a reader asks for a copy: `log_refresh` wakes
+the pod's kubelet (at most once a second per node and process) and waits briefly for its run,
+so `kubectl logs`, `kubectl logs -f` and the pages see output as it is written — the cost falls on
+logs someone reads, not on every idle container.
+"""
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from clusters import errors
-from clusters.models import ContainerLog, Sandbox
+from clusters import errors, workqueue
+from clusters.models import ContainerLog, Sandbox, WorkItem
+
+SYNC_INTERVAL = timedelta(seconds=1)
+SYNC_WAIT_SECONDS = 1.5
+SYNC_POLL_SECONDS = 0.03
+_sync_asked: dict[tuple[int, str], datetime] = {}
+
+
+def log_sync_request(*, sandbox: Sandbox, pod: dict) -> str | None:
+    """Ask the pod's kubelet to copy its containers' new output; returns the kubelet's key, or
+    None when the pod has no node or its kubelet was asked less than SYNC_INTERVAL ago."""
+    node = pod.get("spec", {}).get("nodeName")
+    if not node:
+        return None
+    key = workqueue.kubelet_key(node)
+    now = timezone.now()
+    asked = _sync_asked.get((sandbox.pk, key))
+    if asked is not None and now - asked < SYNC_INTERVAL:
+        return None
+    _sync_asked[(sandbox.pk, key)] = now
+    workqueue.work_request(sandbox.pk, [key])
+    return key
+
+
+def log_sync_wait(*, sandbox: Sandbox, key: str, timeout: float = SYNC_WAIT_SECONDS) -> bool:
+    """Wait until the kubelet's key is neither due nor running (its run copied the logs), at most
+    `timeout` seconds; True when it got there."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        item = WorkItem.objects.filter(sandbox=sandbox, key=key).values("dirty", "leased_until").first()
+        if item is None or (not item["dirty"] and item["leased_until"] is None):
+            return True
+        time.sleep(SYNC_POLL_SECONDS)
+    return False
+
+
+def log_refresh(*, sandbox: Sandbox, pod: dict) -> None:
+    """Bring the pod's log up to what its containers wrote by now (see the module's docstring)."""
+    key = log_sync_request(sandbox=sandbox, pod=pod)
+    if key is not None:
+        log_sync_wait(sandbox=sandbox, key=key)
 
 
 def container_log_append(

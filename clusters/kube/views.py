@@ -267,7 +267,7 @@ def _get(request: HttpRequest, sandbox: Sandbox, resource: Resource, info: Reque
     if info.subresource == "scale":
         return _json(_scale_of(body))
     if info.subresource == "log":
-        return _pod_log(request, body)
+        return _pod_log(request, sandbox, body)
     return _render(request, resource, [body], int(body["metadata"]["resourceVersion"]), single=True)
 
 
@@ -453,8 +453,9 @@ def _log_target(request: HttpRequest, pod: dict) -> tuple[str, int, dict]:
     return container, logs.log_run(pod, container, options["previous"]), options
 
 
-def _pod_log(request: HttpRequest, pod: dict) -> HttpResponse:
+def _pod_log(request: HttpRequest, sandbox: Sandbox, pod: dict) -> HttpResponse:
     container, run, options = _log_target(request, pod)
+    logs.log_refresh(sandbox=sandbox, pod=pod)
     lines = logs.log_lines(
         pod=pod, container=container, restart=run, tail=options["tail"], since_seconds=options["since_seconds"]
     )
@@ -487,6 +488,7 @@ async def _follow_log(request: HttpRequest, sandbox: Sandbox, info: RequestInfo)
     async def stream():
         read = released(logs.log_lines)
         running = released(still_running)
+        await released(logs.log_refresh)(sandbox=sandbox, pod=pod)
         lines = await read(
             pod=pod, container=container, restart=run, tail=options["tail"], since_seconds=options["since_seconds"]
         )
@@ -501,6 +503,8 @@ async def _follow_log(request: HttpRequest, sandbox: Sandbox, info: RequestInfo)
                 return
             if not lines:
                 await asyncio.sleep(LOG_POLL_SECONDS)
+                # Ask the kubelet for what was written since (at most once a second).
+                await released(logs.log_sync_request)(sandbox=sandbox, pod=pod)
 
     response = StreamingHttpResponse(stream(), content_type="text/plain")
     response["X-Accel-Buffering"] = "no"
