@@ -224,6 +224,7 @@ class RunWrites:
     def __init__(self, sandbox: Sandbox, *, deferred: bool) -> None:
         self.sandbox, self.deferred = sandbox, deferred
         self.statuses: dict[tuple[str, str], dict] = {}  # (namespace, name) → merged status patch
+        self.whys: dict[tuple[str, str], list[str]] = {}  # (namespace, name) → why each patch was planned
         self.events: list[Event] = []
         self.stored: list[dict] | None = None  # the node's pods as last read
 
@@ -244,7 +245,10 @@ class RunWrites:
                 self.events.append(action)
             elif _is_pod_status(action):
                 # The planner's status patches replace whole top-level fields: merging is dict.update.
-                self.statuses.setdefault((action.namespace, action.name), {}).update(action.patch["status"])
+                pod = (action.namespace, action.name)
+                self.statuses.setdefault(pod, {}).update(action.patch["status"])
+                if action.why and action.why not in self.whys.setdefault(pod, []):
+                    self.whys[pod].append(action.why)
             else:  # a pod's final Delete: what came before it lands first
                 self.flush()
                 actions_apply(self.sandbox, [action])
@@ -265,9 +269,11 @@ class RunWrites:
         """Each pod's status on its own (one lost race drops only that pod's), then the Events."""
         with transaction.atomic():
             for (namespace, name), status in self.statuses.items():
-                actions_apply(self.sandbox, [Patch("v1", "Pod", namespace, name, {"status": status}, "status")])
+                why = "; ".join(self.whys.get((namespace, name), []))
+                patch = Patch("v1", "Pod", namespace, name, {"status": status}, "status", why=why)
+                actions_apply(self.sandbox, [patch])
             actions_apply(self.sandbox, self.events)
-        self.statuses, self.events = {}, []
+        self.statuses, self.whys, self.events = {}, {}, []
 
 
 def _is_pod_status(action) -> bool:
