@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
+import threading
+import time
 from dataclasses import dataclass
 
 from django.utils import timezone
@@ -59,13 +60,26 @@ def _stored_events(sandbox: Sandbox, namespace: str, uids: set[str]) -> list[dic
     return list(rows.order_by("name").values_list("body", flat=True))
 
 
+_stamp_lock = threading.Lock()
+_last_stamp = 0
+
+
+def _event_stamp() -> int:
+    """The event recorder's suffix: the time in nanoseconds, so that a name sorts as its Event
+    happened (`kubectl get events` lists them by name); strictly increasing in this process."""
+    global _last_stamp
+    with _stamp_lock:
+        _last_stamp = max(time.time_ns(), _last_stamp + 1)
+        return _last_stamp
+
+
 def _event_body(event: Event, namespace: str, now: str) -> dict:
     involved = event.involved
     return {
         "apiVersion": "v1",
         "kind": "Event",
-        # Named like the event recorder names them: the object's name and a unique suffix.
-        "metadata": {"name": f"{involved.get('name', 'object')}.{uuid.uuid4().hex[:16]}", "namespace": namespace},
+        # Named as upstream's recorder names them: the object's name and the time in hex nanoseconds.
+        "metadata": {"name": f"{involved.get('name', 'object')}.{_event_stamp():x}", "namespace": namespace},
         "involvedObject": involved,
         "reason": event.reason,
         "message": event.message,
