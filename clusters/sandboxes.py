@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from clusters import store
+from clusters import faults, store
 from clusters.kube.resources import resource_for_kind
 from clusters.models import AccessToken, Change, Sandbox, StoredObject
 from clusters.runtime.selection import runtime_status
@@ -142,15 +142,17 @@ def engine_for(runtime: str) -> str:
 def sandbox_create(*, owner, name: str = "default", runtime: str = "auto", fast_backoff: bool | None = None) -> Sandbox:
     engine = engine_for(runtime)
     fast = settings.FAST_BACKOFF if fast_backoff is None else fast_backoff
-    with transaction.atomic():
+    with transaction.atomic(), store.writing_as("kube-tutor: new sandbox"):
         sandbox = Sandbox.objects.create(owner=owner, name=name, runtime=runtime, engine=engine, fast_backoff=fast)
         _seed(sandbox)
     return sandbox
 
 
 def sandbox_reset(*, sandbox: Sandbox) -> Sandbox:
-    """Remove everything the learner made and start again from a fresh cluster's objects.
-    Watchers see every object deleted, then the fresh ones added."""
+    """Remove everything the learner made and start again from a fresh cluster's objects, with
+    every kubelet running. Watchers see every object deleted, then the fresh ones added."""
+    for node in faults.kubelets_stopped(sandbox=sandbox):
+        faults.kubelet_start(sandbox=sandbox, node=node)
     with transaction.atomic():
         for row in StoredObject.objects.filter(sandbox=sandbox).order_by("pk"):
             resource = resource_for_kind(row.body["apiVersion"], row.body["kind"])
