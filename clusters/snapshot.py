@@ -17,7 +17,7 @@ from datetime import datetime
 from django.db.models import Max
 from django.utils import timezone
 
-from clusters import errors, logs
+from clusters import errors, faults, logs
 from clusters.controllers.state import ClusterState
 from clusters.kube import selectors
 from clusters.kube.tables import pod_summary
@@ -206,12 +206,8 @@ def sandbox_snapshot(sandbox: Sandbox, *, events: int = EVENTS_KEPT) -> Snapshot
         taken_at=timezone.now(),
         state=ClusterState.of(bodies),
         events=tuple(newest_events),
-        kubelets_stopped=frozenset(_kubelets_stopped(sandbox)),
+        kubelets_stopped=frozenset(faults.kubelets_stopped(sandbox=sandbox)),
     )
-
-
-def _kubelets_stopped(sandbox: Sandbox) -> set[str]:
-    return set()
 
 
 # --- views derived from a snapshot -------------------------------------------------------------
@@ -529,7 +525,8 @@ def pod_log(
     tail: int = 200,
     after_id: int = 0,
 ) -> LogTail:
-    """The current run's output of a pod's container (the only one, or `container`)."""
+    """The current run's output of a pod's container (the only one, or `container`), brought up to
+    what it wrote by now (`logs.log_refresh`)."""
     body = (
         StoredObject.objects.filter(sandbox=sandbox, api_group="", kind="Pod", namespace=namespace, name=pod)
         .values_list("body", flat=True)
@@ -542,14 +539,22 @@ def pod_log(
         restart = logs.log_run(body, name, previous=False)
     except errors.ApiError as error:
         raise SnapshotError(error.message) from None
+    logs.log_refresh(sandbox=sandbox, pod=body)
     rows = logs.log_lines(pod=body, container=name, restart=restart, after_id=after_id, tail=None if after_id else tail)
     last = rows[-1].id if rows else after_id
     return LogTail(container=name, restart=restart, lines=tuple(r.line for r in rows), last_id=last)
 
 
-def changes_count(sandbox: Sandbox, *, actor: str, kind: str, change_type: str) -> int:
+def changes_count(sandbox: Sandbox, *, actor: str, kind: str, change_type: str, name_prefix: str = "") -> int:
     """How many changes of `kind` and type the change log holds by `actor` (a name, or a prefix
-    ending in "/" such as "kubelet/" for every node's kubelet)."""
-    rows = Change.objects.filter(sandbox=sandbox, kind=kind, type=change_type)
+    ending in "/" such as "kubelet/" for every node's kubelet), to objects named `name_prefix`…"""
+    rows = Change.objects.filter(sandbox=sandbox, kind=kind, type=change_type, name__startswith=name_prefix)
     rows = rows.filter(actor__startswith=actor) if actor.endswith("/") else rows.filter(actor=actor)
     return rows.count()
+
+
+def sandbox_of(*, owner, name: str) -> Sandbox | None:
+    """The owner's sandbox of that name, or None."""
+    if not owner.is_authenticated:
+        return None
+    return Sandbox.objects.filter(owner=owner, name=name).first()

@@ -71,7 +71,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_htmx",
     "tutor.health",
+    "tutor.accounts",
     "tutor.lessons",
+    "tutor.sandboxes",
     "tutor.classrooms",
     "clusters",
 ]
@@ -102,6 +104,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "tutor.accounts.context_processors.account",
             ],
         },
     },
@@ -118,7 +121,7 @@ AUTH_PASSWORD_VALIDATORS = [
 # The Kubernetes API server's request limit; bodies over it get a 413 Status.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 3 * 1024 * 1024
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "home"
+LOGIN_REDIRECT_URL = "lessons"
 LOGOUT_REDIRECT_URL = "home"
 
 LANGUAGE_CODE = "en"

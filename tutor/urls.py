@@ -7,7 +7,11 @@ from tutor.health.views import healthz
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", healthz, name="healthz"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("accounts/", include("tutor.accounts.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("lessons/", include("tutor.lessons.urls")),
+    path("", include("tutor.sandboxes.urls")),
     path("admin/", admin.site.urls),
     path("api/", include("clusters.api_urls")),
     path("", include("clusters.urls")),

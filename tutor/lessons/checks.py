@@ -23,9 +23,26 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from clusters.kube import selectors
+from clusters.kube.resources import RESOURCES
 from clusters.snapshot import PodView, Snapshot, nodes_view, rollout_progress, service_endpoints
 
 MAX_NAMED = 3  # pods named in a failure explanation
+CLUSTER_SCOPED_KINDS = frozenset(r.kind for r in RESOURCES if not r.namespaced)
+
+
+def _scope(kind: str, namespace: str | None) -> str:
+    """Where an object of `kind` lives when a check does not say: `default`, or nowhere for
+    cluster-scoped kinds (Node, Namespace, PersistentVolume, …)."""
+    if namespace is not None:
+        return namespace
+    return "" if kind in CLUSTER_SCOPED_KINDS else "default"
+
+
+def _value_words(value: Any) -> str:
+    """A value as YAML writes it (true, not True), for descriptions."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "-" if value is None else str(value)
 
 
 class CheckSpecError(ValueError):
@@ -40,11 +57,12 @@ class Result:
 
 @dataclass(frozen=True)
 class Observation:
-    """What a check may look at. `history(actor, kind, change_type)` counts matching changes in
-    the sandbox's change log; `logs(namespace, pod, container)` returns a container's output."""
+    """What a check may look at. `history(actor, kind, change_type, name_prefix)` counts matching
+    changes in the sandbox's change log; `logs(namespace, pod, container)` returns a container's
+    output."""
 
     snapshot: Snapshot
-    history: Callable[[str, str, str], int] = field(default=lambda actor, kind, change_type: 0)
+    history: Callable[[str, str, str, str], int] = field(default=lambda actor, kind, change_type, name: 0)
     logs: Callable[[str, str, str | None], Sequence[str]] = field(default=lambda namespace, pod, container: ())
 
 
@@ -131,6 +149,11 @@ class Check:
     def problem(self) -> str:
         """What is wrong with the options (empty when fine)."""
         return ""
+
+    @property
+    def reads_logs(self) -> bool:
+        """Whether it looks at container output, which changes without any object changing."""
+        return False
 
     def describe(self) -> str:
         raise NotImplementedError
@@ -549,7 +572,11 @@ class CronJob(Check):
     succeeded: int = 0
 
     def describe(self) -> str:
-        return _("CronJob %(name)s has started at least %(jobs)d Jobs (%(succeeded)d completed)") % {
+        return ngettext(
+            "CronJob %(name)s has started at least %(jobs)d Job (%(succeeded)d completed)",
+            "CronJob %(name)s has started at least %(jobs)d Jobs (%(succeeded)d completed)",
+            self.jobs,
+        ) % {
             "name": self.name,
             "jobs": self.jobs,
             "succeeded": self.succeeded,
@@ -605,18 +632,18 @@ class Object(Check):
     key = "object"
     kind: str
     name: str
-    namespace: str = ""
+    namespace: str | None = None  # default: `default`, or none for cluster-scoped kinds
     fields: dict = field(default_factory=dict, hash=False)
 
     def describe(self) -> str:
         where = f"{self.kind} {self.name}"
         if not self.fields:
             return _("%(object)s exists") % {"object": where}
-        said = ", ".join(f"{path} = {value}" for path, value in self.fields.items())
+        said = ", ".join(f"{path} = {_value_words(value)}" for path, value in self.fields.items())
         return _("%(object)s has %(fields)s") % {"object": where, "fields": said}
 
     def evaluate(self, observed: Observation) -> Result:
-        obj = observed.snapshot.get(self.kind, self.namespace, self.name)
+        obj = observed.snapshot.get(self.kind, _scope(self.kind, self.namespace), self.name)
         where = f"{self.kind} {self.name}"
         if obj is None:
             return Result(False, _("%(object)s does not exist yet") % {"object": where})
@@ -626,7 +653,7 @@ class Object(Check):
                 return Result(
                     False,
                     _("%(object)s has %(path)s = %(found)s, expected %(want)s")
-                    % {"object": where, "path": path, "found": "-" if found is None else found, "want": value},
+                    % {"object": where, "path": path, "found": _value_words(found), "want": _value_words(value)},
                 )
         return self.passed()
 
@@ -638,13 +665,13 @@ class Absent(Check):
     key = "absent"
     kind: str
     name: str
-    namespace: str = ""
+    namespace: str | None = None  # default: `default`, or none for cluster-scoped kinds
 
     def describe(self) -> str:
         return _("%(kind)s %(name)s no longer exists") % {"kind": self.kind, "name": self.name}
 
     def evaluate(self, observed: Observation) -> Result:
-        obj = observed.snapshot.get(self.kind, self.namespace, self.name)
+        obj = observed.snapshot.get(self.kind, _scope(self.kind, self.namespace), self.name)
         if obj is None:
             return self.passed()
         if obj["metadata"].get("deletionTimestamp"):
@@ -659,6 +686,7 @@ class Log(Check):
     """A container's output (of pod `pod`, or of any pod matching `selector`) contains `contains`."""
 
     key = "log"
+    reads_logs = True
     contains: str
     pod: str = ""
     selector: str = ""
@@ -687,13 +715,14 @@ class Log(Check):
 class History(Check):
     """The sandbox's change log holds at least `min` changes of `kind` of type `change` (ADDED,
     MODIFIED, DELETED) written by `actor` (a component such as default-scheduler, or a prefix
-    such as kubelet/ for every node's kubelet)."""
+    such as kubelet/ for every node's kubelet), to objects whose name starts with `name`."""
 
     key = "history"
     actor: str
     kind: str
     change: str = "ADDED"
     min: int = 1
+    name: str = ""
 
     def problem(self) -> str:
         return "" if self.change in ("ADDED", "MODIFIED", "DELETED") else "change must be ADDED, MODIFIED or DELETED"
@@ -701,21 +730,24 @@ class History(Check):
     def _verb(self) -> str:
         return {"ADDED": _("created"), "MODIFIED": _("changed"), "DELETED": _("deleted")}[self.change]
 
+    def _what(self) -> str:
+        return f"{self.kind} {self.name}…" if self.name else self.kind
+
     def describe(self) -> str:
         return _("%(actor)s has %(verb)s at least %(count)d %(kind)s objects") % {
             "actor": self.actor,
             "verb": self._verb(),
             "count": self.min,
-            "kind": self.kind,
+            "kind": self._what(),
         }
 
     def evaluate(self, observed: Observation) -> Result:
-        found = observed.history(self.actor, self.kind, self.change)
+        found = observed.history(self.actor, self.kind, self.change, self.name)
         if found < self.min:
             return Result(
                 False,
                 _("%(actor)s has %(verb)s %(found)d %(kind)s objects so far, expected %(want)d")
-                % {"actor": self.actor, "verb": self._verb(), "found": found, "kind": self.kind, "want": self.min},
+                % {"actor": self.actor, "verb": self._verb(), "found": found, "kind": self._what(), "want": self.min},
             )
         return self.passed()
 
@@ -757,6 +789,10 @@ class All(Check):
         if not isinstance(spec, list) or not spec:
             raise CheckSpecError(f"{where}: `all` takes a list of checks")
         return cls(tuple(parse_check(item, f"{where}.all[{index}]") for index, item in enumerate(spec)))
+
+    @property
+    def reads_logs(self) -> bool:
+        return any(check.reads_logs for check in self.checks)
 
     def describe(self) -> str:
         return "; ".join(check.describe() for check in self.checks)

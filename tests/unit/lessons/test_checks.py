@@ -1,6 +1,7 @@
 """Lesson checks judge a snapshot of a sandbox and say why they fail, in English and Korean."""
 
 import pytest
+from django.utils import translation
 
 from clusters.snapshot import Snapshot
 from tutor.lessons.checks import CheckSpecError, Observation, parse_check
@@ -56,7 +57,7 @@ def observe(*objects, logs=None, history=None):
     return Observation(
         snapshot=Snapshot.of(objects),
         logs=(lambda namespace, name, container: (logs or {}).get(name, ())),
-        history=history or (lambda actor, kind, change: 0),
+        history=history or (lambda actor, kind, change, name: 0),
     )
 
 
@@ -87,6 +88,14 @@ def test_it_names_the_pod_that_keeps_the_count_short_and_why():
     assert result.message == (
         "expected 3 pods labelled app=web to be Running and Ready, found 2: web-7d9f-x2k is in CrashLoopBackOff"
     )
+
+
+def test_it_explains_in_korean_when_korean_is_active():
+    with translation.override("ko"):
+        result = check({"pods": {"selector": "app=web", "count": 1}}).evaluate(observe())
+    assert not result.passed
+    assert "app=web" in result.message
+    assert "파드" in result.message
 
 
 def test_a_pod_running_but_not_ready_is_said_so():
@@ -239,8 +248,8 @@ def test_log_history_and_event_checks_read_what_the_observation_gives():
     assert log.evaluate(observe(logs={"duo": ["hello there"]})).passed
     assert not log.evaluate(observe(logs={"duo": ["nothing"]})).passed
     history = check({"history": {"actor": "default-scheduler", "kind": "Pod", "change": "MODIFIED", "min": 2}})
-    assert history.evaluate(observe(history=lambda actor, kind, change: 2)).passed
-    assert history.evaluate(observe(history=lambda actor, kind, change: 1)).message == (
+    assert history.evaluate(observe(history=lambda actor, kind, change, name: 2)).passed
+    assert history.evaluate(observe(history=lambda actor, kind, change, name: 1)).message == (
         "default-scheduler has changed 1 Pod objects so far, expected 2"
     )
     event = {
@@ -280,3 +289,41 @@ def test_a_check_that_cannot_be_understood_is_refused_with_the_reason(spec, prob
     with pytest.raises(CheckSpecError, match="test") as raised:
         parse_check(spec, "test")
     assert problem in str(raised.value)
+
+
+def test_object_and_absent_look_in_default_unless_the_kind_is_cluster_scoped():
+    cache = pod("cache")
+    assert check({"object": {"kind": "Pod", "name": "cache"}}).evaluate(observe(cache)).passed
+    assert not check({"absent": {"kind": "Pod", "name": "cache"}}).evaluate(observe(cache)).passed
+    elsewhere = pod("cache", namespace="team-a")
+    assert check({"absent": {"kind": "Pod", "name": "cache"}}).evaluate(observe(elsewhere)).passed
+    assert (
+        check({"object": {"kind": "Pod", "name": "cache", "namespace": "team-a"}}).evaluate(observe(elsewhere)).passed
+    )
+    node = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "node-1"}}
+    assert check({"object": {"kind": "Node", "name": "node-1"}}).evaluate(observe(node)).passed
+
+
+def test_values_are_worded_as_yaml_writes_them():
+    suspended = check({"object": {"kind": "CronJob", "name": "ticker", "fields": {"spec.suspend": True}}})
+    assert suspended.describe() == "CronJob ticker has spec.suspend = true"
+    cron = {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": {"name": "ticker", "namespace": "default"},
+        "spec": {"suspend": False},
+    }
+    assert suspended.evaluate(observe(cron)).message == ("CronJob ticker has spec.suspend = false, expected true")
+
+
+def test_history_can_be_narrowed_to_names_that_start_with_a_prefix():
+    asked = []
+
+    def history(actor, kind, change, name):
+        asked.append((actor, kind, change, name))
+        return 3
+
+    spec = {"history": {"actor": "replicaset-controller", "kind": "Pod", "min": 3, "name": "relay-"}}
+    assert check(spec).evaluate(observe(history=history)).passed
+    assert asked == [("replicaset-controller", "Pod", "ADDED", "relay-")]
+    assert check(spec).describe() == "replicaset-controller has created at least 3 Pod relay-… objects"
