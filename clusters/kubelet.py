@@ -404,7 +404,9 @@ def _kubelet_run(sandbox: Sandbox, *, node: str, now: datetime) -> datetime | No
     with transaction.atomic():
         if writes.deferred:
             writes.flush()
-            _copy_logs(sandbox, runtime, runtime.observe(node=node), memory, {p["metadata"]["uid"]: p for p in pods})
+        # Every run ends with the output written since the last copy: a run with nothing else to do
+        # is how a reader's request for fresh logs (clusters.logs.log_refresh) is answered.
+        _copy_logs(sandbox, runtime, runtime.observe(node=node), memory, {p["metadata"]["uid"]: p for p in pods})
         saved.state = state
         saved.lease_renewed_at = now  # the kubelet ran: it lives
         saved.save(update_fields=["state", "lease_renewed_at"])
