@@ -223,7 +223,8 @@ def test_a_failed_run_reports_its_last_lines_when_asked_to(runtime):
     assert (seen.exit_code, seen.message) == (3, "one\ntwo")
 
 
-def test_stop_sends_sigterm_and_waits_no_longer_than_needed(runtime):
+def test_stop_sends_sigterm_and_returns_at_once(runtime):
+    """The kubelet's run goes on while a container stops (its grace period can be long)."""
     pod = new_pod(runtime)
     started(runtime, pod, busybox("c", "trap 'exit 143' TERM; sleep 3600 & wait"))
 
@@ -231,9 +232,9 @@ def test_stop_sends_sigterm_and_waits_no_longer_than_needed(runtime):
     runtime.container_stop(pod, "c", grace_seconds=30)
     took = time.monotonic() - began
 
-    seen = observed(runtime, pod, "c")
-    assert (seen.state, seen.exit_code) == ("exited", 143)  # its own handler ran on SIGTERM
-    assert took < 3
+    assert took < 1
+    seen = exited(runtime, pod, "c", timeout=3)
+    assert seen.exit_code == 143  # its own handler ran on SIGTERM
 
 
 def test_a_command_that_handles_no_signal_runs_as_pid_1_and_ignores_sigterm(runtime):
@@ -243,10 +244,12 @@ def test_a_command_that_handles_no_signal_runs_as_pid_1_and_ignores_sigterm(runt
 
     began = time.monotonic()
     runtime.container_stop(pod, "c", grace_seconds=1)
-    took = time.monotonic() - began
+    assert time.monotonic() - began < 1
+    assert observed(runtime, pod, "c").state == "running"  # SIGTERM changed nothing
 
-    assert observed(runtime, pod, "c").exit_code == 137
-    assert 0.9 < took < 5
+    seen = exited(runtime, pod, "c", timeout=5)
+    assert seen.exit_code == 137
+    assert 0.9 < time.monotonic() - began < 5
 
 
 def test_the_teaching_web_server_stops_on_sigterm_like_nginx(runtime):
@@ -256,7 +259,7 @@ def test_the_teaching_web_server_stops_on_sigterm_like_nginx(runtime):
     began = time.monotonic()
     runtime.container_stop(pod, "web", grace_seconds=30)
 
-    assert observed(runtime, pod, "web").exit_code == 0
+    assert exited(runtime, pod, "web", timeout=3).exit_code == 0
     assert time.monotonic() - began < 3
 
 
