@@ -401,7 +401,10 @@ def _changed(label: str, before, after) -> str | None:
 def change_summary(kind: str, change_type: str, previous: dict | None, body: dict) -> str:
     """What a change did to an object, in a few words: the fields learners watch, per kind."""
     if kind == "Event":
-        return f"{body.get('reason', '')}: {body.get('message', '')}".strip(": ")
+        involved = body.get("involvedObject") or {}
+        about = f"{involved.get('kind', '')} {involved.get('name', '')}".strip()
+        said = f"{body.get('reason', '')}: {body.get('message', '')}".strip(": ")
+        return f"{about} — {said}" if about else said
     if change_type == "DELETED":
         return "deleted"
     if change_type == "ADDED" or previous is None:

@@ -124,8 +124,21 @@
     const timeline = event.detail.target;
     if (timeline && timeline.id === "timeline") {
       settleTimeline(timeline);
+      filterTimeline(timeline);
       if (timeline.dataset.stuck !== "false") timeline.scrollTop = timeline.scrollHeight;
     }
+  });
+  // Follow one object (or one component) through the timeline: only the entries that name it.
+  function filterTimeline(timeline) {
+    const input = timeline.closest(".timeline-panel").querySelector("[data-timeline-filter]");
+    const wanted = (input ? input.value : "").trim().toLowerCase();
+    for (const entry of timeline.querySelectorAll(".entry")) {
+      entry.hidden = Boolean(wanted) && !entry.textContent.toLowerCase().includes(wanted);
+    }
+  }
+  document.addEventListener("input", (event) => {
+    if (!event.target.matches("[data-timeline-filter]")) return;
+    filterTimeline(event.target.closest(".timeline-panel").querySelector(".timeline"));
   });
 
   // ---- object details --------------------------------------------------------------------------

@@ -100,6 +100,11 @@ def test_a_learner_completes_the_pods_lesson_live_without_reloading(page: Page, 
     expect(timeline.locator(".entry .actor", has_text="default-scheduler").first).to_be_visible()
     expect(timeline.locator(".entry .actor", has_text=re.compile("^kubelet/node-")).first).to_be_visible()
     expect(timeline.locator(".entry", has_text="page: apply").first).to_contain_text("lesson pods, step first-pod")
+    page.get_by_label("Follow one object or component").fill("hello-3")
+    shown = timeline.locator(".entry:visible")
+    expect(shown.first).to_be_visible()
+    assert all("hello-3" in text for text in shown.all_inner_texts())
+    expect(timeline.locator(".entry:visible", has_text="replicaset-controller")).to_have_count(0)
     page.locator(".workspace").screenshot(path=artifacts / "timeline-en.png")
 
     # Progress is kept: the lessons list says so after a fresh load.

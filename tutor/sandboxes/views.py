@@ -8,7 +8,6 @@ partials (`template.html#part`) for htmx.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 
 from asgiref.sync import sync_to_async
@@ -75,39 +74,29 @@ def _namespaced_name(body: dict) -> tuple[str, str]:
     return body["metadata"].get("namespace", ""), body["metadata"]["name"]
 
 
-def cluster_context(sandbox, *, namespace: str = "") -> dict:
+def cluster_context(sandbox) -> dict:
     """Everything the cluster view draws, read in one snapshot."""
     snapshot = sandbox_snapshot(sandbox)
-    scope = namespace or None
     services_shown = [
         {"body": s, "endpoints": service_endpoints(snapshot, s)}
-        for s in sorted(
-            snapshot.objects("Service", scope), key=lambda s: (s["metadata"]["namespace"], s["metadata"]["name"])
-        )
-        if not (s["metadata"]["name"] == "kubernetes" and s["metadata"]["namespace"] == "default")
+        for s in sorted(snapshot.objects("Service"), key=_namespaced_name)
+        if _namespaced_name(s) != ("default", "kubernetes")  # the API's own Service
     ]
-    claims = sorted(snapshot.objects("PersistentVolumeClaim", scope), key=lambda c: c["metadata"]["name"])
     workloads = [
         {"kind": kind, "body": body, "pods": [pod_view(p) for p in snapshot.owned_by("Pod", body)]}
         for kind in WORKLOAD_KINDS
-        for body in sorted(snapshot.objects(kind, scope), key=lambda b: b["metadata"]["name"])
+        for body in sorted(snapshot.objects(kind), key=_namespaced_name)
     ]
-    nodes = nodes_view(snapshot)
-    if scope:
-        nodes = [dataclasses.replace(node, pods=tuple(p for p in node.pods if p.namespace == scope)) for node in nodes]
     return {
         "sandbox": sandbox,
         "version": snapshot.version,
-        "namespace": namespace,
-        "namespaces": snapshot.namespaces(),
-        "nodes": nodes,
-        "pending": [p for p in snapshot.pods(scope) if not p.node],
-        "deployments": deployments_view(snapshot, scope),
+        "nodes": nodes_view(snapshot),
+        "pending": [p for p in snapshot.pods() if not p.node],
+        "deployments": deployments_view(snapshot),
         "workloads": workloads,
         "services": services_shown,
-        "claims": claims,
-        "events": [e for e in snapshot.events if not scope or e["metadata"].get("namespace") == scope][:15],
-        "now": snapshot.taken_at,
+        "claims": sorted(snapshot.objects("PersistentVolumeClaim"), key=_namespaced_name),
+        "events": snapshot.events[:15],
     }
 
 
@@ -131,9 +120,8 @@ def my_sandbox(request):
 @require_GET
 def sandbox_page(request, name: str):
     sandbox = _own(request, name)
-    namespace = request.GET.get("namespace", "")
     context = {
-        **cluster_context(sandbox, namespace=namespace),
+        **cluster_context(sandbox),
         "timeline": timeline_context(sandbox),
         "manifest": request.GET.get("manifest", ""),
     }
@@ -144,10 +132,7 @@ def sandbox_page(request, name: str):
 @require_GET
 def cluster_part(request, name: str):
     """The cluster view alone: what the page polls when its live stream is down."""
-    sandbox = _own(request, name)
-    return render(
-        request, "sandboxes/_cluster.html", cluster_context(sandbox, namespace=request.GET.get("namespace", ""))
-    )
+    return render(request, "sandboxes/_cluster.html", cluster_context(_own(request, name)))
 
 
 @login_required
@@ -274,13 +259,11 @@ def connect(request, name: str):
 # --- live --------------------------------------------------------------------------------------
 
 
-def _live_parts(sandbox, *, namespace: str, language: str, state: dict) -> list[tuple[str, str]]:
+def _live_parts(sandbox, *, language: str, state: dict) -> list[tuple[str, str]]:
     """The parts of the page to send now: the cluster view, new timeline entries, and the checks
     of the lesson on the page — each only when it differs from what the page shows."""
     with translation.override(language):
-        drawn = [
-            ("cluster", render_to_string("sandboxes/_cluster.html", cluster_context(sandbox, namespace=namespace)))
-        ]
+        drawn = [("cluster", render_to_string("sandboxes/_cluster.html", cluster_context(sandbox)))]
         lesson = state.get("lesson")
         if lesson is not None:
             drawn += lesson_check_parts(user=state["user"], sandbox=sandbox, lesson=lesson)
@@ -315,7 +298,7 @@ async def stream(request, name: str):
     language = translation.get_language()
 
     def render_parts():
-        return _live_parts(sandbox, namespace=request.GET.get("namespace", ""), language=language, state=state)
+        return _live_parts(sandbox, language=language, state=state)
 
     current = await sync_to_async(sandbox_version)(sandbox)
     lesson = state["lesson"]
