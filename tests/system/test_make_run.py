@@ -9,6 +9,7 @@ import time
 import urllib.request
 
 from tests.system.stack import OUTER_SERVICE_VARIABLES, REPO, free_port, wait_for
+from tutor.lessons.loader import load_catalog
 
 
 def fetch(url: str) -> tuple[int, str]:
@@ -30,6 +31,46 @@ def pid_alive(pid: int) -> bool:
             return "\nState:\tZ" not in status.read()
     except FileNotFoundError:
         return False
+
+
+def readme_blocks(section: str) -> list[str]:
+    """The command lines of the README's shell blocks in one section, comments dropped."""
+    text = (REPO / "README.md").read_text()
+    body = text.split(f"## {section}\n", 1)[1].split("\n## ", 1)[0]
+    lines = []
+    for block in re.findall(r"```sh\n(.*?)```", body, re.DOTALL):
+        lines += [line.split("  #", 1)[0].strip() for line in block.splitlines() if line.strip()]
+    return lines
+
+
+def readme_commands_run(tmp_path, env: dict, port: int) -> None:
+    """The README's commands, exactly as written, each in a fresh shell, while `make run` serves:
+    in a folder of their own that holds the checkout's .venv, manage.py and scripts (so the
+    kubeconfig they write lands there), with make run's var/ and port."""
+    folder = tmp_path / "newcomer"
+    folder.mkdir()
+    for name in (".venv", "manage.py", "scripts"):
+        (folder / name).symlink_to(REPO / name)
+    shell_env = {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "TUTOR_VAR_DIR": env["TUTOR_VAR_DIR"],
+        "PORT": str(port),
+    }
+    commands = readme_blocks("Sandboxes and kubectl") + readme_blocks("Learning with Kube Tutor")
+    assert len(commands) >= 7, commands
+    outputs = {}
+    for command in commands:
+        done = subprocess.run(
+            ["bash", "-c", command], cwd=folder, env=shell_env, capture_output=True, text=True, timeout=600, check=False
+        )
+        assert done.returncode == 0, f"`{command}` failed: {done.stdout}\n{done.stderr}"
+        outputs[command] = done.stdout
+    nodes = next(out for command, out in outputs.items() if "kubectl get nodes" in command)
+    assert re.search(r"node-1\s+Ready", nodes), nodes
+    assert re.search(r"node-2\s+Ready", nodes), nodes
+    checked = next(out for command, out in outputs.items() if "lessons check" in command)
+    assert f"{len(load_catalog().lessons)} lessons, all valid" in checked
 
 
 def test_make_run_serves_a_healthy_stack_on_embedded_defaults_and_ctrl_c_stops_it(tmp_path):
@@ -75,6 +116,7 @@ def test_make_run_serves_a_healthy_stack_on_embedded_defaults_and_ctrl_c_stops_i
         assert (tmp_path / "var" / "secret-key").exists()
         children = {name: int(pid) for name, pid in re.findall(r"(\w+)\.1 started \(pid=(\d+)\)", output)}
         assert set(children) == {"web", "worker", "beat"}, output
+        readme_commands_run(tmp_path, env, port)
     finally:
         os.killpg(make.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
         make.wait(timeout=60)
