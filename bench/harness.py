@@ -38,12 +38,13 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 def summary(values: list[float], digits: int = 1) -> dict:
-    """p50 / p90 / p99 / mean / min / max of milliseconds (or seconds), and how many."""
+    """p50 / p90 / p95 / p99 / mean / min / max of milliseconds (or seconds), and how many."""
     if not values:
         return {"n": 0}
     return {
         "p50": round(percentile(values, 0.5), digits),
         "p90": round(percentile(values, 0.9), digits),
+        "p95": round(percentile(values, 0.95), digits),
         "p99": round(percentile(values, 0.99), digits),
         "mean": round(statistics.fmean(values), digits),
         "min": round(min(values), digits),

@@ -24,6 +24,7 @@ from clusters.kube.tables import pod_summary
 from clusters.models import Change, Sandbox, StoredObject
 
 EVENTS_KEPT = 60
+PREVIOUS_LOOKBACK = 1000
 
 
 class SnapshotError(ValueError):
@@ -407,7 +408,9 @@ def change_summary(kind: str, change_type: str, previous: dict | None, body: dic
         return f"{about} — {said}" if about else said
     if change_type == "DELETED":
         return "deleted"
-    if change_type == "ADDED" or previous is None:
+    if change_type == "MODIFIED" and previous is None:
+        return "changed"
+    if change_type == "ADDED":
         if kind == "Pod":
             return "created" + (f" on {body['spec']['nodeName']}" if body.get("spec", {}).get("nodeName") else "")
         replicas = body.get("spec", {}).get("replicas")
@@ -477,34 +480,35 @@ def timeline(sandbox: Sandbox, *, after: int = 0, limit: int = 100, include_even
 
 
 def _previous_versions(sandbox: Sandbox, window: list[Change]) -> dict:
-    """For each change of the window, the body its object had just before (None if created)."""
+    """For each change of the window, the body its object had just before (None if unknown)."""
     found: dict = {}
     latest: dict = {}
-    missing = set()
+    missing = []
     for row in window:
         key = (row.api_group, row.kind, row.namespace, row.name)
         if row.type != Change.ADDED and row.kind != "Event":
             if key in latest:
                 found[(key, row.resource_version)] = latest[key]
             else:
-                missing.add((key, row.resource_version))
+                missing.append((key, row.resource_version))
         latest[key] = row.body
-    for key, version in missing:
-        api_group, kind, namespace, name = key
+    if missing:
+        # The objects first seen changing in the window: their newest versions before it, in one
+        # query (at most PREVIOUS_LOOKBACK rows; older ones are summarised without a comparison).
         earlier = (
             Change.objects.filter(
                 sandbox=sandbox,
-                api_group=api_group,
-                kind=kind,
-                namespace=namespace,
-                name=name,
-                resource_version__lt=version,
+                name__in={key[3] for key, _ in missing},
+                resource_version__lt=window[0].resource_version,
             )
             .order_by("-resource_version")
-            .values_list("body", flat=True)
-            .first()
+            .values_list("api_group", "kind", "namespace", "name", "body")[:PREVIOUS_LOOKBACK]
         )
-        found[(key, version)] = earlier
+        before: dict = {}
+        for api_group, kind, namespace, name, body in earlier:
+            before.setdefault((api_group, kind, namespace, name), body)
+        for key, version in missing:
+            found[(key, version)] = before.get(key)
     return found
 
 

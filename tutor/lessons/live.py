@@ -5,14 +5,15 @@ from __future__ import annotations
 from django.template.loader import render_to_string
 from django.utils.translation import get_language
 
+from clusters.snapshot import Snapshot
 from tutor.lessons.loader import Lesson
 from tutor.lessons.services import lesson_evaluate
 
 
-def lesson_check_parts(*, user, sandbox, lesson: Lesson) -> list[tuple[str, str]]:
-    """(event name, HTML) for every checked step's check block, judged now (progress is kept),
-    and for the lesson's progress line."""
-    states = lesson_evaluate(user=user, sandbox=sandbox, lesson=lesson)
+def lesson_check_parts(*, user, sandbox, lesson: Lesson, snapshot: Snapshot | None = None) -> list[tuple[str, str]]:
+    """(event name, HTML) for every checked step's check block, judged now (on `snapshot`, if
+    given; progress is kept), and for the lesson's progress line."""
+    states = lesson_evaluate(user=user, sandbox=sandbox, lesson=lesson, snapshot=snapshot)
     text = lesson.text(get_language() or "en")
     parts = [
         (f"check-{state.step.id}", render_to_string("lessons/_check.html", {"state": state, "text": text}))

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from clusters import faults
 from clusters.models import Sandbox
-from clusters.snapshot import PodView, SnapshotError, changes_count, pod_log, sandbox_snapshot
+from clusters.snapshot import PodView, Snapshot, SnapshotError, changes_count, pod_log, sandbox_snapshot
 from tutor.lessons.checks import Observation, Result
 from tutor.lessons.loader import Lesson, Step
 from tutor.lessons.models import StepProgress
@@ -20,8 +20,9 @@ class LessonActionError(ValueError):
     """A learner's request about a step that cannot be done (an unknown choice, say)."""
 
 
-def observation_for(sandbox: Sandbox) -> Observation:
-    """What checks look at: the sandbox's snapshot, and its change log and logs on demand."""
+def observation_for(sandbox: Sandbox, snapshot: Snapshot | None = None) -> Observation:
+    """What checks look at: the sandbox's snapshot (this one, if given), and its change log and
+    logs on demand."""
 
     def history(actor: str, kind: str, change_type: str, name: str) -> int:
         return changes_count(sandbox, actor=actor, kind=kind, change_type=change_type, name_prefix=name)
@@ -32,7 +33,7 @@ def observation_for(sandbox: Sandbox) -> Observation:
         except SnapshotError:
             return ()
 
-    return Observation(snapshot=sandbox_snapshot(sandbox), history=history, logs=logs)
+    return Observation(snapshot=snapshot or sandbox_snapshot(sandbox), history=history, logs=logs)
 
 
 def progress_of(*, user, lesson: Lesson) -> dict[str, StepProgress]:
@@ -61,11 +62,14 @@ class StepState:
         return self.progress.hints_shown if self.progress else 0
 
 
-def lesson_evaluate(*, user, sandbox: Sandbox, lesson: Lesson, now: datetime | None = None) -> list[StepState]:
-    """Judge every checked step of the lesson against the sandbox now, and record what changed:
-    a first pass (kept for good), a check starting or stopping to fail, a new failure message."""
+def lesson_evaluate(
+    *, user, sandbox: Sandbox, lesson: Lesson, now: datetime | None = None, snapshot: Snapshot | None = None
+) -> list[StepState]:
+    """Judge every checked step of the lesson against the sandbox now (or `snapshot`), and record
+    what changed: a first pass (kept for good), a check starting or stopping to fail, a new
+    failure message."""
     now = now or timezone.now()
-    observed = observation_for(sandbox)
+    observed = observation_for(sandbox, snapshot)
     results = {step.id: step.check.evaluate(observed) for step in lesson.checked_steps}
     progress = progress_of(user=user, lesson=lesson)
     with transaction.atomic():

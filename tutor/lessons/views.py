@@ -14,6 +14,7 @@ from django.utils import translation
 from django.views.decorators.http import require_GET, require_POST
 
 from clusters import errors, faults
+from clusters.snapshot import sandbox_snapshot
 from tutor.lessons.live import lesson_check_parts
 from tutor.lessons.loader import Lesson, catalog
 from tutor.lessons.models import StepProgress
@@ -71,9 +72,10 @@ def index(request):
 def lesson_page(request, slug: str):
     lesson = _lesson(slug)
     sandbox = learner_sandbox(user=request.user)
-    states = lesson_evaluate(user=request.user, sandbox=sandbox, lesson=lesson)
+    snapshot = sandbox_snapshot(sandbox)
+    states = lesson_evaluate(user=request.user, sandbox=sandbox, lesson=lesson, snapshot=snapshot)
     context = {
-        **cluster_context(sandbox),
+        **cluster_context(sandbox, snapshot),
         "lesson": lesson,
         "text": lesson.text(translation.get_language()),
         "states": states,

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from clusters import errors, faults
 from clusters.snapshot import (
+    Snapshot,
     SnapshotError,
     deployments_view,
     nodes_view,
@@ -74,9 +75,9 @@ def _namespaced_name(body: dict) -> tuple[str, str]:
     return body["metadata"].get("namespace", ""), body["metadata"]["name"]
 
 
-def cluster_context(sandbox) -> dict:
-    """Everything the cluster view draws, read in one snapshot."""
-    snapshot = sandbox_snapshot(sandbox)
+def cluster_context(sandbox, snapshot: Snapshot | None = None) -> dict:
+    """Everything the cluster view draws, read in one snapshot (this one, if given)."""
+    snapshot = snapshot or sandbox_snapshot(sandbox)
     services_shown = [
         {"body": s, "endpoints": service_endpoints(snapshot, s)}
         for s in sorted(snapshot.objects("Service"), key=_namespaced_name)
