@@ -155,12 +155,7 @@ def remove_docker_sandboxes(bench) -> None:
     """Leave the engine as found: every container, volume and network of the benchmark's sandboxes.
     The stack stops first: its kubelets would start the pods' containers again."""
     bench.stack.stop_all()
-    bench.stack.manage(
-        "shell",
-        "-c",
-        "from clusters.models import Sandbox; from clusters.runtime.docker import DockerRuntime; "
-        "[DockerRuntime(sandbox=s.uid.hex).sandbox_remove() for s in Sandbox.objects.all()]",
-    )
+    bench.stack.manage("sandbox", "clean-engine")
 
 
 def main() -> None:

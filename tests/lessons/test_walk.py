@@ -49,12 +49,7 @@ def walk(root: Path, runtime: str) -> list[dict]:
     finally:
         stack.stop_all()
         if runtime == "docker":
-            removed = stack.manage(
-                "shell",
-                "-c",
-                "from clusters.models import Sandbox; from clusters.runtime.docker import DockerRuntime; "
-                "[DockerRuntime(sandbox=s.uid.hex).sandbox_remove() for s in Sandbox.objects.all()]",
-            )
+            removed = stack.manage("sandbox", "clean-engine")
             assert removed.returncode == 0, removed.stderr
 
 

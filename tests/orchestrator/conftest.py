@@ -48,12 +48,7 @@ def running_cluster(root: Path, runtime: str, *, env: dict | None = None, queues
         stack.stop_all()
         if runtime == "docker":
             # Leave the engine as we found it: every container, volume and network of the sandbox.
-            removed = stack.manage(
-                "shell",
-                "-c",
-                "from clusters.models import Sandbox; from clusters.runtime.docker import DockerRuntime; "
-                "[DockerRuntime(sandbox=s.uid.hex).sandbox_remove() for s in Sandbox.objects.all()]",
-            )
+            removed = stack.manage("sandbox", "clean-engine")
             assert removed.returncode == 0, removed.stderr
 
 

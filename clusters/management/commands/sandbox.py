@@ -36,6 +36,11 @@ class Command(BaseCommand):
         delete = commands.add_parser("delete", help="delete a sandbox and everything in it")
         delete.add_argument("--owner", required=True)
         delete.add_argument("--name", default="default")
+        commands.add_parser(
+            "clean-engine",
+            help="remove from the Docker engine the containers, volumes and networks of every sandbox here "
+            "(with the worker stopped: its kubelets would start them again)",
+        )
 
     def handle(self, *args, command: str, **options):
         getattr(self, f"handle_{command}")(**options)
@@ -75,6 +80,14 @@ class Command(BaseCommand):
                 f"{sandbox.owner.get_username():<20} {sandbox.name:<20} {sandbox.runtime + ': ' + sandbox.engine:<20} "
                 f"{sandbox.stored_objects.count():>7}  {sandbox.created_at:%Y-%m-%d %H:%M}"
             )
+
+    def handle_clean_engine(self, **options):
+        from clusters.runtime.docker import DockerRuntime
+
+        sandboxes = Sandbox.objects.filter(engine="docker")
+        for sandbox in sandboxes:
+            DockerRuntime(sandbox=sandbox.uid.hex).sandbox_remove()
+        self.stdout.write(f"removed what the engine ran for {sandboxes.count()} Docker sandboxes")
 
     def handle_delete(self, *, owner: str, name: str, **options):
         sandbox_delete(sandbox=self._sandbox(owner, name))
