@@ -12,23 +12,13 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.editor import wait_for_marker_lines
+
 pytestmark = pytest.mark.browser
 
 BUNDLE = Path(__file__).resolve().parents[2] / "static" / "vendor" / "editor" / "editor.js"
 
 MANIFEST = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n"
-
-# The line numbers of the lint gutter's markers, read from where they are drawn: each marker's
-# gutter row is matched to the line-number gutter's row at the same height.
-MARKER_LINES_JS = """() => {
-  const numbers = [...document.querySelectorAll('.cm-lineNumbers .cm-gutterElement')]
-    .filter(e => e.getBoundingClientRect().height > 0);
-  return [...document.querySelectorAll('.cm-gutter-lint .cm-lint-marker')].map(marker => {
-    const top = marker.closest('.cm-gutterElement').getBoundingClientRect().top;
-    const row = numbers.find(e => Math.abs(e.getBoundingClientRect().top - top) < 1);
-    return row ? Number(row.textContent) : null;
-  }).sort((a, b) => a - b);
-}"""
 
 
 def open_editor(page: Page, text: str = MANIFEST):
@@ -40,14 +30,6 @@ def open_editor(page: Page, text: str = MANIFEST):
     page.add_script_tag(path=str(BUNDLE))
     page.evaluate("KubeTutorEditor.mountAll()")
     return page.locator(".cm-content")
-
-
-def wait_for_marker_lines(page: Page, lines: list[int], timeout: float = 1000) -> None:
-    page.wait_for_function(
-        f"expected => JSON.stringify(({MARKER_LINES_JS})()) === JSON.stringify(expected)",
-        arg=lines,
-        timeout=timeout,
-    )
 
 
 def set_server_diagnostics(page: Page, diagnostics: list[dict]) -> None:

@@ -14,19 +14,9 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-pytestmark = [pytest.mark.browser, pytest.mark.system, pytest.mark.xdist_group("learner-app")]
+from tests.browser.editor import wait_for_marker_lines
 
-# The line numbers of the editor's lint markers, read from where they are drawn (as in
-# test_editor_bundle): each marker's gutter row is matched to the line-number gutter's row.
-MARKER_LINES_JS = """() => {
-  const numbers = [...document.querySelectorAll('.cm-lineNumbers .cm-gutterElement')]
-    .filter(e => e.getBoundingClientRect().height > 0);
-  return [...document.querySelectorAll('.cm-gutter-lint .cm-lint-marker')].map(marker => {
-    const top = marker.closest('.cm-gutterElement').getBoundingClientRect().top;
-    const row = numbers.find(e => Math.abs(e.getBoundingClientRect().top - top) < 1);
-    return row ? Number(row.textContent) : null;
-  }).sort((a, b) => a - b);
-}"""
+pytestmark = [pytest.mark.browser, pytest.mark.system, pytest.mark.xdist_group("learner-app")]
 
 
 def log_in(page: Page, site, username: str, password: str) -> None:
@@ -129,7 +119,7 @@ def test_an_invalid_manifest_shows_its_error_at_the_right_line(page: Page, site)
     )
     apply_in_editor(page, manifest)
     expect(page.locator("#apply-result")).to_contain_text('unknown field "spec.containers[0].imagee"')
-    page.wait_for_function(f"() => JSON.stringify(({MARKER_LINES_JS})()) === '[8]'", timeout=5_000)
+    wait_for_marker_lines(page, [8], timeout=5_000)
     expect(page.locator("#cluster .pod")).to_have_count(0)  # nothing was stored
 
 
