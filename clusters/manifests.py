@@ -19,6 +19,7 @@ from django.db import transaction
 from clusters import errors, store
 from clusters.kube import schema as kube_schema
 from clusters.kube.bodies import BodyError, load_yaml_documents
+from clusters.kube.defaults import apply_defaults
 from clusters.kube.patch import STRATEGIC_MERGE_PATCH
 from clusters.kube.resources import Resource, resource_for_kind
 from clusters.kube.threeway import (
@@ -28,6 +29,7 @@ from clusters.kube.threeway import (
     three_way_patch,
     with_last_applied,
 )
+from clusters.kube.validation import decode_errors, validate
 from clusters.models import Sandbox
 
 
@@ -153,3 +155,29 @@ def manifest_apply(*, sandbox: Sandbox, text: str) -> ApplyReport:
             if result.result != "error":
                 result.result = "not applied"
     return report
+
+
+def manifest_problems(text: str) -> list[str]:
+    """What the API server would refuse in a manifest before looking at any sandbox: the lessons'
+    manifests are checked with it when the site starts."""
+    try:
+        documents = load_yaml_documents(text)
+    except BodyError as error:
+        return [str(error)]
+    problems = []
+    for index, document in enumerate(documents, start=1):
+        if not isinstance(document, dict):
+            problems.append(f"document {index} is not a Kubernetes object")
+            continue
+        resource = resource_for_kind(document.get("apiVersion", ""), document.get("kind", ""))
+        if resource is None:
+            problems.append(f"document {index}: no kind {document.get('kind')!r} in {document.get('apiVersion')!r}")
+            continue
+        problems += [f"document {index}: {error}" for error in decode_errors(document, resource)]
+        if resource.namespaced:  # the server puts it where the request says: `default` here
+            document.setdefault("metadata", {}).setdefault("namespace", "default")
+        causes = validate(apply_defaults(document, resource), resource)
+        problems += [f"document {index}: {cause.field}: {cause.message}" for cause in causes]
+    if not documents:
+        problems.append("the manifest has no documents")
+    return problems

@@ -20,10 +20,7 @@ import yaml
 from markdown_it import MarkdownIt
 from mdit_py_plugins.front_matter import front_matter_plugin
 
-from clusters.kube.bodies import BodyError, load_yaml_documents
-from clusters.kube.defaults import apply_defaults
-from clusters.kube.resources import resource_for_kind
-from clusters.kube.validation import decode_errors, validate
+from clusters.manifests import manifest_problems
 from tutor.lessons.checks import Check, CheckSpecError, parse_check
 
 CONTENT = Path(__file__).resolve().parent / "content"
@@ -242,31 +239,6 @@ def _lesson_text(path: Path) -> LessonText:
 
 
 # --- lesson.yaml -------------------------------------------------------------------------------
-
-
-def manifest_problems(text: str) -> list[str]:
-    """What the API server would refuse in a manifest before looking at any sandbox."""
-    try:
-        documents = load_yaml_documents(text)
-    except BodyError as error:
-        return [str(error)]
-    problems = []
-    for index, document in enumerate(documents, start=1):
-        if not isinstance(document, dict):
-            problems.append(f"document {index} is not a Kubernetes object")
-            continue
-        resource = resource_for_kind(document.get("apiVersion", ""), document.get("kind", ""))
-        if resource is None:
-            problems.append(f"document {index}: no kind {document.get('kind')!r} in {document.get('apiVersion')!r}")
-            continue
-        problems += [f"document {index}: {error}" for error in decode_errors(document, resource)]
-        if resource.namespaced:  # the server puts it where the request says: `default` here
-            document.setdefault("metadata", {}).setdefault("namespace", "default")
-        causes = validate(apply_defaults(document, resource), resource)
-        problems += [f"document {index}: {cause.field}: {cause.message}" for cause in causes]
-    if not documents:
-        problems.append("the manifest has no documents")
-    return problems
 
 
 def _fault(spec: object, where: str) -> Fault:
