@@ -13,6 +13,7 @@ import stat
 import subprocess
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,11 +60,23 @@ class Outcome:
         return self.chunks[-1]
 
 
+def run_apart(coroutine, loop_factory=None):
+    """asyncio.run on a thread of its own: a browser test earlier in this process leaves
+    Playwright's event loop running in the main thread, where asyncio.run refuses to start."""
+
+    def run():
+        with asyncio.Runner(loop_factory=loop_factory) as runner:
+            return runner.run(coroutine)
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(run).result()
+
+
 def collect(run) -> Outcome:
     async def go():
         return [chunk async for chunk in run]
 
-    return Outcome(asyncio.run(go()))
+    return Outcome(run_apart(go()))
 
 
 def process_gone(pid: int) -> bool:
@@ -190,8 +203,7 @@ def test_cancelling_the_task_kills_kubectl(sandbox_console, loop):
         return run
 
     loop_factory = pytest.importorskip("uvloop").new_event_loop if loop == "uvloop" else None
-    with asyncio.Runner(loop_factory=loop_factory) as runner:
-        run = runner.run(scenario())
+    run = run_apart(scenario(), loop_factory)
     assert process_gone(run.pid)
     assert run.end.reason is EndReason.CANCELLED
 
@@ -218,7 +230,7 @@ def test_leaving_the_iteration_kills_kubectl(sandbox_console, how):
                 await asyncio.sleep(0.1)
         return run
 
-    run = asyncio.run(scenario())
+    run = run_apart(scenario())
     assert process_gone(run.pid)
     assert run.end.reason is EndReason.CANCELLED
 
@@ -266,7 +278,7 @@ def test_kubectl_gets_only_the_consoles_environment(sandbox_console, monkeypatch
             await iteration.aclose()
             return dict(entry.split("=", 1) for entry in environ.decode().split("\0") if entry)
 
-    environment = asyncio.run(scenario())
+    environment = run_apart(scenario())
     assert environment == {
         "KUBECONFIG": str(sandbox_console.kubeconfig),
         "HOME": str(sandbox_console.home),
