@@ -22,6 +22,7 @@ from mdit_py_plugins.front_matter import front_matter_plugin
 
 from clusters.manifests import manifest_problems
 from tutor.lessons.checks import Check, CheckSpecError, parse_check
+from tutor.sandboxes.console import CommandRefused, parse_command
 
 CONTENT = Path(__file__).resolve().parent / "content"
 LANGUAGES = ("en", "ko")
@@ -274,6 +275,11 @@ def _step(spec: object, folder: Path, where: str) -> Step:
     commands = spec.get("commands") or []
     if not isinstance(commands, list) or not all(isinstance(c, str) and c.startswith("kubectl ") for c in commands):
         raise LessonError(f"{where}: commands are a list of lines starting with `kubectl `")
+    for command in commands:
+        try:
+            parse_command(command, stdin_available=False)
+        except CommandRefused as refused:
+            raise LessonError(f"{where}: the console would refuse `{command}`: {refused}") from None
     choices, answer = (), ""
     if "prediction" in spec:
         prediction = spec["prediction"]

@@ -1,9 +1,8 @@
+import asyncio
 import dataclasses
 import json
 import os
 import shlex
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -11,23 +10,35 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from clusters.models import Sandbox
-from clusters.sandboxes import kubeconfig_render
+from clusters.sandboxes import console_kubeconfig
 from tutor.lessons.loader import catalog
 from tutor.lessons.services import fault_perform
 from tutor.lessons.walk import WalkError, lesson_walk
+from tutor.sandboxes.console import parse_command, run_kubectl
 
 
-def _kubectl() -> str:
-    beside = Path(sys.executable).with_name("kubectl")
-    return str(beside) if beside.exists() else "kubectl"
-
-
-def is_following(command: str) -> bool:
+def never_ends(command: str) -> bool:
+    """A command that follows until someone stops it: a watch, logs -f, rollout status."""
     words = shlex.split(command)
     return (
         any(w in ("-w", "--watch", "--watch-only", "-f", "--follow") for w in words[2:])
         and (words[1] in ("get", "logs", "events"))
     ) or words[1:3] == ["rollout", "status"]
+
+
+def console_runner(kubeconfig: Path, home: Path):
+    """Run a lesson's command as the page's console runs it: its policy, the real kubectl."""
+
+    def run_command(line: str, stdin: str | None) -> tuple[int, str]:
+        argv = parse_command(line, stdin_available=stdin is not None)
+
+        async def chunks():
+            return [chunk async for chunk in run_kubectl(argv, kubeconfig=kubeconfig, home=home, stdin=stdin)]
+
+        *output, end = asyncio.run(chunks())
+        return (1 if end.exit_code is None else end.exit_code), "".join(chunk.text for chunk in output)
+
+    return run_command
 
 
 class Command(BaseCommand):
@@ -67,16 +78,9 @@ class Command(BaseCommand):
         if None in lessons:
             raise CommandError(f"unknown lesson; known: {', '.join(lesson.slug for lesson in catalog().lessons)}")
         server = server or f"http://{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
-        with tempfile.TemporaryDirectory() as home:
-            kubeconfig = Path(home) / "kubeconfig"
-            kubeconfig.write_text(kubeconfig_render(sandbox=box, server=server))
-
-            def run_command(line: str, stdin: str | None) -> tuple[int, str]:
-                argv = [_kubectl(), *shlex.split(line)[1:]]
-                env = {"KUBECONFIG": str(kubeconfig), "HOME": home, "PATH": os.environ.get("PATH", "")}
-                # Lesson commands are the repository's own, run as argv (no shell).
-                done = subprocess.run(argv, input=stdin, capture_output=True, text=True, env=env, timeout=60)  # noqa: S603
-                return done.returncode, done.stdout + done.stderr
+        with tempfile.TemporaryDirectory() as folder:
+            kubeconfig = console_kubeconfig(sandbox=box, server=server, folder=Path(folder))
+            run_command = console_runner(kubeconfig, Path(folder) / "home")
 
             def report(step):
                 if as_json:
@@ -91,7 +95,7 @@ class Command(BaseCommand):
                         lesson=lesson,
                         run_command=run_command,
                         perform_fault=fault_perform,
-                        is_following=is_following,
+                        is_following=never_ends,
                         timeout=timeout,
                         on_step=report,
                     )
