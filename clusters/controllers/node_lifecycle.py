@@ -81,6 +81,37 @@ def _mark_unknown(node: dict, now: datetime, silence: str) -> list[Action]:
     ]
 
 
+def _pods_not_ready(state, node: str, now: datetime) -> list[Action]:
+    """Upstream's MarkPodsNotReady: the pods of a node nobody hears from cannot be known to be
+    ready, so their Ready condition turns False (and Services stop sending them traffic) until
+    the node's kubelet reports again."""
+    actions: list[Action] = []
+    for pod in state.objects("Pod"):
+        conditions = pod.get("status", {}).get("conditions") or []
+        if pod["spec"].get("nodeName") != node or not any(
+            c.get("type") == "Ready" and c.get("status") == "True" for c in conditions
+        ):
+            continue
+        stamp = _rfc3339(now)
+        marked = [
+            {**c, "status": "False", "lastTransitionTime": stamp} if c.get("type") == "Ready" else c for c in conditions
+        ]
+        metadata = pod["metadata"]
+        actions.append(
+            Patch(
+                "v1",
+                "Pod",
+                metadata["namespace"],
+                metadata["name"],
+                {"status": {"conditions": marked}},
+                subresource="status",
+                resource_version=metadata.get("resourceVersion"),
+                why=f"{node} is unreachable: pod {metadata['name']} cannot be known to be ready",
+            )
+        )
+    return actions
+
+
 def _silence(node: dict, ready: dict, leases: dict[str, datetime], now: datetime) -> str:
     """`node-2 has not renewed its lease for 41 s` (or posted its status, when that is the newer sign)."""
     posted = _parse(ready.get("lastHeartbeatTime"))
@@ -114,6 +145,8 @@ def plan(
         if silent and ready.get("status") != "Unknown":
             actions += _mark_unknown(node, now, _silence(node, ready, leases or {}, now))
             continue
+        if ready.get("status") == "Unknown":
+            actions += _pods_not_ready(state, name, now)
         if taint and ready.get("status") == "True" and not silent:
             remaining = [t for t in node["spec"]["taints"] if t["key"] != UNREACHABLE]
             why = f"{name} is Ready again: removing its unreachable taint"

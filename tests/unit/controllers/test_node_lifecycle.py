@@ -124,3 +124,29 @@ def test_an_eviction_and_a_returning_node_say_why():
     assert evicted.why == "node-1 has been unreachable for 70 s, pod web-1 tolerates 60 s: evicting it"
     [untainted] = node_lifecycle.plan(ClusterState.of([node(5, "True", [TAINT])]), now=NOW)
     assert untainted.why == "node-1 is Ready again: removing its unreachable taint"
+
+
+def ready_pod(name: str, ready: str = "True") -> dict:
+    body = pod(name)
+    body["metadata"]["resourceVersion"] = "7"
+    body["status"] = {
+        "phase": "Running",
+        "conditions": [{"type": "PodScheduled", "status": "True"}, {"type": "Ready", "status": ready}],
+    }
+    return body
+
+
+def test_the_ready_pods_of_an_unknown_node_are_marked_not_ready_as_upstream_marks_them():
+    unknown = node(70, status="Unknown", taints=[TAINT])
+    state = ClusterState.of([unknown, ready_pod("web-1"), ready_pod("web-2", ready="False")])
+    [marked] = [a for a in node_lifecycle.plan(state, now=NOW, eviction=timedelta(seconds=300)) if isinstance(a, Patch)]
+    assert (marked.name, marked.subresource, marked.resource_version) == ("web-1", "status", "7")
+    assert marked.patch["status"]["conditions"] == [
+        {"type": "PodScheduled", "status": "True"},
+        {"type": "Ready", "status": "False", "lastTransitionTime": stamp(NOW)},
+    ]
+    assert marked.why == "node-1 is unreachable: pod web-1 cannot be known to be ready"
+
+
+def test_the_pods_of_a_ready_node_keep_their_readiness():
+    assert node_lifecycle.plan(ClusterState.of([node(5), ready_pod("web-1")]), now=NOW) == []
