@@ -397,19 +397,20 @@ class Deployment(Check):
     revision: int | None = None
 
     def describe(self) -> str:
-        parts = [_("Deployment %(name)s") % {"name": self.name}]
+        parts = []
         if self.ready is not None:
             parts.append(
-                ngettext("has %(count)d ready replica", "has %(count)d ready replicas", self.ready)
-                % {"count": self.ready}
+                ngettext("%(count)d ready replica", "%(count)d ready replicas", self.ready) % {"count": self.ready}
             )
         if self.image:
             parts.append(_("runs %(image)s") % {"image": self.image})
         if self.revision is not None:
-            parts.append(_("is at revision %(revision)d or later") % {"revision": self.revision})
+            parts.append(_("revision %(revision)d or later") % {"revision": self.revision})
         if self.complete:
-            parts.append(_("has finished rolling out"))
-        return ", ".join(parts)
+            parts.append(_("rollout finished"))
+        if not parts:
+            return _("Deployment %(name)s exists") % {"name": self.name}
+        return _("Deployment %(name)s: %(details)s") % {"name": self.name, "details": ", ".join(parts)}
 
     def evaluate(self, observed: Observation) -> Result:
         deployment = observed.snapshot.get("Deployment", self.namespace, self.name)
@@ -733,9 +734,12 @@ class History(Check):
     def _what(self) -> str:
         return f"{self.kind} {self.name}…" if self.name else self.kind
 
+    def _who(self) -> str:
+        return f"{self.actor}…" if self.actor.endswith("/") else self.actor
+
     def describe(self) -> str:
         return _("%(actor)s has %(verb)s at least %(count)d %(kind)s objects") % {
-            "actor": self.actor,
+            "actor": self._who(),
             "verb": self._verb(),
             "count": self.min,
             "kind": self._what(),
@@ -747,7 +751,7 @@ class History(Check):
             return Result(
                 False,
                 _("%(actor)s has %(verb)s %(found)d %(kind)s objects so far, expected %(want)d")
-                % {"actor": self.actor, "verb": self._verb(), "found": found, "kind": self._what(), "want": self.min},
+                % {"actor": self._who(), "verb": self._verb(), "found": found, "kind": self._what(), "want": self.min},
             )
         return self.passed()
 
