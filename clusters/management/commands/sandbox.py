@@ -43,7 +43,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, command: str, **options):
-        getattr(self, f"handle_{command}")(**options)
+        getattr(self, f"handle_{command.replace('-', '_')}")(**options)
 
     def _sandbox(self, owner: str, name: str) -> Sandbox:
         sandbox = Sandbox.objects.filter(owner__username=owner, name=name).first()
