@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import copy
 
 import yaml
 from django.db import IntegrityError, transaction
@@ -78,6 +78,6 @@ def sandbox_reset_from_page(*, sandbox: Sandbox) -> Sandbox:
 
 def object_yaml(body: dict) -> str:
     """An object as `kubectl get -o yaml` prints it (managedFields aside), for the detail view."""
-    shown = json.loads(json.dumps(body))
+    shown = copy.deepcopy(body)
     shown.get("metadata", {}).pop("managedFields", None)
     return yaml.safe_dump(shown, sort_keys=False, allow_unicode=True)
