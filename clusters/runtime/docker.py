@@ -108,6 +108,8 @@ DNS_OPTIONS = ["ndots:1", "timeout:1", "attempts:1"]
 DNS_SERVERS = ["127.0.0.1"]
 CLUSTER_DOMAIN = "cluster.local"
 START_ERROR_EXIT_CODE = 128
+# How long after a SIGKILL the engine may still record that it was the OOM killer's.
+OOM_SETTLE_SECONDS = 2.0
 KILL_WAIT_SECONDS = 10  # a SIGKILLed process is gone in milliseconds; the engine reports it soon after
 TERMINATION_MESSAGE_LINES = 80
 TERMINATION_MESSAGE_BYTES = 2048
@@ -1186,9 +1188,16 @@ class DockerRuntime:
 
     def _observation_remembered(self, info: dict) -> ContainerObservation:
         """The observation of an inspect, kept for the next observe unless the container is only
-        created: that one is about to start (or to fail to)."""
+        created (it is about to start, or to fail to), or was killed a moment ago without the
+        engine saying OOMKilled yet: the engine can record the exit before the OOM event."""
         observation = self._observation(info)
-        if observation.state != "created":
+        unsettled = (
+            observation.exit_code == 137
+            and observation.reason != "OOMKilled"
+            and observation.finished_at is not None
+            and (datetime.now(UTC) - observation.finished_at).total_seconds() < OOM_SETTLE_SECONDS
+        )
+        if observation.state != "created" and not unsettled:
             _observations.put(info["Id"], (info["State"].get("Status"), observation))
         return observation
 
