@@ -169,9 +169,6 @@ class Snapshot:
     def owned_by(self, kind: str, owner: dict) -> tuple[dict, ...]:
         return self.state.owned_by(kind, owner)
 
-    def namespaces(self) -> list[str]:
-        return sorted(ns["metadata"]["name"] for ns in self.objects("Namespace"))
-
     def pods(self, namespace: str | None = None, selector: str | dict | None = None) -> list[PodView]:
         """The pods (optionally of one namespace, matching a label selector), by name."""
         bodies = [p for p in self.objects("Pod", namespace) if _selector_matches(selector, p["metadata"].get("labels"))]

@@ -133,3 +133,17 @@ def watching(kubectl, *args: str, events: bool = False):
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+# Nodes that fail fast, for the tests that silence a kubelet: NotReady after 4 s, evicted 3 s later.
+SHORT_NODE_TIMINGS = {
+    "TUTOR_NODE_HEARTBEAT_SECONDS": "1",
+    "TUTOR_NODE_GRACE_SECONDS": "4",
+    "TUTOR_POD_EVICTION_SECONDS": "3",
+}
+
+
+def node_ready(kubectl, name: str) -> str:
+    """The status of a node's Ready condition: True, False or Unknown."""
+    conditions = json.loads(kubectl("get", "node", name, "-o", "json").stdout)["status"]["conditions"]
+    return next(c["status"] for c in conditions if c["type"] == "Ready")

@@ -11,15 +11,23 @@ import time
 import pytest
 
 from tests.orchestrator.conftest import running_cluster
-from tests.orchestrator.helpers import DEPLOYMENT, containers_without_pod, eventually, pod, pods, ready, watching
-
-TIMINGS = {"TUTOR_NODE_HEARTBEAT_SECONDS": "1", "TUTOR_NODE_GRACE_SECONDS": "4", "TUTOR_POD_EVICTION_SECONDS": "3"}
+from tests.orchestrator.helpers import (
+    DEPLOYMENT,
+    SHORT_NODE_TIMINGS,
+    containers_without_pod,
+    eventually,
+    node_ready,
+    pod,
+    pods,
+    ready,
+    watching,
+)
 
 
 @pytest.fixture(scope="module", params=["simulated", "docker"])
 def cluster(request, tmp_path_factory):
     runtime = request.param
-    with running_cluster(tmp_path_factory.mktemp(f"faults-{runtime}"), runtime, env=TIMINGS) as running:
+    with running_cluster(tmp_path_factory.mktemp(f"faults-{runtime}"), runtime, env=SHORT_NODE_TIMINGS) as running:
         yield running
 
 
@@ -37,11 +45,6 @@ def fault(stack, call: str) -> str:
 
 def measured(what: str, since: float) -> None:
     print(f"{what}: {time.monotonic() - since:.1f} s")  # read with -s: the timings of each fault
-
-
-def node_ready(kubectl, name: str) -> str:
-    conditions = json.loads(kubectl("get", "node", name, "-o", "json").stdout)["status"]["conditions"]
-    return next(c["status"] for c in conditions if c["type"] == "Ready")
 
 
 def test_a_killed_container_is_restarted_by_its_kubelet_and_ready_again(cluster, kubectl, runtime):

@@ -9,22 +9,25 @@ import json
 import pytest
 
 from tests.orchestrator.conftest import running_cluster
-from tests.orchestrator.helpers import DEPLOYMENT, containers_without_pod, eventually, pods, ready
+from tests.orchestrator.helpers import (
+    DEPLOYMENT,
+    SHORT_NODE_TIMINGS,
+    containers_without_pod,
+    eventually,
+    node_ready,
+    pods,
+    ready,
+)
 from tests.system.stack import wait_for
-
-TIMINGS = {"TUTOR_NODE_HEARTBEAT_SECONDS": "1", "TUTOR_NODE_GRACE_SECONDS": "4", "TUTOR_POD_EVICTION_SECONDS": "3"}
 
 
 @pytest.fixture(scope="module", params=["simulated", "docker"])
 def cluster(request, tmp_path_factory):
     runtime = request.param
-    with running_cluster(tmp_path_factory.mktemp(f"node-failure-{runtime}"), runtime, env=TIMINGS) as running:
+    with running_cluster(
+        tmp_path_factory.mktemp(f"node-failure-{runtime}"), runtime, env=SHORT_NODE_TIMINGS
+    ) as running:
         yield running
-
-
-def node_ready(kubectl, name: str) -> str:
-    conditions = json.loads(kubectl("get", "node", name, "-o", "json").stdout)["status"]["conditions"]
-    return next(c["status"] for c in conditions if c["type"] == "Ready")
 
 
 def test_a_silent_node_goes_not_ready_and_its_pods_are_replaced_elsewhere(cluster, kubectl, runtime):

@@ -818,7 +818,3 @@ def parse_check(spec: Any, where: str) -> Check:
     if check_type is None:
         raise CheckSpecError(f"{where}: unknown check `{key}`; known: {', '.join(sorted(Check.types))}")
     return check_type.from_spec(options, where)
-
-
-def evaluate(check: Check, observed: Observation) -> Result:
-    return check.evaluate(observed)
