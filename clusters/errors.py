@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from clusters.kube.resources import Resource
+from clusters.objects.resources import Resource
 
 
 @dataclass(frozen=True)

@@ -32,15 +32,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from clusters import errors, store, workqueue
-from clusters.kube.patch import JSON_PATCH
-from clusters.kube.resources import resource_for_kind
-from clusters.kube.validation import (
+from clusters.models import NodeRuntimeState, Sandbox
+from clusters.objects.patch import JSON_PATCH
+from clusters.objects.resources import resource_for_kind
+from clusters.objects.validation import (
     JOB_CONTROLLER_UID_LABEL,
     JOB_NAME_LABEL,
     LEGACY_CONTROLLER_UID_LABEL,
     LEGACY_JOB_NAME_LABEL,
 )
-from clusters.models import NodeRuntimeState, Sandbox
 
 PODS = resource_for_kind("v1", "Pod")
 NODES = resource_for_kind("v1", "Node")

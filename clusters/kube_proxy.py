@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from clusters import store
-from clusters.kube.resources import resource_for_kind
 from clusters.models import Sandbox
+from clusters.objects.resources import resource_for_kind
 
 SERVICES = resource_for_kind("v1", "Service")
 ENDPOINTS = resource_for_kind("v1", "Endpoints")

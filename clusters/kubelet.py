@@ -25,9 +25,9 @@ from clusters import errors, store
 from clusters.controllers import kubelet as planner
 from clusters.controllers.actions import Event, Patch
 from clusters.controllers.actor import actions_apply
-from clusters.kube.resources import resource_for_kind
 from clusters.logs import container_log_append
 from clusters.models import NodeRuntimeState, Sandbox
+from clusters.objects.resources import resource_for_kind
 from clusters.runtime.base import ContainerConfigError, PodRef, RuntimeError_, VolumeSpec
 
 log = logging.getLogger(__name__)

@@ -3,7 +3,7 @@
 Each document is applied the way `kubectl apply` (client-side) applies it: created with the
 last-applied-configuration annotation when missing, otherwise patched with the three-way strategic
 merge patch kubectl computes from that annotation, the new manifest and the stored object
-(`clusters.kube.threeway`), so what the learner removed from the manifest goes and what others set
+(`clusters.objects.threeway`), so what the learner removed from the manifest goes and what others set
 stays. Each is reported as created, configured, unchanged or with its error. Every document is
 tried inside one transaction; if any fails, the transaction is rolled back, so a manifest with one
 bad document stores nothing.
@@ -17,20 +17,20 @@ from dataclasses import dataclass, field
 from django.db import transaction
 
 from clusters import errors, store
-from clusters.kube import schema as kube_schema
 from clusters.kube.bodies import BodyError, load_yaml_documents
-from clusters.kube.defaults import apply_defaults
-from clusters.kube.patch import STRATEGIC_MERGE_PATCH
-from clusters.kube.resources import Resource, resource_for_kind
-from clusters.kube.threeway import (
+from clusters.models import Sandbox
+from clusters.objects import schema as kube_schema
+from clusters.objects.defaults import apply_defaults
+from clusters.objects.patch import STRATEGIC_MERGE_PATCH
+from clusters.objects.resources import Resource, resource_for_kind
+from clusters.objects.threeway import (
     LAST_APPLIED,
     ThreeWayError,
     original_configuration,
     three_way_patch,
     with_last_applied,
 )
-from clusters.kube.validation import decode_errors, validate
-from clusters.models import Sandbox
+from clusters.objects.validation import decode_errors, validate
 
 
 @dataclass

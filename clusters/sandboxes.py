@@ -14,8 +14,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from clusters import faults, store
-from clusters.kube.resources import resource_for_kind
 from clusters.models import AccessToken, Change, Sandbox, StoredObject
+from clusters.objects.resources import resource_for_kind
 from clusters.runtime.selection import runtime_status
 
 NODE_NAMES = ("node-1", "node-2")

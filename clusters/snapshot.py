@@ -19,9 +19,9 @@ from django.utils import timezone
 
 from clusters import errors, faults, logs
 from clusters.controllers.state import ClusterState
-from clusters.kube import selectors
 from clusters.kube.tables import pod_summary
 from clusters.models import Change, Sandbox, StoredObject
+from clusters.objects import selectors
 
 EVENTS_KEPT = 60
 PREVIOUS_LOOKBACK = 1000

@@ -23,12 +23,12 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from clusters import errors
-from clusters.kube import selectors
-from clusters.kube.defaults import apply_defaults, job_selector_defaults
-from clusters.kube.patch import PatchError, apply_patch
-from clusters.kube.resources import Resource, resource_for_kind
-from clusters.kube.validation import STRICT, WARN, decode, decode_error_message, validate, without_fields
 from clusters.models import Change, ResourceVersionCounter, Sandbox, StoredObject
+from clusters.objects import selectors
+from clusters.objects.defaults import apply_defaults, job_selector_defaults
+from clusters.objects.patch import PatchError, apply_patch
+from clusters.objects.resources import Resource, resource_for_kind
+from clusters.objects.validation import STRICT, WARN, decode, decode_error_message, validate, without_fields
 
 # The service network of every sandbox, as on a kubeadm cluster.
 SERVICE_CIDR = ipaddress.ip_network("10.96.0.0/12")
@@ -456,7 +456,7 @@ def objects_create(*, sandbox: Sandbox, resource: Resource, bodies: list[dict], 
 def _after_create(sandbox: Sandbox, resource: Resource, body: dict) -> None:
     """Objects a real cluster's controllers create straight away, created in the same transaction."""
     if resource.kind == "Namespace":
-        from clusters.kube.resources import resource_for_kind as find
+        from clusters.objects.resources import resource_for_kind as find
 
         service_accounts = find("v1", "ServiceAccount")
         name = body["metadata"]["name"]

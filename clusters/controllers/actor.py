@@ -23,8 +23,8 @@ from django.utils import timezone
 
 from clusters import errors, store
 from clusters.controllers.actions import Action, Bind, Create, Delete, Event, Patch
-from clusters.kube.resources import resource_for_kind
 from clusters.models import Sandbox, StoredObject
+from clusters.objects.resources import resource_for_kind
 
 log = logging.getLogger(__name__)
 EVENTS = resource_for_kind("v1", "Event")

@@ -43,7 +43,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from clusters.controllers.actions import Action, Create, Delete, Event, Patch, owner_reference, ref
 from clusters.controllers.pods import counted, format_time, merge_patch, parse_time
 from clusters.controllers.state import ClusterState
-from clusters.kube.validation import cron_schedule_error
+from clusters.objects.validation import cron_schedule_error
 
 SOURCE = "cronjob-controller"
 SCHEDULED_TIMESTAMP = "batch.kubernetes.io/cronjob-scheduled-timestamp"

@@ -56,7 +56,7 @@ from clusters.controllers.pods import (
     shortened,
 )
 from clusters.controllers.state import ClusterState
-from clusters.kube.selectors import labels_match, selector_from_match_labels
+from clusters.objects.selectors import labels_match, selector_from_match_labels
 
 SOURCE = "deployment-controller"
 UNIQUE_LABEL = "pod-template-hash"

@@ -31,7 +31,7 @@ from datetime import datetime
 from clusters.controllers.actions import Action, Create, Delete, Patch, owner_reference
 from clusters.controllers.pods import counted
 from clusters.controllers.state import ClusterState
-from clusters.kube.selectors import Requirement, labels_match
+from clusters.objects.selectors import Requirement, labels_match
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 MANAGED_BY_LABEL = "endpointslice.kubernetes.io/managed-by"

@@ -30,7 +30,7 @@ from datetime import datetime
 from clusters.controllers.actions import Action, Delete, Patch
 from clusters.controllers.pods import listed, noun
 from clusters.controllers.state import ClusterState
-from clusters.kube.resources import resource_for_kind
+from clusters.objects.resources import resource_for_kind
 
 ORPHAN = "orphan"
 FOREGROUND = "foregroundDeletion"

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from clusters.controllers.actions import Action, Delete, Patch
 from clusters.controllers.pods import counted, noun
 from clusters.controllers.state import ClusterState
-from clusters.kube.resources import resource_for_kind
+from clusters.objects.resources import resource_for_kind
 
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 FINALIZER = "kubernetes"

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from clusters.controllers.actions import owner_reference
-from clusters.kube.selectors import Requirement, labels_match
+from clusters.objects.selectors import Requirement, labels_match
 
 TERMINAL_PHASES = ("Succeeded", "Failed")
 

@@ -47,7 +47,7 @@ from clusters.controllers.pods import (
     released_owner_references,
 )
 from clusters.controllers.state import ClusterState
-from clusters.kube.selectors import labels_match, selector_from_match_labels
+from clusters.objects.selectors import labels_match, selector_from_match_labels
 
 SOURCE = "replicaset-controller"
 # Upstream's --concurrent-replicaset-syncs burst: the most pods one pass creates or deletes.

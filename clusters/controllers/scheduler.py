@@ -36,7 +36,7 @@ from datetime import UTC, datetime
 from clusters.controllers.actions import Action, Bind, Delete, Event, Patch, ref
 from clusters.controllers.pods import counted, shortened
 from clusters.controllers.state import ClusterState
-from clusters.kube.validation import QuantityError, quantity_from_json
+from clusters.objects.validation import QuantityError, quantity_from_json
 
 SCHEDULER_NAME = "default-scheduler"
 

@@ -36,8 +36,8 @@ from fractions import Fraction
 
 from clusters.controllers.actions import Action, Create, Delete, Event, Patch, ref
 from clusters.controllers.state import ClusterState
-from clusters.kube.selectors import labels_match, selector_from_match_labels
-from clusters.kube.validation import QuantityError, quantity_from_json
+from clusters.objects.selectors import labels_match, selector_from_match_labels
+from clusters.objects.validation import QuantityError, quantity_from_json
 
 PROVISIONER = "kube-tutor.io/local"
 CSI_DRIVER = "local.kube-tutor.io"

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from clusters.kube.resources import KUBE_VERSION, RESOURCES, Resource, group_versions
+from clusters.objects.resources import KUBE_VERSION, RESOURCES, Resource, group_versions
 
 AGGREGATED_GROUP = "apidiscovery.k8s.io"
 AGGREGATED_VERSION = "v2"

@@ -33,9 +33,9 @@ import json
 from functools import cache
 from typing import Any
 
-from clusters.kube import schema
 from clusters.kube.discovery import SUBRESOURCES, subresource_gvk
-from clusters.kube.resources import KUBE_VERSION, RESOURCES, Resource, group_versions
+from clusters.objects import schema
+from clusters.objects.resources import KUBE_VERSION, RESOURCES, Resource, group_versions
 
 REF_PREFIX = "#/components/schemas/"
 META = "io.k8s.apimachinery.pkg.apis.meta.v1."

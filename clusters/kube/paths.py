@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from clusters.kube.resources import Resource, resource_for_path
+from clusters.objects.resources import Resource, resource_for_path
 
 NAMESPACE_SUBRESOURCES = ("status", "finalize")
 

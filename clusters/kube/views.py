@@ -19,15 +19,16 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from clusters import errors, logs, store
-from clusters.kube import discovery, openapi, selectors
+from clusters.kube import discovery, openapi
 from clusters.kube.access import sandbox_for_request
 from clusters.kube.bodies import MAX_BODY_BYTES, BodyError, parse_body
 from clusters.kube.feed import FEED, changes_after, log_horizon, released
 from clusters.kube.paths import RequestInfo, parse_path
-from clusters.kube.resources import Resource
 from clusters.kube.tables import build_table
-from clusters.kube.validation import FIELD_VALIDATIONS, WARN, not_supported
 from clusters.models import Change, Sandbox
+from clusters.objects import selectors
+from clusters.objects.resources import Resource
+from clusters.objects.validation import FIELD_VALIDATIONS, WARN, not_supported
 
 BOOKMARK_SECONDS = 15
 DEFAULT_WATCH_SECONDS = 1800
@@ -399,7 +400,7 @@ def _scale_of(body: dict) -> dict:
 
 
 def _patch_scale(request, sandbox, resource, info, new_scale: dict | None) -> HttpResponse:
-    from clusters.kube.patch import PatchError, apply_patch
+    from clusters.objects.patch import PatchError, apply_patch
 
     current = store.object_get(sandbox=sandbox, resource=resource, namespace=info.namespace or "", name=info.name)
     if new_scale is None:

@@ -43,7 +43,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from clusters.kube.validation import QuantityError, quantity_from_json
+from clusters.objects.validation import QuantityError, quantity_from_json
 from clusters.runtime import catalog
 from clusters.runtime.base import (
     ContainerObservation,

@@ -15,7 +15,7 @@ import uuid
 
 import pytest
 
-from clusters.kube.threeway import LAST_APPLIED
+from clusters.objects.threeway import LAST_APPLIED
 
 # The manifest as a learner edits it, step by step: each step names what it changes.
 V1 = {

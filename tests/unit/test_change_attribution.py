@@ -7,9 +7,9 @@ from django.contrib.auth.models import User
 
 from clusters import store
 from clusters.controllers.manager import controllers_reconcile
-from clusters.kube.resources import resource_for_kind
 from clusters.kube.views import client_actor
 from clusters.models import Change
+from clusters.objects.resources import resource_for_kind
 from clusters.sandboxes import sandbox_create
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ from django.db import connection
 
 from clusters import store
 from clusters.kube import feed
-from clusters.kube.resources import resource_for_kind
+from clusters.objects.resources import resource_for_kind
 from clusters.sandboxes import sandbox_create
 
 pytestmark = [

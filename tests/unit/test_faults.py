@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from clusters import faults, kubelet, store, tasks
 from clusters.controllers.manager import controllers_reconcile
-from clusters.kube.resources import resource_for_kind
 from clusters.models import Change, NodeRuntimeState, WorkItem
+from clusters.objects.resources import resource_for_kind
 from clusters.runtime import catalog, images
 from clusters.sandboxes import sandbox_create
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from clusters.kube import discovery
-from clusters.kube.resources import KUBE_VERSION, RESOURCES, Resource, group_versions
+from clusters.objects.resources import KUBE_VERSION, RESOURCES, Resource, group_versions
 
 KUBECTL_137 = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json"
 KUBECTL_135 = (

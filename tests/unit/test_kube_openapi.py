@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from clusters.kube import discovery, openapi
-from clusters.kube.resources import KUBE_VERSION, RESOURCES, Resource, group_versions
+from clusters.objects.resources import KUBE_VERSION, RESOURCES, Resource, group_versions
 
 METHODS = ("get", "put", "post", "delete", "patch")
 SMP = "application/strategic-merge-patch+json"

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from clusters.kube.resources import RESOURCES
 from clusters.kube.tables import (
     PRINTERS,
     build_table,
@@ -16,6 +15,7 @@ from clusters.kube.tables import (
     short_human_duration,
     translate_timestamp_since,
 )
+from clusters.objects.resources import RESOURCES
 
 NOW = datetime(2025, 6, 1, 12, 0, 0, tzinfo=UTC)
 

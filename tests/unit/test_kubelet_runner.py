@@ -10,8 +10,8 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from clusters import kubelet, store
-from clusters.kube.resources import resource_for_kind
 from clusters.models import Change, ContainerLog
+from clusters.objects.resources import resource_for_kind
 from clusters.sandboxes import sandbox_create
 
 PODS = resource_for_kind("v1", "Pod")

@@ -7,8 +7,8 @@ from django.utils import timezone
 
 from clusters import errors, store
 from clusters.controllers.manager import controllers_reconcile
-from clusters.kube.resources import resource_for_kind
 from clusters.models import StoredObject
+from clusters.objects.resources import resource_for_kind
 from clusters.sandboxes import sandbox_create
 
 NAMESPACES = resource_for_kind("v1", "Namespace")

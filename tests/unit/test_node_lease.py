@@ -10,9 +10,9 @@ from django.utils import timezone
 
 from clusters import store
 from clusters.controllers.manager import planner_options
-from clusters.kube.resources import resource_for_kind
 from clusters.kubelet import kubelet_reconcile, node_leases_renew, sandboxes_with_leases_just_expired
 from clusters.models import NodeRuntimeState
+from clusters.objects.resources import resource_for_kind
 from clusters.sandboxes import sandbox_create
 
 NODES = resource_for_kind("v1", "Node")

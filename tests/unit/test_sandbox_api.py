@@ -6,9 +6,9 @@ from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
 from clusters import store
-from clusters.kube.resources import resource_for_kind
 from clusters.manifests import manifest_apply
 from clusters.models import Sandbox, StoredObject
+from clusters.objects.resources import resource_for_kind
 from clusters.sandboxes import sandbox_create
 
 pytestmark = pytest.mark.django_db

@@ -4,8 +4,8 @@ import pytest
 from django.contrib.auth.models import User
 
 from clusters import errors, store
-from clusters.kube.resources import resource_for_kind
 from clusters.models import Change, StoredObject
+from clusters.objects.resources import resource_for_kind
 from clusters.sandboxes import sandbox_create
 
 PODS = resource_for_kind("v1", "Pod")

@@ -22,8 +22,8 @@ from typing import Any, ClassVar
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from clusters.kube import selectors
-from clusters.kube.resources import RESOURCES
+from clusters.objects import selectors
+from clusters.objects.resources import RESOURCES
 from clusters.snapshot import PodView, Snapshot, nodes_view, rollout_progress, service_endpoints
 
 MAX_NAMED = 3  # pods named in a failure explanation

@@ -9,9 +9,9 @@ from django.db import IntegrityError, transaction
 
 from clusters import errors, store
 from clusters.kube.bodies import BodyError, load_yaml_documents
-from clusters.kube.resources import resource_for_kind
 from clusters.manifests import ApplyReport, manifest_apply
 from clusters.models import Sandbox
+from clusters.objects.resources import resource_for_kind
 from clusters.sandboxes import sandbox_create, sandbox_reset
 from clusters.snapshot import sandbox_of
 from tutor.sandboxes.diagnostics import Diagnostic, apply_diagnostics

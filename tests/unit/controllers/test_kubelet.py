@@ -28,7 +28,7 @@ from clusters.controllers.kubelet import (
     outcome_record,
     plan_node,
 )
-from clusters.kube.patch import merge_patch
+from clusters.objects.patch import merge_patch
 from clusters.runtime.base import PodRef, ProbeResult, RuntimeError_
 from clusters.runtime.simulated import ManualClock, SimulatedRuntime
 

@@ -8,7 +8,7 @@ from clusters import store
 from clusters.controllers.actions import Create, Event, Patch, ref
 from clusters.controllers.actor import actions_apply
 from clusters.controllers.manager import PLANNERS, controllers_reconcile
-from clusters.kube.resources import resource_for_kind
+from clusters.objects.resources import resource_for_kind
 from clusters.sandboxes import sandbox_create
 
 pytestmark = pytest.mark.django_db

@@ -20,7 +20,7 @@ from clusters.controllers.pods import (
     released_owner_references,
     shortened,
 )
-from clusters.kube.selectors import selector_from_match_labels
+from clusters.objects.selectors import selector_from_match_labels
 
 NOW = datetime(2025, 3, 1, 12, 0, 0, tzinfo=UTC)
 OWNER = {

@@ -13,7 +13,7 @@ from clusters.controllers import replicaset
 from clusters.controllers.actions import Create, Delete, Event, Patch
 from clusters.controllers.pods import format_time, is_active, is_ready, parse_time
 from clusters.controllers.state import ClusterState
-from clusters.kube.patch import merge_patch
+from clusters.objects.patch import merge_patch
 
 T0 = datetime(2025, 3, 1, 12, 0, 0, tzinfo=UTC)
 TEMPLATE = {

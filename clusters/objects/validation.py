@@ -35,8 +35,8 @@ from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from clusters.kube import schema
-from clusters.kube.resources import Resource
+from clusters.objects import schema
+from clusters.objects.resources import Resource
 
 # ---------------------------------------------------------------------------------------------
 # Causes, worded as apimachinery's field.Error renders them
@@ -3016,7 +3016,7 @@ def validate(obj: dict, resource: Resource, *, old: dict | None = None) -> list[
     Runs on the defaulted object, as the apiserver validates after defaulting. A Job without a
     generated selector yet gets one from `metadata.uid` here (see `job_selector_defaults`).
     """
-    from clusters.kube.defaults import apply_defaults, job_selector_defaults
+    from clusters.objects.defaults import apply_defaults, job_selector_defaults
 
     current = apply_defaults(obj if isinstance(obj, dict) else {}, resource)
     if resource.kind == "Job" and _dict(current.get("spec")).get("manualSelector") is not True:

@@ -17,7 +17,7 @@ volume's source). The behaviour is that of k8s.io/apimachinery `util/strategicpa
 (`CreateThreeWayMergePatch` with overwrite on, as `kubectl apply` calls it from
 k8s.io/kubectl `cmd/apply/patcher.go`), and of `GetModifiedConfiguration` in k8s.io/kubectl
 `pkg/util/apply.go` for the annotation itself. The patch strategies and merge keys come from the
-real schemas (`clusters.kube.schema`), as `clusters.kube.patch` reads them to apply the patch.
+real schemas (`clusters.objects.schema`), as `clusters.objects.patch` reads them to apply the patch.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
-from clusters.kube import schema as kube_schema
+from clusters.objects import schema as kube_schema
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
@@ -140,7 +140,7 @@ def original_configuration(current: dict) -> dict | None:
 def three_way_patch(*, original: dict | None, modified: dict, current: dict, schema: dict | None) -> dict:
     """The strategic merge patch `kubectl apply` sends to turn `current` into `modified`, removing
     what `original` (the last-applied configuration; None when there is none) had and `modified`
-    dropped. `schema` is the object's definition from `clusters.kube.schema`; an empty patch
+    dropped. `schema` is the object's definition from `clusters.objects.schema`; an empty patch
     means "unchanged"."""
     root = kube_schema.resolve(schema)
     changes = _diff_maps(current, modified, root, _CHANGES)

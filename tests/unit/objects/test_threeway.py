@@ -10,9 +10,9 @@ import json
 
 import pytest
 
-from clusters.kube import schema
-from clusters.kube.patch import strategic_merge
-from clusters.kube.threeway import (
+from clusters.objects import schema
+from clusters.objects.patch import strategic_merge
+from clusters.objects.threeway import (
     LAST_APPLIED,
     ThreeWayError,
     go_json,

@@ -32,8 +32,8 @@ import contextlib
 import re
 from typing import Any
 
-from clusters.kube.resources import Resource
-from clusters.kube.validation import (
+from clusters.objects.resources import Resource
+from clusters.objects.validation import (
     JOB_CONTROLLER_UID_LABEL,
     JOB_NAME_LABEL,
     LEGACY_CONTROLLER_UID_LABEL,

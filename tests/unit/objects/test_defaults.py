@@ -7,8 +7,8 @@ import copy
 
 import pytest
 
-from clusters.kube.defaults import apply_defaults, default_pull_policy, job_selector_defaults, pod_admission_defaults
-from clusters.kube.resources import resource_for_kind
+from clusters.objects.defaults import apply_defaults, default_pull_policy, job_selector_defaults, pod_admission_defaults
+from clusters.objects.resources import resource_for_kind
 
 
 def resource(manifest):

@@ -22,7 +22,7 @@ from typing import Any
 
 import jsonpatch
 
-from clusters.kube import schema as kube_schema
+from clusters.objects import schema as kube_schema
 
 JSON_PATCH = "application/json-patch+json"
 MERGE_PATCH = "application/merge-patch+json"

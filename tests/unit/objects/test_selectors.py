@@ -1,6 +1,6 @@
 import pytest
 
-from clusters.kube.selectors import (
+from clusters.objects.selectors import (
     SelectorError,
     field_value,
     fields_match,

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from clusters.kube import schema as kube_schema
-from clusters.kube.patch import (
+from clusters.objects import schema as kube_schema
+from clusters.objects.patch import (
     GENERIC_INVALID_MESSAGE,
     JSON_PATCH,
     MERGE_PATCH,

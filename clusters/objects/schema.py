@@ -14,7 +14,7 @@ from pathlib import Path
 
 import kubernetes_validate
 
-from clusters.kube.resources import KUBE_VERSION
+from clusters.objects.resources import KUBE_VERSION
 
 # The strict variant: unknown fields are errors (`additionalProperties: false`), as with
 # `fieldValidation=Strict` on a real API server.

@@ -6,8 +6,8 @@ from fractions import Fraction
 
 import pytest
 
-from clusters.kube.resources import resource_for_kind
-from clusters.kube.validation import (
+from clusters.objects.resources import resource_for_kind
+from clusters.objects.validation import (
     QUANTITY_FORMAT_ERROR,
     Cause,
     QuantityError,
@@ -22,7 +22,7 @@ from clusters.kube.validation import (
     validate,
     without_fields,
 )
-from tests.unit.test_kube_defaults import (
+from tests.unit.objects.test_defaults import (
     DOC_EXAMPLES,
     FLUENTD_DAEMONSET,
     HELLO_CRONJOB,
@@ -923,7 +923,7 @@ def test_a_matching_expression_selector_is_accepted_and_a_broken_one_reported():
 
 
 def test_a_job_whose_labels_fight_the_generated_selector_is_rejected():
-    from clusters.kube.defaults import apply_defaults, job_selector_defaults
+    from clusters.objects.defaults import apply_defaults, job_selector_defaults
 
     uid = "0f0f0f0f-1111-2222-3333-444444444444"
     job = job_selector_defaults(apply_defaults(PI_JOB, resource(PI_JOB)), uid)
@@ -950,7 +950,7 @@ def test_a_stateful_set_pod_template_is_not_validated_beyond_labels_as_upstream(
 
 
 def stored(manifest):
-    from clusters.kube.defaults import apply_defaults
+    from clusters.objects.defaults import apply_defaults
 
     return apply_defaults(manifest, resource(manifest))
 
@@ -1021,7 +1021,7 @@ def test_it_forbids_changing_an_allocated_cluster_ip_but_keeps_it_when_left_out(
 
 
 def test_it_forbids_changing_a_jobs_template():
-    from clusters.kube.defaults import apply_defaults, job_selector_defaults
+    from clusters.objects.defaults import apply_defaults, job_selector_defaults
 
     old = job_selector_defaults(apply_defaults(PI_JOB, resource(PI_JOB)), "uid-1")
     new = changed(old, lambda j: template_container(j).update(image="perl:5.36"))
