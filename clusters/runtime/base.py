@@ -21,6 +21,11 @@ class RuntimeError_(Exception):
     """A runtime operation failed in a way the kubelet should report and retry."""
 
 
+class ContainerNotRunning(RuntimeError_):
+    """exec or attach asked for a container that has no running run: upstream's
+    `container not found ("web")` / `cannot exec into a container in a completed pod`."""
+
+
 class ContainerConfigError(RuntimeError_):
     """A container cannot be made as its spec says, e.g. its env names a ConfigMap that does not
     exist: upstream's CreateContainerConfigError, retried until the reference resolves."""
@@ -86,6 +91,36 @@ class VolumeSpec:
     read_only: bool = False
 
 
+STDOUT = 1  # the stream numbers of the channel protocol (0 is stdin, 3 the error/status channel)
+STDERR = 2
+
+
+class ExecProcess(Protocol):
+    """A process started by exec (or the main process joined by attach) inside a running container.
+
+    Blocking calls: the API's stream handler drives it from worker threads, never from the event
+    loop. With a TTY, stdout and stderr are one stream (STDOUT) as on a terminal."""
+
+    def write_stdin(self, data: bytes) -> None:
+        """Feed bytes to the process's standard input (ignored once stdin is closed)."""
+
+    def close_stdin(self) -> None:
+        """End of input: the process reads EOF, as `kubectl exec -i … < file` does at its end."""
+
+    def read_output(self, timeout: float) -> tuple[int, bytes] | None:
+        """The next chunk of output as (STDOUT or STDERR, bytes); None when nothing came within
+        `timeout` seconds; (STDOUT, b"") once all output has been read and the process ended."""
+
+    def resize(self, width: int, height: int) -> None:
+        """The terminal's new size in columns and rows (TTY only; ignored otherwise)."""
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        """The exit code once the process has ended; None if it is still running after `timeout`."""
+
+    def terminate(self) -> None:
+        """The client went away: end the process (SIGKILL on Docker). Idempotent."""
+
+
 class Runtime(Protocol):
     kind: str  # "docker" or "simulated"
 
@@ -129,3 +164,8 @@ class Runtime(Protocol):
 
     def orphans_remove(self, *, node: str, known_pod_uids: set[str]) -> list[str]:
         """Remove what this runtime made for pods that no longer exist; return their uids."""
+
+    def container_exec(self, pod: PodRef, name: str, command: list[str], *, tty: bool, stdin: bool) -> ExecProcess:
+        """Start `command` (an argv, never given to a host shell) inside the running run of a
+        container, with the environment and files that run has. Raises ContainerNotRunning when
+        the container has no running run."""
