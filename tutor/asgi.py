@@ -1,4 +1,5 @@
-"""ASGI entry point (uvicorn): watch streams and server-sent events need a server that streams."""
+"""ASGI entry point (uvicorn): watch streams and server-sent events need a server that streams,
+and `kubectl exec` a WebSocket, which Django's own ASGI handler does not take."""
 
 import os
 
@@ -6,4 +7,13 @@ from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tutor.settings")
 
-application = get_asgi_application()
+django_application = get_asgi_application()
+
+from clusters.kube.streams import websocket_application  # noqa: E402  (needs Django set up)
+
+
+async def application(scope, receive, send):
+    if scope["type"] == "websocket":
+        await websocket_application(scope, receive, send)
+    else:
+        await django_application(scope, receive, send)

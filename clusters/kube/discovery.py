@@ -40,6 +40,8 @@ SUBRESOURCES: dict[str, Subresource] = {
     "scale": Subresource(("get", "patch", "update"), ("autoscaling", "v1", "Scale")),
     # Upstream reports the parent kind for pods/log although the body is plain text.
     "log": Subresource(("get",)),
+    # A WebSocket upgrade (clusters.kube.streams); the verbs are those of the upgrade's GET/POST.
+    "exec": Subresource(("create", "get"), ("", "v1", "PodExecOptions")),
 }
 
 # kube-aggregator's priority order for the built-in groups (`/apis` lists groups by priority);

@@ -205,6 +205,11 @@ def _query_parameters() -> dict[str, tuple[str, str]]:
         "sendInitialEvents": ("boolean", "Starts a watch with synthetic ADDED events for the current objects."),
         "sinceSeconds": ("integer", "Only return log lines newer than this many seconds."),
         "tailLines": ("integer", "The number of lines from the end of the log to return."),
+        "command": ("string", "The command to execute, one argument per parameter; not run by a shell."),
+        "stdin": ("boolean", "Redirect the standard input stream of the pod for this call."),
+        "stdout": ("boolean", "Redirect the standard output stream of the pod for this call."),
+        "stderr": ("boolean", "Redirect the standard error stream of the pod for this call."),
+        "tty": ("boolean", "Allocate a terminal for this exec call."),
         "timeoutSeconds": ("integer", "Timeout for the list/watch call."),
         "timestamps": ("boolean", "Prefix every log line with its RFC 3339 timestamp. Defaults to false."),
         "watch": ("boolean", "Watch for changes to the described resources instead of listing them."),
@@ -236,6 +241,7 @@ DELETE_COLLECTION_PARAMETERS = tuple(
     sorted({*DELETE_PARAMETERS, *LIST_PARAMETERS} - {"allowWatchBookmarks", "watch"}, key=str.lower)
 )
 LOG_PARAMETERS = ("container", "follow", "limitBytes", "previous", "sinceSeconds", "tailLines", "timestamps")
+EXEC_PARAMETERS = ("command", "container", "stderr", "stdin", "stdout", "tty")
 
 
 def _parameters(names: tuple[str, ...]) -> list[dict]:
@@ -461,6 +467,25 @@ def _log_path(resource: Resource) -> dict:
     return {"get": operation, "parameters": _path_parameters(resource.namespaced, resource.kind)}
 
 
+def _exec_path(resource: Resource) -> dict:
+    """pods/exec, a connect operation: GET and POST upgrade to a stream (clusters.kube.streams)."""
+    stem, _name = _names(resource)
+    gvk = ("", "v1", "PodExecOptions")
+
+    def connect(method: str) -> dict:
+        return _operation(
+            resource,
+            "connect",
+            f"connect{method.capitalize()}{stem}{resource.kind}Exec",
+            f"connect {method.upper()} requests to exec of {resource.kind}",
+            gvk,
+            responses=_responses({"type": "string"}, ("200",), "*/*"),
+        )
+
+    parameters = [*_path_parameters(resource.namespaced, "PodExecOptions"), *_parameters(EXEC_PARAMETERS)]
+    return {"get": connect("get"), "post": connect("post"), "parameters": parameters}
+
+
 def _resource_paths(resource: Resource, prefix: str) -> dict[str, dict]:
     base = (
         f"{prefix}/namespaces/{{namespace}}/{resource.plural}" if resource.namespaced else f"{prefix}/{resource.plural}"
@@ -473,6 +498,9 @@ def _resource_paths(resource: Resource, prefix: str) -> dict[str, dict]:
     for name in resource.subresources:
         if name == "log":
             paths[f"{base}/{{name}}/log"] = _log_path(resource)
+            continue
+        if name == "exec":
+            paths[f"{base}/{{name}}/exec"] = _exec_path(resource)
             continue
         verbs = set(SUBRESOURCES[name].verbs)
         paths[f"{base}/{{name}}/{name}"] = _item_path(

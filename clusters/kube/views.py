@@ -29,6 +29,7 @@ from clusters.models import Change, Sandbox
 from clusters.objects import selectors
 from clusters.objects.resources import Resource
 from clusters.objects.validation import FIELD_VALIDATIONS, WARN, not_supported
+from clusters.pod_exec import exec_target
 
 BOOKMARK_SECONDS = 15
 DEFAULT_WATCH_SECONDS = 1800
@@ -191,6 +192,8 @@ def _check_resource(info: RequestInfo) -> None:
 def _resource(request: HttpRequest, sandbox: Sandbox, info: RequestInfo) -> HttpResponse:
     _check_resource(info)
     resource, method = info.resource, request.method
+    if info.subresource == "exec" and method in ("GET", "POST"):
+        return _exec_without_upgrade(request, sandbox, info)
     if info.name is None:
         handler = {"GET": _list, "POST": _create, "DELETE": _delete_collection}.get(method)
         if handler:
@@ -382,6 +385,14 @@ def _delete_collection(request: HttpRequest, sandbox: Sandbox, resource: Resourc
 
 
 # --- subresources -------------------------------------------------------------------------------
+
+
+def _exec_without_upgrade(request: HttpRequest, sandbox: Sandbox, info: RequestInfo) -> HttpResponse:
+    """exec as plain HTTP, or as the SPDY upgrade kubectl falls back to: the pod's own errors first
+    (so kubectl prints why an exec cannot run), else the upgrade this server does speak."""
+    pod = store.object_get(sandbox=sandbox, resource=info.resource, namespace=info.namespace, name=info.name)
+    exec_target(pod=pod, container=request.GET.get("container", ""))
+    raise errors.BadRequest("Upgrade request required: exec is served over WebSocket (v5.channel.k8s.io)")
 
 
 def _scale_of(body: dict) -> dict:

@@ -55,7 +55,7 @@ RESOURCES: tuple[Resource, ...] = (
     # core/v1
     Resource("", "v1", "Namespace", "namespaces", False, ("ns",), subresources=("status",)),
     Resource("", "v1", "Node", "nodes", False, ("no",), subresources=("status",)),
-    Resource("", "v1", "Pod", "pods", True, ("po",), ("all",), subresources=("status", "log")),
+    Resource("", "v1", "Pod", "pods", True, ("po",), ("all",), subresources=("status", "log", "exec")),
     Resource("", "v1", "Service", "services", True, ("svc",), ("all",), subresources=("status",)),
     Resource("", "v1", "Endpoints", "endpoints", True, ("ep",), singular="endpoints"),
     Resource("", "v1", "ConfigMap", "configmaps", True, ("cm",)),

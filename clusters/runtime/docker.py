@@ -52,7 +52,11 @@ from docker.types import LogConfig, Mount
 
 from clusters.runtime import images
 from clusters.runtime.base import (
+    STDERR,
+    STDOUT,
+    ContainerNotRunning,
     ContainerObservation,
+    ExecProcess,
     PodRef,
     ProbeResult,
     PullResult,
@@ -1305,20 +1309,32 @@ class DockerRuntime:
                 return int(value)
         return None
 
-    def container_exec(
-        self, pod: PodRef, name: str, command: list[str], *, timeout: float = 30
-    ) -> tuple[int | None, str]:
-        """Run `command` in the newest running run of a container (kubectl exec, without a TTY):
-        (exit code, stdout and stderr), or (None, "") when it did not end within `timeout`."""
+    def _running_container(self, pod: PodRef, name: str) -> dict:
+        """The newest running run of a container, or ContainerNotRunning."""
         self._own(pod)
         running = self._containers(**{POD_UID: pod.uid, CONTAINER_NAME: name, DOCKER_TYPE: "container"}, all=False)
         if not running:
-            raise RuntimeError_(f"container {name} of pod {pod.namespace}/{pod.name} is not running")
-        container = max(running, key=lambda found: int((found.get("Labels") or {}).get(RUN, "0")))
+            raise ContainerNotRunning(f'container not found ("{name}")')
+        return max(running, key=lambda found: int((found.get("Labels") or {}).get(RUN, "0")))
+
+    def command_run(self, pod: PodRef, name: str, command: list[str], *, timeout: float = 30) -> tuple[int | None, str]:
+        """Run `command` to its end in the newest running run of a container: (exit code, stdout
+        and stderr), or (None, "") when it did not end within `timeout`."""
+        container = self._running_container(pod, name)
         try:
             return self._exec(container["Id"], command, timeout)
         except APIError as error:
             raise RuntimeError_(f"exec in {name}: {error.explanation or error}") from error
+
+    def container_exec(self, pod: PodRef, name: str, command: list[str], *, tty: bool, stdin: bool) -> ExecProcess:
+        """`kubectl exec`: the engine's exec API inside the container, its streams attached."""
+        container = self._running_container(pod, name)
+        try:
+            execution = self.api.exec_create(container["Id"], command, stdin=stdin, tty=tty, stdout=True, stderr=True)
+            sock = self.api.exec_start(execution["Id"], tty=tty, socket=True)
+        except APIError as error:
+            raise RuntimeError_(f"exec in {name}: {error.explanation or error}") from error
+        return DockerExecProcess(self.api, container["Id"], execution["Id"], sock, tty=tty)
 
     def _exec(self, container_id: str, command: list[str], timeout: float) -> tuple[int | None, str]:
         """Run a command in a container; (exit code, output), or (None, "") when it outlived `timeout`."""
@@ -1532,6 +1548,113 @@ def _split_for_pull(image: str) -> tuple[str, str]:
     if colon > slash:
         return name[:colon], name[colon + 1 :]
     return name, "latest"
+
+
+# ---- exec streams ----
+
+
+def frames_split(buffer: bytes) -> tuple[list[tuple[int, bytes]], bytes]:
+    """The engine's multiplexed stream (no TTY): 8-byte headers [stream, 0, 0, 0, size (big-endian
+    uint32)] each followed by `size` bytes. Returns the whole frames in `buffer` and what is left."""
+    frames = []
+    while len(buffer) >= 8:
+        size = int.from_bytes(buffer[4:8], "big")
+        if len(buffer) < 8 + size:
+            break
+        frames.append((STDERR if buffer[0] == 2 else STDOUT, buffer[8 : 8 + size]))
+        buffer = buffer[8 + size :]
+    return frames, buffer
+
+
+class DockerExecProcess:
+    """One exec in the engine, as the ExecProcess of the runtime contract. The engine gives one
+    socket: stdin is written to it, output read from it (raw with a TTY, multiplexed without)."""
+
+    def __init__(self, api, container_id: str, exec_id: str, sock, *, tty: bool) -> None:
+        self.api = api
+        self.container_id = container_id
+        self.exec_id = exec_id
+        self.sock = getattr(sock, "_sock", sock)  # docker-py hands a SocketIO around the socket
+        self.tty = tty
+        self.pending: list[tuple[int, bytes]] = []
+        self.buffer = b""
+        self.ended = False
+        self.stdin_closed = False
+        self.lock = threading.Lock()
+
+    def write_stdin(self, data: bytes) -> None:
+        with self.lock:
+            if self.stdin_closed:
+                return
+            with contextlib.suppress(OSError):
+                self.sock.sendall(data)
+
+    def close_stdin(self) -> None:
+        with self.lock:
+            if not self.stdin_closed:
+                self.stdin_closed = True
+                with contextlib.suppress(OSError):
+                    self.sock.shutdown(socket.SHUT_WR)
+
+    def read_output(self, timeout: float) -> tuple[int, bytes] | None:
+        if self.pending:
+            return self.pending.pop(0)
+        if self.ended:
+            return STDOUT, b""
+        self.sock.settimeout(timeout)
+        try:
+            chunk = self.sock.recv(65536)
+        except TimeoutError:
+            return None
+        except OSError:
+            chunk = b""
+        if not chunk:
+            self.ended = True
+            return STDOUT, b""
+        if self.tty:
+            return STDOUT, chunk
+        frames, self.buffer = frames_split(self.buffer + chunk)
+        self.pending.extend(frames)
+        return self.pending.pop(0) if self.pending else None
+
+    def resize(self, width: int, height: int) -> None:
+        if self.tty and width > 0 and height > 0:
+            with contextlib.suppress(APIError):
+                self.api.exec_resize(self.exec_id, height=height, width=width)
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            info = self.api.exec_inspect(self.exec_id)
+            if not info.get("Running"):
+                return info.get("ExitCode")
+            if deadline is not None and time.monotonic() >= deadline:
+                return None
+            time.sleep(0.02)
+
+    def terminate(self) -> None:
+        """The engine has no API to kill an exec: find the process's PID inside the container
+        (from the engine's host PID, through /proc) and kill it with a second exec."""
+        with contextlib.suppress(OSError):
+            self.sock.close()
+        with contextlib.suppress(APIError, NotFound):
+            info = self.api.exec_inspect(self.exec_id)
+            if info.get("Running") and (pid := namespace_pid(info.get("Pid") or 0)):
+                kill = self.api.exec_create(self.container_id, ["kill", "-9", str(pid)])
+                self.api.exec_start(kill["Id"])
+
+
+def namespace_pid(host_pid: int, proc: str = "/proc") -> int | None:
+    """A host PID's number inside its own PID namespace (the last NSpid field), when this host's
+    /proc shows it (the engine runs on this machine); None otherwise."""
+    try:
+        with open(f"{proc}/{host_pid}/status") as status:
+            for line in status:
+                if line.startswith("NSpid:"):
+                    return int(line.split()[-1])
+    except (OSError, ValueError):
+        return None
+    return None
 
 
 # ---- probes from this host (pure enough: sockets only) ----

@@ -497,7 +497,7 @@ def test_logs_are_read_again_only_when_the_run_wrote_more(runtime, monkeypatch):
 
     assert lines(runtime, pod, "c") == ["one"]
     assert reads == []  # nothing new: the lines read before
-    runtime.container_exec(pod, "c", ["touch", "/tmp/go"])
+    runtime.command_run(pod, "c", ["touch", "/tmp/go"])
     wait_until(lambda: lines(runtime, pod, "c") == ["one", "two"])
     assert len(reads) >= 1
 
@@ -581,8 +581,8 @@ def test_exec_runs_in_the_newest_running_run(runtime):
     pod = new_pod(runtime, "exec-me")
     started(runtime, pod, busybox("c", "sleep 3600"))
 
-    assert runtime.container_exec(pod, "c", ["hostname"]) == (0, "exec-me\n")
-    assert runtime.container_exec(pod, "c", ["sh", "-c", "exit 4"])[0] == 4
+    assert runtime.command_run(pod, "c", ["hostname"]) == (0, "exec-me\n")
+    assert runtime.command_run(pod, "c", ["sh", "-c", "exit 4"])[0] == 4
 
 
 # ---- images ----

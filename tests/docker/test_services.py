@@ -47,7 +47,7 @@ def service(name: str, ports: list[dict], namespace: str = "default", **spec) ->
 
 def fetch(runtime: DockerRuntime, pod: PodRef, url: str, seconds: int = 5) -> tuple[int | None, str]:
     """wget from the pod's client container (busybox's `wget -T` crashes: `timeout` bounds it)."""
-    return runtime.container_exec(pod, "client", ["timeout", str(seconds), "wget", "-qO-", url], timeout=seconds + 5)
+    return runtime.command_run(pod, "client", ["timeout", str(seconds), "wget", "-qO-", url], timeout=seconds + 5)
 
 
 def test_a_service_spreads_requests_over_its_ready_endpoints_by_every_name(sandbox):

@@ -143,8 +143,8 @@ def test_every_subresource_in_the_table_has_discovery_metadata():
     for resource in RESOURCES:
         for sub in resource.subresources:
             assert sub in discovery.SUBRESOURCES, f"{resource.plural}/{sub}"
-    with pytest.raises(ValueError, match="exec"):
-        discovery.subresource("exec")
+    with pytest.raises(ValueError, match="ephemeralcontainers"):
+        discovery.subresource("ephemeralcontainers")
 
 
 def test_scale_subresources_answer_autoscaling_v1_scale():

@@ -1,0 +1,136 @@
+"""`kubectl exec` and `kubectl cp` with the real kubectl, over the WebSocket channel protocol, on
+both runtimes: output, exit codes, stdin, an interactive shell on a pseudo-terminal, copies both
+ways, and the errors kubectl prints when an exec cannot run."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import subprocess
+import textwrap
+import time
+
+import pytest
+
+from tests.kubectl.conftest import KUBECTL
+from tests.orchestrator.helpers import eventually, pod, ready
+
+SHELL_POD = textwrap.dedent(
+    """\
+    apiVersion: v1
+    kind: Pod
+    metadata: {name: web-0, labels: {app: shell}}
+    spec:
+      containers:
+      - name: main
+        image: busybox:1.36
+        env: [{name: GREETING, value: hello from the spec}]
+        command: [sh, -c, "echo started; sleep 3600"]
+        readinessProbe: {exec: {command: ["true"]}, periodSeconds: 1}
+      - name: side
+        image: busybox:1.36
+        command: [sh, -c, "sleep 3600"]
+    """
+)
+
+
+@pytest.fixture
+def shell_pod(kubectl):
+    kubectl("apply", "-f", "-", input=SHELL_POD)
+    eventually(lambda: ready(pod(kubectl, "web-0")), timeout=120)
+    return "web-0"
+
+
+def test_exec_prints_the_output_of_a_command_run_in_the_pod(kubectl, shell_pod):
+    assert kubectl("exec", shell_pod, "-c", "main", "--", "cat", "/etc/hostname").stdout == "web-0\n"
+    assert (
+        kubectl("exec", shell_pod, "-c", "main", "--", "sh", "-c", "echo $GREETING").stdout == "hello from the spec\n"
+    )
+
+
+def test_exec_carries_stderr_and_the_exit_code(kubectl, shell_pod):
+    result = kubectl("exec", shell_pod, "-c", "main", "--", "sh", "-c", "echo out; echo err >&2; exit 3", check=False)
+    assert result.returncode == 3
+    assert result.stdout == "out\n"
+    assert "err\n" in result.stderr
+    assert "command terminated with exit code 3" in result.stderr
+
+
+def test_exec_feeds_stdin_to_the_process_until_it_ends(kubectl, shell_pod):
+    text = "first line\nsecond line\n"
+    result = kubectl("exec", "-i", shell_pod, "-c", "main", "--", "wc", "-l", input=text)
+    assert result.stdout.split()[0] == "2"
+
+
+def test_exec_names_the_pod_and_container_that_are_not_there(kubectl, shell_pod):
+    missing = kubectl("exec", "nope", "--", "true", check=False)
+    assert missing.returncode == 1
+    assert 'pods "nope" not found' in missing.stderr
+    wrong = kubectl("exec", shell_pod, "-c", "nope", "--", "true", check=False)
+    assert wrong.returncode == 1
+    assert "container nope is not valid for pod web-0" in wrong.stderr
+
+
+def test_exec_it_runs_an_interactive_shell_on_a_terminal(kubectl, shell_pod):
+    primary, secondary = pty.openpty()
+    process = subprocess.Popen(
+        [KUBECTL, "--kubeconfig", str(kubectl.kubeconfig), "exec", "-it", shell_pod, "-c", "main", "--", "sh"],
+        stdin=secondary,
+        stdout=secondary,
+        stderr=secondary,
+        env={**os.environ, "HOME": str(kubectl.home)},
+        close_fds=True,
+    )
+    os.close(secondary)
+    try:
+        os.write(primary, b"echo sum=$((40+2))\n")
+        assert "sum=42" in _read_until(primary, "sum=42")
+        os.write(primary, b"exit 7\n")
+        assert process.wait(timeout=30) == 7
+    finally:
+        process.kill()
+        os.close(primary)
+
+
+def test_cp_copies_a_file_into_the_pod_and_back_byte_for_byte(kubectl, shell_pod, tmp_path):
+    original = tmp_path / "data.bin"
+    original.write_bytes(bytes(range(256)) * 64 + "한국어 text\n".encode())
+    kubectl("cp", str(original), f"{kubectl.namespace}/{shell_pod}:/tmp/data.bin", "-c", "main")
+    assert kubectl("exec", shell_pod, "-c", "main", "--", "wc", "-c", "/tmp/data.bin").stdout.split()[0] == str(
+        original.stat().st_size
+    )
+    back = tmp_path / "back.bin"
+    kubectl("cp", f"{kubectl.namespace}/{shell_pod}:/tmp/data.bin", str(back), "-c", "main")
+    assert back.read_bytes() == original.read_bytes()
+
+
+def test_a_closed_connection_ends_the_process(kubectl, shell_pod, runtime):
+    if runtime == "simulated":
+        pytest.skip("the simulated runtime's processes end with their exec session by construction")
+    process = subprocess.Popen(
+        [KUBECTL, "--kubeconfig", str(kubectl.kubeconfig), "exec", shell_pod, "-c", "main", "--", "sleep", "313"],
+        env={**os.environ, "HOME": str(kubectl.home)},
+    )
+
+    def sleeping() -> bool:
+        """`sleep 313` runs in the container"""
+        return "sleep 313" in kubectl("exec", shell_pod, "-c", "main", "--", "ps").stdout
+
+    eventually(sleeping, timeout=30)
+    process.kill()
+    process.wait()
+    eventually(lambda: not sleeping(), timeout=30)
+
+
+def _read_until(fd: int, text: str, timeout: float = 30) -> str:
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while text.encode() not in seen:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise AssertionError(f"{text!r} not seen; the terminal showed {seen.decode(errors='replace')!r}")
+        ready_fds, _, _ = select.select([fd], [], [], remaining)
+        if ready_fds:
+            seen += os.read(fd, 4096)
+    return seen.decode(errors="replace")
