@@ -18,4 +18,4 @@ RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput \
 
 USER tutor
 EXPOSE 8000
-CMD ["uvicorn", "tutor.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--no-access-log"]
+CMD ["uvicorn", "tutor.asgi:application", "--ws", "wsproto", "--host", "0.0.0.0", "--port", "8000", "--no-access-log"]

@@ -15,7 +15,7 @@ help:
 	@echo "make run      set up (venv, migrations, demo accounts) and start web + worker + beat on http://$(HOST):$(PORT)"
 	@echo "make setup    everything make run does, but do not start"
 	@echo "make test     start Redis, PostgreSQL, Docker and Chromium (installing what is missing, as root), lint, run every test"
-	@echo "make lint     ruff check and format check"
+	@echo "make lint     ruff check and format check, and the import contracts (pyproject.toml)"
 
 $(VENV)/.runtime-installed: requirements.txt
 	@test -x $(PY) || $$(scripts/find-python) -m venv $(VENV)
@@ -38,6 +38,7 @@ run: setup
 lint: $(VENV)/.dev-installed
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache --no-logo
 
 # The suite runs twice: everything on PostgreSQL with Redis as the broker, then everything that
 # does not choose its own services on SQLite with the embedded broker.

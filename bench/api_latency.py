@@ -159,7 +159,9 @@ def main() -> None:
         server = next(line.split("server: ")[1] for line in kubeconfig.stdout.splitlines() if "server: " in line)
         prefix = server.split(f":{port}", 1)[1]
         uvicorn = str(Path(sys.executable).with_name("uvicorn"))
-        stack.start("web", [uvicorn, "tutor.asgi:application", "--port", str(port), "--no-access-log"])
+        stack.start(
+            "web", [uvicorn, "tutor.asgi:application", "--ws", "wsproto", "--port", str(port), "--no-access-log"]
+        )
         wait_for(lambda: "Uvicorn running" in stack.log("web"), timeout=60, what="uvicorn")
         api = Api(port, prefix)
         writes = measure_writes(api, options.writes)

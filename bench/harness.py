@@ -314,7 +314,9 @@ class BenchStack:
 
     def start(self, *, workers: int = 1, concurrency: int = 4, pool: str = "threads") -> None:
         uvicorn = str(Path(sys.executable).with_name("uvicorn"))
-        self.stack.start("web", [uvicorn, "tutor.asgi:application", "--port", str(self.port), "--no-access-log"])
+        self.stack.start(
+            "web", [uvicorn, "tutor.asgi:application", "--ws", "wsproto", "--port", str(self.port), "--no-access-log"]
+        )
         for index in range(workers):
             name = "worker" if index == 0 else f"worker{index + 1}"
             self.workers.append(self.stack.start_worker(name=name, pool=pool, concurrency=concurrency))

@@ -4,7 +4,7 @@ memory, that node's kubelet is made due at once, instead of at its next planned 
 Upstream's kubelet learns the same through its PLEG (pod lifecycle event generator), relisting
 the runtime every second; an event stream is the cheaper equivalent. Nothing depends on it for
 correctness: the kubelet also polls while containers run, and the resync makes everything due.
-Runs as one thread in each worker process (started from tutor/celery.py when an engine answers).
+Runs as one thread in each worker process (started from clusters/tasks.py when an engine answers).
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ def _wake(sandbox_uid: str, key: str) -> None:
 def follow(stop: threading.Event, *, wake: Callable[[str, str], None] = _wake, events=None) -> None:
     """Wake kubelets from the engine's events until `stop` is set; reconnect (without missing
     what happened meanwhile) when the engine goes away. `events` opens a stream (for tests)."""
+    # Imported here: the Docker SDK loads only in processes that use a Docker engine.
     from clusters.runtime import docker as engine
 
     events = events or engine.engine_events

@@ -33,14 +33,14 @@ from django.utils import timezone
 
 from clusters import errors, store, workqueue
 from clusters.models import NodeRuntimeState, Sandbox
-from clusters.objects.patch import JSON_PATCH
-from clusters.objects.resources import resource_for_kind
-from clusters.objects.validation import (
+from clusters.objects.labels import (
     JOB_CONTROLLER_UID_LABEL,
     JOB_NAME_LABEL,
     LEGACY_CONTROLLER_UID_LABEL,
     LEGACY_JOB_NAME_LABEL,
 )
+from clusters.objects.patch import JSON_PATCH
+from clusters.objects.resources import resource_for_kind
 
 PODS = resource_for_kind("v1", "Pod")
 NODES = resource_for_kind("v1", "Node")

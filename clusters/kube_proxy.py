@@ -65,16 +65,17 @@ def proxy_plan(services: list[dict], endpoints: list[dict], existing: list[tuple
 # deleted sandboxes fall out; one that falls out only costs a full sync. The work queue never
 # runs one sandbox's kube-proxy twice at once.
 @functools.lru_cache(maxsize=256)
-def _runtime(sandbox_uid: str):
+def _runtime(sandbox_uid: str, network: str | None):
+    # Imported here: the Docker SDK loads only in processes that use a Docker engine.
     from clusters.runtime.docker import DockerRuntime
 
-    return DockerRuntime(sandbox=sandbox_uid)
+    return DockerRuntime(sandbox=sandbox_uid, network=network)
 
 
 def kube_proxy_reconcile(sandbox: Sandbox, *, now: datetime) -> None:
     if sandbox.engine != "docker":
         return None
-    runtime = _runtime(sandbox.uid.hex)
+    runtime = _runtime(sandbox.uid.hex, sandbox.network)
     services = store.object_list(sandbox=sandbox, resource=SERVICES).items
     endpoints = store.object_list(sandbox=sandbox, resource=ENDPOINTS).items
     plan = proxy_plan(services, endpoints, runtime.service_list(sandbox.uid.hex))

@@ -4,7 +4,8 @@ One run: renew the node's heartbeat, carry out the container kills a learner ask
 (clusters.faults), then repeat — read the pods bound to the node and what the runtime observes,
 plan (clusters.controllers.kubelet.plan_node, pure), perform the runtime operations one by one,
 record their outcomes, write the planned status and events through the store — until the plan is
-empty. A kubelet the learner stopped does none of this until it is started again. The planner's
+empty; last, when one is due, sample what the node's containers use (clusters.usage_samples, what
+`kubectl top` reads). A kubelet the learner stopped does none of this until it is started again. The planner's
 memory (back-offs, pulls, probe results) and the simulated runtime's state live in the database
 between runs; Docker keeps its own.
 """
@@ -28,7 +29,9 @@ from clusters.controllers.actor import actions_apply
 from clusters.logs import container_log_append
 from clusters.models import NodeRuntimeState, Sandbox
 from clusters.objects.resources import resource_for_kind
+from clusters.objects.times import parse_time
 from clusters.runtime.base import ContainerConfigError, PodRef, RuntimeError_, VolumeSpec
+from clusters.usage_samples import usage_next_sample, usage_record_add, usage_sample, usage_sample_due
 
 log = logging.getLogger(__name__)
 NODES = resource_for_kind("v1", "Node")
@@ -45,9 +48,10 @@ def runtime_for(sandbox: Sandbox, node: dict, saved: dict):
     """The sandbox's runtime for one node: Docker, or the simulated one restored from its state."""
     name = node["metadata"]["name"]
     if sandbox.engine == "docker":
+        # Imported here: the Docker SDK loads only in processes that use a Docker engine.
         from clusters.runtime.docker import DockerRuntime
 
-        return DockerRuntime(sandbox=sandbox.uid.hex, node=name)
+        return DockerRuntime(sandbox=sandbox.uid.hex, node=name, network=sandbox.network)
     from clusters.runtime.simulated import SimulatedRuntime
     from clusters.simulated_volumes import SandboxVolumes
 
@@ -171,8 +175,7 @@ def _status_report(sandbox: Sandbox, node: dict, now: datetime) -> datetime:
     more often, is what says the kubelet lives."""
     interval = timedelta(seconds=settings.NODE_STATUS_REPORT_SECONDS)
     ready = next((c for c in node.get("status", {}).get("conditions", []) if c["type"] == "Ready"), {})
-    last = ready.get("lastHeartbeatTime")
-    last_at = datetime.fromisoformat(last.replace("Z", "+00:00")) if last else None
+    last_at = parse_time(ready.get("lastHeartbeatTime"))
     if last_at is None or now - last_at >= interval or ready.get("status") != "True":
         patch = planner.node_status_patch(node, now=now, ready=True)
         if patch:
@@ -343,6 +346,20 @@ def _stopped_run(sandbox: Sandbox, saved: NodeRuntimeState, node_object: dict, *
         _kills_forget(saved, done)
 
 
+def _usage_sample(record: dict, runtime, *, node: str, pods: list[dict], now: datetime) -> dict:
+    """The node's usage record (clusters.usage_samples), with a new sample when one is due. A
+    runtime that cannot measure now leaves the record as it was: a failed measurement costs the
+    metrics a sample, never the run its record."""
+    if not usage_sample_due(record, now=now):
+        return record
+    try:
+        usages = runtime.usage(node=node, pods=pods)
+    except Exception as error:  # whatever the engine raised: the pods come first
+        log.warning("kubelet of %s: measuring usage failed: %s", node, error)
+        return record
+    return usage_record_add(record, usage_sample(usages, at=now))
+
+
 def kubelet_reconcile(sandbox: Sandbox, *, node: str, now: datetime) -> datetime | None:
     with store.writing_as(f"kubelet/{node}"):
         return _kubelet_run(sandbox, node=node, now=now)
@@ -398,6 +415,7 @@ def _kubelet_run(sandbox: Sandbox, *, node: str, now: datetime) -> datetime | No
     else:
         log.warning("sandbox %s: kubelet of %s still had work after %d passes", sandbox.pk, node, MAX_PASSES)
         plan = dataclasses.replace(plan, next_wakeup=now)  # come back at once: its own writes did not wake it
+    usage = _usage_sample(saved.usage, runtime, node=node, pods=pods, now=timezone.now())
     state = {"kubelet": memory}
     if hasattr(runtime, "to_json"):
         state["runtime"] = runtime.to_json()
@@ -408,8 +426,10 @@ def _kubelet_run(sandbox: Sandbox, *, node: str, now: datetime) -> datetime | No
         # is how a reader's request for fresh logs (clusters.logs.log_refresh) is answered.
         _copy_logs(sandbox, runtime, runtime.observe(node=node), memory, {p["metadata"]["uid"]: p for p in pods})
         saved.state = state
+        saved.usage = usage
         saved.lease_renewed_at = now  # the kubelet ran: it lives
-        saved.save(update_fields=["state", "lease_renewed_at"])
+        saved.save(update_fields=["state", "usage", "lease_renewed_at"])
         _kills_forget(saved, killed)
-    wakeups = [moment for moment in (plan.next_wakeup, next_report) if moment is not None]
+    next_sample = usage_next_sample(usage, wanted_until=saved.usage_wanted_until, now=now)
+    wakeups = [moment for moment in (plan.next_wakeup, next_report, next_sample) if moment is not None]
     return min(wakeups, default=None)

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from clusters import errors, workqueue
 from clusters.models import ContainerLog, Sandbox, WorkItem
+from clusters.objects.times import format_micro_time
 
 SYNC_INTERVAL = timedelta(seconds=1)
 SYNC_WAIT_SECONDS = 1.5
@@ -68,12 +69,8 @@ def container_log_append(
     )
 
 
-def _rfc3339_nano(moment: datetime) -> str:
-    return moment.astimezone(timezone.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def format_line(entry: ContainerLog, timestamps: bool) -> str:
-    return f"{_rfc3339_nano(entry.time)} {entry.line}\n" if timestamps else entry.line + "\n"
+    return f"{format_micro_time(entry.time)} {entry.line}\n" if timestamps else entry.line + "\n"
 
 
 def container_status(pod: dict, container: str) -> dict:

@@ -20,7 +20,7 @@ from clusters import errors, store
 from clusters.kube.bodies import BodyError, load_yaml_documents
 from clusters.models import Sandbox
 from clusters.objects import schema as kube_schema
-from clusters.objects.defaults import apply_defaults
+from clusters.objects.defaults import apply_create_defaults
 from clusters.objects.patch import STRATEGIC_MERGE_PATCH
 from clusters.objects.resources import Resource, resource_for_kind
 from clusters.objects.threeway import (
@@ -176,7 +176,9 @@ def manifest_problems(text: str) -> list[str]:
         problems += [f"document {index}: {error}" for error in decode_errors(document, resource)]
         if resource.namespaced:  # the server puts it where the request says: `default` here
             document.setdefault("metadata", {}).setdefault("namespace", "default")
-        causes = validate(apply_defaults(document, resource), resource)
+        # Defaulted as the store defaults a create; with no uid yet, a Job's generated labels are
+        # left empty and validation checks only that they agree.
+        causes = validate(apply_create_defaults(document, resource, uid=""), resource)
         problems += [f"document {index}: {cause.field}: {cause.message}" for cause in causes]
     if not documents:
         problems.append("the manifest has no documents")

@@ -32,6 +32,9 @@ class Sandbox(models.Model):
     )
     # Class time: crash loops and image pulls back off from 1 s to 60 s instead of 10 s to 5 min.
     fast_backoff = models.BooleanField(default=False)
+    # On Docker, the sandbox network's subnet (clusters.sandbox_network): pods take addresses from
+    # its lower half, Services their ClusterIPs from its upper half. None on the simulated runtime.
+    network = models.CharField(max_length=18, null=True, blank=True, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -185,6 +188,11 @@ class NodeRuntimeState(models.Model):
     kubelet_stopped = models.BooleanField(default=False)
     # [{"id", "namespace", "pod", "uid", "container", "container_id", "requested_at"}, …]
     container_kills = models.JSONField(default=list, blank=True)
+    # What the node's containers used, as its kubelet last sampled it (clusters.usage_samples),
+    # written with `state`; and until when someone reading metrics (clusters.metrics) wants a
+    # sample every resolution, written by the readers.
+    usage = models.JSONField(default=dict, blank=True)
+    usage_wanted_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["sandbox", "node"], name="runtime_state_unique_node")]

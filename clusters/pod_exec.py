@@ -1,4 +1,6 @@
-"""Open a process inside a pod's container, for `kubectl exec` (and the API's stream handler).
+"""Open a process inside a pod's container (`kubectl exec`), join a container's own process
+(`kubectl attach`), or connect to one of the pod's ports (`kubectl port-forward`), for the API's
+stream handler.
 
 The checks and their messages are the API server's and the kubelet's: the pod must exist, name a
 container it has (or have only one), be bound to a node and not have finished, and the
@@ -9,12 +11,13 @@ call from a worker thread, never from the event loop.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
-from clusters import errors, store
+from clusters import errors, logs, store
 from clusters.models import Sandbox
 from clusters.objects.resources import resource_for_kind
-from clusters.runtime.base import ContainerNotRunning, ExecProcess, PodRef, RuntimeError_
+from clusters.runtime.base import STDOUT, ContainerNotRunning, ExecProcess, PodRef, PortConnection, RuntimeError_
 
 PODS = resource_for_kind("v1", "Pod")
 
@@ -86,3 +89,117 @@ def exec_open(*, sandbox: Sandbox, request: ExecRequest) -> ExecProcess:
         raise errors.BadRequest(str(error)) from error
     except RuntimeError_ as error:
         raise errors.ApiError(str(error)) from error
+
+
+def _pod_ref(sandbox: Sandbox, pod: dict) -> PodRef:
+    metadata = pod["metadata"]
+    return PodRef(
+        sandbox=sandbox.uid.hex,
+        namespace=metadata["namespace"],
+        name=metadata["name"],
+        uid=metadata["uid"],
+        node=pod.get("spec", {}).get("nodeName", ""),
+    )
+
+
+def port_open(*, sandbox: Sandbox, namespace: str, pod_name: str, port: int) -> PortConnection:
+    """A connection to a port inside a running pod; ApiError saying why when there is none."""
+    pod = store.object_get(sandbox=sandbox, resource=PODS, namespace=namespace, name=pod_name)
+    phase = pod.get("status", {}).get("phase", "")
+    if phase != "Running":
+        raise errors.BadRequest(f"unable to forward port because pod is not running. Current status={phase}")
+    ref = _pod_ref(sandbox, pod)
+    try:
+        if sandbox.engine == "docker":
+            from clusters.runtime.docker import DockerRuntime
+
+            return DockerRuntime(sandbox=ref.sandbox, node=ref.node).port_connect(ref, port)
+        from clusters import simulated_ports
+
+        return simulated_ports.port_connect(sandbox=sandbox, pod=ref, port=port)
+    except RuntimeError_ as error:
+        raise errors.ApiError(str(error)) from error
+
+
+def attach_open(*, sandbox: Sandbox, request: ExecRequest) -> ExecProcess:
+    """Join the running process of a container: on Docker the engine's attach (its stdin when the
+    spec asked for `stdin: true`); on the simulated runtime, whose processes read no input, the
+    output the container writes from now on."""
+    pod = store.object_get(sandbox=sandbox, resource=PODS, namespace=request.namespace, name=request.pod)
+    container = exec_target(pod=pod, container=request.container)
+    ref = _pod_ref(sandbox, pod)
+    try:
+        if sandbox.engine == "docker":
+            from clusters.runtime.docker import DockerRuntime
+
+            return DockerRuntime(sandbox=ref.sandbox, node=ref.node).container_attach(
+                ref, container, stdin=request.stdin
+            )
+    except ContainerNotRunning as error:
+        raise errors.BadRequest(str(error)) from error
+    except RuntimeError_ as error:
+        raise errors.ApiError(str(error)) from error
+    status = logs.container_status(pod, container)
+    if "running" not in status.get("state", {}):
+        raise errors.BadRequest(f'container not found ("{container}")')
+    return LogFollow(sandbox=sandbox, pod=pod, container=container, restart=status.get("restartCount", 0))
+
+
+class LogFollow:
+    """The output of a container's current run from now on, read from the log the kubelet copies,
+    as an ExecProcess: it ends when the run ends; input is read by nobody."""
+
+    POLL_SECONDS = 0.25
+
+    def __init__(self, *, sandbox: Sandbox, pod: dict, container: str, restart: int) -> None:
+        self.sandbox, self.pod, self.container, self.restart = sandbox, pod, container, restart
+        existing = logs.log_lines(pod=pod, container=container, restart=restart, tail=1)
+        self.after = existing[-1].id if existing else 0
+        self.exit_code: int | None = None
+        self.ended = False
+
+    def write_stdin(self, data: bytes) -> None:
+        return None
+
+    def close_stdin(self) -> None:
+        return None
+
+    def resize(self, width: int, height: int) -> None:
+        return None
+
+    def terminate(self) -> None:
+        self.ended = True
+
+    def read_output(self, timeout: float) -> tuple[int, bytes] | None:
+        if self.ended:
+            return STDOUT, b""
+        lines = logs.log_lines(pod=self.pod, container=self.container, restart=self.restart, after_id=self.after)
+        if lines:
+            self.after = lines[-1].id
+            return STDOUT, "".join(logs.format_line(line, False) for line in lines).encode()
+        if not self._running():
+            self.ended = True
+            return STDOUT, b""
+        logs.log_sync_request(sandbox=self.sandbox, pod=self.pod)
+        time.sleep(min(timeout, self.POLL_SECONDS))
+        return None
+
+    def _running(self) -> bool:
+        meta = self.pod["metadata"]
+        try:
+            current = store.object_get(
+                sandbox=self.sandbox, resource=PODS, namespace=meta["namespace"], name=meta["name"]
+            )
+        except errors.NotFound:
+            return False
+        status = logs.container_status(current, self.container)
+        state = status.get("state", {})
+        if current["metadata"]["uid"] != meta["uid"] or status.get("restartCount", 0) != self.restart:
+            return False
+        if "terminated" in state:
+            self.exit_code = state["terminated"].get("exitCode")
+            return False
+        return True
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        return self.exit_code if self.ended else None

@@ -13,9 +13,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from clusters import faults, store
+from clusters import faults, sandbox_network, store
 from clusters.models import AccessToken, Change, Sandbox, StoredObject
 from clusters.objects.resources import resource_for_kind
+from clusters.objects.times import format_time
 from clusters.runtime.selection import runtime_status
 
 NODE_NAMES = ("node-1", "node-2")
@@ -26,8 +27,12 @@ DEFAULT_STORAGE_CLASS = "standard"
 RUNTIME_VERSIONS = {"docker": "docker://20.10", "simulated": "kube-tutor-simulated://1"}
 
 
+class SandboxError(Exception):
+    """A sandbox cannot be made; the message says why."""
+
+
 def _node(name: str, index: int, engine: str) -> dict:
-    now = store.rfc3339(timezone.now())
+    now = format_time(timezone.now())
     condition = {"lastHeartbeatTime": now, "lastTransitionTime": now}
     return {
         "apiVersion": "v1",
@@ -95,7 +100,7 @@ def _node(name: str, index: int, engine: str) -> dict:
     }
 
 
-def _seed_objects(engine: str) -> list[dict]:
+def _seed_objects(engine: str, network: str | None = None) -> list[dict]:
     namespaces = [
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}} for name in store.SYSTEM_NAMESPACES
     ]
@@ -118,14 +123,17 @@ def _seed_objects(engine: str) -> list[dict]:
             "namespace": "default",
             "labels": {"component": "apiserver", "provider": "kubernetes"},
         },
-        "spec": {"clusterIP": "10.96.0.1", "ports": [{"name": "https", "port": 443, "targetPort": 6443}]},
+        "spec": {
+            "clusterIP": sandbox_network.api_service_ip(network),
+            "ports": [{"name": "https", "port": 443, "targetPort": 6443}],
+        },
     }
     nodes = [_node(name, index, engine) for index, name in enumerate(NODE_NAMES)]
     return [*namespaces, *nodes, storage_class, api_service]
 
 
 def _seed(sandbox: Sandbox) -> None:
-    for body in _seed_objects(sandbox.engine):
+    for body in _seed_objects(sandbox.engine, sandbox.network):
         resource = resource_for_kind(body["apiVersion"], body["kind"])
         store.object_create(sandbox=sandbox, resource=resource, body=copy.deepcopy(body))
 
@@ -143,9 +151,27 @@ def sandbox_create(*, owner, name: str = "default", runtime: str = "auto", fast_
     engine = engine_for(runtime)
     fast = settings.FAST_BACKOFF if fast_backoff is None else fast_backoff
     with transaction.atomic(), store.writing_as("kube-tutor: new sandbox"):
-        sandbox = Sandbox.objects.create(owner=owner, name=name, runtime=runtime, engine=engine, fast_backoff=fast)
+        network = _network_for(engine)
+        sandbox = Sandbox.objects.create(
+            owner=owner, name=name, runtime=runtime, engine=engine, fast_backoff=fast, network=network
+        )
         _seed(sandbox)
     return sandbox
+
+
+def _network_for(engine: str) -> str | None:
+    """A Docker sandbox's subnet: one the engine has free and no other sandbox was given (the
+    unique column settles a race between two creations)."""
+    if engine != "docker":
+        return None
+    # Imported here: the Docker SDK loads only in processes that use a Docker engine.
+    from clusters.runtime.docker import free_subnets
+
+    taken = set(Sandbox.objects.exclude(network=None).values_list("network", flat=True))
+    network = sandbox_network.network_choose(free_subnets(), taken)
+    if network is None:
+        raise SandboxError("no free subnet is left for a new sandbox network on this Docker engine")
+    return network
 
 
 def sandbox_reset(*, sandbox: Sandbox) -> Sandbox:

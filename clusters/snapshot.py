@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.db.models import Max
 from django.utils import timezone
@@ -22,6 +22,7 @@ from clusters.controllers.state import ClusterState
 from clusters.kube.tables import pod_summary
 from clusters.models import Change, Sandbox, StoredObject
 from clusters.objects import selectors
+from clusters.objects.times import parse_time
 
 EVENTS_KEPT = 60
 PREVIOUS_LOOKBACK = 1000
@@ -179,8 +180,11 @@ class Snapshot:
         return [e for e in self.events if (e.get("involvedObject") or {}).get("uid") == uid]
 
 
-def _event_time(event: dict) -> str:
-    return event.get("lastTimestamp") or event.get("eventTime") or event["metadata"].get("creationTimestamp", "")
+def _event_time(event: dict) -> datetime:
+    """When an Event last happened, for newest-first order: lastTimestamp, else eventTime (a
+    MicroTime, events.k8s.io), else its creation; one without any sorts last."""
+    stamp = event.get("lastTimestamp") or event.get("eventTime") or event["metadata"].get("creationTimestamp")
+    return parse_time(stamp) or datetime.min.replace(tzinfo=UTC)
 
 
 def sandbox_version(sandbox: Sandbox) -> int:

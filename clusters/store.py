@@ -1,7 +1,8 @@
 """The object store: the only writer of Kubernetes objects.
 
 Every write goes the same way: decode (unknown fields rejected, or dropped as the request's
-fieldValidation directive says), default, admit, validate — all before touching the database —
+fieldValidation directive says), default (once: validation takes the defaulted object and the
+stored one as they are), admit, validate — all before touching the database —
 then, in one transaction, lock the stored row, check preconditions, take the next resourceVersion
 from the global counter (whose row lock is held until commit, so the change log is in commit
 order), write the object and append its Change. A failed write stores nothing.
@@ -12,33 +13,28 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import copy
-import ipaddress
 import secrets
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from django.db import connection, transaction
 from django.utils import timezone
 
-from clusters import errors
+from clusters import errors, sandbox_network, workqueue
 from clusters.models import Change, ResourceVersionCounter, Sandbox, StoredObject
 from clusters.objects import selectors
-from clusters.objects.defaults import apply_defaults, job_selector_defaults
+from clusters.objects.defaults import apply_create_defaults, apply_defaults
 from clusters.objects.patch import PatchError, apply_patch
 from clusters.objects.resources import Resource, resource_for_kind
+from clusters.objects.times import format_time
 from clusters.objects.validation import STRICT, WARN, decode, decode_error_message, validate, without_fields
 
 # The service network of every sandbox, as on a kubeadm cluster.
-SERVICE_CIDR = ipaddress.ip_network("10.96.0.0/12")
 NODE_PORT_RANGE = range(30000, 32768)
 GENERATE_NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # upstream's: no vowels, no look-alikes
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
-
-
-def rfc3339(moment: datetime) -> str:
-    return moment.astimezone(timezone.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _qualified_kind(resource: Resource) -> str:
@@ -184,20 +180,43 @@ def _allocate_cluster_ip(sandbox: Sandbox, body: dict) -> None:
     )
     if spec.get("clusterIP") in (None, ""):
         used = {service["spec"].get("clusterIP") for service in services}
-        # The first ten addresses are kept for the API service and DNS, as on a real cluster.
-        for address in SERVICE_CIDR.hosts():
-            if int(address) - int(SERVICE_CIDR.network_address) > 10 and str(address) not in used:
-                spec["clusterIP"] = str(address)
-                break
+        address = sandbox_network.cluster_ip_choose(sandbox.network, used)
+        if address is None:
+            raise errors.ApiError("Internal error occurred: failed to allocate a serviceIP: range is full")
+        spec["clusterIP"] = address
     if spec["clusterIP"] != "None":
         spec["clusterIPs"] = [spec["clusterIP"]]
     if spec.get("type") in ("NodePort", "LoadBalancer"):
-        used_ports = {port.get("nodePort") for svc in services for port in svc.get("spec", {}).get("ports", [])}
-        free = (p for p in NODE_PORT_RANGE if p not in used_ports)
-        for port in spec.get("ports", []):
-            if not port.get("nodePort"):
-                port["nodePort"] = next(free)
-                used_ports.add(port["nodePort"])
+        _allocate_node_ports(sandbox, body, services)
+
+
+def _allocate_node_ports(sandbox: Sandbox, body: dict, services: list[dict]) -> None:
+    """Node ports from 30000-32767. On Docker they are published on this host's 127.0.0.1, which
+    every Docker sandbox shares, so a port is unique across all of them, as on one real node."""
+    if sandbox.network:
+        services = list(
+            StoredObject.objects.filter(sandbox__network__isnull=False, api_group="", kind="Service").values_list(
+                "body", flat=True
+            )
+        )
+    used_ports = {port.get("nodePort") for svc in services for port in svc.get("spec", {}).get("ports", [])} - {None}
+    ports = body["spec"].get("ports", [])
+    taken = [
+        errors.Cause(
+            "FieldValueInvalid",
+            f"Invalid value: {port['nodePort']}: provided port is already allocated",
+            f"spec.ports[{index}].nodePort",
+        )
+        for index, port in enumerate(ports)
+        if port.get("nodePort") in used_ports
+    ]
+    if taken:
+        raise errors.invalid(resource_for_kind("v1", "Service"), body["metadata"].get("name", ""), taken)
+    free = (p for p in NODE_PORT_RANGE if p not in used_ports)
+    for port in ports:
+        if not port.get("nodePort"):
+            port["nodePort"] = next(free)
+            used_ports.add(port["nodePort"])
 
 
 def _default_storage_class(sandbox: Sandbox, body: dict) -> None:
@@ -357,8 +376,6 @@ def _record_created(sandbox: Sandbox, resource: Resource, bodies: list[dict]) ->
 def _wake_controllers(sandbox: Sandbox, resource: Resource, writes: list[tuple[dict | None, dict]]) -> None:
     """Make the work the writes (previous, new) affect due: the controllers, a pod's kubelet, the
     kube-proxy."""
-    from clusters import workqueue
-
     keys = [
         key
         for previous, body in writes
@@ -384,13 +401,12 @@ def _new_object(
     _generate_name(metadata)
     for field in ("uid", "resourceVersion", "creationTimestamp", "deletionTimestamp", "generation"):
         metadata.pop(field, None)
-    body = apply_defaults(body, resource)
-    metadata = body["metadata"]
     metadata["uid"] = str(uuid.uuid4())
-    metadata["creationTimestamp"] = rfc3339(timezone.now())
+    metadata["creationTimestamp"] = format_time(timezone.now())
     metadata["generation"] = 1
-    if resource.kind == "Job":
-        body = job_selector_defaults(body, metadata["uid"])
+    # Defaulted here, once: admission and validation take the object as it is.
+    body = apply_create_defaults(body, resource, uid=metadata["uid"])
+    metadata = body["metadata"]
     if "status" in body and resource.kind not in ("Namespace", "Node", "PersistentVolume", "PersistentVolumeClaim"):
         body.pop("status")  # a new object's status is the controllers' to write
     if not metadata.get("name"):
@@ -463,7 +479,7 @@ def _after_create(sandbox: Sandbox, resource: Resource, body: dict) -> None:
         if not _rows(sandbox, service_accounts, name).filter(name="default").exists():
             account = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": name}}
             account = apply_defaults(account, service_accounts)
-            account["metadata"].update(uid=str(uuid.uuid4()), creationTimestamp=rfc3339(timezone.now()))
+            account["metadata"].update(uid=str(uuid.uuid4()), creationTimestamp=format_time(timezone.now()))
             _record(sandbox, service_accounts, account, Change.ADDED, None)
 
 
@@ -519,7 +535,7 @@ def _write_update(
         else:
             merged.pop("status", None)
     merged = _decode(merged, resource, field_validation, warnings)
-    merged = apply_defaults(merged, resource)
+    merged = apply_defaults(merged, resource)  # once; `old` was defaulted when it was written
     merged["metadata"]["generation"] = old["metadata"].get("generation", 1) + (
         1 if _spec_of(merged) != _spec_of(old) else 0
     )
@@ -678,7 +694,7 @@ def object_delete(
             default_grace = body.get("spec", {}).get("terminationGracePeriodSeconds", 30)
             grace = default_grace if grace_period is None else grace_period
             grace = grace if graceful else 0
-            metadata["deletionTimestamp"] = rfc3339(now + timedelta(seconds=grace))
+            metadata["deletionTimestamp"] = format_time(now + timedelta(seconds=grace))
             metadata["deletionGracePeriodSeconds"] = grace
             if finalizers:
                 metadata["finalizers"] = finalizers

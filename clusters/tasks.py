@@ -5,11 +5,15 @@ import traceback
 from datetime import timedelta
 
 from celery import shared_task
+from celery.signals import worker_ready
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from clusters import workqueue
+from clusters import engine_watch, workqueue
+from clusters.controllers.manager import controllers_reconcile
+from clusters.kube_proxy import kube_proxy_reconcile
+from clusters.kubelet import kubelet_reconcile, node_leases_renew, sandboxes_with_leases_just_expired
 from clusters.models import NodeRuntimeState, Sandbox
 from clusters.simulated_volumes import PREFIX as VOLUME_PREFIX
 from clusters.store import change_log_compact
@@ -17,7 +21,7 @@ from clusters.store import change_log_compact
 log = logging.getLogger(__name__)
 
 
-@shared_task(name="clusters.tasks.run_work", ignore_result=True)
+@shared_task(name=workqueue.RUN_WORK, ignore_result=True)
 def run_work(sandbox_id: int, key: str) -> None:
     now = timezone.now()
     if not workqueue.work_claim(sandbox_id, key, now=now):
@@ -37,16 +41,10 @@ def run_work(sandbox_id: int, key: str) -> None:
 
 def reconcile(sandbox: Sandbox, key: str, *, now):
     if key == workqueue.CONTROLLERS:
-        from clusters.controllers.manager import controllers_reconcile
-
         return controllers_reconcile(sandbox, now=now)
     if key.startswith("kubelet/"):
-        from clusters.kubelet import kubelet_reconcile
-
         return kubelet_reconcile(sandbox, node=key.split("/", 1)[1], now=now)
     if key == workqueue.KUBE_PROXY:
-        from clusters.kube_proxy import kube_proxy_reconcile
-
         return kube_proxy_reconcile(sandbox, now=now)
     raise ValueError(f"unknown work key {key!r}")
 
@@ -76,8 +74,6 @@ def renew_node_leases() -> None:
 
 @shared_task(name="clusters.tasks.renew_node_lease", ignore_result=True)
 def renew_node_lease(node: str) -> int:
-    from clusters.kubelet import node_leases_renew
-
     return node_leases_renew(node, now=timezone.now())
 
 
@@ -85,8 +81,6 @@ def renew_node_lease(node: str) -> int:
 def monitor_nodes() -> int:
     """Upstream's node monitor: every few seconds, wake the controllers of the sandboxes whose
     node lease has just expired, so the node turns NotReady once its grace period is over."""
-    from clusters.kubelet import sandboxes_with_leases_just_expired
-
     sandboxes = sandboxes_with_leases_just_expired(
         now=timezone.now(),
         grace=timedelta(seconds=settings.NODE_GRACE_SECONDS),
@@ -101,3 +95,16 @@ def monitor_nodes() -> int:
 @shared_task(name="clusters.tasks.compact_change_log")
 def compact_change_log() -> int:
     return change_log_compact(keep=settings.CHANGE_LOG_KEEP)
+
+
+# Connected when the worker imports its task modules, which it does before it is ready.
+@worker_ready.connect
+def follow_engine_events(sender=None, **kwargs) -> None:
+    """When a Docker engine answers, its events wake the kubelets (see clusters.engine_watch); any
+    sandbox may ask for Docker, whatever the default runtime is."""
+    # Imported here on purpose: the Docker SDK loads once a worker is ready, not in every process
+    # that imports the tasks (beat, the web process, management commands).
+    from clusters.runtime.docker import engine_ping
+
+    if engine_ping()[0]:
+        engine_watch.follow_in_background()

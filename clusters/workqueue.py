@@ -19,11 +19,12 @@ import threading
 import time
 from datetime import datetime, timedelta
 
+from celery import current_app
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from clusters.models import Sandbox, WorkItem
+from clusters.models import Sandbox, StoredObject, WorkItem
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,9 @@ RENEW_EVERY_SECONDS = 5.0
 MAX_RUN = timedelta(minutes=10)
 BACKOFF_BASE_SECONDS = 0.5
 BACKOFF_CAP_SECONDS = 60.0
+# The task that runs a key (clusters.tasks.run_work), sent by name: the tasks sit on top of
+# everything they run, this queue included, so the queue does not import them.
+RUN_WORK = "clusters.tasks.run_work"
 
 
 def kubelet_key(node: str) -> str:
@@ -98,12 +102,10 @@ def retry_delay(failures: int) -> float:
 
 
 def _send(sandbox_id: int, key: str, at: datetime | None = None) -> None:
-    from clusters.tasks import run_work
-
     options = {"queue": queue_for(key)}
     if at is not None:
         options["eta"] = at
-    run_work.apply_async((sandbox_id, key), **options)
+    current_app.send_task(RUN_WORK, (sandbox_id, key), **options)
 
 
 class Leases:
@@ -237,8 +239,6 @@ def work_failed(sandbox_id: int, key: str, *, error: str, now: datetime) -> floa
 
 
 def keys_for_sandbox(sandbox: Sandbox) -> list[str]:
-    from clusters.models import StoredObject
-
     nodes = StoredObject.objects.filter(sandbox=sandbox, api_group="", kind="Node").values_list("name", flat=True)
     proxy = [KUBE_PROXY] if sandbox.engine == "docker" else []
     return [CONTROLLERS, *(kubelet_key(node) for node in nodes), *proxy]

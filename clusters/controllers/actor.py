@@ -25,6 +25,7 @@ from clusters import errors, store
 from clusters.controllers.actions import Action, Bind, Create, Delete, Event, Patch
 from clusters.models import Sandbox, StoredObject
 from clusters.objects.resources import resource_for_kind
+from clusters.objects.times import format_time
 
 log = logging.getLogger(__name__)
 EVENTS = resource_for_kind("v1", "Event")
@@ -102,7 +103,7 @@ def events_record(sandbox: Sandbox, events: list[Event]) -> None:
     event recorder does; the new ones are created together. An Event the store refuses is
     dropped, as upstream's recorder does ("Server rejected event (will not retry!)")."""
     namespace = _event_namespace(events[0])
-    now = store.rfc3339(timezone.now())
+    now = format_time(timezone.now())
     stored: dict[tuple, dict] = {}
     for body in _stored_events(sandbox, namespace, {e.involved.get("uid", "") for e in events}):
         involved_uid = body["involvedObject"].get("uid", "")

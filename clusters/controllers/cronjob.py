@@ -16,12 +16,8 @@ For every CronJob of a sandbox, one pass:
    and creates the Job `<cronjob>-<scheduled time in minutes since the epoch>` with a controller
    reference (`SuccessfulCreate`), recording `lastScheduleTime`.
 
-Schedules are robfig/cron's standard ones, computed here: five fields (minute, hour, day of month,
-month, day of week, with names, ranges, steps and lists; when either day field is `*`, both must
-match, otherwise either), `@yearly`, `@monthly`, `@weekly`, `@daily`, `@hourly`, `@every <duration>`,
-evaluated in `spec.timeZone` (or a `TZ=` prefix), UTC otherwise. Around daylight-saving changes a
-time in the skipped hour fires an hour later on the wall clock (02:30 at 03:30), and a repeated hour
-runs once.
+Schedules are robfig/cron's standard ones, parsed and stepped by `clusters.objects.cron` (the parser
+validation uses too), evaluated in `spec.timeZone` (or a `TZ=` prefix), UTC otherwise.
 
 `next_wakeup` gives the next schedule time of every CronJob. Events upstream records on a sync that
 changes nothing (`JobAlreadyActive` while Forbid holds a due run back, `MissSchedule`, `UnexpectedJob`,
@@ -35,139 +31,18 @@ miss the way it was meant: the latest schedule time since the last run, past its
 from __future__ import annotations
 
 import copy
-import re
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, tzinfo
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import UTC, datetime, timedelta
 
 from clusters.controllers.actions import Action, Create, Delete, Event, Patch, owner_reference, ref
-from clusters.controllers.pods import counted, format_time, merge_patch, parse_time
+from clusters.controllers.pods import counted, format_time, is_controlled_by, merge_patch, parse_time
 from clusters.controllers.state import ClusterState
-from clusters.objects.validation import cron_schedule_error
+from clusters.objects.cron import Schedule, ScheduleError, parse_schedule, time_zone
+from clusters.objects.times import format_time_in
 
 SOURCE = "cronjob-controller"
 SCHEDULED_TIMESTAMP = "batch.kubernetes.io/cronjob-scheduled-timestamp"
-# robfig/cron gives up looking for the next time five years ahead.
-SEARCH_YEARS = 5
 MANY_MISSED = 100
-
-_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
-_MONTH_NAMES = {name: number for number, name in enumerate(_MONTHS, 1)}
-_DOW_NAMES = {n: i for i, n in enumerate(["sun", "mon", "tue", "wed", "thu", "fri", "sat"])}
-_FIELDS = ((0, 59, None), (0, 23, None), (1, 31, None), (1, 12, _MONTH_NAMES), (0, 6, _DOW_NAMES))
-_DESCRIPTORS = {
-    "@yearly": "0 0 1 1 *",
-    "@annually": "0 0 1 1 *",
-    "@monthly": "0 0 1 * *",
-    "@weekly": "0 0 * * 0",
-    "@daily": "0 0 * * *",
-    "@midnight": "0 0 * * *",
-    "@hourly": "0 * * * *",
-}
-_DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
-
-
-# --- schedules ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Schedule:
-    """A parsed cron schedule: `next(after)` is the first time strictly after `after` (None: never)."""
-
-    minutes: frozenset[int] = frozenset()
-    hours: frozenset[int] = frozenset()
-    days: frozenset[int] = frozenset()
-    months: frozenset[int] = frozenset()
-    weekdays: frozenset[int] = frozenset()
-    any_day: bool = False  # the day-of-month field was `*` (or `?`)
-    any_weekday: bool = False
-    zone: tzinfo = UTC
-    every: timedelta | None = None
-
-    def next(self, after: datetime) -> datetime | None:
-        if self.every is not None:
-            return after.replace(microsecond=0) + self.every
-        local = after.astimezone(self.zone)
-        day = local.date()
-        for _ in range(366 * SEARCH_YEARS):
-            if day.month in self.months and self._day_matches(day):
-                for hour in sorted(self.hours):
-                    for minute in sorted(self.minutes):
-                        candidate = datetime(day.year, day.month, day.day, hour, minute, tzinfo=self.zone)
-                        if candidate > after:
-                            return candidate.astimezone(UTC)
-            day += timedelta(days=1)
-        return None
-
-    def _day_matches(self, day: date) -> bool:
-        in_month = day.day in self.days
-        in_week = (day.isoweekday() % 7) in self.weekdays
-        if self.any_day or self.any_weekday:
-            return in_month and in_week
-        return in_month or in_week
-
-
-class ScheduleError(ValueError):
-    """A schedule robfig/cron would not parse; the message is its error."""
-
-
-def parse_schedule(text: str, time_zone: str | None = None) -> Schedule:
-    """The schedule of a CronJob, as upstream's formatSchedule and robfig's ParseStandard read it:
-    a `TZ=`/`CRON_TZ=` prefix wins, else `time_zone`, else UTC."""
-    if time_zone and "TZ" not in text:
-        text = f"TZ={time_zone} {text}"
-    error = cron_schedule_error(text)
-    if error:
-        raise ScheduleError(error)
-    zone: tzinfo = UTC
-    if text.startswith(("TZ=", "CRON_TZ=")):
-        prefix, _, text = text.partition(" ")
-        zone = ZoneInfo(prefix.split("=", 1)[1])
-        text = text.strip()
-    if text.startswith("@every "):
-        seconds = _go_duration_seconds(text[len("@every ") :])
-        return Schedule(zone=zone, every=timedelta(seconds=max(1, int(seconds))))
-    text = _DESCRIPTORS.get(text, text)
-    parsed = [_parse_field(part, *bounds) for part, bounds in zip(text.split(), _FIELDS, strict=True)]
-    (minutes, _), (hours, _), (days, any_day), (months, _), (weekdays, any_weekday) = parsed
-    return Schedule(minutes, hours, days, months, weekdays, any_day, any_weekday, zone)
-
-
-def _parse_field(text: str, low: int, high: int, names: dict[str, int] | None) -> tuple[frozenset[int], bool]:
-    values: set[int] = set()
-    star = False
-    for expr in filter(None, text.split(",")):
-        range_part, _, step_part = expr.partition("/")
-        bounds = range_part.split("-")
-        if bounds[0] in ("*", "?"):
-            start, end, star_here = low, high, True
-        else:
-            start = _value(bounds[0], names)
-            end = _value(bounds[1], names) if len(bounds) == 2 else start
-            star_here = False
-        step = 1
-        if step_part:
-            step = int(step_part)
-            if len(bounds) == 1 and bounds[0] not in ("*", "?"):
-                end = high  # "N/step" means "N-max/step"
-            star_here = star_here and step == 1
-        values.update(range(start, end + 1, step))
-        star = star or star_here
-    return frozenset(values), star
-
-
-def _value(text: str, names: dict[str, int] | None) -> int:
-    return names[text.lower()] if names and text.lower() in names else int(text)
-
-
-def _go_duration_seconds(text: str) -> float:
-    sign = -1 if text.startswith("-") else 1
-    total = sum(
-        float(number) * _DURATION_UNITS[unit]
-        for number, unit in re.findall(r"([0-9]*\.?[0-9]+)(ns|us|µs|μs|ms|s|m|h)", text.lstrip("+-"))
-    )
-    return sign * total
-
 
 # --- schedule times, as upstream computes them ----------------------------------------------
 
@@ -261,7 +136,7 @@ def _sync(state: ClusterState, cron_job: dict, now: datetime) -> _Sync:
     spec = cron_job["spec"]
     status = copy.deepcopy(cron_job.get("status") or {})
     jobs = sorted(
-        (j for j in state.objects("Job", namespace) if _is_controlled_by(j, cron_job)),
+        (j for j in state.objects("Job", namespace) if is_controlled_by(j, cron_job)),
         key=lambda j: j["metadata"]["name"],
     )
     active: list[dict] = list(status.get("active") or [])
@@ -311,7 +186,7 @@ def _schedule_job(
     spec = cron_job["spec"]
     involved = ref(cron_job)
     zone_name = spec.get("timeZone")
-    if zone_name is not None and _zone(zone_name) is None:
+    if zone_name is not None and time_zone(zone_name) is None:
         message = f'invalid timeZone: "{zone_name}": unknown time zone {zone_name}'
         sync.notices.append(Event(involved, "UnknownTimeZone", message, "Warning", SOURCE))
         return
@@ -352,7 +227,7 @@ def _schedule_job(
     if existing is not None:
         # Upstream's AlreadyExists answer: adopt our own Job into `active`, leave anyone else's alone.
         listed = any(r.get("uid") == existing["metadata"]["uid"] for r in active)
-        if _is_controlled_by(existing, cron_job) and not listed:
+        if is_controlled_by(existing, cron_job) and not listed:
             active.append(_object_reference(existing))
             status["lastScheduleTime"] = format_time(scheduled)
         return
@@ -415,8 +290,8 @@ def _job_from_template(cron_job: dict, scheduled: datetime) -> dict:
     CronJob's time zone, a controller reference, and the template's spec."""
     template = copy.deepcopy(cron_job["spec"].get("jobTemplate") or {})
     template_metadata = template.get("metadata") or {}
-    zone = _zone(cron_job["spec"].get("timeZone") or "UTC") or UTC
-    annotations = {**(template_metadata.get("annotations") or {}), SCHEDULED_TIMESTAMP: _rfc3339_in(scheduled, zone)}
+    zone = time_zone(cron_job["spec"].get("timeZone") or "UTC") or UTC
+    annotations = {**(template_metadata.get("annotations") or {}), SCHEDULED_TIMESTAMP: format_time_in(scheduled, zone)}
     metadata: dict = {"name": _job_name(cron_job, scheduled), "namespace": cron_job["metadata"].get("namespace", "")}
     if template_metadata.get("labels"):
         metadata["labels"] = dict(template_metadata["labels"])
@@ -477,7 +352,7 @@ def _status_why(cron_job: dict, status: dict) -> str:
 def _clock(cron_job: dict, moment: datetime) -> str:
     """A schedule time as the learner wrote the schedule: `12:05`, in the CronJob's time zone if it has one."""
     zone_name = cron_job["spec"].get("timeZone")
-    zone = (_zone(zone_name) if zone_name else None) or UTC
+    zone = (time_zone(zone_name) if zone_name else None) or UTC
     clock = moment.astimezone(zone).strftime("%H:%M")
     return f"{clock} ({zone_name})" if zone_name and zone is not UTC else clock
 
@@ -487,20 +362,11 @@ def _clock(cron_job: dict, moment: datetime) -> str:
 
 def _schedule(cron_job: dict) -> Schedule | None:
     zone_name = cron_job["spec"].get("timeZone")
-    if zone_name is not None and _zone(zone_name) is None:
+    if zone_name is not None and time_zone(zone_name) is None:
         return None
     try:
         return parse_schedule(cron_job["spec"].get("schedule", ""), zone_name)
     except ScheduleError:
-        return None
-
-
-def _zone(name: str) -> tzinfo | None:
-    if name in ("", "UTC"):
-        return UTC
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
         return None
 
 
@@ -512,24 +378,5 @@ def _finished_as(job: dict) -> str | None:
     return None
 
 
-def _is_controlled_by(obj: dict, owner: dict) -> bool:
-    return any(
-        r.get("controller") and r.get("uid") == owner["metadata"]["uid"]
-        for r in obj["metadata"].get("ownerReferences") or []
-    )
-
-
 def _sorted(objects: tuple[dict, ...]) -> list[dict]:
     return sorted(objects, key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
-
-
-def _rfc3339_in(moment: datetime, zone: tzinfo) -> str:
-    """Go's time.RFC3339 in a zone: `Z` for a zero offset, else `+09:00`."""
-    local = moment.astimezone(zone)
-    offset = local.utcoffset() or timedelta(0)
-    text = local.strftime("%Y-%m-%dT%H:%M:%S")
-    if not offset:
-        return text + "Z"
-    sign, offset = ("+", offset) if offset >= timedelta(0) else ("-", -offset)
-    hours, minutes = divmod(int(offset.total_seconds()) // 60, 60)
-    return f"{text}{sign}{hours:02d}:{minutes:02d}"

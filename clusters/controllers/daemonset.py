@@ -39,10 +39,20 @@ import copy
 import hashlib
 import json
 import math
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from clusters.controllers.actions import Action, Create, Delete, Event, Patch, owner_reference, ref
-from clusters.controllers.pods import counted, listed, parse_time
+from clusters.controllers.pods import (
+    counted,
+    is_available,
+    is_being_deleted,
+    is_controlled_by,
+    is_failed,
+    is_ready,
+    is_succeeded,
+    is_terminal,
+    listed,
+)
 from clusters.controllers.state import ClusterState
 
 SOURCE = "daemonset-controller"
@@ -86,7 +96,7 @@ def _sync(state: ClusterState, ds: dict, nodes: list[dict], now: datetime) -> li
         return []  # selects every pod: upstream refuses (a Warning it repeats on every sync)
     revision = template_hash(ds["spec"]["template"])
     namespace = ds["metadata"].get("namespace", "")
-    pods = [p for p in state.objects("Pod", namespace) if _is_controlled_by(p, ds)]
+    pods = [p for p in state.objects("Pod", namespace) if is_controlled_by(p, ds)]
     by_node = _nodes_to_daemon_pods(pods)
     taken = {p["metadata"]["name"] for p in state.objects("Pod", namespace)}
 
@@ -94,7 +104,7 @@ def _sync(state: ClusterState, ds: dict, nodes: list[dict], now: datetime) -> li
     existing = {n["metadata"]["name"] for n in nodes}
     for node_name in sorted(set(by_node) - existing):
         why = f"{node_name} is gone: deleting DaemonSet {ds['metadata']['name']}'s pod there at once"
-        doomed += [(p, why) for p in by_node[node_name] if not p["metadata"].get("deletionTimestamp")]
+        doomed += [(p, why) for p in by_node[node_name] if not is_being_deleted(p)]
     why = _missing_why(ds, nodes, create_on) if create_on else ""
     if not create_on and not doomed and ds["spec"].get("updateStrategy", {}).get("type") == "RollingUpdate":
         create_on, doomed = _rolling_update(ds, nodes, by_node, revision, now)
@@ -149,7 +159,7 @@ def _nodes_to_daemon_pods(pods: list[dict]) -> dict[str, list[dict]]:
     already finished and being deleted."""
     by_node: dict[str, list[dict]] = {}
     for pod in pods:
-        if pod["metadata"].get("deletionTimestamp") and _phase(pod) in ("Succeeded", "Failed"):
+        if is_being_deleted(pod) and is_terminal(pod):
             continue
         node_name = _target_node(pod)
         if node_name:
@@ -199,16 +209,16 @@ def _manage(
         elif should_continue:
             running = []
             for pod in daemon_pods:
-                if pod["metadata"].get("deletionTimestamp"):
+                if is_being_deleted(pod):
                     continue
-                if _phase(pod) == "Failed":
+                if is_failed(pod):
                     message = (
                         f"Found failed daemon pod {pod['metadata'].get('namespace', '')}/{pod['metadata']['name']}"
                         f" on node {name}, will try to kill it"
                     )
                     events.append(Event(ref(ds), "FailedDaemonPod", message, "Warning", SOURCE))
                     doomed.append((pod, f"{owner}'s pod {pod['metadata']['name']} on {name} failed: deleting it"))
-                elif _phase(pod) == "Succeeded":
+                elif is_succeeded(pod):
                     doomed.append((pod, f"{owner}'s pod {pod['metadata']['name']} on {name} exited: deleting it"))
                 else:
                     running.append(pod)
@@ -223,7 +233,7 @@ def _manage(
                 doomed += _surplus_while_surging(ds, name, running, revision, now)
         elif daemon_pods:
             why = f"{name} no longer fits {owner} (its node selector, affinity or tolerations): deleting its pod"
-            doomed += [(p, why) for p in daemon_pods if not p["metadata"].get("deletionTimestamp")]
+            doomed += [(p, why) for p in daemon_pods if not is_being_deleted(p)]
     return create_on, doomed, events
 
 
@@ -245,9 +255,9 @@ def _surplus_while_surging(
             surplus.append((pod, extra))
     if newest is not None and oldest_old is not None:
         min_ready = ds["spec"].get("minReadySeconds", 0)
-        if _is_available(newest, min_ready, now):
+        if is_available(newest, min_ready, now):
             surplus.append((oldest_old, _replaced(ds, node_name)))
-        elif not _is_ready(oldest_old):
+        elif not is_ready(oldest_old):
             surplus.append((oldest_old, f"{_rolling(ds)}: the old pod on {node_name} is not ready: deleting it"))
     return surplus
 
@@ -373,8 +383,8 @@ def _rolling_update(
             if not consistent or (old is None) == (new is None):
                 unavailable += 1  # nothing there, or both: the manage step sorts it out
             elif new is not None:
-                unavailable += 0 if _is_available(new, min_ready, now) else 1
-            elif not _is_available(old, min_ready, now):
+                unavailable += 0 if is_available(new, min_ready, now) else 1
+            elif not is_available(old, min_ready, now):
                 replace_now.append(old)
             elif unavailable < max_unavailable:
                 optional.append(old)
@@ -403,12 +413,12 @@ def _rolling_update(
             surged += 1
             continue
         current = old if old is not None else new
-        if current is not None and _is_available(current, min_ready, now):
+        if current is not None and is_available(current, min_ready, now):
             available += 1
         if old is None:
             continue
         if new is None:
-            if not _is_available(old, min_ready, now):
+            if not is_available(old, min_ready, now):
                 if should_run.get(name):
                     allowed.append(name)
                 else:
@@ -419,7 +429,7 @@ def _rolling_update(
                 leaving.append(old)
             elif surged < max_surge:
                 optional_nodes.append(name)
-        elif not _is_available(new, min_ready, now):
+        elif not is_available(new, min_ready, now):
             surged += 1
         else:
             doomed.append((old, _replaced(ds, name)))
@@ -439,7 +449,7 @@ def _updated_pods_on_node(pods: list[dict], revision: str) -> tuple[dict | None,
     """Upstream findUpdatedPodsOnNode: (new pod, old pod, whether there is at most one of each)."""
     new = old = None
     for pod in pods:
-        if pod["metadata"].get("deletionTimestamp"):
+        if is_being_deleted(pod):
             continue
         if _revision(pod) == revision:
             if new is not None:
@@ -535,9 +545,9 @@ def _status(ds: dict, nodes: list[dict], by_node: dict[str, list[dict]], revisio
             if pods:
                 current += 1
                 oldest = pods[0]
-                if _is_ready(oldest):
+                if is_ready(oldest):
                     ready += 1
-                    available += 1 if _is_available(oldest, min_ready, now) else 0
+                    available += 1 if is_available(oldest, min_ready, now) else 0
                 updated += 1 if _revision(oldest) == revision else 0
         elif pods:
             misscheduled += 1
@@ -584,34 +594,5 @@ def _key(obj: dict) -> tuple[str, str]:
     return obj["metadata"].get("namespace", ""), obj["metadata"]["name"]
 
 
-def _phase(pod: dict) -> str:
-    return (pod.get("status") or {}).get("phase", "")
-
-
 def _revision(pod: dict) -> str | None:
     return (pod["metadata"].get("labels") or {}).get(REVISION_HASH)
-
-
-def _ready_condition(pod: dict) -> dict:
-    return next((c for c in (pod.get("status") or {}).get("conditions") or [] if c.get("type") == "Ready"), {})
-
-
-def _is_ready(pod: dict) -> bool:
-    return _ready_condition(pod).get("status") == "True"
-
-
-def _is_available(pod: dict, min_ready_seconds: int, now: datetime) -> bool:
-    """Ready for longer than minReadySeconds (upstream IsPodAvailable)."""
-    if not _is_ready(pod):
-        return False
-    if not min_ready_seconds:
-        return True
-    since = parse_time(_ready_condition(pod).get("lastTransitionTime"))
-    return since is not None and since + timedelta(seconds=min_ready_seconds) < now
-
-
-def _is_controlled_by(obj: dict, owner: dict) -> bool:
-    return any(
-        r.get("controller") and r.get("uid") == owner["metadata"]["uid"]
-        for r in obj["metadata"].get("ownerReferences") or []
-    )

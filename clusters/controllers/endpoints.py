@@ -29,7 +29,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from clusters.controllers.actions import Action, Create, Delete, Patch, owner_reference
-from clusters.controllers.pods import counted
+from clusters.controllers.pods import counted, is_active, is_being_deleted, is_ready, is_terminal, is_terminating
 from clusters.controllers.state import ClusterState
 from clusters.objects.selectors import Requirement, labels_match
 
@@ -78,32 +78,26 @@ def _selected_pods(state: ClusterState, service: dict) -> list[dict]:
 def _selection(service: dict, pods: list[dict]) -> str:
     """What a write of the Service's endpoints starts its `why` with: `Service web selects 3 pods,
     2 ready` (pods that finished left out, those being deleted counted apart)."""
-    running = [p for p in pods if (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
-    active = [p for p in running if not p["metadata"].get("deletionTimestamp")]
-    ready = sum(1 for p in active if _ready(p) and _ipv4(p))
+    active = [p for p in pods if is_active(p)]
+    ready = sum(1 for p in active if is_ready(p) and _ipv4(p))
     words = f"Service {service['metadata']['name']} selects {counted(len(active), 'pod')}, {ready} ready"
-    terminating = len(running) - len(active)
+    terminating = sum(1 for p in pods if is_terminating(p))
     return f"{words}, {terminating} terminating" if terminating else words
 
 
 def _should_be_in_endpoints(pod: dict, *, include_terminating: bool) -> bool:
     """ShouldPodBeInEndpoints: not finished, has an IP, and (unless asked) not being deleted."""
-    if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+    if is_terminal(pod):
         return False
     if not _ipv4(pod):
         return False
-    return include_terminating or not pod["metadata"].get("deletionTimestamp")
+    return include_terminating or not is_being_deleted(pod)
 
 
 def _ipv4(pod: dict) -> str:
     status = pod.get("status") or {}
     addresses = [entry.get("ip", "") for entry in status.get("podIPs") or []] or [status.get("podIP") or ""]
     return next((ip for ip in addresses if ip and ":" not in ip), "")
-
-
-def _ready(pod: dict) -> bool:
-    conditions = (pod.get("status") or {}).get("conditions") or []
-    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
 
 
 def _find_port(pod: dict, service_port: dict) -> int | None:
@@ -185,7 +179,7 @@ def _subsets(service: dict, pods: list[dict]) -> list[dict]:
         address["targetRef"] = _target_ref(pod)
         if hostname := _hostname(pod, service):
             address["hostname"] = hostname
-        ready = include_unready or _ready(pod)
+        ready = include_unready or is_ready(pod)
         if not service_ports:
             if service["spec"].get("clusterIP") == "None":
                 offers.append((address, ready, []))  # a headless Service may have no ports
@@ -228,9 +222,9 @@ def _repack(offers: list[tuple[dict, bool, list[dict]]]) -> list[dict]:
     for addresses, ports in by_addresses.values():
         ordered = sorted(addresses.values(), key=lambda item: _address_key(item[0]))
         subset: dict = {}
-        if ready := [address for address, is_ready in ordered if is_ready]:
+        if ready := [address for address, serving in ordered if serving]:
             subset["addresses"] = ready
-        if not_ready := [address for address, is_ready in ordered if not is_ready]:
+        if not_ready := [address for address, serving in ordered if not serving]:
             subset["notReadyAddresses"] = not_ready
         if ports:
             subset["ports"] = ports
@@ -383,8 +377,8 @@ def _slice_port(pod: dict, service_port: dict) -> dict | None:
 
 def _slice_endpoint(state: ClusterState, service: dict, pod: dict) -> dict:
     publish = bool(service["spec"].get("publishNotReadyAddresses"))
-    serving = publish or _ready(pod)
-    terminating = bool(pod["metadata"].get("deletionTimestamp"))
+    serving = publish or is_ready(pod)
+    terminating = is_being_deleted(pod)
     endpoint: dict = {
         "addresses": [_ipv4(pod)],
         # A terminating pod is never "ready", unless the Service publishes not-ready addresses.

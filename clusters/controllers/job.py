@@ -50,7 +50,23 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from clusters.controllers.actions import Action, Create, Delete, Event, Patch, owner_reference, ref
-from clusters.controllers.pods import counted, format_time, listed, merge_patch, parse_time
+from clusters.controllers.pods import (
+    controller_ref,
+    counted,
+    format_time,
+    is_active,
+    is_being_deleted,
+    is_controlled_by,
+    is_failed,
+    is_ready,
+    is_succeeded,
+    is_terminating,
+    listed,
+    merge_patch,
+    parse_time,
+    pod_phase,
+    ready_condition,
+)
 from clusters.controllers.state import ClusterState
 
 SOURCE = "job-controller"
@@ -168,7 +184,7 @@ def _sync(state: ClusterState, job: dict, now: datetime, backoff: PodFailureBack
         why = f"{_failure_words(job, finished[1])}: deleting its {counted(len(deleted), 'running pod')}"
         sync.actions += [action for pod in deleted for action in _delete_pod(job, pod, why, release=False)]
         active, terminating = active - len(deleted), terminating + len(deleted)
-        ready -= sum(1 for pod in deleted if _is_ready(pod))
+        ready -= sum(1 for pod in deleted if is_ready(pod))
     else:
         managed = None
         if not job["metadata"].get("deletionTimestamp"):
@@ -195,9 +211,9 @@ def _observe(state: ClusterState, job: dict) -> _Pods:
     status = job.get("status") or {}
     uncounted = status.get("uncountedTerminatedPods") or {}
     pods = sorted(
-        (p for p in state.objects("Pod", namespace) if _is_controlled_by(p, job)), key=lambda p: p["metadata"]["name"]
+        (p for p in state.objects("Pod", namespace) if is_controlled_by(p, job)), key=lambda p: p["metadata"]["name"]
     )
-    active = [p for p in pods if _is_active(p)]
+    active = [p for p in pods if is_active(p)]
     observed = _Pods(
         all=pods,
         active=active,
@@ -205,12 +221,12 @@ def _observe(state: ClusterState, job: dict) -> _Pods:
         uncounted_failed=list(uncounted.get("failed") or []),
         succeeded_indexes=set(),
         stored_indexes=set(),
-        ready=sum(1 for p in active if _is_ready(p)),
-        terminating=sum(1 for p in pods if _is_terminating(p)),
+        ready=sum(1 for p in active if is_ready(p)),
+        terminating=sum(1 for p in pods if is_terminating(p)),
     )
     known = set(observed.uncounted_succeeded) | set(observed.uncounted_failed)
     fresh = [p for p in pods if _is_tracked(p) and p["metadata"]["uid"] not in known and _has_valid_index(job, p)]
-    new_succeeded = [p for p in fresh if _phase(p) == "Succeeded"]
+    new_succeeded = [p for p in fresh if is_succeeded(p)]
     new_failed = [p for p in fresh if _is_pod_failed(p, job)]
     observed.succeeded = status.get("succeeded", 0) + len(new_succeeded) + len(observed.uncounted_succeeded)
     observed.failed = status.get("failed", 0) + len(new_failed) + len(observed.uncounted_failed)
@@ -243,7 +259,7 @@ def _past_backoff_limit_on_failure(job: dict, pods: list[dict]) -> bool:
         return False
     restarts = 0
     for pod in pods:
-        if _phase(pod) in ("Running", "Pending"):
+        if pod_phase(pod) in ("Running", "Pending"):
             status = pod.get("status") or {}
             for key in ("initContainerStatuses", "containerStatuses"):
                 restarts += sum(s.get("restartCount", 0) for s in status.get(key) or [])
@@ -282,7 +298,7 @@ def _manage(job: dict, pods: _Pods, now: datetime, backoff: PodFailureBackoff, s
         sync.actions += [action for pod in doomed for action in _delete_pod(job, pod, why, release=True)]
         result.active -= len(doomed)
         result.terminating += len(doomed)
-        result.ready -= sum(1 for pod in doomed if _is_ready(pod))
+        result.ready -= sum(1 for pod in doomed if is_ready(pod))
         return result
     if spec.get("suspend"):
         return result
@@ -443,14 +459,14 @@ def _compare_active(a: dict, b: dict) -> int:
 
 
 def _activity_key(pod: dict) -> tuple:
-    ready = _is_ready(pod)
-    ready_since = _ready_condition(pod).get("lastTransitionTime", "") if ready else ""
+    ready = is_ready(pod)
+    ready_since = ready_condition(pod).get("lastTransitionTime", "") if ready else ""
     statuses = (pod.get("status") or {}).get("containerStatuses") or []
     restarts = max((s.get("restartCount", 0) for s in statuses), default=0)
     created = pod["metadata"].get("creationTimestamp", "")
     return (
         bool(pod["spec"].get("nodeName")),
-        _PHASE_ORDINAL.get(_phase(pod), 0),
+        _PHASE_ORDINAL.get(pod_phase(pod), 0),
         ready,
         _descending(ready_since),
         -restarts,
@@ -467,7 +483,7 @@ def _descending(timestamp: str) -> tuple:
 def _first_pending_indexes(job: dict, pods: _Pods, count: int) -> list[int]:
     taken = set(pods.succeeded_indexes) | {i for p in pods.active if (i := _index(p)) is not None}
     if _only_replaces_failed_pods(job):
-        taken |= {i for p in pods.all if _is_terminating(p) and (i := _index(p)) is not None}
+        taken |= {i for p in pods.all if is_terminating(p) and (i := _index(p)) is not None}
     pending = (i for i in range(job["spec"]["completions"]) if i not in taken)
     return [i for _, i in zip(range(count), pending, strict=False)]
 
@@ -479,7 +495,7 @@ def _backoff_remaining(job: dict, pods: _Pods, now: datetime, backoff: PodFailur
     """Upstream's pod-failure backoff: `backoff`'s delay for the failures since the last success,
     counted from the last failure; computed from the pods that still exist."""
     uncounted_failed = set(pods.uncounted_failed)
-    successes = [_finished_time(p) for p in pods.all if _phase(p) == "Succeeded"]
+    successes = [_finished_time(p) for p in pods.all if is_succeeded(p)]
     last_success = max(successes, default=None)
     failed = (_finished_time(p) for p in pods.all if _counts_for_backoff(p, job, uncounted_failed))
     failures = [moment for moment in failed if last_success is None or moment > last_success]
@@ -504,7 +520,7 @@ def _finished_time(pod: dict) -> datetime:
     finishes = [((s.get("state") or {}).get("terminated") or {}).get("finishedAt") for s in statuses]
     if statuses and all(finishes):
         return max(parse_time(f) for f in finishes)
-    ready = _ready_condition(pod)
+    ready = ready_condition(pod) or {}
     if ready.get("status") == "False" and ready.get("lastTransitionTime"):
         return parse_time(ready["lastTransitionTime"])
     metadata = pod["metadata"]
@@ -548,10 +564,10 @@ def _track(
             sync.actions.append(_release(pod, f"Job {name} has counted pod {pod_name} in its status: {RELEASING}"))
             continue
         considered_failed = _is_pod_failed(pod, job)
-        if not (deleting or finished is not None or _phase(pod) == "Succeeded" or considered_failed):
+        if not (deleting or finished is not None or is_succeeded(pod) or considered_failed):
             continue
         index = _index(pod)
-        if _phase(pod) == "Succeeded":
+        if is_succeeded(pod):
             if not _is_indexed(job):
                 uncounted_succeeded.append(uid)
             elif not _has_valid_index(job, pod) or index in pods.stored_indexes:
@@ -686,7 +702,7 @@ def _release_orphan_pods(state: ClusterState) -> list[Action]:
     for pod in sorted(state.objects("Pod"), key=lambda p: (p["metadata"].get("namespace", ""), p["metadata"]["name"])):
         if not _is_tracked(pod):
             continue
-        owner = _controller_ref(pod)
+        owner = controller_ref(pod)
         if owner is not None and (owner.get("kind") != "Job" or owner.get("apiVersion") != "batch/v1"):
             continue  # controlled by something else: not ours to release
         job = state.get("Job", pod["metadata"].get("namespace", ""), owner["name"]) if owner else None
@@ -815,20 +831,8 @@ def _format_indexes(indexes: set[int]) -> str:
 # --- pods -----------------------------------------------------------------------------------
 
 
-def _phase(pod: dict) -> str:
-    return (pod.get("status") or {}).get("phase", "")
-
-
 def _is_tracked(pod: dict) -> bool:
     return TRACKING_FINALIZER in (pod["metadata"].get("finalizers") or [])
-
-
-def _is_active(pod: dict) -> bool:
-    return _phase(pod) not in ("Succeeded", "Failed") and not pod["metadata"].get("deletionTimestamp")
-
-
-def _is_terminating(pod: dict) -> bool:
-    return _phase(pod) not in ("Succeeded", "Failed") and bool(pod["metadata"].get("deletionTimestamp"))
 
 
 def _only_replaces_failed_pods(job: dict) -> bool:
@@ -837,28 +841,11 @@ def _only_replaces_failed_pods(job: dict) -> bool:
 
 def _is_pod_failed(pod: dict, job: dict) -> bool:
     """Upstream isPodFailed: Failed, or (unless only failed pods are replaced) deleted before it succeeded."""
-    if _phase(pod) == "Failed":
+    if is_failed(pod):
         return True
     if _only_replaces_failed_pods(job):
         return False
-    return bool(pod["metadata"].get("deletionTimestamp")) and _phase(pod) != "Succeeded"
-
-
-def _ready_condition(pod: dict) -> dict:
-    return next((c for c in (pod.get("status") or {}).get("conditions") or [] if c.get("type") == "Ready"), {})
-
-
-def _is_ready(pod: dict) -> bool:
-    return _ready_condition(pod).get("status") == "True"
-
-
-def _controller_ref(obj: dict) -> dict | None:
-    return next((r for r in obj["metadata"].get("ownerReferences") or [] if r.get("controller")), None)
-
-
-def _is_controlled_by(obj: dict, owner: dict) -> bool:
-    reference = _controller_ref(obj)
-    return reference is not None and reference.get("uid") == owner["metadata"]["uid"]
+    return is_being_deleted(pod) and not is_succeeded(pod)
 
 
 # --- small helpers --------------------------------------------------------------------------

@@ -21,8 +21,14 @@ back-off, the crash-loop back-off of each container, probe results, and the stop
 for. Only `outcome_record` writes it, from what an operation yielded; the planner only reads it.
 
 Upstream behaviour followed (pkg/kubelet: kuberuntime_manager.go computePodActions and doBackOff,
+kuberuntime_container.go computeInitContainerActions, kuberuntime_termination_order.go,
 kubelet_pods.go generateAPIPodStatus and getPhase, status/generate.go, prober/, images/):
-init containers in order, each to completion; restartPolicy Always/OnFailure/Never; the crash-loop
+init containers in order, each to completion; native sidecars (init containers with restartPolicy
+Always, KEP-753): the next init container starts once a sidecar has started (its startup probe
+passed, or it runs without one), sidecars are restarted whenever they exit, their probes run and
+their readiness counts for the pod, and they stop last, in reverse order, once the main containers
+have exited (on deletion, or when the main containers of a Job's pod are done);
+restartPolicy Always/OnFailure/Never; the crash-loop
 back-off (the first restart at once, then 10 s doubling to 5 min, forgotten when two exits are more
 than 10 min apart);
 pulls by imagePullPolicy with ErrImagePull then ImagePullBackOff; startup, liveness and readiness
@@ -31,19 +37,22 @@ probes with their thresholds; graceful termination; the pod status exactly as up
 Deviations, for a tutor's sandbox: a failed pull is reported as ErrImagePull for the first half of
 its back-off and as ImagePullBackOff for the second (upstream switches at its next sync); the
 sandbox is torn down when the pod is deleted, not when it completes, so logs of completed pods stay
-readable; native sidecars (init containers with restartPolicy Always), ephemeral containers,
-lifecycle hooks, and pod-level resize are not modelled.
+readable; a sidecar's `Killing` event is recorded when its turn to stop comes, not with the main
+containers'; ephemeral containers, lifecycle hooks, and pod-level resize are not modelled.
 """
 
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from clusters.controllers.actions import Action, Delete, Event, Patch
 from clusters.controllers.pods import listed, shortened
+from clusters.objects.durations import format_duration
+from clusters.objects.times import format_time, parse_time
 from clusters.runtime.base import (
     ContainerConfigError,
     ContainerObservation,
@@ -62,6 +71,7 @@ PROBE_FIELDS = {"startup": "startupProbe", "liveness": "livenessProbe", "readine
 # A probe's result before it first runs, as upstream's prober: not ready, alive, not yet started.
 PROBE_INITIAL = {"readiness": "failure", "liveness": "success", "startup": None}
 STOP_SLACK = timedelta(seconds=2)  # past a grace period's end, ask again with grace 0
+MINIMUM_GRACE = 2  # a sidecar whose turn comes late still gets this long (upstream's minimumGracePeriodInSeconds)
 
 
 @dataclass(frozen=True)
@@ -135,6 +145,7 @@ class RunProbe:
     restart: int
     kind: str  # "startup", "liveness", "readiness"
     probe: dict = field(hash=False)
+    init: bool = False  # a sidecar's probe: its events name spec.initContainers
 
 
 @dataclass(frozen=True)
@@ -167,30 +178,14 @@ class NodePlan:
 # ---------------------------------------------------------------------------------------------
 
 
-def rfc3339(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _parse(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
-
-
-def go_duration(seconds: float) -> str:
-    """A duration as Go prints it (`10s`, `1m20s`, `5m0s`, `2.915s`, `500ms`)."""
-    if seconds == 0:
-        return "0s"
-    if seconds < 1:
-        return f"{round(seconds * 1000):g}ms"
-    hours, rest = divmod(seconds, 3600)
-    minutes, rest = divmod(rest, 60)
-    text = f"{round(rest, 9):g}s"
-    if hours:
-        return f"{int(hours)}h{int(minutes)}m{text}"
-    return f"{int(minutes)}m{text}" if minutes else text
-
-
 def _go_list(names: list[str]) -> str:
     return "[" + " ".join(names) + "]"
+
+
+def is_sidecar(container: dict) -> bool:
+    """A native sidecar: an init container with `restartPolicy: Always` (upstream's
+    `IsRestartableInitContainer`); it keeps running beside the main containers."""
+    return container.get("restartPolicy") == "Always"
 
 
 def _pod_format(pod: PodRef) -> str:
@@ -333,7 +328,7 @@ def _pull_recorded(memory: dict, op: PullImage, outcome: object, now: datetime):
         if not outcome.pulled:
             present = f'Container image "{image}" already present on machine and can be accessed by the pod'
             return memory, [event("Pulled", present)]
-        took = go_duration(round(outcome.seconds, 3))
+        took = format_duration(round(outcome.seconds, 3))
         pulled = (
             f'Successfully pulled image "{image}" in {took} ({took} including waiting). '
             f"Image size: {outcome.size} bytes."
@@ -401,7 +396,7 @@ def _probe_recorded(memory: dict, op: RunProbe, outcome: object, now: datetime):
     if outcome.success:
         return memory, []
     message = f"{op.kind.capitalize()} probe failed: {outcome.message}"
-    return memory, [_event(op.pod, op.container, "Unhealthy", message, "Warning")]
+    return memory, [_event(op.pod, op.container, "Unhealthy", message, "Warning", init=op.init)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -475,23 +470,38 @@ class _PodSync:
             self.terminate()
             return
         terminal = self.old.get("phase") in ("Succeeded", "Failed")
-        if not terminal:
+        if terminal:
+            self.stop_containers(self.pod_grace())  # sidecars left by an init container that failed for good
+        else:
             self.sync()
         self.status_write(terminal=terminal)
 
     def sync(self) -> None:
         if self.ip is None:
             self.sandbox_ensure()
+        if self.main_containers_done():
+            # Upstream's KillPod: nothing will run again, so the sidecars stop (a Job's pod completes).
+            self.stop_containers(self.pod_grace())
+            return
         if self.sync_init_containers():
             for container in self.containers:
                 self.sync_container(container)
+
+    def main_containers_done(self) -> bool:
+        """Every main container has exited and none will be restarted."""
+        runs = [self.newest(c["name"]) for c in self.containers]
+        return all(run is not None and run.state == "exited" and not self.restarts(run) for run in runs)
+
+    def pod_grace(self) -> int:
+        grace = self.pod["metadata"].get("deletionGracePeriodSeconds")
+        return self.spec.get("terminationGracePeriodSeconds", 30) if grace is None else grace
 
     def sandbox_ensure(self) -> None:
         """Ask for the pod's sandbox; after a failure, again once its back-off is over (the pod
         stays ContainerCreating meanwhile, as upstream's does after FailedCreatePodSandBox)."""
         failure = _section(self.ctx.memory, "sandbox_failures").get(self.uid)
         if failure is not None:
-            retry_at = _parse(failure["at"]) + timedelta(seconds=failure["backoff"])
+            retry_at = parse_time(failure["at"]) + timedelta(seconds=failure["backoff"])
             if self.now < retry_at:
                 self.wake(retry_at)
                 return
@@ -504,12 +514,22 @@ class _PodSync:
         )
 
     def sync_init_containers(self) -> bool:
-        """Run init containers in order, each to completion; True once all have succeeded."""
-        if any(self.runs(c["name"]) for c in self.containers):
-            return True  # initialized before, even if the runtime no longer has the init containers' runs
-        for container in self.init_containers:
+        """Init containers in order (upstream's computeInitContainerActions): a regular one runs to
+        completion, a sidecar only has to start before the next one starts, and sidecars are kept
+        running from then on. True once the pod is initialized."""
+        # Whether a later container has run: the ones before it were done with then (the runtime
+        # may no longer have a completed init container's runs), and only sidecars need care.
+        ran_later, later = [], any(self.runs(c["name"]) for c in self.containers)
+        for container in reversed(self.init_containers):
+            ran_later.insert(0, later)
+            later = later or bool(self.runs(container["name"]))
+        for container, initialized_before in zip(self.init_containers, ran_later, strict=True):
+            if is_sidecar(container):
+                if not self.sync_sidecar(container) and not initialized_before:
+                    return False
+                continue
             run = self.newest(container["name"])
-            if run and run.state == "exited" and run.exit_code == 0:
+            if initialized_before or (run and run.state == "exited" and run.exit_code == 0):
                 continue
             if run is None:
                 self.start(container, restart=self.next_restart(container, init=True), init=True)
@@ -517,6 +537,19 @@ class _PodSync:
                 self.restart_after_exit(container, run, init=True)
             return False  # running, restarting, or failed for good (the phase says Failed)
         return True
+
+    def sync_sidecar(self, container: dict) -> bool:
+        """Keep a sidecar running, whatever the pod's restartPolicy (with the crash-loop back-off),
+        and follow its probes; whether it has started."""
+        run = self.newest(container["name"])
+        if run is None:
+            self.start(container, restart=self.next_restart(container, init=True), init=True)
+            return False
+        if run.state == "exited":
+            self.restart_after_exit(container, run, init=True)
+            return False
+        self.follow_probes(container, run, init=True)
+        return run.state == "running" and self.started[container["name"]]
 
     def sync_container(self, container: dict) -> None:
         run = self.newest(container["name"])
@@ -570,7 +603,7 @@ class _PodSync:
             config_error = _section(self.ctx.memory, "config_errors").get(_key(self.uid, name))
             if config_error is not None:
                 # Upstream's pod worker tries again at its next sync; here after the first back-off.
-                retry_at = _parse(config_error["at"]) + timedelta(seconds=policy.initial)
+                retry_at = parse_time(config_error["at"]) + timedelta(seconds=policy.initial)
                 self.waiting[name] = {"reason": "CreateContainerConfigError", "message": config_error["message"]}
                 if self.now < retry_at:
                     self.wake(retry_at)
@@ -578,7 +611,7 @@ class _PodSync:
             env = self.container_env(container)
             self.operations.append(StartContainer(self.ref, container, restart, env, init, backoff, since))
             return
-        failed_at, delay = _parse(pull["at"]), pull["backoff"]
+        failed_at, delay = parse_time(pull["at"]), pull["backoff"]
         if self.now >= failed_at + timedelta(seconds=delay):
             # Back-off over: try again; the status keeps saying ImagePullBackOff meanwhile.
             expired = (self.now - failed_at).total_seconds() > policy.reset_after
@@ -606,11 +639,11 @@ class _PodSync:
         name = container["name"]
         entry = _section(self.ctx.memory, "restarts").get(_key(self.uid, name))
         finished = run.finished_at or self.now
-        expired = entry is not None and (finished - _parse(entry["since"])).total_seconds() > policy.reset_after
+        expired = entry is not None and (finished - parse_time(entry["since"])).total_seconds() > policy.reset_after
         if entry is not None and not expired and self.now < finished + timedelta(seconds=entry["backoff"]):
             if self.exit_shown(name, run, init=init):
                 message = (
-                    f"back-off {go_duration(entry['backoff'])} restarting failed container={name} "
+                    f"back-off {format_duration(entry['backoff'])} restarting failed container={name} "
                     f"pod={_pod_format(self.ref)}"
                 )
                 self.waiting[name] = {"reason": "CrashLoopBackOff", "message": message}
@@ -671,9 +704,12 @@ class _PodSync:
 
     # -- probes -------------------------------------------------------------------------------
 
-    def follow_probes(self, container: dict, run: ContainerObservation, *, probing: bool = True) -> None:
+    def follow_probes(
+        self, container: dict, run: ContainerObservation, *, probing: bool = True, init: bool = False
+    ) -> None:
         """Startup first; then liveness (a failure kills the container) and readiness. With
-        `probing` off (a pod being deleted) the last results hold and nothing new is run."""
+        `probing` off (a pod being deleted) the last results hold and nothing new is run. `init`
+        for a sidecar, whose probes work as a main container's."""
         name = container["name"]
         stop = _section(self.ctx.memory, "stops").get(_key(self.uid, name))
         probing = probing and not (stop and stop["restart"] == run.restart)  # not while being killed
@@ -682,21 +718,21 @@ class _PodSync:
             result = self.probe_result(container, run, "startup")
             started = result == "success"
             if result == "failure" and probing:
-                self.kill(container, run, "startup")
+                self.kill(container, run, "startup", init=init)
                 probing = False
             elif not started and probing:
-                self.probe_when_due(container, run, "startup")
+                self.probe_when_due(container, run, "startup", init=init)
         ready = started
         if started and container.get("livenessProbe") and probing:
             if self.probe_result(container, run, "liveness") == "failure":
-                self.kill(container, run, "liveness")
+                self.kill(container, run, "liveness", init=init)
                 probing = False
             else:
-                self.probe_when_due(container, run, "liveness")
+                self.probe_when_due(container, run, "liveness", init=init)
         if started and container.get("readinessProbe"):
             ready = self.probe_result(container, run, "readiness") == "success"
             if probing:
-                self.probe_when_due(container, run, "readiness")
+                self.probe_when_due(container, run, "readiness", init=init)
         self.started[name] = started
         self.ready[name] = ready and run.state == "running"
 
@@ -704,54 +740,36 @@ class _PodSync:
         record = _probe_record(self.ctx.memory, self.uid, container["name"], kind, run.restart)
         return record["result"] if record else PROBE_INITIAL[kind]
 
-    def probe_when_due(self, container: dict, run: ContainerObservation, kind: str) -> None:
+    def probe_when_due(self, container: dict, run: ContainerObservation, kind: str, *, init: bool = False) -> None:
         probe = container[PROBE_FIELDS[kind]]
         record = _probe_record(self.ctx.memory, self.uid, container["name"], kind, run.restart)
         if record:
-            due = _parse(record["at"]) + timedelta(seconds=probe.get("periodSeconds") or 10)
+            due = parse_time(record["at"]) + timedelta(seconds=probe.get("periodSeconds") or 10)
         else:
             due = (run.started_at or self.now) + timedelta(seconds=probe.get("initialDelaySeconds") or 0)
         if due <= self.now:
-            self.operations.append(RunProbe(self.ref, container["name"], run.restart, kind, probe))
+            self.operations.append(RunProbe(self.ref, container["name"], run.restart, kind, probe, init))
         else:
             self.wake(due)
 
-    def kill(self, container: dict, run: ContainerObservation, kind: str) -> None:
+    def kill(self, container: dict, run: ContainerObservation, kind: str, *, init: bool = False) -> None:
         """A failed liveness or startup probe: stop the container so that it is restarted."""
         probe = container[PROBE_FIELDS[kind]]
         grace = probe.get("terminationGracePeriodSeconds")
         grace = self.spec.get("terminationGracePeriodSeconds", 30) if grace is None else grace
         self.operations.append(StopContainer(self.ref, container["name"], run.restart, grace))
-        message = f"Container {container['name']} failed {kind} probe, will be restarted"
-        self.event(container["name"], "Killing", message)
+        if init:  # upstream words a sidecar's kill without the promise
+            message = f"Init container {container['name']} failed {kind} probe"
+        else:
+            message = f"Container {container['name']} failed {kind} probe, will be restarted"
+        self.event(container["name"], "Killing", message, init=init)
 
     # -- termination --------------------------------------------------------------------------
 
     def terminate(self) -> None:
         """Stop every container with the pod's grace period; once all have stopped, write the final
         status, remove the sandbox and delete the pod for good."""
-        metadata = self.pod["metadata"]
-        grace = metadata.get("deletionGracePeriodSeconds")
-        grace = self.spec.get("terminationGracePeriodSeconds", 30) if grace is None else grace
-        running = []
-        for container, init in [(c, True) for c in self.init_containers] + [(c, False) for c in self.containers]:
-            run = self.newest(container["name"])
-            if run is None or run.state == "exited":
-                continue
-            running.append(run)
-            if not init:
-                self.follow_probes(container, run, probing=False)
-            stop = _section(self.ctx.memory, "stops").get(_key(self.uid, run.name))
-            if stop is None or stop["restart"] != run.restart:
-                self.operations.append(StopContainer(self.ref, run.name, run.restart, grace))
-                self.event(run.name, "Killing", f"Stopping container {run.name}", init=init)
-                continue
-            deadline = _parse(stop["at"]) + timedelta(seconds=stop["grace"])
-            if self.now >= deadline + STOP_SLACK and stop["grace"] > 0:
-                self.operations.append(StopContainer(self.ref, run.name, run.restart, 0))
-            self.wake(deadline)
-            self.wake(deadline + STOP_SLACK)
-        if running:
+        if self.stop_containers(self.pod_grace()):
             self.status_write(terminal=False)
             return
         self.status_write(terminal=True)
@@ -760,6 +778,67 @@ class _PodSync:
         self.actions.append(
             Delete("v1", "Pod", self.ref.namespace, self.ref.name, uid=self.uid, grace_period=0, why=why)
         )
+
+    def stop_containers(self, grace: int) -> bool:
+        """Stop what still runs, as upstream's killPodWithSyncResult and its terminationOrdering:
+        main and regular init containers at once; each sidecar, last one first, once every main
+        container and every later sidecar has exited or the grace period is over, with what is left
+        of it (at least MINIMUM_GRACE). Whether anything still runs."""
+        runs = {c["name"]: self.newest(c["name"]) for c in self.init_containers + self.containers}
+        alive = {name for name, run in runs.items() if run is not None and run.state != "exited"}
+        for container, init in [(c, True) for c in self.init_containers if not is_sidecar(c)] + [
+            (c, False) for c in self.containers
+        ]:
+            if container["name"] in alive:
+                run = runs[container["name"]]
+                if not init:
+                    self.follow_probes(container, run, probing=False)
+                self.stop(run, grace, init=init)
+        deadline = self.termination_start() + timedelta(seconds=grace)
+        ahead = any(c["name"] in alive for c in self.containers)
+        for container in reversed([c for c in self.init_containers if is_sidecar(c)]):
+            if container["name"] not in alive:
+                continue
+            run = runs[container["name"]]
+            self.follow_probes(container, run, probing=False, init=True)
+            if ahead and self.now < deadline:
+                self.wake(deadline)  # its turn comes when those ahead have exited, or then
+            else:
+                left = math.ceil((deadline - self.now).total_seconds())
+                self.stop(run, max(left, MINIMUM_GRACE) if grace > 0 else 0, init=True)
+            ahead = True
+        return bool(alive)
+
+    def termination_start(self) -> datetime:
+        """When the pod's grace period began: its deletion, or else the first stop of a sidecar (the
+        main containers of a Job's pod are done)."""
+        metadata = self.pod["metadata"]
+        if metadata.get("deletionTimestamp"):
+            grace = timedelta(seconds=metadata.get("deletionGracePeriodSeconds") or 0)
+            return parse_time(metadata["deletionTimestamp"]) - grace
+        stops = _section(self.ctx.memory, "stops")
+        begun = [
+            parse_time(stop["at"])
+            for container in self.init_containers
+            if is_sidecar(container)
+            and (run := self.newest(container["name"])) is not None
+            and (stop := stops.get(_key(self.uid, container["name"]))) is not None
+            and stop["restart"] == run.restart
+        ]
+        return min(begun, default=self.now)
+
+    def stop(self, run: ContainerObservation, grace: int, *, init: bool) -> None:
+        """Ask the runtime to stop a run, and again with grace 0 once its grace period is over."""
+        stop = _section(self.ctx.memory, "stops").get(_key(self.uid, run.name))
+        if stop is None or stop["restart"] != run.restart:
+            self.operations.append(StopContainer(self.ref, run.name, run.restart, grace))
+            self.event(run.name, "Killing", f"Stopping container {run.name}", init=init)
+            return
+        deadline = parse_time(stop["at"]) + timedelta(seconds=stop["grace"])
+        if self.now >= deadline + STOP_SLACK and stop["grace"] > 0:
+            self.operations.append(StopContainer(self.ref, run.name, run.restart, 0))
+        self.wake(deadline)
+        self.wake(deadline + STOP_SLACK)
 
     # -- status -------------------------------------------------------------------------------
 
@@ -815,7 +894,8 @@ class _PodSync:
 
     def container_change(self, new: dict, old: dict, *, init: bool) -> str | None:
         """One container's change of state, in words; None when it says nothing new."""
-        subject = f"{'init container' if init else 'container'} {new['name']}"
+        kind = ("sidecar" if new["name"] in self.sidecar_names() else "init container") if init else "container"
+        subject = f"{kind} {new['name']}"
         state, old_state = new["state"], old.get("state", {})
         if "running" in state and ("running" not in old_state or old.get("containerID") != new.get("containerID")):
             restarts = new.get("restartCount", 0)
@@ -913,7 +993,7 @@ class _PodSync:
         if ip:
             status["podIP"] = ip
             status["podIPs"] = [{"ip": ip}]
-        status["startTime"] = self.old.get("startTime") or rfc3339(self.now)
+        status["startTime"] = self.old.get("startTime") or format_time(self.now)
         if self.init_containers:
             status["initContainerStatuses"] = init_statuses
         status["containerStatuses"] = statuses
@@ -933,9 +1013,9 @@ class _PodSync:
                 "imageID": newest.image_id,
                 "lastState": self.last_state(newest, runs[1] if len(runs) > 1 else None, old),
                 "name": name,
-                "ready": self.is_ready(name, newest, init=init),
+                "ready": self.is_ready(name, newest, init=init and not is_sidecar(container)),
                 "restartCount": newest.restart,
-                "started": self.is_started(name, newest, init=init),
+                "started": self.is_started(name, newest, init=init and not is_sidecar(container)),
                 "state": _state(newest),
             }
             resources = container.get("resources")
@@ -969,8 +1049,7 @@ class _PodSync:
             "state": {"waiting": {"reason": reason}},
         }
 
-    @staticmethod
-    def mark_unknown(init_statuses: list[dict], statuses: list[dict]) -> None:
+    def mark_unknown(self, init_statuses: list[dict], statuses: list[dict]) -> None:
         """As the pod ends, a container still waiting counts as failed (upstream's TerminatePod):
         app containers once the pod was initialized, init containers that tried to start."""
         lost = {
@@ -978,7 +1057,13 @@ class _PodSync:
             "reason": "ContainerStatusUnknown",
             "message": "The container could not be located when the pod was terminated",
         }
-        initialized = all(s["ready"] for s in init_statuses) or any("waiting" not in s["state"] for s in statuses)
+        sidecars = self.sidecar_names()
+        # A regular init container is done once it succeeded, a sidecar once it ran at all.
+        done = [
+            ("waiting" not in s["state"] or bool(s.get("lastState"))) if s["name"] in sidecars else s["ready"]
+            for s in init_statuses
+        ]
+        initialized = all(done) or any("waiting" not in s["state"] for s in statuses)
         attempted = len(init_statuses)
         while (
             attempted
@@ -1002,21 +1087,36 @@ class _PodSync:
         return copy.deepcopy(old.get("lastState", {}))
 
     def is_started(self, name: str, run: ContainerObservation, *, init: bool) -> bool:
+        """`init` for a regular init container; a sidecar's probes decide as a main container's."""
         if run.state != "running":
             return False
         return True if init else self.started.get(name, True)
 
     def is_ready(self, name: str, run: ContainerObservation, *, init: bool) -> bool:
+        """`init` for a regular init container, ready once it has succeeded."""
         if init:
             return run.state == "exited" and run.exit_code == 0
         return run.state == "running" and self.ready.get(name, False)
 
+    def sidecar_names(self) -> set[str]:
+        return {c["name"] for c in self.init_containers if is_sidecar(c)}
+
     def phase(self, init_statuses: list[dict], statuses: list[dict], *, terminal: bool) -> str:
-        """getPhase, for regular init containers."""
-        pending_init = failed_init = 0
+        """getPhase. A running sidecar counts as a running container, one not started yet holds the
+        pod Pending until it was initialized; a sidecar's exits never decide the phase."""
+        sidecars = self.sidecar_names()
+        pending_init = failed_init = pending_sidecars = 0
+        running = waiting = stopped = succeeded = 0
         for status in init_statuses:
             state = status["state"]
-            if "running" in state:
+            if status["name"] in sidecars:
+                if "running" in state:
+                    running += 1
+                    pending_sidecars += not status.get("started")
+                elif "waiting" in state and not status.get("lastState"):
+                    pending_sidecars += 1
+                    waiting += 1
+            elif "running" in state:
                 pending_init += 1
             elif "terminated" in state:
                 failed_init += state["terminated"].get("exitCode", 0) != 0
@@ -1024,7 +1124,6 @@ class _PodSync:
                 failed_init += 1
             else:
                 pending_init += 1
-        running = waiting = stopped = succeeded = 0
         for status in statuses:
             state = status["state"]
             if "running" in state:
@@ -1039,7 +1138,9 @@ class _PodSync:
         policy = self.spec.get("restartPolicy", "Always")
         if failed_init and policy == "Never":
             return "Failed"
-        if pending_init or waiting:
+        # As upstream, a restarting sidecar does not send an initialized pod back to Pending.
+        initialized = any(self.runs(c["name"]) for c in self.containers)
+        if pending_init or (pending_sidecars and not initialized) or waiting:
             return "Pending"
         if running:
             return "Running"
@@ -1061,8 +1162,8 @@ class _PodSync:
         ours = [
             self.condition("PodReadyToStartContainers", sandbox_ready),
             self.condition(*self.initialized(init_statuses, statuses, phase)),
-            self.condition(*self.ready_condition(statuses, phase)),
-            self.condition(*self.containers_ready(statuses, phase)),
+            self.condition(*self.ready_condition(init_statuses, statuses, phase)),
+            self.condition(*self.containers_ready(init_statuses, statuses, phase)),
         ]
         scheduled = next((c for c in old if c.get("type") == "PodScheduled"), None)
         return [*kept, *ours, scheduled or self.condition("PodScheduled", True)]
@@ -1077,20 +1178,21 @@ class _PodSync:
         generation = self.pod["metadata"].get("generation")
         if generation:
             condition["observedGeneration"] = generation
-        condition["lastTransitionTime"] = rfc3339(self.now) if changed else previous.get("lastTransitionTime")
+        condition["lastTransitionTime"] = format_time(self.now) if changed else previous.get("lastTransitionTime")
         if reason:
             condition["reason"] = reason
         if message:
             condition["message"] = message
         return condition
 
-    @staticmethod
-    def initialized(init_statuses: list[dict], statuses: list[dict], phase: str) -> tuple:
+    def initialized(self, init_statuses: list[dict], statuses: list[dict], phase: str) -> tuple:
         if phase == "Succeeded":
             return "Initialized", True, "PodCompleted"
         if any("running" in s["state"] or "terminated" in s["state"] for s in statuses):
             return ("Initialized", True)
-        incomplete = [s["name"] for s in init_statuses if not s["ready"]]
+        # A regular init container is done once it succeeded (ready), a sidecar once it started.
+        sidecars = self.sidecar_names()
+        incomplete = [s["name"] for s in init_statuses if not s["started" if s["name"] in sidecars else "ready"]]
         if incomplete:
             return (
                 "Initialized",
@@ -1100,13 +1202,14 @@ class _PodSync:
             )
         return ("Initialized", True)
 
-    @staticmethod
-    def containers_ready(statuses: list[dict], phase: str) -> tuple:
+    def containers_ready(self, init_statuses: list[dict], statuses: list[dict], phase: str) -> tuple:
         if phase == "Succeeded":
             return "ContainersReady", False, "PodCompleted"
         if phase == "Failed":
             return "ContainersReady", False, "PodFailed"
-        unready = [s["name"] for s in statuses if not s["ready"]]
+        sidecars = self.sidecar_names()  # sidecars count as containers of the pod, first
+        unready = [s["name"] for s in init_statuses if s["name"] in sidecars and not s["ready"]]
+        unready += [s["name"] for s in statuses if not s["ready"]]
         if unready:
             return (
                 "ContainersReady",
@@ -1116,8 +1219,8 @@ class _PodSync:
             )
         return ("ContainersReady", True)
 
-    def ready_condition(self, statuses: list[dict], phase: str) -> tuple:
-        _, ok, *why = self.containers_ready(statuses, phase)
+    def ready_condition(self, init_statuses: list[dict], statuses: list[dict], phase: str) -> tuple:
+        _, ok, *why = self.containers_ready(init_statuses, statuses, phase)
         if not ok:
             return ("Ready", False, *why)
         conditions = {c.get("type"): c for c in self.old.get("conditions", [])}
@@ -1137,14 +1240,14 @@ class _PodSync:
 
 def _state(run: ContainerObservation) -> dict:
     if run.state == "running":
-        return {"running": {"startedAt": rfc3339(run.started_at)}}
+        return {"running": {"startedAt": format_time(run.started_at)}}
     if run.state == "exited":
         terminated = {
             "containerID": run.container_id,
             "exitCode": run.exit_code if run.exit_code is not None else 0,
-            "finishedAt": rfc3339(run.finished_at),
+            "finishedAt": format_time(run.finished_at),
             "reason": run.reason or ("Completed" if run.exit_code == 0 else "Error"),
-            "startedAt": rfc3339(run.started_at),
+            "startedAt": format_time(run.started_at),
         }
         if run.message:
             terminated["message"] = run.message
@@ -1240,16 +1343,17 @@ def node_status_patch(node: dict, *, now: datetime, ready: bool) -> Patch | None
     by_type = {c["type"]: c for c in old}
     types = [c["type"] for c in old] + [t for t in HEALTHY_NODE_CONDITIONS if t not in by_type and ready]
     conditions = []
+    stamp = format_time(now)
     for kind in types:
         previous = by_type.get(kind, {})
         if ready:
             status, reason, message = HEALTHY_NODE_CONDITIONS.get(
                 kind, (previous.get("status"), previous.get("reason"), previous.get("message"))
             )
-            heartbeat = rfc3339(now)
+            heartbeat = stamp
         else:
             status, reason, message = "Unknown", "NodeStatusUnknown", "Kubelet stopped posting node status."
-            heartbeat = previous.get("lastHeartbeatTime") or rfc3339(now)
+            heartbeat = previous.get("lastHeartbeatTime") or stamp
         flipped = previous.get("status") != status
         conditions.append(
             {
@@ -1259,7 +1363,7 @@ def node_status_patch(node: dict, *, now: datetime, ready: bool) -> Patch | None
                 "reason": reason,
                 "message": message,
                 "lastHeartbeatTime": heartbeat,
-                "lastTransitionTime": rfc3339(now) if flipped else previous.get("lastTransitionTime", rfc3339(now)),
+                "lastTransitionTime": stamp if flipped else previous.get("lastTransitionTime", stamp),
             }
         )
     if conditions == old:

@@ -19,12 +19,13 @@ through their kubelet). The four system namespaces are never deleted.
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import datetime
 
 from clusters.controllers.actions import Action, Delete, Patch
 from clusters.controllers.pods import counted, noun
 from clusters.controllers.state import ClusterState
 from clusters.objects.resources import resource_for_kind
+from clusters.objects.times import format_time
 
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 FINALIZER = "kubernetes"
@@ -161,7 +162,7 @@ def _conditions(namespace: dict, remaining: list[dict], *, now: datetime) -> lis
                 {
                     "type": kind,
                     "status": status,
-                    "lastTransitionTime": _rfc3339(now),
+                    "lastTransitionTime": format_time(now),
                     "reason": reason,
                     "message": message,
                 }
@@ -169,7 +170,7 @@ def _conditions(namespace: dict, remaining: list[dict], *, now: datetime) -> lis
             changed = True
         elif (current.get("status"), current.get("reason"), current.get("message")) != (status, reason, message):
             if current.get("status") != status:
-                current["lastTransitionTime"] = _rfc3339(now)
+                current["lastTransitionTime"] = format_time(now)
             current.update(status=status, reason=reason, message=message)
             changed = True
     return conditions if changed else None
@@ -185,7 +186,3 @@ def _resource_name(obj: dict) -> str:
     if resource is None:
         return f"{obj['kind'].lower()}s."
     return f"{resource.plural}.{resource.group}"
-
-
-def _rfc3339(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -14,17 +14,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from clusters.controllers.actions import Action, Delete, Event, Patch, ref
+from clusters.controllers.pods import is_ready
+from clusters.objects.times import format_time, parse_time
 
 UNREACHABLE = "node.kubernetes.io/unreachable"
 SOURCE = "node-controller"
-
-
-def _rfc3339(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _parse(timestamp: str | None) -> datetime | None:
-    return datetime.fromisoformat(timestamp.replace("Z", "+00:00")) if timestamp else None
 
 
 def _ready_condition(node: dict) -> dict:
@@ -53,7 +47,7 @@ def _toleration_seconds(pod: dict, default: timedelta) -> timedelta:
 
 
 def _mark_unknown(node: dict, now: datetime, silence: str) -> list[Action]:
-    stamp = _rfc3339(now)
+    stamp = format_time(now)
     conditions = [
         {
             **condition,
@@ -88,11 +82,9 @@ def _pods_not_ready(state, node: str, now: datetime) -> list[Action]:
     actions: list[Action] = []
     for pod in state.objects("Pod"):
         conditions = pod.get("status", {}).get("conditions") or []
-        if pod["spec"].get("nodeName") != node or not any(
-            c.get("type") == "Ready" and c.get("status") == "True" for c in conditions
-        ):
+        if pod["spec"].get("nodeName") != node or not is_ready(pod):
             continue
-        stamp = _rfc3339(now)
+        stamp = format_time(now)
         marked = [
             {**c, "status": "False", "lastTransitionTime": stamp} if c.get("type") == "Ready" else c for c in conditions
         ]
@@ -114,7 +106,7 @@ def _pods_not_ready(state, node: str, now: datetime) -> list[Action]:
 
 def _silence(node: dict, ready: dict, leases: dict[str, datetime], now: datetime) -> str:
     """`node-2 has not renewed its lease for 41 s` (or posted its status, when that is the newer sign)."""
-    posted = _parse(ready.get("lastHeartbeatTime"))
+    posted = parse_time(ready.get("lastHeartbeatTime"))
     renewed = leases.get(node["metadata"]["name"])
     sign = "renewed its lease" if renewed is not None and (posted is None or renewed >= posted) else "posted its status"
     seconds = int((now - _heartbeat(node, ready, leases)).total_seconds())
@@ -122,7 +114,7 @@ def _silence(node: dict, ready: dict, leases: dict[str, datetime], now: datetime
 
 
 def _heartbeat(node: dict, ready: dict, leases: dict[str, datetime]) -> datetime | None:
-    posted = _parse(ready.get("lastHeartbeatTime"))
+    posted = parse_time(ready.get("lastHeartbeatTime"))
     renewed = leases.get(node["metadata"]["name"])
     return max((moment for moment in (posted, renewed) if moment is not None), default=None)
 
@@ -153,7 +145,7 @@ def plan(
             actions.append(Patch("v1", "Node", "", name, {"spec": {"taints": remaining or None}}, why=why))
             continue
         if taint:
-            tainted_at = _parse(taint.get("timeAdded")) or now
+            tainted_at = parse_time(taint.get("timeAdded")) or now
             for pod in state.objects("Pod"):
                 if pod["spec"].get("nodeName") != node["metadata"]["name"] or _tolerates_forever(pod):
                     continue
@@ -207,7 +199,7 @@ def next_wakeup(
             moments.append(heartbeat + grace + timedelta(seconds=1))
         taint = _unreachable_taint(node)
         if taint and taint.get("timeAdded"):
-            due = _parse(taint["timeAdded"]) + eviction
+            due = parse_time(taint["timeAdded"]) + eviction
             if due > now:
                 moments.append(due)
     future = [m for m in moments if m > now]

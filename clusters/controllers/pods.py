@@ -1,9 +1,9 @@
-"""Small pure helpers the ReplicaSet and Deployment planners share.
+"""Small pure helpers the planners share: the one home of the pod predicates.
 
-Pods: readiness, availability (`minReadySeconds`), activity, and the pod a controller creates from
-its template (upstream `pkg/api/v1/pod`, `pkg/controller/controller_utils.go`). Ownership: the
-controller reference and claiming (adopt orphans that match, release what no longer matches), as
-upstream's `ControllerRefManager` does for pods and ReplicaSets alike. The JSON merge patch
+Pods: phase, readiness, availability (`minReadySeconds`), activity, deletion, and the pod a
+controller creates from its template (upstream `pkg/api/v1/pod`, `pkg/controller/controller_utils.go`).
+Ownership: the controller reference and claiming (adopt orphans that match, release what no longer
+matches), as upstream's `ControllerRefManager` does for pods and ReplicaSets alike. The JSON merge patch
 that turns one body into another, for writing only what changed. And the few words every planner's
 `why` uses to say a count or a list ("3 pods", "node-1 and node-2") and to stay short.
 """
@@ -12,30 +12,56 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from clusters.controllers.actions import owner_reference
 from clusters.objects.selectors import Requirement, labels_match
 
+# RFC 3339 times are the object library's; the planners that share these helpers take them here too.
+from clusters.objects.times import format_time as format_time
+from clusters.objects.times import parse_time as parse_time
+
 TERMINAL_PHASES = ("Succeeded", "Failed")
 
 
-# --- time -------------------------------------------------------------------------------------
-
-
-def parse_time(value: str | None) -> datetime | None:
-    """An RFC 3339 timestamp as the API writes it (`2025-01-01T10:00:00Z`), or None."""
-    if not value:
-        return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
-
-
-def format_time(moment: datetime) -> str:
-    """`metav1.Time` on the wire: UTC, whole seconds."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 # --- pods -------------------------------------------------------------------------------------
+# Upstream has two meanings of "terminating", and each controller keeps its own: `is_terminating`
+# (being deleted and not yet finished: `IsPodTerminating`, which the Job and ReplicaSet
+# controllers count) and `is_being_deleted` (a deletion timestamp, whatever the phase: the
+# StatefulSet controller's `isTerminating`, and what the DaemonSet controller skips).
+
+
+def pod_phase(pod: dict) -> str:
+    """`status.phase`, or "" while no kubelet has set one."""
+    return (pod.get("status") or {}).get("phase", "")
+
+
+def is_succeeded(pod: dict) -> bool:
+    return pod_phase(pod) == "Succeeded"
+
+
+def is_failed(pod: dict) -> bool:
+    return pod_phase(pod) == "Failed"
+
+
+def is_terminal(pod: dict) -> bool:
+    """Finished: Succeeded or Failed (upstream `IsPodTerminal`); its containers will not run again."""
+    return pod_phase(pod) in TERMINAL_PHASES
+
+
+def is_being_deleted(obj: dict) -> bool:
+    """A deletion timestamp is set, whatever the phase (the StatefulSet controller's `isTerminating`)."""
+    return bool(obj["metadata"].get("deletionTimestamp"))
+
+
+def is_active(pod: dict) -> bool:
+    """Counts towards a controller's replicas: not finished and not being deleted (upstream `IsPodActive`)."""
+    return not is_terminal(pod) and not is_being_deleted(pod)
+
+
+def is_terminating(pod: dict) -> bool:
+    """Being deleted but not finished (upstream `IsPodTerminating`)."""
+    return not is_terminal(pod) and is_being_deleted(pod)
 
 
 def ready_condition(pod: dict) -> dict | None:
@@ -46,32 +72,25 @@ def ready_condition(pod: dict) -> dict | None:
 
 
 def is_ready(pod: dict) -> bool:
+    """The Ready condition is True (upstream `IsPodReady`), whatever the phase."""
     condition = ready_condition(pod)
     return condition is not None and condition.get("status") == "True"
 
 
+def is_running_and_ready(pod: dict) -> bool:
+    """Running and Ready (the StatefulSet controller's `isRunningAndReady`)."""
+    return pod_phase(pod) == "Running" and is_ready(pod)
+
+
 def is_available(pod: dict, min_ready_seconds: int, now: datetime) -> bool:
-    """Ready for at least `minReadySeconds` (upstream `IsPodAvailable`: strictly longer)."""
+    """Ready for longer than `minReadySeconds` (upstream `IsPodAvailable`: strictly longer, and
+    never when the Ready condition has no transition time)."""
     if not is_ready(pod):
         return False
     if not min_ready_seconds:
         return True
     since = parse_time(ready_condition(pod).get("lastTransitionTime"))
     return since is not None and since + timedelta(seconds=min_ready_seconds) < now
-
-
-def is_terminal(pod: dict) -> bool:
-    return (pod.get("status") or {}).get("phase") in TERMINAL_PHASES
-
-
-def is_active(pod: dict) -> bool:
-    """Counts towards a controller's replicas: not finished and not being deleted."""
-    return not is_terminal(pod) and not pod["metadata"].get("deletionTimestamp")
-
-
-def is_terminating(pod: dict) -> bool:
-    """Being deleted but still running (upstream `IsPodTerminating`)."""
-    return not is_terminal(pod) and bool(pod["metadata"].get("deletionTimestamp"))
 
 
 def pod_from_template(template: dict, owner: dict, *, name: str | None = None) -> dict:
@@ -101,6 +120,8 @@ def controller_ref(obj: dict) -> dict | None:
 
 
 def is_controlled_by(obj: dict, owner: dict) -> bool:
+    """The owner is the object's controller (upstream `metav1.IsControlledBy`: the controller
+    reference's uid; validation allows one controller reference at most)."""
     reference = controller_ref(obj)
     return reference is not None and reference.get("uid") == owner["metadata"]["uid"]
 

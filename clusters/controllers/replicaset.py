@@ -18,6 +18,10 @@ Pods get `generateName: <rs>-` as upstream, and also a name chosen here the way 
 would choose it (five characters of upstream's alphabet), so that the Event can say which pod was
 created. The name derives from the ReplicaSet's uid and `now`, so a plan stays a pure function of
 its inputs, and it skips names already taken in the namespace.
+
+The ReplicationController, the ReplicaSet's older form, is kept by this same logic (upstream's
+replication manager is the ReplicaSet controller behind adapters): `ReplicaKind` says what differs,
+and clusters.controllers.replicationcontroller passes its own.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ import copy
 import functools
 import hashlib
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from clusters.controllers.actions import Action, Create, Delete, Event, Patch, ref
@@ -43,11 +49,12 @@ from clusters.controllers.pods import (
     merge_patch,
     parse_time,
     pod_from_template,
+    pod_phase,
     ready_condition,
     released_owner_references,
 )
 from clusters.controllers.state import ClusterState
-from clusters.objects.selectors import labels_match, selector_from_match_labels
+from clusters.objects.selectors import Requirement, labels_match, selector_from_match_labels
 
 SOURCE = "replicaset-controller"
 # Upstream's --concurrent-replicaset-syncs burst: the most pods one pass creates or deletes.
@@ -60,37 +67,59 @@ MAX_GENERATED_NAME_BASE = 58
 _PHASE_ORDINAL = {"Pending": 0, "Unknown": 1, "Running": 2}
 
 
+@dataclass(frozen=True)
+class ReplicaKind:
+    """What sets the kinds kept by this logic apart: their API kind, the component their Events
+    name, how their selector reads, and whether their status counts terminating pods."""
+
+    api_version: str
+    kind: str
+    source: str
+    selector: Callable[[dict], tuple[Requirement, ...]]
+    counts_terminating: bool = True
+
+
+REPLICA_SET = ReplicaKind(
+    "apps/v1", "ReplicaSet", SOURCE, lambda rs: selector_from_match_labels(rs["spec"].get("selector"))
+)
+
+
 def plan(state: ClusterState, *, now: datetime) -> list[Action]:
     """Everything the ReplicaSet controller would do in this sandbox right now."""
+    return plan_kind(state, REPLICA_SET, now=now)
+
+
+def plan_kind(state: ClusterState, kind: ReplicaKind, *, now: datetime) -> list[Action]:
+    """Everything the controller of `kind` would do in this sandbox right now."""
     actions: list[Action] = []
-    replica_sets = sorted(
-        state.objects("ReplicaSet"), key=lambda rs: (rs["metadata"].get("namespace", ""), rs["metadata"]["name"])
+    owners = sorted(
+        state.objects(kind.kind), key=lambda rs: (rs["metadata"].get("namespace", ""), rs["metadata"]["name"])
     )
-    for replica_set in replica_sets:
-        actions.extend(plan_replica_set(state, replica_set, now=now))
+    for owner in owners:
+        actions.extend(plan_replica_set(state, owner, now=now, kind=kind))
     return actions
 
 
-def plan_replica_set(state: ClusterState, rs: dict, *, now: datetime) -> list[Action]:
+def plan_replica_set(state: ClusterState, rs: dict, *, now: datetime, kind: ReplicaKind = REPLICA_SET) -> list[Action]:
     namespace = rs["metadata"].get("namespace", "")
-    selector = selector_from_match_labels(rs["spec"].get("selector"))
+    selector = kind.selector(rs)
     pods = sorted(state.objects("Pod", namespace), key=lambda p: p["metadata"]["name"])
     owned, to_adopt, to_release = claim(rs, selector, [p for p in pods if is_active(p)])
     actions: list[Action] = [_adopt(pod, rs) for pod in to_adopt]
     actions += [_release(pod, rs) for pod in to_release]
     if not rs["metadata"].get("deletionTimestamp"):
-        actions += _manage_replicas(state, rs, owned, pods, now)
+        actions += _manage_replicas(state, rs, owned, pods, now, kind.source)
     terminating = [
         p
         for p in pods
         if is_terminating(p) and is_controlled_by(p, rs) and labels_match(selector, p["metadata"].get("labels"))
     ]
-    status = replica_set_status(rs, owned, terminating, now)
+    status = replica_set_status(rs, owned, terminating if kind.counts_terminating else None, now)
     if status != (rs.get("status") or {}):
         actions.append(
             Patch(
-                "apps/v1",
-                "ReplicaSet",
+                kind.api_version,
+                kind.kind,
                 namespace,
                 rs["metadata"]["name"],
                 {"status": merge_patch(rs.get("status") or {}, status)},
@@ -109,7 +138,7 @@ def status_why(rs: dict, status: dict) -> str:
         counts.append(f"{status.get('availableReplicas', 0)} available")
     if status.get("terminatingReplicas"):
         counts.append(f"{status['terminatingReplicas']} terminating")
-    return f"ReplicaSet {rs['metadata']['name']} has {', '.join(counts)}: status updated"
+    return f"{rs['kind']} {rs['metadata']['name']} has {', '.join(counts)}: status updated"
 
 
 def _adopt(pod: dict, rs: dict) -> Patch:
@@ -136,7 +165,9 @@ def _owner_patch(pod: dict, references: list[dict] | None, why: str) -> Patch:
 # --- creating and deleting pods ---------------------------------------------------------------
 
 
-def _manage_replicas(state: ClusterState, rs: dict, owned: list[dict], pods: list[dict], now: datetime) -> list[Action]:
+def _manage_replicas(
+    state: ClusterState, rs: dict, owned: list[dict], pods: list[dict], now: datetime, source: str
+) -> list[Action]:
     wanted = rs["spec"].get("replicas", 1)
     diff = len(owned) - wanted
     if diff < 0:
@@ -147,7 +178,7 @@ def _manage_replicas(state: ClusterState, rs: dict, owned: list[dict], pods: lis
         actions: list[Action] = []
         for name in names:
             actions.append(Create(pod_from_template(rs["spec"]["template"], rs, name=name), why=why))
-            actions.append(Event(ref(rs), "SuccessfulCreate", f"Created pod: {name}", source=SOURCE))
+            actions.append(Event(ref(rs), "SuccessfulCreate", f"Created pod: {name}", source=source))
         return actions
     if diff > 0:
         related = _related_pods(state, rs, pods)
@@ -159,7 +190,7 @@ def _manage_replicas(state: ClusterState, rs: dict, owned: list[dict], pods: lis
             actions.append(
                 Delete("v1", "Pod", metadata.get("namespace", ""), metadata["name"], uid=metadata["uid"], why=why)
             )
-            actions.append(Event(ref(rs), "SuccessfulDelete", f"Deleted pod: {metadata['name']}", source=SOURCE))
+            actions.append(Event(ref(rs), "SuccessfulDelete", f"Deleted pod: {metadata['name']}", source=source))
         return actions
     return []
 
@@ -167,7 +198,7 @@ def _manage_replicas(state: ClusterState, rs: dict, owned: list[dict], pods: lis
 def replicas_why(rs: dict, wanted: int, has: int, verb: str, count: int) -> str:
     """`ReplicaSet web wants 3 pods, has 2: creating 1`; a delete that picks among the pods says
     how (upstream's order, in short), and a pass held to `BURST_REPLICAS` says so."""
-    why = f"ReplicaSet {rs['metadata']['name']} wants {counted(wanted, 'pod')}, has {has}: {verb} {count}"
+    why = f"{rs['kind']} {rs['metadata']['name']} wants {counted(wanted, 'pod')}, has {has}: {verb} {count}"
     if verb == "deleting" and count < has:
         why += " (the newest and not-ready first)"
     if count < abs(has - wanted):
@@ -201,7 +232,7 @@ def _related_pods(state: ClusterState, rs: dict, pods: list[dict]) -> list[dict]
     else:
         siblings = {
             other["metadata"]["uid"]
-            for other in state.objects("ReplicaSet", namespace)
+            for other in state.objects(rs["kind"], namespace)
             if (controller_ref(other) or {}).get("uid") == owner.get("uid")
         }
     return [p for p in pods if (controller_ref(p) or {}).get("uid") in siblings]
@@ -238,8 +269,8 @@ def _delete_before(a: dict, b: dict, ranks: dict[str, int], now: datetime) -> bo
     node_a, node_b = a["spec"].get("nodeName", ""), b["spec"].get("nodeName", "")
     if node_a != node_b and (not node_a or not node_b):
         return not node_a
-    phase_a = _PHASE_ORDINAL.get((a.get("status") or {}).get("phase", ""), 0)
-    phase_b = _PHASE_ORDINAL.get((b.get("status") or {}).get("phase", ""), 0)
+    phase_a = _PHASE_ORDINAL.get(pod_phase(a), 0)
+    phase_b = _PHASE_ORDINAL.get(pod_phase(b), 0)
     if phase_a != phase_b:
         return phase_a < phase_b
     if is_ready(a) != is_ready(b):
@@ -298,9 +329,10 @@ def _max_restarts(pod: dict) -> int:
 # --- status -----------------------------------------------------------------------------------
 
 
-def replica_set_status(rs: dict, owned: list[dict], terminating: list[dict], now: datetime) -> dict:
+def replica_set_status(rs: dict, owned: list[dict], terminating: list[dict] | None, now: datetime) -> dict:
     """The status upstream's `calculateStatus` writes, as the API serialises it (zeros omitted,
-    except `replicas` and the `terminatingReplicas` pointer); conditions are kept as they are."""
+    except `replicas` and the `terminatingReplicas` pointer, which a ReplicationController's status
+    has not: `terminating` None); conditions are kept as they are."""
     template_labels = ((rs["spec"].get("template") or {}).get("metadata") or {}).get("labels") or {}
     min_ready_seconds = rs["spec"].get("minReadySeconds", 0)
     fully_labeled = sum(1 for p in owned if _has_labels(p, template_labels))
@@ -314,7 +346,8 @@ def replica_set_status(rs: dict, owned: list[dict], terminating: list[dict], now
     ):
         if value:
             status[key] = value
-    status["terminatingReplicas"] = len(terminating)
+    if terminating is not None:
+        status["terminatingReplicas"] = len(terminating)
     if rs["metadata"].get("generation"):
         status["observedGeneration"] = rs["metadata"]["generation"]
     conditions = (rs.get("status") or {}).get("conditions")

@@ -27,16 +27,16 @@ Pods already placed in this pass count on their node for the pods that follow (t
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from clusters.controllers.actions import Action, Bind, Delete, Event, Patch, ref
-from clusters.controllers.pods import counted, shortened
+from clusters.controllers.pods import controller_ref, counted, is_being_deleted, is_terminal, shortened
 from clusters.controllers.state import ClusterState
-from clusters.objects.validation import QuantityError, quantity_from_json
+from clusters.objects.quantity import QuantityError, quantity_from_json
+from clusters.objects.times import format_time
 
 SCHEDULER_NAME = "default-scheduler"
 
@@ -131,14 +131,14 @@ def plan(state: ClusterState, *, now: datetime) -> list[Action]:
 
 def _pending_pods(state: ClusterState) -> Iterable[dict]:
     for pod in state.objects("Pod"):
-        spec, status = pod.get("spec") or {}, pod.get("status") or {}
-        if spec.get("nodeName") or pod["metadata"].get("deletionTimestamp"):
+        spec = pod.get("spec") or {}
+        if spec.get("nodeName") or is_being_deleted(pod):
             continue
         if spec.get("schedulerName", SCHEDULER_NAME) != SCHEDULER_NAME:
             continue
         if spec.get("schedulingGates"):
             continue  # the SchedulingGates plugin keeps gated pods out of the queue
-        if status.get("phase") in ("Succeeded", "Failed"):
+        if is_terminal(pod):
             continue
         yield pod
 
@@ -154,7 +154,7 @@ def _node_infos(state: ClusterState) -> dict[str, _Node]:
     for pod in state.objects("Pod"):
         node = nodes.get((pod.get("spec") or {}).get("nodeName") or "")
         # The scheduler's cache leaves out pods that have finished; pods being deleted still count.
-        if node is not None and (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed"):
+        if node is not None and not is_terminal(pod):
             node.add(pod)
     return nodes
 
@@ -445,10 +445,8 @@ def _requested_fraction(pod: dict, node: _Node) -> float:
 
 
 def _controller_uid(pod: dict) -> str | None:
-    for reference in pod["metadata"].get("ownerReferences") or []:
-        if reference.get("controller"):
-            return reference.get("uid")
-    return None
+    reference = controller_ref(pod)
+    return reference.get("uid") if reference else None
 
 
 # --- preemption (the DefaultPreemption PostFilter) ------------------------------------------------
@@ -538,7 +536,7 @@ def _preempt(victim: dict, preemptor: dict, node_name: str, *, now: datetime) ->
     if metadata.get("generation") is not None:
         condition["observedGeneration"] = metadata["generation"]
     condition.update(
-        lastTransitionTime=_rfc3339(now),
+        lastTransitionTime=format_time(now),
         reason="PreemptionByScheduler",
         message=f"{SCHEDULER_NAME}: preempting to accommodate a higher priority pod",
     )
@@ -562,7 +560,7 @@ def _preempt(victim: dict, preemptor: dict, node_name: str, *, now: datetime) ->
 
 
 def _terminating_by_preemption(pod: dict) -> bool:
-    if not pod["metadata"].get("deletionTimestamp"):
+    if not is_being_deleted(pod):
         return False
     for condition in (pod.get("status") or {}).get("conditions") or []:
         if condition.get("type") == "DisruptionTarget":
@@ -628,7 +626,7 @@ def _condition(pod: dict, status: str, *, now: datetime, reason: str = "", messa
     generation = pod["metadata"].get("generation")
     if generation is not None:
         condition["observedGeneration"] = generation
-    condition["lastTransitionTime"] = transition or _rfc3339(now)
+    condition["lastTransitionTime"] = transition or format_time(now)
     if reason:
         condition["reason"] = reason
     if message:
@@ -724,10 +722,10 @@ def _tolerates(toleration: dict, taint: dict) -> bool:
 def _amount(resource: str, raw: object) -> int:
     """A quantity as the scheduler compares it: milli-units for cpu, whole units otherwise (rounded up)."""
     try:
-        value = quantity_from_json(raw).value
+        quantity = quantity_from_json(raw)
     except QuantityError:
         return 0
-    return math.ceil(value * 1000) if resource == "cpu" else math.ceil(value)
+    return quantity.milli_value() if resource == "cpu" else quantity.int_value()
 
 
 def _container_requests(container: dict, *, non_zero: bool) -> Counter:
@@ -783,7 +781,3 @@ def _host_ports(spec: dict) -> set[tuple[str, str, int]]:
 
 def _name(obj: dict) -> str:
     return obj["metadata"]["name"]
-
-
-def _rfc3339(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

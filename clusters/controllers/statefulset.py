@@ -44,10 +44,20 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from clusters.controllers.actions import Action, Create, Delete, Event, Patch, owner_reference, ref
-from clusters.controllers.pods import counted, listed, parse_time
+from clusters.controllers.pods import (
+    counted,
+    is_available,
+    is_being_deleted,
+    is_controlled_by,
+    is_failed,
+    is_running_and_ready,
+    is_terminal,
+    listed,
+    pod_phase,
+)
 from clusters.controllers.state import ClusterState
 
 SOURCE = "statefulset-controller"
@@ -114,7 +124,7 @@ def _sync(state: ClusterState, sts: dict, now: datetime) -> list[Action]:
     name = sts["metadata"]["name"]
     start = (sts["spec"].get("ordinals") or {}).get("start", 0)
     count = sts["spec"].get("replicas", 1)
-    pods = [p for p in state.objects("Pod", namespace) if _is_controlled_by(p, sts) and _ordinal(p, name) >= 0]
+    pods = [p for p in state.objects("Pod", namespace) if is_controlled_by(p, sts) and _ordinal(p, name) >= 0]
     replicas: dict[int, dict | None] = dict.fromkeys(range(start, start + count))
     condemned = []
     for pod in pods:
@@ -159,12 +169,12 @@ def _process_replica(sync: _Set, ordinal: int) -> bool:
     """Upstream processReplica; True when the walk must stop here (in OrderedReady mode)."""
     sts, pod = sync.sts, sync.replicas[ordinal]
     why = None
-    if pod is not None and _phase(pod) in ("Failed", "Succeeded"):
+    if pod is not None and is_terminal(pod):
         name = pod["metadata"]["name"]
         namespace = sts["metadata"].get("namespace", "")
-        finished = "failed" if _phase(pod) == "Failed" else "exited"
+        finished = "failed" if is_failed(pod) else "exited"
         why = f"StatefulSet {sts['metadata']['name']}'s pod {name} {finished}: making it again under the same name"
-        if _phase(pod) == "Failed":
+        if is_failed(pod):
             message = f"StatefulSet {namespace}/{sts['metadata']['name']} is recreating failed Pod {name}"
             sync.actions.append(Event(ref(sts), "RecreatingFailedPod", message, "Warning", SOURCE))
         else:
@@ -172,17 +182,17 @@ def _process_replica(sync: _Set, ordinal: int) -> bool:
             sync.actions.append(Event(ref(sts), "RecreatingTerminatedPod", message, source=SOURCE))
         # A finished pod needs no grace period (the API server deletes it at once), so the new one
         # can take its name in the same pass.
-        if not pod["metadata"].get("deletionTimestamp"):
+        if not is_being_deleted(pod):
             sync.actions += _delete(sts, pod, why, grace_period=0)
         pod = None
     if pod is None:
         _create(sync, ordinal, why or _creating_why(sync, ordinal))
         return True
-    if _phase(pod) == "Pending":
+    if pod_phase(pod) == "Pending":
         _create_missing_claims(sync, ordinal)
-    if _is_terminating(pod) and sync.monotonic:
+    if is_being_deleted(pod) and sync.monotonic:
         return True
-    if not (_is_running_and_ready(pod) and _is_available(pod, sync.min_ready, sync.now)) and sync.monotonic:
+    if not _is_running_and_available(pod, sync) and sync.monotonic:
         return True
     if (pod["metadata"].get("labels") or {}).get(POD_NAME_LABEL) != pod["metadata"]["name"]:
         labels = {POD_NAME_LABEL: pod["metadata"]["name"], POD_INDEX_LABEL: str(ordinal)}
@@ -251,9 +261,9 @@ def _create_missing_claims(sync: _Set, ordinal: int) -> None:
 
 def _process_condemned(sync: _Set, pod: dict, first_unhealthy: dict | None) -> bool:
     """Upstream processCondemned; True when the walk must stop here (in OrderedReady mode)."""
-    if _is_terminating(pod):
+    if is_being_deleted(pod):
         return True
-    healthy = _is_running_and_ready(pod) and _is_available(pod, sync.min_ready, sync.now)
+    healthy = _is_running_and_available(pod, sync)
     if not healthy and sync.monotonic and pod is not first_unhealthy:
         return True
     order = "one at a time, highest ordinal first" if sync.monotonic else "Parallel"
@@ -288,7 +298,7 @@ def _rolling_update(sync: _Set, rolling: dict) -> None:
         if budget <= 0 or ordinal - start < partition:
             break
         pod = sync.replicas[ordinal]
-        if pod is not None and _revision(pod) != sync.update_revision and not _is_terminating(pod):
+        if pod is not None and _revision(pod) != sync.update_revision and not is_being_deleted(pod):
             why = (
                 f"StatefulSet {sync.sts['metadata']['name']} rolls out a new pod template: replacing "
                 f"{pod['metadata']['name']} (highest ordinal first, {max_unavailable} at a time"
@@ -459,9 +469,9 @@ def _status(sync: _Set, pods: list[dict]) -> list[Action]:
     """Upstream computeReplicaStatus over the pods this pass observed, then completeRollingUpdate."""
     sts = sync.sts
     status: dict = {"observedGeneration": sts["metadata"].get("generation", 0), "replicas": len(pods)}
-    ready = sum(1 for p in pods if _is_running_and_ready(p))
-    available = sum(1 for p in pods if _is_running_and_ready(p) and _is_available(p, sync.min_ready, sync.now))
-    live = [p for p in pods if not _is_terminating(p)]
+    ready = sum(1 for p in pods if is_running_and_ready(p))
+    available = sum(1 for p in pods if _is_running_and_available(p, sync))
+    live = [p for p in pods if not is_being_deleted(p)]
     current = sum(1 for p in live if _revision(p) == sync.current_revision) - sync.deleted_for_update
     updated = sum(1 for p in live if _revision(p) == sync.update_revision)
     current_revision = sync.current_revision
@@ -510,39 +520,15 @@ def _ordinal(pod: dict, parent: str) -> int:
     return int(match.group(2))
 
 
-def _phase(pod: dict) -> str:
-    return (pod.get("status") or {}).get("phase", "")
-
-
 def _revision(pod: dict) -> str | None:
     return (pod["metadata"].get("labels") or {}).get(REVISION_LABEL)
 
 
-def _is_terminating(pod: dict) -> bool:
-    return bool(pod["metadata"].get("deletionTimestamp"))
-
-
-def _ready_condition(pod: dict) -> dict:
-    return next((c for c in (pod.get("status") or {}).get("conditions") or [] if c.get("type") == "Ready"), {})
-
-
-def _is_running_and_ready(pod: dict) -> bool:
-    return _phase(pod) == "Running" and _ready_condition(pod).get("status") == "True"
-
-
-def _is_available(pod: dict, min_ready_seconds: int, now: datetime) -> bool:
-    if not min_ready_seconds:
-        return True
-    since = parse_time(_ready_condition(pod).get("lastTransitionTime"))
-    return since is not None and since + timedelta(seconds=min_ready_seconds) < now
+def _is_running_and_available(pod: dict, sync: _Set) -> bool:
+    """Upstream isRunningAndReady, then isRunningAndAvailable (Ready for `minReadySeconds`)."""
+    return is_running_and_ready(pod) and is_available(pod, sync.min_ready, sync.now)
 
 
 def _is_healthy(pod: dict, sync: _Set) -> bool:
-    return _is_running_and_ready(pod) and _is_available(pod, sync.min_ready, sync.now) and not _is_terminating(pod)
-
-
-def _is_controlled_by(obj: dict, owner: dict) -> bool:
-    return any(
-        r.get("controller") and r.get("uid") == owner["metadata"]["uid"]
-        for r in obj["metadata"].get("ownerReferences") or []
-    )
+    """Upstream isHealthy, with availability: running, available and not being deleted."""
+    return _is_running_and_available(pod, sync) and not is_being_deleted(pod)

@@ -31,13 +31,14 @@ Events are planned only alongside a change, so a converged sandbox plans nothing
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from fractions import Fraction
 
 from clusters.controllers.actions import Action, Create, Delete, Event, Patch, ref
 from clusters.controllers.state import ClusterState
+from clusters.objects.quantity import QuantityError, quantity_from_json
 from clusters.objects.selectors import labels_match, selector_from_match_labels
-from clusters.objects.validation import QuantityError, quantity_from_json
+from clusters.objects.times import format_time
 
 PROVISIONER = "kube-tutor.io/local"
 CSI_DRIVER = "local.kube-tutor.io"
@@ -336,7 +337,7 @@ def _reclaim(volume: dict, *, now: datetime) -> list[Action]:
             "PersistentVolume",
             "",
             name,
-            {"status": {"phase": "Failed", "message": message, "lastPhaseTransitionTime": _rfc3339(now)}},
+            {"status": {"phase": "Failed", "message": message, "lastPhaseTransitionTime": format_time(now)}},
             "status",
             why=f"{released}, but no provisioner made it to delete it: marking it Failed",
         ),
@@ -345,7 +346,7 @@ def _reclaim(volume: dict, *, now: datetime) -> list[Action]:
 
 
 def _volume_phase(name: str, phase: str, why: str, *, now: datetime) -> Patch:
-    status = {"phase": phase, "lastPhaseTransitionTime": _rfc3339(now)}
+    status = {"phase": phase, "lastPhaseTransitionTime": format_time(now)}
     return Patch("v1", "PersistentVolume", "", name, {"status": status}, "status", why=why)
 
 
@@ -395,7 +396,3 @@ def _annotations(obj: dict) -> dict:
 
 def _key(obj: dict) -> tuple[str, str]:
     return obj["metadata"].get("namespace", ""), obj["metadata"]["name"]
-
-
-def _rfc3339(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -3,6 +3,10 @@
 kubectl sends no credentials over plain http, so a kubeconfig for an http server carries the
 token in the server URL (`…/k8s/<sandbox>/t/<token>`); over https the same token travels as a
 bearer token in the Authorization header. A browser session of the owner works too.
+
+The public paths (`/version`, `/healthz`, `/livez`, `/readyz`) answer anyone, as the default
+`system:public-info-viewer` role lets them on a real cluster; credentials that are sent must still
+be good there (a bad token is a 401, never taken for anonymous, as upstream's authenticator does).
 """
 
 from __future__ import annotations
@@ -20,12 +24,14 @@ def user_for_token(key: str):
     return token.user
 
 
-def sandbox_for_request(*, sandbox_uid: str, path_token: str | None, authorization: str, user) -> Sandbox:
+def sandbox_for_request(
+    *, sandbox_uid: str, path_token: str | None, authorization: str, user, public: bool = False
+) -> Sandbox:
     scheme, _, credential = authorization.partition(" ")
     key = path_token or (credential.strip() if scheme.lower() == "bearer" else "")
     if key:
         user = user_for_token(key)
-    elif user is None or not user.is_authenticated:
+    elif not public and (user is None or not user.is_authenticated):
         raise errors.Unauthorized("Unauthorized")
     try:
         sandbox = Sandbox.objects.select_related("owner").filter(uid=uuid.UUID(sandbox_uid)).first()
@@ -33,6 +39,6 @@ def sandbox_for_request(*, sandbox_uid: str, path_token: str | None, authorizati
         sandbox = None
     if sandbox is None:
         raise errors.NotFound(f'sandbox "{sandbox_uid}" not found')
-    if sandbox.owner_id != user.pk and not user.is_superuser:
+    if not public and sandbox.owner_id != user.pk and not user.is_superuser:
         raise errors.Forbidden(f'User "{user.get_username()}" cannot access sandbox "{sandbox.name}" of another user')
     return sandbox

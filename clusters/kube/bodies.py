@@ -7,6 +7,10 @@ not as PyYAML's YAML 1.1 does: `2024-01-01` and `1:20` stay strings (no timestam
 JSON cannot carry them, keys become strings, and a whole float such as `1.0` or `1e3` is the
 integer JSON writes for it.
 
+JSON is read as the API server's decoder reads it into a typed object, keys set twice included:
+the second value decodes into what the first left (see `Body`), and the keys are kept so that
+`fieldValidation` can judge them (clusters.kube.strictness).
+
 Hostile input is refused before it costs much: a size limit (3 MiB, the API server's), a nesting
 limit, and YAML aliases counted as they would expand, so a "billion laughs" document fails in
 milliseconds instead of filling memory when the object is serialized.
@@ -16,13 +20,19 @@ from __future__ import annotations
 
 import base64
 import binascii
+import itertools
 import json
 import math
 import re
 import struct
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 import yaml
+
+from clusters.objects.validation import KeyPath
 
 MAX_BODY_BYTES = 3 * 1024 * 1024
 MAX_DEPTH = 100
@@ -309,31 +319,126 @@ def load_yaml_documents(text: str) -> list[object]:
     return [as_json(document) for document in documents if document is not None]
 
 
-def parse_body(raw: bytes, content_type: str | None) -> dict:
-    """The request body as a dict, from JSON (also when no Content-Type is sent), YAML or protobuf."""
+# --- JSON, keys set twice included ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Body:
+    """A request body as the API server's decoder reads it.
+
+    `value` is the decoded document. Where a JSON object sets a key twice, the second value is
+    decoded into what the first left, as Go's decoder does in a typed object: objects merge key
+    by key, a list's items merge by index and the list takes the second's length, anything else
+    is replaced. `duplicates` lists those keys (position in the document, path) in document order,
+    and `positions` says where each path is first set, so that strict decoding errors can be
+    listed in document order, as upstream lists them. Both are empty for a body without such keys.
+    """
+
+    value: Any
+    duplicates: tuple[tuple[int, KeyPath], ...] = ()
+    positions: Mapping[KeyPath, int] = field(default_factory=dict)
+
+
+class _KeySetTwice(Exception):
+    """The quick read found an object setting a key twice: read again, keeping every key."""
+
+
+def _unique_object(pairs: list[tuple[str, Any]]) -> dict:
+    value = dict(pairs)
+    if len(value) != len(pairs):
+        raise _KeySetTwice
+    return value
+
+
+class _Members(list):
+    """An object's members as written: (key, value) pairs, a key set twice appearing twice."""
+
+
+def _decoded_into(first: Any, second: Any) -> Any:
+    """What Go's decoder leaves when it decodes `second` into the field `first` filled."""
+    if isinstance(first, dict) and isinstance(second, dict):
+        merged = dict(first)
+        for key, item in second.items():
+            merged[key] = _decoded_into(merged[key], item) if key in merged else item
+        return merged
+    if isinstance(first, list) and isinstance(second, list):
+        return [_decoded_into(first[i], item) if i < len(first) else item for i, item in enumerate(second)]
+    return second
+
+
+class _MemberReader:
+    """Turns `_Members` into dicts, walking the document in order and noting keys set twice."""
+
+    def __init__(self) -> None:
+        self.positions: dict[KeyPath, int] = {}
+        self.duplicates: list[tuple[int, KeyPath]] = []
+        self._next = itertools.count()
+
+    def read(self, value: Any, path: KeyPath = ()) -> Any:
+        if isinstance(value, _Members):
+            result: dict = {}
+            for key, item in value:
+                where = (*path, key)
+                position = next(self._next)
+                if key in result:
+                    self.duplicates.append((position, where))
+                    result[key] = _decoded_into(result[key], self.read(item, where))
+                else:
+                    self.positions.setdefault(where, position)
+                    result[key] = self.read(item, where)
+            return result
+        if isinstance(value, list):
+            return [self.read(item, (*path, index)) for index, item in enumerate(value)]
+        return value
+
+
+def load_json(raw: bytes | str, *, positions: bool = False) -> Body:
+    """A JSON document, read once quickly and, only when an object sets a key twice (or when
+    `positions` are asked for), once more member by member. Raises what `json.loads` raises."""
+    if not positions:
+        try:
+            return Body(json.loads(raw or b"null", object_pairs_hook=_unique_object))
+        except _KeySetTwice:
+            pass
+    reader = _MemberReader()
+    value = reader.read(json.loads(raw or b"null", object_pairs_hook=_Members))
+    return Body(value, tuple(reader.duplicates), reader.positions)
+
+
+def read_body(raw: bytes, content_type: str | None) -> Body:
+    """The request body, from JSON (also when no Content-Type is sent), YAML or protobuf; its
+    value is a dict. Only JSON can carry a key twice: YAML refuses it (as kubectl's reader does)
+    and protobuf has no keys."""
     if len(raw) > MAX_BODY_BYTES:
         raise BodyError(f"the request body is {len(raw)} bytes; the limit is {MAX_BODY_BYTES}", too_large=True)
     kind = media_type(content_type)
     if kind == PROTOBUF:
+        # Imported here: a large decoder that only the few protobuf bodies (kubectl create
+        # <generator>) need.
         from clusters.kube.protobuf import ProtobufError, decode_object
 
         try:
-            return decode_object(raw)
+            return Body(decode_object(raw))
         except ProtobufError as error:
             raise BodyError(f"the protobuf body could not be decoded: {error}") from None
     if kind in ("application/yaml", "application/x-yaml", "text/yaml"):
         documents = load_yaml_documents(raw.decode("utf-8", errors="replace"))
         if len(documents) != 1:
             raise BodyError(f"expected one YAML document, found {len(documents)}")
-        value = documents[0]
+        body = Body(documents[0])
     else:
         try:
-            value = json.loads(raw or b"null")
+            body = load_json(raw)
         except json.JSONDecodeError as error:
             raise BodyError(f"error decoding JSON at line {error.lineno}, column {error.colno}: {error.msg}") from None
         except RecursionError:
             raise BodyError(f"the object is nested more than {MAX_DEPTH} levels deep") from None
-    _check_depth(value)
-    if not isinstance(value, dict):
+    _check_depth(body.value)
+    if not isinstance(body.value, dict):
         raise BodyError("the body of the request must be a JSON or YAML object")
-    return value
+    return body
+
+
+def parse_body(raw: bytes, content_type: str | None) -> dict:
+    """The request body as a dict (see `read_body`)."""
+    return read_body(raw, content_type).value

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from clusters.objects.resources import KUBE_VERSION, RESOURCES, Resource, group_versions
+from clusters.objects.resources import KUBE_VERSION, Resource, served_group_versions, served_resources
 
 AGGREGATED_GROUP = "apidiscovery.k8s.io"
 AGGREGATED_VERSION = "v2"
@@ -42,6 +42,8 @@ SUBRESOURCES: dict[str, Subresource] = {
     "log": Subresource(("get",)),
     # A WebSocket upgrade (clusters.kube.streams); the verbs are those of the upgrade's GET/POST.
     "exec": Subresource(("create", "get"), ("", "v1", "PodExecOptions")),
+    "attach": Subresource(("create", "get"), ("", "v1", "PodAttachOptions")),
+    "portforward": Subresource(("create", "get"), ("", "v1", "PodPortForwardOptions")),
 }
 
 # kube-aggregator's priority order for the built-in groups (`/apis` lists groups by priority);
@@ -64,6 +66,8 @@ GROUP_PRIORITY = (
     "coordination.k8s.io",
     "node.k8s.io",
     "discovery.k8s.io",
+    # metrics-server's APIService asks for priority 100, below every built-in group.
+    "metrics.k8s.io",
 )
 
 
@@ -110,7 +114,7 @@ def version_info() -> dict:
 def _groups() -> list[tuple[str, list[str]]]:
     """Non-core groups with their versions (preferred first), in `/apis` order."""
     versions: dict[str, list[str]] = {}
-    for group, version in group_versions():
+    for group, version in served_group_versions():
         if group:
             versions.setdefault(group, []).append(version)
     rank = {name: index for index, name in enumerate(GROUP_PRIORITY)}
@@ -143,7 +147,7 @@ def api_versions(server_address: str) -> dict:
     """`GET /api`: the core group's versions. `server_address` is `host:port` as the client used it."""
     return {
         "kind": "APIVersions",
-        "versions": [version for group, version in group_versions() if not group],
+        "versions": [version for group, version in served_group_versions() if not group],
         "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": server_address}],
     }
 
@@ -155,7 +159,7 @@ def api_group_list() -> dict:
 
 
 def _served(group: str, version: str) -> list[Resource]:
-    return sorted((r for r in RESOURCES if (r.group, r.version) == (group, version)), key=lambda r: r.plural)
+    return sorted((r for r in served_resources() if (r.group, r.version) == (group, version)), key=lambda r: r.plural)
 
 
 def _legacy_entries(resource: Resource) -> Iterator[dict]:
@@ -246,7 +250,7 @@ def aggregated_discovery(core: bool) -> dict:
     Send it with `Content-Type: AGGREGATED_CONTENT_TYPE`, and only when `wants_aggregated` agrees.
     """
     if core:
-        items = [_aggregated_group("", [version for group, version in group_versions() if not group])]
+        items = [_aggregated_group("", [version for group, version in served_group_versions() if not group])]
     else:
         items = [_aggregated_group(group, versions) for group, versions in _groups()]
     return {

@@ -210,6 +210,7 @@ def _query_parameters() -> dict[str, tuple[str, str]]:
         "stdout": ("boolean", "Redirect the standard output stream of the pod for this call."),
         "stderr": ("boolean", "Redirect the standard error stream of the pod for this call."),
         "tty": ("boolean", "Allocate a terminal for this exec call."),
+        "ports": ("integer", "List of ports to forward."),
         "timeoutSeconds": ("integer", "Timeout for the list/watch call."),
         "timestamps": ("boolean", "Prefix every log line with its RFC 3339 timestamp. Defaults to false."),
         "watch": ("boolean", "Watch for changes to the described resources instead of listing them."),
@@ -242,6 +243,11 @@ DELETE_COLLECTION_PARAMETERS = tuple(
 )
 LOG_PARAMETERS = ("container", "follow", "limitBytes", "previous", "sinceSeconds", "tailLines", "timestamps")
 EXEC_PARAMETERS = ("command", "container", "stderr", "stdin", "stdout", "tty")
+CONNECT_PARAMETERS = {
+    "exec": EXEC_PARAMETERS,
+    "attach": ("container", "stderr", "stdin", "stdout", "tty"),
+    "portforward": ("ports",),
+}
 
 
 def _parameters(names: tuple[str, ...]) -> list[dict]:
@@ -467,22 +473,24 @@ def _log_path(resource: Resource) -> dict:
     return {"get": operation, "parameters": _path_parameters(resource.namespaced, resource.kind)}
 
 
-def _exec_path(resource: Resource) -> dict:
-    """pods/exec, a connect operation: GET and POST upgrade to a stream (clusters.kube.streams)."""
+def _connect_path(resource: Resource, name: str) -> dict:
+    """pods/exec and pods/portforward, connect operations: GET and POST upgrade to a stream
+    (clusters.kube.streams)."""
     stem, _name = _names(resource)
-    gvk = ("", "v1", "PodExecOptions")
+    gvk = subresource_gvk(resource, name)
+    word = name.capitalize()
 
     def connect(method: str) -> dict:
         return _operation(
             resource,
             "connect",
-            f"connect{method.capitalize()}{stem}{resource.kind}Exec",
-            f"connect {method.upper()} requests to exec of {resource.kind}",
+            f"connect{method.capitalize()}{stem}{resource.kind}{word}",
+            f"connect {method.upper()} requests to {name} of {resource.kind}",
             gvk,
             responses=_responses({"type": "string"}, ("200",), "*/*"),
         )
 
-    parameters = [*_path_parameters(resource.namespaced, "PodExecOptions"), *_parameters(EXEC_PARAMETERS)]
+    parameters = [*_path_parameters(resource.namespaced, gvk[2]), *_parameters(CONNECT_PARAMETERS[name])]
     return {"get": connect("get"), "post": connect("post"), "parameters": parameters}
 
 
@@ -499,8 +507,8 @@ def _resource_paths(resource: Resource, prefix: str) -> dict[str, dict]:
         if name == "log":
             paths[f"{base}/{{name}}/log"] = _log_path(resource)
             continue
-        if name == "exec":
-            paths[f"{base}/{{name}}/exec"] = _exec_path(resource)
+        if name in CONNECT_PARAMETERS:
+            paths[f"{base}/{{name}}/{name}"] = _connect_path(resource, name)
             continue
         verbs = set(SUBRESOURCES[name].verbs)
         paths[f"{base}/{{name}}/{name}"] = _item_path(

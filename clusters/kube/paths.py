@@ -7,12 +7,15 @@ from dataclasses import dataclass
 from clusters.objects.resources import Resource, resource_for_path
 
 NAMESPACE_SUBRESOURCES = ("status", "finalize")
+HEALTH_ENDPOINTS = ("healthz", "livez", "readyz")
 
 
 @dataclass(frozen=True)
 class RequestInfo:
-    """`target` is one of: version, api, apis, group, resource_list, openapi_index, openapi_document,
-    openapi_v2, resource (then resource/namespace/name/subresource say which), or unknown."""
+    """`target` is one of: version, health (then `document` is the endpoint and `name` the check,
+    if one is asked: `livez`, `ping`), api, apis, group, resource_list, openapi_index,
+    openapi_document, openapi_v2, resource (then resource/namespace/name/subresource say which),
+    or unknown."""
 
     target: str
     group: str = ""
@@ -24,11 +27,20 @@ class RequestInfo:
     subresource: str | None = None
     document: str = ""
 
+    @property
+    def public(self) -> bool:
+        """What the default RBAC role `system:public-info-viewer` lets anyone read, signed in or
+        not: `/version`, `/healthz`, `/livez` and `/readyz` (with `?verbose`), not the single
+        checks under them."""
+        return self.target == "version" or (self.target == "health" and self.name is None)
+
 
 def parse_path(path: str) -> RequestInfo:
     parts = [part for part in path.strip("/").split("/") if part]
     if parts in (["version"],):
         return RequestInfo("version")
+    if parts[:1] and parts[0] in HEALTH_ENDPOINTS and len(parts) <= 2:
+        return RequestInfo("health", document=parts[0], name=parts[1] if len(parts) == 2 else None)
     if parts[:2] == ["openapi", "v3"]:
         if len(parts) == 2:
             return RequestInfo("openapi_index")

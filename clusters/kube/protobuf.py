@@ -27,6 +27,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from clusters.objects.times import format_time
+
 CONTENT_TYPE = "application/vnd.kubernetes.protobuf"
 MAGIC = b"k8s\x00"
 
@@ -1290,11 +1292,7 @@ def _time(buf: bytes, spans: list[Span], fields: dict, where: str) -> str | None
         moment = datetime.fromtimestamp(seconds, UTC)
     except (OverflowError, OSError, ValueError):
         raise ProtobufError(f"Time in {where} has {seconds} seconds, outside the years 1 to 9999") from None
-    # Formatted by hand: strftime's %Y does not pad years before 1000 to four digits as Go does.
-    return (
-        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}"
-        f"T{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}Z"
-    )
+    return format_time(moment)
 
 
 def _int_or_string(buf: bytes, fields: dict, where: str) -> object:

@@ -1,4 +1,5 @@
-"""The API's streams over WebSocket: `kubectl exec` (and `cp`, which rides on it).
+"""The API's streams over WebSocket: `kubectl exec` (and `cp`, which rides on it), and
+`kubectl port-forward` (SPDY/3.1 tunnelled through the WebSocket, see clusters.kube.spdy).
 
 kubectl 1.30+ opens `…/pods/<name>/exec?command=…&container=…&stdin=…&stdout=…&stderr=…&tty=…`
 as a WebSocket offering the subprotocol `v5.channel.k8s.io`. Every binary message starts with
@@ -26,12 +27,15 @@ from urllib.parse import parse_qs
 from django.db import connections
 
 from clusters import errors
+from clusters.kube import spdy
 from clusters.kube.access import sandbox_for_request
 from clusters.kube.paths import parse_path
-from clusters.pod_exec import ExecRequest, exec_open
-from clusters.runtime.base import ExecProcess
+from clusters.pod_exec import ExecRequest, attach_open, exec_open, port_open
+from clusters.runtime.base import ExecProcess, PortConnection
 
 PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")
+PORT_FORWARD_PROTOCOL = "SPDY/3.1+portforward.k8s.io"
+PORT_READ_BYTES = 32 * 1024
 STDIN, STDOUT, STDERR, ERROR, RESIZE, CLOSE = 0, 1, 2, 3, 4, 255
 READ_SECONDS = 0.25  # how long one blocking read waits before the pump looks at the connection again
 EXIT_WAIT_SECONDS = 10
@@ -47,7 +51,8 @@ Send = Callable[[dict], Awaitable[None]]
 class StreamTarget:
     sandbox_uid: str
     token: str | None
-    request: ExecRequest
+    request: ExecRequest  # for portforward, only its namespace and pod count
+    subresource: str = "exec"
 
 
 def _flag(query: dict[str, list[str]], name: str) -> bool:
@@ -62,8 +67,13 @@ def stream_target(path: str, query_string: bytes) -> StreamTarget:
     info = parse_path(matched["path"])
     if info.target != "resource" or info.plural != "pods" or info.group or not info.namespace or not info.name:
         raise errors.NotFound("the server could not find the requested resource")
-    if info.subresource != "exec":
-        raise errors.BadRequest(f"streaming {info.subresource or 'a pod'} over WebSocket is not served; exec is")
+    if info.subresource not in ("exec", "attach", "portforward"):
+        raise errors.BadRequest(
+            f"streaming {info.subresource or 'a pod'} is not served; exec, attach and portforward are"
+        )
+    if info.subresource == "portforward":
+        request = ExecRequest(namespace=info.namespace, pod=info.name, command=())
+        return StreamTarget(matched["sandbox"], matched["token"], request, subresource="portforward")
     query = parse_qs(query_string.decode("latin-1"), keep_blank_values=True)
     request = ExecRequest(
         namespace=info.namespace,
@@ -75,7 +85,7 @@ def stream_target(path: str, query_string: bytes) -> StreamTarget:
     )
     if not (_flag(query, "stdin") or _flag(query, "stdout") or _flag(query, "stderr")):
         raise errors.BadRequest("you must specify at least 1 of stdin, stdout, stderr")
-    return StreamTarget(sandbox_uid=matched["sandbox"], token=matched["token"], request=request)
+    return StreamTarget(matched["sandbox"], matched["token"], request, subresource=info.subresource)
 
 
 def exit_status(code: int | None, command: tuple[str, ...]) -> dict:
@@ -100,14 +110,22 @@ def _headers(scope: dict) -> dict[str, str]:
     return {key.decode("latin-1").lower(): value.decode("latin-1") for key, value in scope.get("headers", [])}
 
 
-def _offered(headers: dict[str, str]) -> list[str]:
-    return [item.strip() for item in headers.get("sec-websocket-protocol", "").split(",") if item.strip()]
+def _offered(scope: dict, headers: dict[str, str]) -> list[str]:
+    """The subprotocols the client offers: ASGI's `subprotocols`, else the raw header."""
+    offered = list(scope.get("subprotocols") or [])
+    return offered or [item.strip() for item in headers.get("sec-websocket-protocol", "").split(",") if item.strip()]
+
+
+def _sandbox(target: StreamTarget, authorization: str):
+    return sandbox_for_request(
+        sandbox_uid=target.sandbox_uid, path_token=target.token, authorization=authorization, user=None
+    )
 
 
 def _open(target: StreamTarget, authorization: str) -> ExecProcess:
-    sandbox = sandbox_for_request(
-        sandbox_uid=target.sandbox_uid, path_token=target.token, authorization=authorization, user=None
-    )
+    sandbox = _sandbox(target, authorization)
+    if target.subresource == "attach":
+        return attach_open(sandbox=sandbox, request=target.request)
     return exec_open(sandbox=sandbox, request=target.request)
 
 
@@ -144,15 +162,25 @@ async def websocket_application(scope: dict, receive: Receive, send: Send) -> No
     if (await receive())["type"] != "websocket.connect":
         return
     headers = _headers(scope)
-    offered = _offered(headers)
+    offered = _offered(scope, headers)
     protocol = next((name for name in PROTOCOLS if name in offered), None)
+    authorization = headers.get("authorization", "")
     try:
         target = stream_target(scope["path"], scope.get("query_string", b""))
-        if protocol is None:
-            raise errors.BadRequest(f"a streaming protocol is required: one of {', '.join(PROTOCOLS)}")
-        process = await _blocking(_open, target, headers.get("authorization", ""))
+        if target.subresource == "portforward":
+            if PORT_FORWARD_PROTOCOL not in offered:
+                raise errors.BadRequest(f"a streaming protocol is required: {PORT_FORWARD_PROTOCOL}")
+            sandbox = await _blocking(_sandbox, target, authorization)
+        else:
+            if protocol is None:
+                raise errors.BadRequest(f"a streaming protocol is required: one of {', '.join(PROTOCOLS)}")
+            process = await _blocking(_open, target, authorization)
     except errors.ApiError as error:
         await _refuse(scope, send, error)
+        return
+    if target.subresource == "portforward":
+        await send({"type": "websocket.accept", "subprotocol": PORT_FORWARD_PROTOCOL})
+        await PortForwardSession(sandbox, target.request, receive, send).run()
         return
     await send({"type": "websocket.accept", "subprotocol": protocol})
     await ExecSession(process, target.request, protocol, receive, send).run()
@@ -220,3 +248,106 @@ def _size(payload: bytes) -> tuple[int, int] | None:
         return int(size["Width"]), int(size["Height"])
     except (ValueError, KeyError, TypeError):
         return None
+
+
+@dataclass
+class _Forward:
+    """One forwarded connection: the client's error and data streams of one request id."""
+
+    error_stream: int | None = None
+    data_stream: int | None = None
+    connection: PortConnection | None = None
+    pump: asyncio.Task | None = None
+
+
+class PortForwardSession:
+    """One `kubectl port-forward` connection: SPDY streams in, pod connections out."""
+
+    def __init__(self, sandbox, request: ExecRequest, receive: Receive, send: Send):
+        self.sandbox = sandbox
+        self.request = request
+        self.receive = receive
+        self.send_ws = send
+        self.reader = spdy.FrameReader()
+        self.codec = spdy.HeaderCodec()
+        self.forwards: dict[str, _Forward] = {}
+        self.by_stream: dict[int, _Forward] = {}
+        self.write_lock = asyncio.Lock()
+
+    async def send(self, payload: bytes) -> None:
+        async with self.write_lock:  # header compression is one ordered context: frames in order
+            await self.send_ws({"type": "websocket.send", "bytes": payload})
+
+    async def run(self) -> None:
+        try:
+            while True:
+                message = await self.receive()
+                if message["type"] == "websocket.disconnect":
+                    return
+                for frame in self.reader.feed(message.get("bytes") or b""):
+                    await self.handle(frame)
+        except spdy.SpdyError:
+            await self.send_ws({"type": "websocket.close", "code": 1002})
+        finally:
+            for forward in self.forwards.values():
+                if forward.pump:
+                    forward.pump.cancel()
+                if forward.connection:
+                    await _blocking(forward.connection.close)
+
+    async def handle(self, frame: spdy.Control | spdy.Data) -> None:
+        if isinstance(frame, spdy.Data):
+            forward = self.by_stream.get(frame.stream_id)
+            if forward is None or frame.stream_id != forward.data_stream or forward.connection is None:
+                return
+            if frame.data:
+                await _blocking(forward.connection.sendall, frame.data)
+            if frame.fin:
+                await _blocking(forward.connection.shutdown_write)
+        elif frame.kind == spdy.SYN_STREAM:
+            await self.stream_opened(*spdy.syn_stream_of(frame, self.codec))
+        elif frame.kind == spdy.PING:
+            await self.send(spdy.ping_echo(frame))
+        elif frame.kind == spdy.RST_STREAM:
+            forward = self.by_stream.get(spdy.stream_id_of(frame))
+            if forward and forward.connection:
+                await _blocking(forward.connection.close)
+
+    async def stream_opened(self, stream_id: int, headers: dict[str, str]) -> None:
+        async with self.write_lock:
+            await self.send_ws({"type": "websocket.send", "bytes": spdy.syn_reply(stream_id, self.codec)})
+        forward = self.forwards.setdefault(headers.get("requestid", str(stream_id)), _Forward())
+        self.by_stream[stream_id] = forward
+        if headers.get("streamtype") == "error":
+            forward.error_stream = stream_id
+            return
+        forward.data_stream = stream_id
+        try:
+            port = int(headers.get("port", ""))
+            forward.connection = await _blocking(self.connect, port)
+        except (ValueError, errors.ApiError) as error:
+            message = getattr(error, "message", None) or f"invalid port {headers.get('port', '')!r}"
+            await self.finish(
+                forward, f"error forwarding port {headers.get('port', '')} to pod {self.request.pod}: {message}"
+            )
+            return
+        forward.pump = asyncio.create_task(self.pump(forward))
+
+    def connect(self, port: int) -> PortConnection:
+        return port_open(sandbox=self.sandbox, namespace=self.request.namespace, pod_name=self.request.pod, port=port)
+
+    async def pump(self, forward: _Forward) -> None:
+        """The pod's bytes to the client, until the pod's side closes."""
+        while True:
+            chunk = await _blocking(forward.connection.recv, PORT_READ_BYTES)
+            if not chunk:
+                break
+            await self.send(spdy.data(forward.data_stream, chunk))
+        await self.finish(forward, "")
+
+    async def finish(self, forward: _Forward, error: str) -> None:
+        """End both streams of a connection (kubectl waits for the error stream's end)."""
+        if forward.data_stream is not None:
+            await self.send(spdy.data(forward.data_stream, b"", fin=True))
+        if forward.error_stream is not None:
+            await self.send(spdy.data(forward.error_stream, error.encode(), fin=True))

@@ -15,6 +15,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from clusters.objects.times import format_time, parse_time
+
 Cell = str | int | bool
 RowCells = Callable[[dict, datetime], list[Cell]]
 
@@ -96,20 +98,9 @@ def short_human_duration(seconds: float) -> str:
     return f"{hours // 24 // 365}y"
 
 
-def parse_timestamp(timestamp: str | None) -> datetime | None:
-    """An RFC 3339 `metav1.Time` or `MicroTime`; None when absent (Go's zero time) or unreadable."""
-    if not timestamp:
-        return None
-    try:
-        parsed = datetime.fromisoformat(timestamp)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
 def translate_timestamp_since(timestamp: str | None, now: datetime) -> str:
     """The AGE cell: how long before `now` the timestamp was, or `<unknown>` without one."""
-    return _since(parse_timestamp(timestamp), now)
+    return _since(parse_time(timestamp), now)
 
 
 def _since(moment: datetime | None, now: datetime) -> str:
@@ -422,6 +413,31 @@ REPLICA_SET_COLUMNS = (
     IMAGES,
     _selector_column("Selector is a label query over pods that should match the replica count."),
 )
+_RC_DOCS = "More info: https://kubernetes.io/docs/concepts/workloads/controllers/replicationcontroller"
+REPLICATION_CONTROLLER_COLUMNS = (
+    NAME,
+    Column(
+        "Desired",
+        "Replicas is the number of desired replicas. This is a pointer to distinguish between explicit zero and "
+        f"unspecified. Defaults to 1. {_RC_DOCS}#what-is-a-replicationcontroller",
+        type="integer",
+    ),
+    Column(
+        "Current",
+        f"Replicas is the most recently observed number of replicas. {_RC_DOCS}#what-is-a-replicationcontroller",
+        type="integer",
+    ),
+    Column("Ready", "The number of ready replicas for this replication controller.", type="integer"),
+    AGE,
+    CONTAINERS,
+    IMAGES,
+    _selector_column(
+        "Selector is a label query over pods that should match the Replicas count. If Selector is empty, it is "
+        "defaulted to the labels present on the Pod template. Label keys and values that must match in order to be "
+        "controlled by this replication controller, if empty defaulted to labels on Pod template. More info: "
+        "https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors"
+    ),
+)
 STATEFUL_SET_COLUMNS = (NAME, Column("Ready", "Number of the pod with ready state"), AGE, CONTAINERS, IMAGES)
 DAEMON_SET_COLUMNS = (
     NAME,
@@ -500,7 +516,7 @@ DEFAULT_COLUMNS = (NAME, AGE)
 
 def _last_finished_at(container_status: dict) -> datetime | None:
     terminated = (container_status.get("lastState") or {}).get("terminated") or {}
-    return parse_timestamp(terminated.get("finishedAt"))
+    return parse_time(terminated.get("finishedAt"))
 
 
 def _later(current: datetime | None, candidate: datetime | None) -> datetime | None:
@@ -804,8 +820,8 @@ def _name_age_cells(obj: dict, now: datetime) -> list[Cell]:
 
 def _created_at_cells(obj: dict, now: datetime) -> list[Cell]:
     """The API server's default Table: the creation time itself, in UTC, not an age."""
-    created = parse_timestamp(_meta(obj).get("creationTimestamp")) or datetime(1, 1, 1, tzinfo=UTC)
-    return [_name(obj), created.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")]
+    created = parse_time(_meta(obj).get("creationTimestamp")) or datetime(1, 1, 1, tzinfo=UTC)
+    return [_name(obj), format_time(created)]
 
 
 def _resource_quota_cells(quota: dict, now: datetime) -> list[Cell]:
@@ -895,9 +911,9 @@ def _storage_class_cells(storage_class: dict, now: datetime) -> list[Cell]:
 
 def _event_cells(event: dict, now: datetime) -> list[Cell]:
     # Events written through events.k8s.io carry eventTime instead of firstTimestamp.
-    first = parse_timestamp(event.get("firstTimestamp")) or parse_timestamp(event.get("eventTime"))
+    first = parse_time(event.get("firstTimestamp")) or parse_time(event.get("eventTime"))
     first_seen = _since(first, now)
-    last = parse_timestamp(event.get("lastTimestamp"))
+    last = parse_time(event.get("lastTimestamp"))
     last_seen = _since(last, now) if last else first_seen
     count = event.get("count") or 0
     if series := event.get("series"):
@@ -960,6 +976,20 @@ def _replica_set_cells(replica_set: dict, now: datetime) -> list[Cell]:
     ]
 
 
+def _replication_controller_cells(controller: dict, now: datetime) -> list[Cell]:
+    """As a ReplicaSet's, but the selector is a plain map of labels (and the template optional)."""
+    status = _status(controller)
+    return [
+        _name(controller),
+        _replicas(controller),
+        status.get("replicas", 0),
+        status.get("readyReplicas", 0),
+        _age(controller, now),
+        *_container_cells(_template_spec(controller)),
+        format_labels(_spec(controller).get("selector")),
+    ]
+
+
 def _stateful_set_cells(stateful_set: dict, now: datetime) -> list[Cell]:
     return [
         _name(stateful_set),
@@ -1010,10 +1040,10 @@ def _job_completions(job: dict) -> str:
 
 def _job_duration(job: dict, now: datetime) -> str:
     status = _status(job)
-    started = parse_timestamp(status.get("startTime"))
+    started = parse_time(status.get("startTime"))
     if started is None:
         return ""
-    finished = parse_timestamp(status.get("completionTime")) or _aware(now)
+    finished = parse_time(status.get("completionTime")) or _aware(now)
     return human_duration((finished - started).total_seconds())
 
 
@@ -1066,6 +1096,7 @@ PRINTERS: dict[str, tuple[tuple[Column, ...], RowCells]] = {
     "EndpointSlice": (ENDPOINT_SLICE_COLUMNS, _endpoint_slice_cells),
     "Deployment": (DEPLOYMENT_COLUMNS, _deployment_cells),
     "ReplicaSet": (REPLICA_SET_COLUMNS, _replica_set_cells),
+    "ReplicationController": (REPLICATION_CONTROLLER_COLUMNS, _replication_controller_cells),
     "StatefulSet": (STATEFUL_SET_COLUMNS, _stateful_set_cells),
     "DaemonSet": (DAEMON_SET_COLUMNS, _daemon_set_cells),
     "Job": (JOB_COLUMNS, _job_cells),

@@ -13,22 +13,37 @@ import time
 
 from asgiref.sync import sync_to_async
 from django.core.exceptions import RequestDataTooBig
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from clusters import errors, logs, store
-from clusters.kube import discovery, openapi
+from clusters.kube import discovery, health, metrics, openapi
 from clusters.kube.access import sandbox_for_request
-from clusters.kube.bodies import MAX_BODY_BYTES, BodyError, parse_body
+from clusters.kube.bodies import MAX_BODY_BYTES, Body, BodyError, media_type, read_body
 from clusters.kube.feed import FEED, changes_after, log_horizon, released
 from clusters.kube.paths import RequestInfo, parse_path
+from clusters.kube.strictness import (
+    body_strict_errors,
+    patch_invalid_value,
+    patch_strict_errors,
+    strict_patch_error,
+)
 from clusters.kube.tables import build_table
 from clusters.models import Change, Sandbox
 from clusters.objects import selectors
+from clusters.objects.patch import PatchError, apply_patch
 from clusters.objects.resources import Resource
-from clusters.objects.validation import FIELD_VALIDATIONS, WARN, not_supported
+from clusters.objects.validation import (
+    FIELD_VALIDATIONS,
+    IGNORE,
+    STRICT,
+    WARN,
+    decode,
+    decode_error_message,
+    not_supported,
+)
 from clusters.pod_exec import exec_target
 
 BOOKMARK_SECONDS = 15
@@ -78,21 +93,23 @@ def _close_connection() -> None:
     connection.close()  # looked up here, in the thread that owns it
 
 
-def _authenticate(request: HttpRequest, sandbox_uid: str, token: str | None, user) -> Sandbox:
+def _authenticate(request: HttpRequest, sandbox_uid: str, token: str | None, user, *, public: bool = False) -> Sandbox:
     return sandbox_for_request(
         sandbox_uid=sandbox_uid,
         path_token=token,
         authorization=request.headers.get("Authorization", ""),
         user=user,
+        public=public,
     )
 
 
 @csrf_exempt
 async def kube_api(request: HttpRequest, sandbox_uid: str, path: str = "", token: str | None = None) -> HttpResponse:
     info = parse_path(path)
-    # The session is read only for browser calls: kubectl and clients bring a token.
-    user = None if token or "Authorization" in request.headers else await request.auser()
-    streams = request.method == "GET" and info.target == "resource"
+    # The session is read only for browser calls: kubectl and clients bring a token, and the
+    # public paths need nobody.
+    user = None if token or info.public or "Authorization" in request.headers else await request.auser()
+    streams = request.method == "GET" and info.target == "resource" and not metrics.serves(info)
     if streams and info.name is None and _flag(request, "watch"):
         follow = _watch
     elif streams and info.subresource == "log" and _flag(request, "follow"):
@@ -124,13 +141,49 @@ def client_actor(headers) -> str:
 
 def _serve(request: HttpRequest, sandbox_uid: str, token: str | None, user, info: RequestInfo) -> HttpResponse:
     try:
-        sandbox = _authenticate(request, sandbox_uid, token, user)
+        if info.target == "health":
+            return _health(request, sandbox_uid, token, user, info)
+        sandbox = _authenticate(request, sandbox_uid, token, user, public=info.public)
+        if metrics.serves(info):  # metrics-server's API: computed, never stored
+            return _json(metrics.metrics_answer(request, sandbox, info))
         if info.target == "resource":
             with store.writing_as(client_actor(request.headers)):
                 return _resource(request, sandbox, info)
         return _document(request, info)
     except errors.ApiError as error:
         return _status_response(error)
+
+
+# --- health -------------------------------------------------------------------------------------
+
+
+def _health(request: HttpRequest, sandbox_uid: str, token: str | None, user, info: RequestInfo) -> HttpResponse:
+    """`/healthz`, `/livez`, `/readyz` and their single checks. Reaching the database to find
+    the sandbox is the `etcd` check; when it fails, the public endpoints still answer (500,
+    reason withheld), as a real API server does when etcd is down."""
+    failures: dict[str, str] = {}
+    try:
+        _authenticate(request, sandbox_uid, token, user, public=info.public)
+    except DatabaseError as error:
+        if not info.public:
+            raise errors.ApiError("the database cannot be reached") from None
+        failures["etcd"] = str(error)  # withheld from the answer, as upstream withholds it
+    if request.method != "GET":
+        raise errors.MethodNotAllowed(
+            f"the server does not allow this method on the requested resource ({request.method})"
+        )
+    if info.name is None:
+        answer = health.health_report(
+            info.document, failures, verbose="verbose" in request.GET, excluded=request.GET.getlist("exclude")
+        )
+    elif info.name in health.CHECKS[info.document]:
+        # Signed in, so the database (the `etcd` check) answered; `ping` always does.
+        return HttpResponse("ok", content_type=health.CONTENT_TYPE)
+    else:
+        raise errors.NotFound(NO_RESOURCE)
+    response = HttpResponse(answer.text, status=answer.status, content_type=health.CONTENT_TYPE)
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 # --- discovery and OpenAPI ----------------------------------------------------------------------
@@ -192,8 +245,8 @@ def _check_resource(info: RequestInfo) -> None:
 def _resource(request: HttpRequest, sandbox: Sandbox, info: RequestInfo) -> HttpResponse:
     _check_resource(info)
     resource, method = info.resource, request.method
-    if info.subresource == "exec" and method in ("GET", "POST"):
-        return _exec_without_upgrade(request, sandbox, info)
+    if info.subresource in ("exec", "attach", "portforward") and method in ("GET", "POST"):
+        return _stream_without_upgrade(request, sandbox, info)
     if info.name is None:
         handler = {"GET": _list, "POST": _create, "DELETE": _delete_collection}.get(method)
         if handler:
@@ -212,13 +265,53 @@ def _raw_body(request: HttpRequest) -> bytes:
         raise errors.RequestEntityTooLarge(f"the request body is larger than {MAX_BODY_BYTES} bytes") from None
 
 
-def _body(request: HttpRequest) -> dict:
+def _read_body(request: HttpRequest) -> Body:
     try:
-        return parse_body(_raw_body(request), request.headers.get("Content-Type"))
+        return read_body(_raw_body(request), request.headers.get("Content-Type"))
     except BodyError as error:
         if error.too_large:
             raise errors.RequestEntityTooLarge(str(error)) from None
         raise errors.BadRequest(str(error)) from None
+
+
+def _body(request: HttpRequest) -> dict:
+    return _read_body(request).value
+
+
+def _checked_body(request: HttpRequest, resource: Resource, field_validation: str, warnings: list[str]) -> dict:
+    """A create's or update's body. Keys it sets twice are judged here, together with its unknown
+    fields, as upstream's strict decoder lists them together; unknown fields alone are the store's."""
+    body = _read_body(request)
+    found = body_strict_errors(body, resource) if field_validation != IGNORE else []
+    if found and field_validation == STRICT:
+        raise errors.BadRequest(decode_error_message(found, resource))
+    warnings.extend(found)
+    return body.value
+
+
+def _check_patch_body(
+    request: HttpRequest, sandbox: Sandbox, resource: Resource, info: RequestInfo, warnings: list[str], directive: str
+) -> None:
+    """A patch body's own strict errors (keys set twice; a JSON patch's unknown operation fields):
+    warnings under Warn; under Strict a 422 that lists the patched object's unknown fields after
+    them, as upstream's patch handler does. A patch that does not apply, or a patched object of
+    a wrong JSON type, is left to the store to refuse, as those errors win upstream too."""
+    if directive == IGNORE:
+        return
+    raw, kind = _raw_body(request), media_type(request.headers.get("Content-Type"))
+    found = patch_strict_errors(raw, kind)
+    if not found or directive == WARN:
+        warnings.extend(found)
+        return
+    current = store.object_get(sandbox=sandbox, resource=resource, namespace=info.namespace or "", name=info.name)
+    try:
+        patched = apply_patch(current, raw, kind)
+    except PatchError:
+        return
+    decoded = decode(patched, resource)
+    if decoded.type_error is None:
+        invalid_value = patch_invalid_value(kind, json.loads(raw), patched)
+        raise strict_patch_error(invalid_value, found + decoded.strict_errors)
 
 
 def _dry_run(request: HttpRequest) -> bool:
@@ -281,7 +374,7 @@ def _create(request: HttpRequest, sandbox: Sandbox, resource: Resource, namespac
     body = store.object_create(
         sandbox=sandbox,
         resource=resource,
-        body=_body(request),
+        body=_checked_body(request, resource, field_validation, warnings),
         namespace=namespace,
         dry_run=_dry_run(request),
         field_validation=field_validation,
@@ -300,7 +393,7 @@ def _update(request: HttpRequest, sandbox: Sandbox, resource: Resource, info: Re
         resource=resource,
         namespace=info.namespace or "",
         name=info.name,
-        body=_body(request),
+        body=_checked_body(request, resource, field_validation, warnings),
         subresource=info.subresource,
         dry_run=_dry_run(request),
         field_validation=field_validation,
@@ -316,6 +409,7 @@ def _patch(request: HttpRequest, sandbox: Sandbox, resource: Resource, info: Req
     content_type = request.headers.get("Content-Type", "")
     if info.subresource == "scale":
         return _patch_scale(request, sandbox, resource, info, None)
+    _check_patch_body(request, sandbox, resource, info, warnings, field_validation)
     body = store.object_patch(
         sandbox=sandbox,
         resource=resource,
@@ -387,17 +481,20 @@ def _delete_collection(request: HttpRequest, sandbox: Sandbox, resource: Resourc
 # --- subresources -------------------------------------------------------------------------------
 
 
-def _exec_without_upgrade(request: HttpRequest, sandbox: Sandbox, info: RequestInfo) -> HttpResponse:
-    """exec as plain HTTP, or as the SPDY upgrade kubectl falls back to: the pod's own errors first
-    (so kubectl prints why an exec cannot run), else the upgrade this server does speak."""
+def _stream_without_upgrade(request: HttpRequest, sandbox: Sandbox, info: RequestInfo) -> HttpResponse:
+    """exec or port-forward as plain HTTP, or as the SPDY upgrade kubectl falls back to: the pod's
+    own errors first (so kubectl prints why it cannot run), else the upgrade this server speaks."""
     pod = store.object_get(sandbox=sandbox, resource=info.resource, namespace=info.namespace, name=info.name)
-    exec_target(pod=pod, container=request.GET.get("container", ""))
-    raise errors.BadRequest("Upgrade request required: exec is served over WebSocket (v5.channel.k8s.io)")
+    if info.subresource in ("exec", "attach"):
+        exec_target(pod=pod, container=request.GET.get("container", ""))
+    raise errors.BadRequest(f"Upgrade request required: {info.subresource} is served over WebSocket only")
 
 
 def _scale_of(body: dict) -> dict:
     metadata = body["metadata"]
     selector = body.get("spec", {}).get("selector") or {}
+    if body.get("kind") == "ReplicationController":  # its selector is a plain map of labels, sorted by key
+        selector = {"matchLabels": dict(sorted(selector.items()))}
     return {
         "kind": "Scale",
         "apiVersion": "autoscaling/v1",
@@ -411,8 +508,6 @@ def _scale_of(body: dict) -> dict:
 
 
 def _patch_scale(request, sandbox, resource, info, new_scale: dict | None) -> HttpResponse:
-    from clusters.objects.patch import PatchError, apply_patch
-
     current = store.object_get(sandbox=sandbox, resource=resource, namespace=info.namespace or "", name=info.name)
     if new_scale is None:
         try:

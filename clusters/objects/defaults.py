@@ -15,12 +15,13 @@ yaml` shows right away:
 - empty structs Go always serialises: each container's `resources: {}` and a template's
   `metadata: {}`.
 
-Not here: anything needing the object's identity (`job_selector_defaults` takes the uid), and
-admission plugins. A real cluster's ServiceAccount, Priority and DefaultTolerationSeconds
-admission also set `serviceAccountName`/`serviceAccount: default`, a projected
-`kube-api-access-*` token volume and mount, `priority: 0`, `preemptionPolicy:
-PreemptLowerPriority` and two 300 s NoExecute tolerations on Pods; `pod_admission_defaults`
-offers the fields among these that need no token machinery.
+What needs the new object's identity is separate: `job_selector_defaults` takes the uid, and
+`apply_create_defaults` runs both steps for a create. Not here: admission plugins. A real
+cluster's ServiceAccount, Priority and DefaultTolerationSeconds admission also set
+`serviceAccountName`/`serviceAccount: default`, a projected `kube-api-access-*` token volume and
+mount, `priority: 0`, `preemptionPolicy: PreemptLowerPriority` and two 300 s NoExecute
+tolerations on Pods; `pod_admission_defaults` offers the fields among these that need no token
+machinery.
 
 Every step only fills what is missing, so applying the defaults twice changes nothing.
 """
@@ -32,15 +33,14 @@ import contextlib
 import re
 from typing import Any
 
-from clusters.objects.resources import Resource
-from clusters.objects.validation import (
+from clusters.objects.labels import (
     JOB_CONTROLLER_UID_LABEL,
     JOB_NAME_LABEL,
     LEGACY_CONTROLLER_UID_LABEL,
     LEGACY_JOB_NAME_LABEL,
-    QuantityError,
-    canonical_quantity,
 )
+from clusters.objects.quantity import QuantityError, canonical_quantity
+from clusters.objects.resources import Resource
 
 DEFAULT_FILE_MODE = 0o644  # 420: configMap, secret, downwardAPI and projected volumes
 TERMINATION_MESSAGE_PATH = "/dev/termination-log"
@@ -324,6 +324,26 @@ def _replica_set(obj: dict) -> None:
     spec = _spec_with_template(obj)
     if spec is not None:
         _setdefault(spec, "replicas", 1)
+
+
+def _replication_controller(obj: dict) -> None:
+    """SetDefaults_ReplicationController: without a selector, or without labels of its own, it
+    takes its template's labels; one replica. Its template is optional (a pointer): none is made."""
+    spec = _child(obj, "spec")
+    if spec is None:
+        return
+    template = spec.get("template")
+    if isinstance(template, dict):
+        _pod_template(template)
+        metadata = template.get("metadata")
+        labels = metadata.get("labels") if isinstance(metadata, dict) else None
+        if isinstance(labels, dict) and labels:
+            if not spec.get("selector"):
+                spec["selector"] = dict(labels)
+            meta = _child(obj, "metadata")
+            if meta is not None and not meta.get("labels"):
+                meta["labels"] = dict(labels)
+    _setdefault(spec, "replicas", 1)
 
 
 def _stateful_set(obj: dict) -> None:
@@ -618,6 +638,7 @@ _DEFAULTERS = {
     "Pod": _pod,
     "Deployment": _deployment,
     "ReplicaSet": _replica_set,
+    "ReplicationController": _replication_controller,
     "StatefulSet": _stateful_set,
     "DaemonSet": _daemon_set,
     "Job": _job,
@@ -640,6 +661,13 @@ def apply_defaults(obj: dict, resource: Resource) -> dict:
     if defaulter is not None and isinstance(out, dict):
         defaulter(out)
     return out
+
+
+def apply_create_defaults(obj: dict, resource: Resource, *, uid: str) -> dict:
+    """A copy of a new object with everything the server fills in before validating a create:
+    `apply_defaults`, then what the new uid decides (a Job's generated selector)."""
+    out = apply_defaults(obj, resource)
+    return job_selector_defaults(out, uid) if resource.kind == "Job" else out
 
 
 def pod_admission_defaults(obj: dict) -> dict:

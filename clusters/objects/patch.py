@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import re
 from typing import Any
 
 import jsonpatch
@@ -165,121 +166,166 @@ def _apply_operation(document: Any, operation: dict) -> Any:
     path = operation.get("path")
     if not isinstance(path, str):
         raise _does_not_apply(f"{kind} operation failed to decode path: missing value")
-    # Upstream reads a missing "value" as null.
-    operation = {**operation, "value": operation.get("value")}
-
+    value = operation.get("value")  # upstream reads a missing value as null
     if kind == "test":
-        _check_test(document, path, operation["value"])
+        _check_test(document, path, value)
         return document
+    if kind == "replace" and path == "":
+        if not isinstance(value, dict | list):
+            raise _does_not_apply("replace operation value must be object or array: missing value")
+        return copy.deepcopy(value)
     if kind in ("move", "copy"):
         source = operation.get("from")
         if not isinstance(source, str):
             raise _does_not_apply(
                 f"{kind} operation failed to decode from: operation, missing from field: missing value"
             )
-        _check_source(document, kind, source)
-    if path == "":
-        if kind == "remove":
-            raise _does_not_apply('remove operation does not apply: doc is missing path: "": missing value')
-    else:
-        operation = _check_target(document, kind, path, operation)
-    try:
-        return jsonpatch.JsonPatch([operation]).apply(document, in_place=True)
-    except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as error:
-        raise _does_not_apply(f"error in {kind} for path: '{path}': {error}") from error
+        value = _source_value(document, kind, source)
+        if kind == "move":
+            document = _patched(document, *_target(document, "remove", source, "move"), None)
+        else:
+            value = copy.deepcopy(value)
+        return _patched(document, *_target(document, "add", path, kind), value)
+    return _patched(document, *_target(document, kind, path), value)
 
 
-def _check_target(document: Any, kind: str, path: str, operation: dict) -> dict:
-    """Raise upstream's error for a target the operation cannot reach; the operation to apply."""
-    parent, key = _parent_of(document, path)
-    quoted = f'"{path}"' if kind in ("add", "remove") else path
+def _patched(document: Any, kind: str, pointer: str, value: Any) -> Any:
+    """The library applies an operation whose path `_target` has made canonical."""
+    operation = {"op": kind, "path": pointer, **({"value": value} if kind != "remove" else {})}
+    return jsonpatch.JsonPatch([operation]).apply(document, in_place=True)
+
+
+def _target(document: Any, kind: str, path: str, actual_kind: str | None = None) -> tuple[str, str]:
+    """The operation to give the library and its canonical pointer, or upstream's error why the
+    place cannot be changed.
+
+    `kind` is what is done there (a move removes, then adds; a copy adds); `actual_kind` names the
+    operation in the messages."""
+    named = actual_kind or kind
+    parent, key, where = _parent_of(document, path)
     if parent is None:
-        where = "destination path" if kind in ("move", "copy") else "path"
-        raise _does_not_apply(f"{kind} operation does not apply: doc is missing {where}: {quoted}: missing value")
+        if kind == "remove" and actual_kind is None:
+            raise _does_not_apply(f'remove operation does not apply: doc is missing path: "{path}": missing value')
+        if kind == "add" and actual_kind is None:
+            raise _does_not_apply(f'add operation does not apply: doc is missing path: "{path}": missing value')
+        what = "destination path" if named in ("move", "copy") and kind == "add" else "path"
+        raise _does_not_apply(f"{named} operation does not apply: doc is missing {what}: {path}: missing value")
     if isinstance(parent, dict):
         if kind == "remove" and key not in parent:
             raise _does_not_apply(
-                f"error in remove for path: '{path}': Unable to remove nonexistent key: {key}: missing value"
+                f"error in {named} for path: '{path}': Unable to remove nonexistent key: {key}: missing value"
             )
-        if kind == "replace" and key not in parent:
-            # The API server's json-patch (v4) replaces a missing member by adding it.
-            return {**operation, "op": "add"}
-        return operation
+        # A replace of a missing member adds it: the API server's json-patch (v4) does not check.
+        return ("add" if kind == "replace" else kind), _pointer([*where, key])
     if kind == "add" and key == "-":
-        return operation
-    index = _array_index(key)
-    limit = len(parent) + 1 if kind in ("add", "move", "copy") else len(parent)
-    if index is None or not 0 <= index < limit:
+        return kind, _pointer([*where, "-"])
+    index = _array_position(key, len(parent), adding=kind == "add")
+    if index is None:
         if kind == "replace":
             raise _does_not_apply(f"replace operation does not apply: doc is missing key: {path}: missing value")
-        raise _does_not_apply(f"error in {kind} for path: '{path}': {_bad_index(key, kind)}")
-    return operation
+        raise _does_not_apply(f"error in {named} for path: '{path}': {_bad_index(key, kind)}")
+    return kind, _pointer([*where, str(index)])
 
 
 def _bad_index(key: str, kind: str) -> str:
     """How json-patch v4 words an array index that is not one (Go's strconv.Atoi) or out of range."""
-    if key.lstrip("-").isdigit():
-        return f"Unable to access invalid index: {int(key)}: invalid index referenced"
+    index = _go_atoi(key)
+    if index is not None:
+        return f"Unable to access invalid index: {index}: invalid index referenced"
     reason = f'strconv.Atoi: parsing "{key}": invalid syntax'
     return f"value was not a proper array index: '{key}': {reason}" if kind == "add" else reason
 
 
-def _check_source(document: Any, kind: str, source: str) -> None:
-    parent, key = _parent_of(document, source) if source else (document, None)
-    present = key is None or (
-        key in parent
-        if isinstance(parent, dict)
-        else isinstance(parent, list) and (index := _array_index(key)) is not None and 0 <= index < len(parent)
-    )
-    if parent is None or not present:
+def _source_value(document: Any, kind: str, source: str) -> Any:
+    """The value a move or copy takes, or upstream's error why there is none. A copy of a
+    missing member copies a null, as json-patch v4 does; a move of one fails to remove it."""
+    parent, key, _ = _parent_of(document, source)
+    if parent is None:
         raise _does_not_apply(f"{kind} operation does not apply: doc is missing from path: {source}: missing value")
+    if isinstance(parent, dict):
+        if kind == "move" and key not in parent:
+            raise _does_not_apply(
+                f"error in move for path: '{key}': Unable to remove nonexistent key: {key}: missing value"
+            )
+        return parent.get(key)
+    index = _array_position(key, len(parent))
+    if index is None:
+        where = f"for path: '{key}'" if kind == "move" else f"for from: '{source}'"
+        raise _does_not_apply(f"error in {kind} {where}: {_bad_index(key, 'get')}")
+    return parent[index]
 
 
 def _check_test(document: Any, path: str, expected: Any) -> None:
     if path == "":
         actual = document
     else:
-        parent, key = _parent_of(document, path)
+        parent, key, _ = _parent_of(document, path)
         if parent is None:
             raise _does_not_apply(f"test operation does not apply: is missing path: {path}: missing value")
         if isinstance(parent, dict):
             # A missing member tests equal to null upstream.
             actual = parent.get(key)
         else:
-            index = _array_index(key)
-            if index is None or not 0 <= index < len(parent):
+            index = _array_position(key, len(parent))
+            if index is None:
                 raise _does_not_apply(f"error in test for path: '{path}': {_bad_index(key, 'test')}")
             actual = parent[index]
     if not _json_equal(actual, expected):
         raise _does_not_apply(f"testing value {path} failed: test failed")
 
 
-def _parent_of(document: Any, path: str) -> tuple[Any, str]:
-    """The container holding the target of a JSON pointer and the target's key, or (None, key)."""
-    if not path.startswith("/"):
-        return None, path
-    parts = [part.replace("~1", "/").replace("~0", "~") for part in path[1:].split("/")]
-    node = document
-    for part in parts[:-1]:
+def _parent_of(document: Any, path: str) -> tuple[Any, str, list[str]]:
+    """The container holding the target of a JSON pointer, the target's key, and the container's
+    canonical path; or (None, key, []) when there is no such container.
+
+    As json-patch v4's findObject reads a pointer: split at every `/`, the first part ignored
+    (so `a/b` names `b` at the top, and `""` or `a` names nothing), array indices read as Go's
+    strconv.Atoi reads them (`01` is 1) and counted from the end when negative."""
+    parts = [part.replace("~1", "/").replace("~0", "~") for part in path.split("/")]
+    if len(parts) < 2:
+        return None, "", []
+    node, where = document, []
+    for part in parts[1:-1]:
         if isinstance(node, dict):
             node = node.get(part)
+            where.append(part)
         elif isinstance(node, list):
-            index = _array_index(part)
-            node = node[index] if index is not None and 0 <= index < len(node) else None
+            index = _array_position(part, len(node))
+            node = node[index] if index is not None else None
+            where.append(str(index))
         else:
-            return None, parts[-1]
-    if not isinstance(node, dict | list):
-        return None, parts[-1]
-    return node, parts[-1]
+            node = None
+        if not isinstance(node, dict | list):
+            return None, parts[-1], []
+    return node, parts[-1], where
 
 
-def _array_index(part: str) -> int | None:
-    return int(part) if part.isdigit() and (part == "0" or not part.startswith("0")) else None
+def _pointer(parts: list[str]) -> str:
+    return "".join("/" + part.replace("~", "~0").replace("/", "~1") for part in parts)
+
+
+def _go_atoi(text: str) -> int | None:
+    """Go's strconv.Atoi: an optional sign and decimal digits, in int64's range."""
+    if not re.fullmatch(r"[+-]?[0-9]+", text):
+        return None
+    number = int(text)
+    return number if -(2**63) <= number < 2**63 else None
+
+
+def _array_position(key: str, length: int, *, adding: bool = False) -> int | None:
+    """The index json-patch v4 makes of `key` in an array of `length` (one more when adding):
+    negative counts from the end; None when it is no index or out of range."""
+    index = _go_atoi(key)
+    if index is None:
+        return None
+    size = length + 1 if adding else length
+    if index < 0:
+        index += size
+    return index if 0 <= index < size else None
 
 
 # --- Strategic merge patch ------------------------------------------------------------------------
 
-_DELETED = object()  # what merging a `$patch: delete` yields: the value goes away
 _ABSENT = object()  # no such field (None is a JSON null)
 
 
@@ -289,11 +335,15 @@ def strategic_merge(original: dict, patch: dict, schema: dict | None) -> dict:
     Lists whose schema says `x-kubernetes-patch-strategy: merge` are merged (maps by their
     `x-kubernetes-patch-merge-key`, primitives as a set); other lists are replaced; maps are merged
     and `null` deletes. With `schema=None` every list is replaced, as in a JSON merge patch.
+
+    What the patch brings where there is nothing to merge into is taken as upstream's mergeMap
+    takes it: a field the original lacks (or holds another type of value in) gets the patch
+    value without its nulls and without any map carrying `$patch`; a replaced list, a new
+    element of a merged list and a `$patch: replace` map are taken exactly as written.
     """
     if not isinstance(patch, dict):
         raise PatchError(f"json: cannot unmarshal {_json_kind(patch)} into Go value of type map[string]interface {{}}")
-    merged = _merge_map(copy.deepcopy(original), copy.deepcopy(patch), kube_schema.resolve(schema))
-    return {} if merged is _DELETED else merged
+    return _merge_map(copy.deepcopy(original), copy.deepcopy(patch), kube_schema.resolve(schema))
 
 
 def _patch_meta(parent_schema: dict | None, key: str) -> tuple[dict | None, str, str]:
@@ -315,11 +365,11 @@ def _merge_map(original: dict, patch: dict, schema: dict | None) -> Any:
     if PATCH_DIRECTIVE in patch:
         directive = patch.pop(PATCH_DIRECTIVE)
         if directive == "replace":
-            return _new_map(patch, schema)
+            return patch  # as written, nulls and directives included
         if directive == "delete":
-            return _DELETED
+            return {}  # an empty map, not no map
         raise _cannot_merge(
-            f"unknown patch type: {_go(directive)} in map: {_go({PATCH_DIRECTIVE: directive, **patch})}"
+            f"unknown patch type: {go_format(directive)} in map: {go_format({PATCH_DIRECTIVE: directive, **patch})}"
         )
 
     _retain_keys(original, patch)
@@ -339,35 +389,45 @@ def _merge_field(original: dict, key: str, value: Any, schema: dict | None) -> N
     if value is None:
         original.pop(key, None)
         return
+    current = original.get(key, _ABSENT)
+    if current is _ABSENT or _go_type(current) != _go_type(value):
+        # Nothing to merge into: the value without its nulls, and without what carries `$patch`.
+        fresh = _without_directives(_without_nulls_in_maps(value))
+        if fresh is _ABSENT:
+            original.pop(key, None)
+        else:
+            original[key] = fresh
+        return
     field_schema, strategy, merge_key = _patch_meta(schema, key)
-    current = original.get(key)
-    if isinstance(value, dict) and isinstance(current, dict):
-        merged = _new_value(value, field_schema) if strategy == "replace" else _merge_map(current, value, field_schema)
-    elif isinstance(value, list) and isinstance(current, list):
-        merged = _merge_list(current, value, field_schema, strategy, merge_key)
-    else:  # a new field, a scalar, or a change of type: the patch value as it is
-        merged = _new_value(value, field_schema)
-    if merged is _DELETED:
-        original.pop(key, None)
-    else:
-        original[key] = merged
-
-
-def _new_value(value: Any, schema: dict | None) -> Any:
-    """A patch value with nothing to merge into: nulls dropped, directives carried out, not kept."""
     if isinstance(value, dict):
-        if PATCH_DIRECTIVE in value:
-            return _merge_map({}, dict(value), schema)  # replace keeps the rest, delete drops it all
-        return _new_map(value, schema)
+        original[key] = value if strategy == "replace" else _merge_map(current, value, field_schema)
+    elif isinstance(value, list):
+        original[key] = _merge_list(current, value, field_schema, strategy, merge_key)
+    else:
+        original[key] = value
+
+
+def _without_nulls_in_maps(value: Any) -> Any:
+    """Upstream's discardNullValuesFromPatch: null members go from maps at any depth (maps in
+    lists included); null list elements stay."""
+    if isinstance(value, dict):
+        return {key: _without_nulls_in_maps(item) for key, item in value.items() if item is not None}
     if isinstance(value, list):
-        item_schema = _items(schema)
-        # `$patch` elements act on elements of the original list, and there are none.
-        return [_new_value(item, item_schema) for item in value if not _has_directive(item)]
+        return [_without_nulls_in_maps(item) for item in value]
     return value
 
 
-def _new_map(value: dict, schema: dict | None) -> dict:
-    return _merge_map({}, value, schema)
+def _without_directives(value: Any) -> Any:
+    """Upstream's removeDirectives: a map carrying `$patch` goes (from its map or list, or
+    `_ABSENT` when it is the value itself); other directives stay as they are."""
+    if isinstance(value, dict):
+        if PATCH_DIRECTIVE in value:
+            return _ABSENT
+        kept = {key: _without_directives(item) for key, item in value.items()}
+        return {key: item for key, item in kept.items() if item is not _ABSENT}
+    if isinstance(value, list):
+        return [item for item in map(_without_directives, value) if item is not _ABSENT]
+    return value
 
 
 def _has_directive(item: Any) -> bool:
@@ -403,6 +463,9 @@ def _directive_field(key: str, prefix: str) -> str:
 
 
 def _delete_from_primitive_list(original: dict, field: str, values: Any) -> None:
+    if values is None:  # upstream reads the directive's null as the field's: it deletes the list
+        original.pop(field, None)
+        return
     current = original.get(field)
     if isinstance(current, list) and isinstance(values, list):
         original[field] = [item for item in current if not any(_json_equal(item, value) for value in values)]
@@ -413,7 +476,7 @@ def _delete_from_primitive_list(original: dict, field: str, values: Any) -> None
 
 def _merge_list(current: list, patch: list, list_schema: dict | None, strategy: str, merge_key: str) -> list:
     if strategy != "merge":
-        return _new_value(patch, list_schema)
+        return patch  # as written
     if not current and not patch:
         return current
     if _element_kind(current, patch) != "map":  # a set of primitives, e.g. finalizers
@@ -421,18 +484,18 @@ def _merge_list(current: list, patch: list, list_schema: dict | None, strategy: 
     if not merge_key:
         raise _cannot_merge("cannot merge lists without merge key")
     item_schema = _items(list_schema)
-    current, plain = _list_directives(current, patch, merge_key, item_schema)
+    current, plain = _list_directives(current, patch, merge_key)
     server = list(current)
     for element in plain:
         found = _find(current, merge_key, _merge_key_value(element, merge_key))
         if found is None:
-            current.append(_new_value(element, item_schema))
+            current.append(element)  # as written
         else:
             current[found] = _merge_map(current[found], element, item_schema)
     return _order(current, plain, server, merge_key)
 
 
-def _list_directives(current: list, patch: list, merge_key: str, item_schema: dict | None) -> tuple[list, list]:
+def _list_directives(current: list, patch: list, merge_key: str) -> tuple[list, list]:
     """Carry out the `$patch` elements of a merging list of maps: the list, and the other elements."""
     plain: list = []
     replace = False
@@ -449,9 +512,9 @@ def _list_directives(current: list, patch: list, merge_key: str, item_schema: di
         elif directive == "merge":
             raise _cannot_merge("merging lists cannot yet be specified in the patch")
         else:
-            raise _cannot_merge(f"unknown patch type: {_go(directive)} in map: {_go(element)}")
+            raise _cannot_merge(f"unknown patch type: {go_format(directive)} in map: {go_format(element)}")
     if replace:
-        return [_new_value(element, item_schema) for element in plain], []
+        return plain, []  # the other elements, as written
     return current, plain
 
 
@@ -465,24 +528,23 @@ def _set_element_order(original: dict, patch: dict, key: str, schema: dict | Non
     order = patch.pop(key)
     if not isinstance(order, list):
         raise _cannot_merge(f"expected a []interface {{}}, but received a {_go_type(order)}")
-    field_schema, strategy, merge_key = _patch_meta(schema, field)
-    current = original.get(field)
-    patched = patch.pop(field, None) if field in patch else _ABSENT
-    if patched is None:  # an explicit null still deletes the list
-        original.pop(field, None)
-        return
+    current = original.get(field, _ABSENT)
+    patched = patch.pop(field, _ABSENT)
     for value in (current, patched):
-        if value is not None and value is not _ABSENT and not isinstance(value, list):
+        if value is not _ABSENT and not isinstance(value, list):  # a null included
             raise _cannot_merge(f"expected a []interface {{}}, but received a {_go_type(value)}")
+    field_schema, strategy, merge_key = _patch_meta(schema, field)
     if patched is not _ABSENT:
         _check_order(patched, order, merge_key)
-    if current is None and patched is _ABSENT:
+    if current is _ABSENT and patched is _ABSENT:
         return
+    if not current and not patched:
+        raise _cannot_merge("no elements in any of the given slices")
     server = list(current or [])  # merging appends to `current`
     if patched is _ABSENT:
         merged = current
-    elif current is None:
-        merged = _new_value(patched, field_schema)
+    elif current is _ABSENT:
+        merged = _without_directives(patched)  # an added list keeps its nulls upstream
     else:
         merged = _merge_list(current, patched, field_schema, strategy, merge_key)
     original[field] = _order(merged, order, server, merge_key)
@@ -503,7 +565,8 @@ def _check_order(patched: list, order: list, merge_key: str) -> None:
         j += 1
     if i < len(elements):
         raise _cannot_merge(
-            f"The order in patch list:\n{_go(patched)}\n doesn't match {SET_ELEMENT_ORDER_PREFIX} list:\n{_go(order)}\n"
+            f"The order in patch list:\n{go_format(patched)}\n doesn't match "
+            f"{SET_ELEMENT_ORDER_PREFIX} list:\n{go_format(order)}\n"
         )
 
 
@@ -563,7 +626,7 @@ def _element_kind(*lists: list) -> str:
     if "slice" in kinds:
         raise PatchError("lists of lists are not supported", code=422)
     if len(kinds) > 1:
-        raise _cannot_merge(f"list element types are not identical: {_go(list(lists))}")
+        raise _cannot_merge(f"list element types are not identical: {go_format(list(lists))}")
     return kinds.pop()
 
 
@@ -586,7 +649,7 @@ def _merge_key_value(element: Any, merge_key: str) -> Any:
     if not isinstance(element, dict):
         raise _cannot_merge(f"expected a map[string]interface {{}}, but received a {_go_type(element)}")
     if merge_key not in element:
-        raise _cannot_merge(f"map: {_go(element)} does not contain declared merge key: {merge_key}")
+        raise _cannot_merge(f"map: {go_format(element)} does not contain declared merge key: {merge_key}")
     return element[merge_key]
 
 
@@ -645,16 +708,16 @@ def _json_kind(value: Any) -> str:
     return {"map": "object", "slice": "array", "bool": "bool", "number": "number", "string": "string"}[_go_kind(value)]
 
 
-def _go(value: Any) -> str:
+def go_format(value: Any) -> str:
     """A decoded JSON value as Go's `%v` prints it (maps with sorted keys)."""
     if value is None:
         return "<nil>"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, dict):
-        return "map[" + " ".join(f"{key}:{_go(item)}" for key, item in sorted(value.items())) + "]"
+        return "map[" + " ".join(f"{key}:{go_format(item)}" for key, item in sorted(value.items())) + "]"
     if isinstance(value, list):
-        return "[" + " ".join(_go(item) for item in value) + "]"
+        return "[" + " ".join(go_format(item) for item in value) + "]"
     if isinstance(value, float) and math.isfinite(value) and value.is_integer() and abs(value) < 1e21:
         return str(int(value))
     return str(value)

@@ -28,6 +28,8 @@ class Resource:
     verbs: tuple[str, ...] = READ_WRITE
     subresources: tuple[str, ...] = ()  # e.g. ("status", "scale")
     singular: str = field(default="")
+    # False for kinds computed when asked, never stored (metrics.k8s.io): see METRICS_RESOURCES.
+    stored: bool = True
 
     @property
     def group_version(self) -> str:
@@ -39,7 +41,8 @@ class Resource:
 
     @property
     def singular_name(self) -> str:
-        return self.singular or self.kind.lower()
+        # metrics-server declares no singular name for its kinds.
+        return self.singular or (self.kind.lower() if self.stored else "")
 
     @property
     def list_kind(self) -> str:
@@ -55,7 +58,16 @@ RESOURCES: tuple[Resource, ...] = (
     # core/v1
     Resource("", "v1", "Namespace", "namespaces", False, ("ns",), subresources=("status",)),
     Resource("", "v1", "Node", "nodes", False, ("no",), subresources=("status",)),
-    Resource("", "v1", "Pod", "pods", True, ("po",), ("all",), subresources=("status", "log", "exec")),
+    Resource(
+        "",
+        "v1",
+        "Pod",
+        "pods",
+        True,
+        ("po",),
+        ("all",),
+        subresources=("status", "log", "exec", "attach", "portforward"),
+    ),
     Resource("", "v1", "Service", "services", True, ("svc",), ("all",), subresources=("status",)),
     Resource("", "v1", "Endpoints", "endpoints", True, ("ep",), singular="endpoints"),
     Resource("", "v1", "ConfigMap", "configmaps", True, ("cm",)),
@@ -66,6 +78,16 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("", "v1", "ServiceAccount", "serviceaccounts", True, ("sa",)),
     Resource("", "v1", "ResourceQuota", "resourcequotas", True, ("quota",), subresources=("status",)),
     Resource("", "v1", "LimitRange", "limitranges", True, ("limits",)),
+    Resource(
+        "",
+        "v1",
+        "ReplicationController",
+        "replicationcontrollers",
+        True,
+        ("rc",),
+        ("all",),
+        subresources=("status", "scale"),
+    ),
     # discovery.k8s.io/v1
     Resource("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", True),
     # apps/v1
@@ -80,6 +102,17 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("storage.k8s.io", "v1", "StorageClass", "storageclasses", False, ("sc",)),
 )
 
+# metrics.k8s.io/v1beta1, the resource metrics API, served as metrics-server serves it (read-only,
+# no watch; clusters.metrics computes each answer from what the kubelets sampled). Kept out of
+# RESOURCES: nothing stores, validates, prints or documents (OpenAPI) these kinds; discovery and
+# the protocol's metrics routes (clusters.kube.metrics) are all that know them.
+METRICS_GROUP = "metrics.k8s.io"
+METRICS_VERSION = "v1beta1"
+METRICS_RESOURCES: tuple[Resource, ...] = (
+    Resource(METRICS_GROUP, METRICS_VERSION, "NodeMetrics", "nodes", False, verbs=("get", "list"), stored=False),
+    Resource(METRICS_GROUP, METRICS_VERSION, "PodMetrics", "pods", True, verbs=("get", "list"), stored=False),
+)
+
 _BY_PATH = {(r.group, r.version, r.plural): r for r in RESOURCES}
 _BY_KIND = {(r.group_version, r.kind): r for r in RESOURCES}
 
@@ -92,11 +125,26 @@ def resource_for_kind(api_version: str, kind: str) -> Resource | None:
     return _BY_KIND.get((api_version, kind))
 
 
-def group_versions() -> list[tuple[str, str]]:
+def metrics_resource_for_path(version: str, plural: str) -> Resource | None:
+    """The metrics.k8s.io resource at `/apis/metrics.k8s.io/<version>/<plural>`, if served."""
+    return next((r for r in METRICS_RESOURCES if (r.version, r.plural) == (version, plural)), None)
+
+
+def group_versions(resources: tuple[Resource, ...] = RESOURCES) -> list[tuple[str, str]]:
     """(group, version) pairs in a stable order, core first."""
     seen: list[tuple[str, str]] = []
-    for resource in RESOURCES:
+    for resource in resources:
         pair = (resource.group, resource.version)
         if pair not in seen:
             seen.append(pair)
     return seen
+
+
+def served_resources() -> tuple[Resource, ...]:
+    """Every resource discovery announces: the stored kinds, then metrics.k8s.io's."""
+    return RESOURCES + METRICS_RESOURCES
+
+
+def served_group_versions() -> list[tuple[str, str]]:
+    """The group-versions discovery announces (group_versions() names the stored kinds' only)."""
+    return group_versions(served_resources())

@@ -9,8 +9,8 @@ Two stages, as upstream runs them on create and update:
    `decode_error_message` builds the Status message the apiserver sends for it.
 2. `validate(obj, resource, old=None)`: the field rules of `pkg/apis/*/validation` (HTTP 422
    Invalid), as a list of `Cause`s in upstream order. Validation runs on the defaulted object, as
-   upstream validates after defaulting, so `validate` applies `apply_defaults` itself (it is
-   idempotent, so passing an already defaulted object changes nothing).
+   upstream validates after defaulting: the store defaults once per write and hands `validate`
+   the result (and the stored object as `old`); `validate` fills nothing in itself.
 
 Messages follow apimachinery's `field.Error`: `Required value`, `Invalid value: <value>: <detail>`
 (values rendered as upstream renders them since 1.34: numbers plain, strings Go-quoted, anything
@@ -25,18 +25,25 @@ import binascii
 import copy
 import ipaddress
 import json
-import math
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
-from fractions import Fraction
 from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from clusters.objects import schema
+from clusters.objects.cron import schedule_error
+from clusters.objects.go_strconv import go_quote
+from clusters.objects.labels import (
+    JOB_CONTROLLER_UID_LABEL,
+    JOB_NAME_LABEL,
+    LEGACY_CONTROLLER_UID_LABEL,
+    LEGACY_JOB_NAME_LABEL,
+)
+from clusters.objects.quantity import Quantity, QuantityError, quantity_from_json
 from clusters.objects.resources import Resource
+from clusters.objects.times import rfc3339_error
 
 # ---------------------------------------------------------------------------------------------
 # Causes, worded as apimachinery's field.Error renders them
@@ -61,30 +68,6 @@ class Cause:
 
     def __str__(self) -> str:
         return f"{self.field}: {self.message}"
-
-
-def go_quote(text: str) -> str:
-    """Go's strconv.Quote: printable characters kept, the rest escaped."""
-    out = ['"']
-    for char in text:
-        code = ord(char)
-        if char in ('"', "\\"):
-            out.append("\\" + char)
-        elif char in _GO_ESCAPES:
-            out.append(_GO_ESCAPES[char])
-        elif char.isprintable():
-            out.append(char)
-        elif code < 0x80:
-            out.append(f"\\x{code:02x}")
-        elif code <= 0xFFFF:
-            out.append(f"\\u{code:04x}")
-        else:
-            out.append(f"\\U{code:08x}")
-    out.append('"')
-    return "".join(out)
-
-
-_GO_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v"}
 
 
 def go_json(value: Any) -> str:
@@ -397,300 +380,6 @@ def ip_errors(path: str, value: str) -> list[Cause]:
 
 
 # ---------------------------------------------------------------------------------------------
-# Quantities (apimachinery pkg/api/resource)
-# ---------------------------------------------------------------------------------------------
-
-QUANTITY_FORMAT_ERROR = "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
-QUANTITY_SUFFIX_ERROR = "unable to parse quantity's suffix"
-QUANTITY_NUMERIC_ERROR = "unable to parse numeric part of quantity"
-
-_DECIMAL_SUFFIXES = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
-_BINARY_SUFFIXES = {"Ki": 10, "Mi": 20, "Gi": 30, "Ti": 40, "Pi": 50, "Ei": 60}
-_DECIMAL_BY_EXPONENT = {exponent: suffix for suffix, exponent in _DECIMAL_SUFFIXES.items()}
-_BINARY_BY_EXPONENT = {exponent: suffix for suffix, exponent in _BINARY_SUFFIXES.items()}
-_SUFFIX_CHARS = frozenset("eEinumkKMGTP")
-_DIGITS = frozenset("0123456789")
-_NANO = Fraction(1, 10**9)
-# Far beyond any real resource amount; keeps "1e999999" from costing seconds of big-int work.
-_MAX_DECIMAL_EXPONENT = 400
-
-
-class QuantityError(ValueError):
-    """A quantity that does not parse; str() is upstream's message."""
-
-
-@dataclass(frozen=True)
-class Quantity:
-    """An exact amount and the format upstream keeps for printing it (DecimalSI, BinarySI, DecimalExponent)."""
-
-    value: Fraction
-    format: str
-
-    def __str__(self) -> str:
-        return _canonical(self)
-
-
-def _split_quantity(text: str) -> tuple[bool, str, str, str]:
-    """(positive, integer digits, fraction digits, suffix), scanned the way parseQuantityString does."""
-    pos, end = 0, len(text)
-    positive = True
-    if text[0] in "+-":
-        positive = text[0] != "-"
-        pos = 1
-    while pos < end and text[pos] == "0":
-        pos += 1
-    if pos >= end:
-        return positive, "0", "", ""
-    start = pos
-    while pos < end and text[pos] in _DIGITS:
-        pos += 1
-    number = text[start:pos] or "0"
-    if pos >= end:
-        return positive, number, "", ""
-    fraction = ""
-    if text[pos] == ".":
-        pos += 1
-        start = pos
-        while pos < end and text[pos] in _DIGITS:
-            pos += 1
-        fraction = text[start:pos]
-        if pos >= end:
-            return positive, number, fraction, ""
-    suffix_start = pos
-    while pos < end and text[pos] in _SUFFIX_CHARS:
-        pos += 1
-    if pos < end and text[pos] in "+-":
-        pos += 1
-    while pos < end and text[pos] in _DIGITS:
-        pos += 1
-    if pos < end:
-        raise QuantityError(QUANTITY_FORMAT_ERROR)
-    return positive, number, fraction, text[suffix_start:]
-
-
-def _interpret_suffix(suffix: str) -> tuple[int, int, str]:
-    if suffix in _DECIMAL_SUFFIXES:
-        return 10, _DECIMAL_SUFFIXES[suffix], "DecimalSI"
-    if suffix in _BINARY_SUFFIXES:
-        return 2, _BINARY_SUFFIXES[suffix], "BinarySI"
-    if len(suffix) > 1 and suffix[0] in "eE" and re.fullmatch(r"[+-]?[0-9]+", suffix[1:]):
-        return 10, int(suffix[1:]), "DecimalExponent"
-    raise QuantityError(QUANTITY_SUFFIX_ERROR)
-
-
-def _round_away_from_zero(value: Fraction, unit: Fraction) -> Fraction:
-    steps = value / unit
-    if steps.denominator == 1:
-        return value
-    whole = math.ceil(steps) if steps > 0 else math.floor(steps)
-    return whole * unit
-
-
-def parse_quantity(text: str) -> Quantity:
-    """resource.ParseQuantity: `100m`, `1.5`, `64Mi`, `1G`, `2e3`; raises QuantityError with upstream's words."""
-    if not text:
-        raise QuantityError(QUANTITY_FORMAT_ERROR)
-    if text == "0":
-        return Quantity(Fraction(0), "DecimalSI")
-    positive, number, fraction, suffix = _split_quantity(text)
-    base, exponent, fmt = _interpret_suffix(suffix)
-    if base == 10 and abs(exponent) > _MAX_DECIMAL_EXPONENT:
-        raise QuantityError(QUANTITY_NUMERIC_ERROR)
-    value = Fraction(int(number + fraction), 10 ** len(fraction))
-    value *= Fraction(base) ** exponent
-    if not positive:
-        value = -value
-    # Amounts are kept to nano precision, rounding up (away from zero) as inf.RoundUp does.
-    value = _round_away_from_zero(value, _NANO)
-    if fmt == "BinarySI" and 0 < abs(value) < 1:
-        fmt = "DecimalSI"
-    return Quantity(value, fmt)
-
-
-def quantity_from_json(raw: Any) -> Quantity:
-    """A Quantity as Quantity.UnmarshalJSON reads it: a string or the literal text of a number."""
-    if isinstance(raw, bool):
-        raise QuantityError(QUANTITY_FORMAT_ERROR)
-    if isinstance(raw, int):
-        return parse_quantity(str(raw))
-    if isinstance(raw, float):
-        return parse_quantity(_json_number_text(raw))
-    if isinstance(raw, str):
-        return parse_quantity(raw.strip())
-    raise QuantityError(QUANTITY_FORMAT_ERROR)
-
-
-def _json_number_text(number: float) -> str:
-    text = repr(number)
-    return text[:-2] if text.endswith(".0") else text
-
-
-def _decimal_parts(value: Fraction) -> tuple[int, int]:
-    """(mantissa, exponent) with exponent a multiple of 3 and no spare factors of ten, as AsCanonicalBytes."""
-    scaled = value * 10**9
-    mantissa, exponent = int(scaled), -9
-    while mantissa and mantissa % 10 == 0:
-        mantissa //= 10
-        exponent += 1
-    while exponent % 3:
-        mantissa *= 10
-        exponent -= 1
-    return mantissa, exponent
-
-
-def _canonical(quantity: Quantity) -> str:
-    value, fmt = quantity.value, quantity.format
-    if value == 0:
-        return "0"
-    if fmt == "BinarySI" and (-1024 < value < 1024 or value.denominator != 1):
-        fmt = "DecimalSI"
-    if fmt == "BinarySI":
-        mantissa, power = int(value), 0
-        while power < 6 and mantissa % 1024 == 0:
-            mantissa //= 1024
-            power += 1
-        return f"{mantissa}{_BINARY_BY_EXPONENT.get(power * 10, '')}"
-    mantissa, exponent = _decimal_parts(value)
-    if fmt == "DecimalExponent":
-        return f"{mantissa}e{exponent}" if exponent else str(mantissa)
-    suffix = _DECIMAL_BY_EXPONENT.get(exponent)
-    return f"{mantissa}{suffix}" if suffix is not None else f"{mantissa}e{exponent}"
-
-
-def canonical_quantity(raw: Any, *, round_to_milli: bool = False) -> str:
-    """The string the apiserver stores and returns for a quantity (`0.5` → `500m`, `1024Mi` → `1Gi`)."""
-    quantity = quantity_from_json(raw)
-    if round_to_milli:
-        quantity = Quantity(_round_away_from_zero(quantity.value, Fraction(1, 1000)), quantity.format)
-    return str(quantity)
-
-
-# ---------------------------------------------------------------------------------------------
-# Cron schedules (robfig/cron/v3 ParseStandard, as CronJob validation uses it)
-# ---------------------------------------------------------------------------------------------
-
-_MONTH_NAMES = {
-    name: index
-    for index, name in enumerate(
-        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1
-    )
-}
-_DOW_NAMES = {name: index for index, name in enumerate(["sun", "mon", "tue", "wed", "thu", "fri", "sat"])}
-_CRON_FIELDS = ((0, 59, None), (0, 23, None), (1, 31, None), (1, 12, _MONTH_NAMES), (0, 6, _DOW_NAMES))
-_DESCRIPTORS = frozenset({"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"})
-_DURATION_UNITS = {"ns", "us", "µs", "μs", "ms", "s", "m", "h"}
-
-
-def _go_atoi(text: str) -> int:
-    if not re.fullmatch(r"[+-]?[0-9]+", text):
-        raise ValueError(f"strconv.Atoi: parsing {go_quote(text)}: invalid syntax")
-    number = int(text)
-    if not -(2**63) <= number < 2**63:
-        raise ValueError(f"strconv.Atoi: parsing {go_quote(text)}: value out of range")
-    return number
-
-
-def _cron_int(text: str) -> int:
-    try:
-        number = _go_atoi(text)
-    except ValueError as error:
-        raise ValueError(f"failed to parse int from {text}: {error}") from None
-    if number < 0:
-        raise ValueError(f"negative number ({number}) not allowed: {text}")
-    return number
-
-
-def _cron_range(expr: str, low: int, high: int, names: dict[str, int] | None) -> None:
-    range_and_step = expr.split("/")
-    low_and_high = range_and_step[0].split("-")
-    if low_and_high[0] in ("*", "?"):
-        start, end = low, high
-    else:
-        first = low_and_high[0].lower()
-        start = names[first] if names and first in names else _cron_int(low_and_high[0])
-        if len(low_and_high) == 1:
-            end = start
-        elif len(low_and_high) == 2:
-            second = low_and_high[1].lower()
-            end = names[second] if names and second in names else _cron_int(low_and_high[1])
-        else:
-            raise ValueError(f"too many hyphens: {expr}")
-    if len(range_and_step) == 1:
-        step = 1
-    elif len(range_and_step) == 2:
-        step = _cron_int(range_and_step[1])
-        if len(low_and_high) == 1:
-            end = high
-    else:
-        raise ValueError(f"too many slashes: {expr}")
-    if start < low:
-        raise ValueError(f"beginning of range ({start}) below minimum ({low}): {expr}")
-    if end > high:
-        raise ValueError(f"end of range ({end}) above maximum ({high}): {expr}")
-    if start > end:
-        raise ValueError(f"beginning of range ({start}) beyond end of range ({end}): {expr}")
-    if step == 0:
-        raise ValueError(f"step of range should be a positive number: {expr}")
-
-
-def _duration_error(text: str) -> str | None:
-    """Go's time.ParseDuration, as far as its error messages go."""
-    quoted = go_quote(text)
-    rest = text
-    if rest[:1] in ("+", "-"):
-        rest = rest[1:]
-    if rest == "0":
-        return None
-    if not rest:
-        return f"time: invalid duration {quoted}"
-    while rest:
-        match = re.match(r"([0-9]*)(\.[0-9]*)?", rest)
-        digits = match.group(0) if match else ""
-        if not digits or digits == ".":
-            return f"time: invalid duration {quoted}"
-        rest = rest[len(digits) :]
-        unit_match = re.match(r"[^0-9.]*", rest)
-        unit = unit_match.group(0) if unit_match else ""
-        if not unit:
-            return f"time: missing unit in duration {quoted}"
-        if unit not in _DURATION_UNITS:
-            return f"time: unknown unit {go_quote(unit)} in duration {quoted}"
-        rest = rest[len(unit) :]
-    return None
-
-
-def cron_schedule_error(spec: str) -> str | None:
-    """robfig/cron's ParseStandard error for a schedule, or None when it parses."""
-    if not spec:
-        return "empty spec string"
-    if spec.startswith(("TZ=", "CRON_TZ=")):
-        space = spec.find(" ")
-        location = spec[spec.find("=") + 1 : space if space >= 0 else len(spec)]
-        try:
-            ZoneInfo(location)
-        except (ValueError, OSError, KeyError):
-            return f"provided bad location {location}: unknown time zone {location}"
-        spec = spec[space:].strip() if space >= 0 else ""
-    if spec.startswith("@"):
-        if spec in _DESCRIPTORS:
-            return None
-        if spec.startswith("@every "):
-            error = _duration_error(spec[len("@every ") :])
-            return f"failed to parse duration {spec}: {error}" if error else None
-        return f"unrecognized descriptor: {spec}"
-    fields = spec.split()
-    if len(fields) != 5:
-        return f"expected exactly 5 fields, found {len(fields)}: [{' '.join(fields)}]"
-    try:
-        for text, (low, high, names) in zip(fields, _CRON_FIELDS, strict=True):
-            for expr in (part for part in text.split(",") if part):
-                _cron_range(expr, low, high, names)
-    except ValueError as error:
-        return str(error)
-    return None
-
-
-# ---------------------------------------------------------------------------------------------
 # Strict decoding: the JSON decoder's view of the body (sigs.k8s.io/json, UnmarshalStrict)
 # ---------------------------------------------------------------------------------------------
 
@@ -924,7 +613,7 @@ class _Decoder:
         elif kind == "time":
             if not isinstance(value, str):
                 raise _Fatal(_type_error(_json_kind(value), "string", struct, fields))
-            error = _rfc3339_error(value)
+            error = rfc3339_error(value)
             if error:
                 raise _Fatal(error)
 
@@ -953,17 +642,6 @@ def _base64_error(text: str) -> str | None:
             if char not in _BASE64_CHARS and char != "=":
                 return f"illegal base64 data at input byte {index}"
         return f"illegal base64 data at input byte {len(stripped) - len(stripped) % 4}"
-    return None
-
-
-def _rfc3339_error(text: str) -> str | None:
-    candidate = text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text
-    try:
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?[+-]\d{2}:\d{2}", candidate):
-            raise ValueError(text)
-        datetime.fromisoformat(candidate.replace("t", "T"))
-    except ValueError:
-        return f'parsing time {go_quote(text)} as "2006-01-02T15:04:05Z07:00": cannot parse {go_quote(text)} as "2006"'
     return None
 
 
@@ -2233,6 +1911,28 @@ def _validate_replica_set(obj: dict, old: dict | None) -> list[Cause]:
     return causes
 
 
+def _validate_replication_controller(obj: dict, old: dict | None) -> list[Cause]:
+    """ValidateReplicationController: a selector (a plain map of labels, which may change) and a
+    template are required, the template's labels must match, its pods restart Always."""
+    spec = _dict(obj.get("spec"))
+    causes = _meta_causes(obj, old)
+    causes.extend(_nonnegative(spec.get("minReadySeconds"), "spec.minReadySeconds"))
+    selector = _str_map(spec.get("selector"))
+    if not selector:
+        causes.append(required("spec.selector"))
+    causes.extend(_nonnegative(spec.get("replicas"), "spec.replicas"))
+    template = spec.get("template")
+    if template is None:
+        return [*causes, required("spec.template")]
+    labels = _template_labels(template)
+    if any(labels.get(key) != value for key, value in selector.items()):
+        raw = _dict(_dict(template).get("metadata")).get("labels")
+        shown = _sorted_map(raw) if isinstance(raw, dict) else None
+        causes.append(invalid("spec.template.metadata.labels", shown, "`selector` does not match template `labels`"))
+    causes.extend(_pod_template_causes(template, "spec.template"))
+    return causes + _restart_always_causes(template, "ReplicationController")
+
+
 def _validate_stateful_set(obj: dict, old: dict | None) -> list[Cause]:
     spec = _dict(obj.get("spec"))
     causes = _meta_causes(obj, old, dns1123_label_errors)
@@ -2371,12 +2071,6 @@ def _immutable_selector(spec: dict, old_spec: dict) -> list[Cause]:
     ]
 
 
-JOB_CONTROLLER_UID_LABEL = "batch.kubernetes.io/controller-uid"
-JOB_NAME_LABEL = "batch.kubernetes.io/job-name"
-LEGACY_CONTROLLER_UID_LABEL = "controller-uid"
-LEGACY_JOB_NAME_LABEL = "job-name"
-
-
 def _job_spec_causes(spec: dict, path: str) -> list[Cause]:
     """validateJobSpec: counts, completion mode, the pod template and its restartPolicy."""
     causes: list[Cause] = []
@@ -2499,7 +2193,7 @@ def _validate_cron_job(obj: dict, old: dict | None) -> list[Cause]:
     if not schedule:
         causes.append(required("spec.schedule"))
     else:
-        error = cron_schedule_error(schedule)
+        error = schedule_error(schedule)
         if error:
             causes.append(invalid("spec.schedule", schedule, error))
         allow_tz = old is not None and "TZ" in _str(_dict(old.get("spec")).get("schedule"))
@@ -2996,6 +2690,7 @@ _VALIDATORS: dict[str, Callable[[dict, dict | None], list[Cause]]] = {
     "Pod": _validate_pod,
     "Deployment": _validate_deployment,
     "ReplicaSet": _validate_replica_set,
+    "ReplicationController": _validate_replication_controller,
     "StatefulSet": _validate_stateful_set,
     "DaemonSet": _validate_daemon_set,
     "Job": _validate_job,
@@ -3013,16 +2708,9 @@ _VALIDATORS: dict[str, Callable[[dict, dict | None], list[Cause]]] = {
 def validate(obj: dict, resource: Resource, *, old: dict | None = None) -> list[Cause]:
     """The 422 causes upstream would report for creating `obj` (or updating `old` to `obj`).
 
-    Runs on the defaulted object, as the apiserver validates after defaulting. A Job without a
-    generated selector yet gets one from `metadata.uid` here (see `job_selector_defaults`).
+    Both are taken as the store holds them: defaulted already (`defaults.apply_defaults`, and a
+    new Job's generated selector), as the apiserver validates after defaulting. Nothing here
+    fills anything in.
     """
-    from clusters.objects.defaults import apply_defaults, job_selector_defaults
-
-    current = apply_defaults(obj if isinstance(obj, dict) else {}, resource)
-    if resource.kind == "Job" and _dict(current.get("spec")).get("manualSelector") is not True:
-        uid = _str(_dict(current.get("metadata")).get("uid"))
-        if _dict(current.get("spec")).get("selector") is None or uid:
-            current = job_selector_defaults(current, uid)
-    previous = apply_defaults(old, resource) if isinstance(old, dict) else None
     validator = _VALIDATORS.get(resource.kind) or _validate_generic(resource.namespaced)
-    return validator(current, previous)
+    return validator(obj if isinstance(obj, dict) else {}, old if isinstance(old, dict) else None)

@@ -74,6 +74,22 @@ class ContainerObservation:
 
 
 @dataclass(frozen=True)
+class ContainerUsage:
+    """What one running container has used, measured at `at`, as the kubelet's resource metrics
+    report it (cAdvisor's numbers): the CPU time used since the run started, which a reader turns
+    into a rate between two samples, and the memory working set (what the kernel could not
+    reclaim at once: usage less inactive file pages), which is what limits and `kubectl top` mean."""
+
+    pod_uid: str
+    name: str
+    restart: int
+    at: datetime
+    cpu_nanoseconds: int  # cumulative since the run started: nanocore-seconds
+    memory_bytes: int  # the working set now
+    started_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class ProbeResult:
     success: bool
     message: str = ""
@@ -119,6 +135,20 @@ class ExecProcess(Protocol):
 
     def terminate(self) -> None:
         """The client went away: end the process (SIGKILL on Docker). Idempotent."""
+
+
+class PortConnection(Protocol):
+    """A TCP connection to a port of a pod, for `kubectl port-forward` (blocking calls)."""
+
+    def sendall(self, data: bytes) -> None: ...
+
+    def recv(self, size: int) -> bytes:
+        """Up to `size` bytes; b"" once the pod's side has closed."""
+
+    def shutdown_write(self) -> None:
+        """The client has nothing more to send (its half-close)."""
+
+    def close(self) -> None: ...
 
 
 class Runtime(Protocol):
@@ -169,3 +199,12 @@ class Runtime(Protocol):
         """Start `command` (an argv, never given to a host shell) inside the running run of a
         container, with the environment and files that run has. Raises ContainerNotRunning when
         the container has no running run."""
+
+    def port_connect(self, pod: PodRef, port: int) -> PortConnection:
+        """Connect to `port` inside the pod's network namespace, as the kubelet's port-forward
+        does; RuntimeError_ saying why when nothing listens there."""
+
+    def usage(self, *, node: str, pods: list[dict]) -> list[ContainerUsage]:
+        """What each running container of the node uses now (exited runs report nothing).
+        `pods` are the pod objects bound to the node: Docker measures and needs none of them;
+        the simulated runtime models a container's use from its spec (command, limits)."""

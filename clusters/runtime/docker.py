@@ -33,7 +33,6 @@ import io
 import ipaddress
 import json
 import os
-import re
 import shlex
 import socket
 import ssl
@@ -43,21 +42,25 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import docker
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 from docker.types import LogConfig, Mount
 
+from clusters import sandbox_network
+from clusters.objects.quantity import quantity_from_json
+from clusters.objects.times import parse_time, rfc3339_error
 from clusters.runtime import images
 from clusters.runtime.base import (
     STDERR,
     STDOUT,
     ContainerNotRunning,
     ContainerObservation,
+    ContainerUsage,
     ExecProcess,
     PodRef,
+    PortConnection,
     ProbeResult,
     PullResult,
     RuntimeError_,
@@ -287,58 +290,24 @@ def label_filters(**labels: str) -> list[str]:
     return [f"{key}={value}" if value is not None else key for key, value in labels.items()]
 
 
-_MEMORY_SUFFIXES = {
-    "Ki": 2**10,
-    "Mi": 2**20,
-    "Gi": 2**30,
-    "Ti": 2**40,
-    "Pi": 2**50,
-    "Ei": 2**60,
-    "k": 10**3,
-    "M": 10**6,
-    "G": 10**9,
-    "T": 10**12,
-    "P": 10**15,
-    "E": 10**18,
-    "m": Decimal("0.001"),
-}
-_QUANTITY = re.compile(r"^([+-]?[0-9.]+(?:[eE][+-]?[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E|m)?$")
-
-
-def quantity_value(quantity: str | int | float) -> Decimal:
-    """A Kubernetes resource quantity ("128Mi", "0.5", "250m", "1e3") as a number."""
-    match = _QUANTITY.match(str(quantity).strip())
-    if not match:
-        raise ValueError(f"quantities must match the regular expression '{_QUANTITY.pattern}': {quantity!r}")
-    try:
-        number = Decimal(match.group(1))
-    except InvalidOperation as error:
-        raise ValueError(f"not a quantity: {quantity!r}") from error
-    return number * Decimal(_MEMORY_SUFFIXES.get(match.group(2) or "", 1))
-
-
 def memory_limit_bytes(limits: dict) -> int:
     if "memory" not in limits:
         return DEFAULT_MEMORY_BYTES
-    return max(MIN_MEMORY_BYTES, int(quantity_value(limits["memory"])))
+    return max(MIN_MEMORY_BYTES, quantity_from_json(limits["memory"]).int_value())
 
 
 def nano_cpus(limits: dict) -> int:
     if "cpu" not in limits:
         return DEFAULT_NANO_CPUS
-    return max(10_000_000, int(quantity_value(limits["cpu"]) * 1_000_000_000))
+    return max(10_000_000, quantity_from_json(limits["cpu"]).scaled_value(-9))
 
 
 def docker_time(value: str) -> datetime | None:
-    """The engine's RFC 3339 times (nanoseconds, Z); its zero time means never."""
-    if not value or value.startswith("0001-01-01"):
+    """The engine's RFC 3339 times (nanoseconds, Z); its zero time means never, and anything else
+    (the start of a log line without one) is no time."""
+    if not value or value.startswith("0001-01-01") or rfc3339_error(value):
         return None
-    match = re.match(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$", value)
-    if not match:
-        return None
-    fraction = (match.group(2) or "0")[:6].ljust(6, "0")
-    zone = "+00:00" if match.group(3) == "Z" else match.group(3)
-    return datetime.fromisoformat(f"{match.group(1)}.{fraction}{zone}").astimezone(UTC)
+    return parse_time(value)
 
 
 def log_lines(raw: bytes) -> list[tuple[datetime, str]]:
@@ -432,6 +401,18 @@ def files_tar(files: dict[str, str]) -> bytes:
             info.size, info.mode, info.mtime = len(data), 0o644, int(time.time())
             archive.addfile(info, io.BytesIO(data))
     return buffer.getvalue()
+
+
+def node_port_bindings(spec: dict, listening: list[int]) -> dict[str, tuple[str, int]]:
+    """`<port>/tcp` → ("127.0.0.1", nodePort) for each TCP port of a NodePort or LoadBalancer
+    Service that its proxy listens on: reachable from this host only, never from outside."""
+    if spec.get("type") not in ("NodePort", "LoadBalancer"):
+        return {}
+    return {
+        f"{port['port']}/tcp": ("127.0.0.1", int(port["nodePort"]))
+        for port in spec.get("ports", [])
+        if port.get("nodePort") and port.get("protocol", "TCP") == "TCP" and port["port"] in listening
+    }
 
 
 def service_port_backends(service: dict, endpoints: list[tuple]) -> dict[int, list[tuple[str, int]]]:
@@ -639,10 +620,14 @@ class DockerRuntime:
 
     kind = "docker"
 
-    def __init__(self, *, sandbox: str, node: str = "", client: docker.DockerClient | None = None):
-        """`node` labels what is made for pods whose PodRef names no node."""
+    def __init__(
+        self, *, sandbox: str, node: str = "", network: str | None = None, client: docker.DockerClient | None = None
+    ):
+        """`node` labels what is made for pods whose PodRef names no node; `network` is the
+        sandbox's subnet (clusters.sandbox_network), None for one made before sandboxes had one."""
         self.sandbox = sandbox
         self.node = node
+        self.network = network
         self.client = client or shared_engine_client()
         self.api = self.client.api
         self._files_written: dict[str, str] = {}
@@ -723,6 +708,15 @@ class DockerRuntime:
             # No masquerading: even on an engine that masquerades by default, nothing leaves.
             "options": {"com.docker.network.bridge.enable_ip_masquerade": "false"},
         }
+        if self.network and name == sandbox_network_name(self.sandbox):
+            # The sandbox's own subnet: the engine gives pods its lower half; ClusterIPs are the upper.
+            pool = docker.types.IPAMPool(subnet=self.network, iprange=str(sandbox_network.pod_range(self.network)))
+            try:
+                self.api.create_network(name, ipam=docker.types.IPAMConfig(pool_configs=[pool]), **options)
+            except APIError as error:
+                if error.status_code != 409:
+                    raise RuntimeError_(f"creating network {name}: {error.explanation or error}") from error
+            return
         try:
             self.api.create_network(name, **options)
             return
@@ -732,7 +726,7 @@ class DockerRuntime:
             if "non-overlapping" not in str(error.explanation or error):
                 raise RuntimeError_(f"creating network {name}: {error.explanation or error}") from error
         # The engine's default pools hold about 30 networks; a class needs more, /24s are plenty.
-        for subnet in self._free_subnets():
+        for subnet in free_subnets(self.client):
             ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=subnet)])
             try:
                 self.api.create_network(name, ipam=ipam, **options)
@@ -743,18 +737,6 @@ class DockerRuntime:
                 if "overlap" not in str(error.explanation or error):
                     raise RuntimeError_(f"creating network {name}: {error.explanation or error}") from error
         raise RuntimeError_(f"creating network {name}: no free subnet left in {SUBNET_POOL}")
-
-    def _free_subnets(self) -> Iterator[str]:
-        """/24 subnets of SUBNET_POOL that no engine network and no route of this host uses."""
-        pool = ipaddress.ip_network(SUBNET_POOL)
-        taken = [ipaddress.ip_network(route, strict=False) for route in host_routes()]
-        for network in self.api.networks():
-            for config in (network.get("IPAM") or {}).get("Config") or []:
-                with contextlib.suppress(ValueError):
-                    taken.append(ipaddress.ip_network(config.get("Subnet", ""), strict=False))
-        for subnet in pool.subnets(new_prefix=24):
-            if not any(subnet.overlaps(used) for used in taken):
-                yield str(subnet)
 
     # -- volumes --
 
@@ -1336,6 +1318,34 @@ class DockerRuntime:
             raise RuntimeError_(f"exec in {name}: {error.explanation or error}") from error
         return DockerExecProcess(self.api, container["Id"], execution["Id"], sock, tty=tty)
 
+    def container_attach(self, pod: PodRef, name: str, *, stdin: bool) -> ExecProcess:
+        """`kubectl attach`: the engine's attach to the container's own process; its stdin only
+        when the spec opened it (`stdin: true`), a terminal when the spec asked for one."""
+        container = self._running_container(pod, name)
+        config = (self._inspect(container["Id"]) or {}).get("Config") or {}
+        stdin = stdin and bool(config.get("OpenStdin"))
+        try:
+            sock = self.api.attach_socket(
+                container["Id"], params={"stdin": int(stdin), "stdout": 1, "stderr": 1, "stream": 1}
+            )
+        except APIError as error:
+            raise RuntimeError_(f"attach to {name}: {error.explanation or error}") from error
+        return DockerAttachProcess(self.api, container["Id"], "", sock, tty=bool(config.get("Tty")))
+
+    def port_connect(self, pod: PodRef, port: int) -> PortConnection:
+        """A TCP connection to the pod's IP and port, from this host (which holds the sandbox
+        network's bridge); the pod answers as it would anyone in the cluster."""
+        self._own(pod)
+        if not self._reaches_pods():
+            raise RuntimeError_("port-forward needs the pod network, which this host does not reach")
+        address = self.pod_ip(pod)
+        try:
+            return SocketConnection(socket.create_connection((address, port), timeout=5))
+        except OSError as error:
+            raise RuntimeError_(
+                f"failed to connect to {address}:{port} inside namespace of pod {pod.name}: {error.strerror or error}"
+            ) from error
+
     def _exec(self, container_id: str, command: list[str], timeout: float) -> tuple[int | None, str]:
         """Run a command in a container; (exit code, output), or (None, "") when it outlived `timeout`."""
         execution = self.api.exec_create(container_id, command, stdout=True, stderr=True)
@@ -1408,19 +1418,36 @@ class DockerRuntime:
             self.service_remove(sandbox, namespace, name)
             return ""
         try:
-            info = self._proxy_ensure(namespace, name, sorted(backends))
+            info = self._proxy_ensure(namespace, name, sorted(backends), spec)
             self._proxy_endpoints_write(info["Id"], backends)
         except APIError as error:
             raise RuntimeError_(f"service {namespace}/{name}: {error.explanation or error}") from error
         return info["NetworkSettings"]["Networks"][sandbox_network_name(self.sandbox)]["IPAddress"]
 
+    def _owns_cluster_ip(self, address: str) -> bool:
+        """Whether a ClusterIP lies in this sandbox's service range, so its proxy can take it."""
+        if not self.network or not address:
+            return False
+        try:
+            return ipaddress.ip_address(address) in sandbox_network.service_range(self.network)
+        except ValueError:
+            return False
+
     def _own_sandbox(self, sandbox: str) -> None:
         if sandbox != self.sandbox:
             raise RuntimeError_(f"this runtime serves sandbox {self.sandbox}, not {sandbox}")
 
-    def _proxy_ensure(self, namespace: str, name: str, ports: list[int]) -> dict:
+    def _proxy_ensure(self, namespace: str, name: str, ports: list[int], spec: dict) -> dict:
+        """The Service's proxy, listening on its ports: on the sandbox network at the ClusterIP when
+        that lies in the sandbox's service range, and published on 127.0.0.1:<nodePort> for a
+        NodePort Service (through the ports network: the engine publishes only from a network
+        that is not internal)."""
         container = proxy_container_name(self.sandbox, namespace, name)
-        ports_hash = ",".join(map(str, ports))
+        cluster_ip = spec.get("clusterIP", "")
+        address = cluster_ip if self._owns_cluster_ip(cluster_ip) else ""
+        published = node_port_bindings(spec, ports)
+        ports_hash = ",".join(map(str, ports)) + (f"@{address}" if address else "")
+        ports_hash += "".join(f";{key}>{host[1]}" for key, host in sorted(published.items()))
         info = self._inspect_own(container)
         if info is not None:
             labels = info["Config"].get("Labels") or {}
@@ -1431,8 +1458,11 @@ class DockerRuntime:
         self._teaching_images()
         network = sandbox_network_name(self.sandbox)
         self._network_ensure(network, internal=True)
+        first_network = ports_network_name(self.sandbox) if published else network
+        if published:
+            self._network_ensure(first_network, internal=False)
         host_config = self.api.create_host_config(
-            network_mode=network,
+            network_mode=first_network,
             init=True,
             cap_drop=["ALL"],
             cap_add=CAPABILITIES,
@@ -1443,19 +1473,26 @@ class DockerRuntime:
             mem_limit=32 * 2**20,
             memswap_limit=32 * 2**20,
             nano_cpus=500_000_000,
+            port_bindings=published or None,
             log_config=LOGS,
             restart_policy={"Name": "no"},
         )
-        endpoint = self.api.create_endpoint_config(aliases=service_aliases(namespace, name))
+        aliases = service_aliases(namespace, name)
+        endpoint = self.api.create_endpoint_config(aliases=aliases, ipv4_address=address or None)
         created = self.api.create_container(
             images.PROXY,
             name=container,
             command=[str(port) for port in ports],
             labels=self._labels(**{ROLE: "service-proxy", SERVICE: f"{namespace}/{name}", PORTS_HASH: ports_hash}),
+            ports=[tuple(key.split("/")) for key in published] or None,
             host_config=host_config,
-            networking_config=self.api.create_networking_config({network: endpoint}),
+            networking_config=self.api.create_networking_config(
+                {first_network: endpoint if first_network == network else self.api.create_endpoint_config()}
+            ),
             use_config_proxy=False,
         )
+        if published:
+            self.api.connect_container_to_network(created["Id"], network, aliases=aliases, ipv4_address=address or None)
         self.api.start(created["Id"])
         info = self._inspect_own(container)
         if info is None:
@@ -1526,6 +1563,51 @@ class DockerRuntime:
         self._files_written.clear()
         self._proxy_endpoints.clear()
 
+    # -- resource usage (what the kubelet's resource metrics report) --
+
+    def usage(self, *, node: str, pods: list[dict]) -> list[ContainerUsage]:
+        """What each running container of the node uses now, from the engine's one-shot stats
+        (one sample, no second one to wait for): the cgroup's cumulative CPU time and memory
+        working set. The engine measures, so `pods` is not needed."""
+        found = []
+        for container in self._containers(all=False, **{NODE: node, DOCKER_TYPE: "container"}):
+            try:
+                stats = self.api.stats(container["Id"], stream=False, one_shot=True)
+            except APIError:  # NotFound too: it stopped meanwhile, and has nothing more to report
+                continue
+            measured = self._usage_of_stats(stats)
+            observation = self._observation_of_listed(container)
+            if measured is None or observation is None:
+                continue
+            cpu, memory, at = measured
+            found.append(
+                ContainerUsage(
+                    pod_uid=observation.pod_uid,
+                    name=observation.name,
+                    restart=observation.restart,
+                    at=at,
+                    cpu_nanoseconds=cpu,
+                    memory_bytes=memory,
+                    started_at=observation.started_at,
+                )
+            )
+        return found
+
+    @staticmethod
+    def _usage_of_stats(stats: dict) -> tuple[int, int, datetime] | None:
+        """(cumulative CPU ns, working set bytes, when read) from one stats answer, the working set
+        as cAdvisor computes it: usage less inactive file pages (cgroup v1 reports the hierarchy's
+        as `total_inactive_file`, v2 only `inactive_file`), never below zero. None for a container
+        that no longer runs: the engine answers it without memory figures."""
+        memory = stats.get("memory_stats") or {}
+        at = docker_time(stats.get("read", ""))
+        if "usage" not in memory or at is None:
+            return None
+        details = memory.get("stats") or {}
+        inactive = details.get("total_inactive_file", details.get("inactive_file", 0))
+        cpu = ((stats.get("cpu_stats") or {}).get("cpu_usage") or {}).get("total_usage", 0)
+        return cpu, max(memory["usage"] - inactive, 0), at
+
 
 def offline_pull_message(image: str) -> str:
     """What a failed pull says here: the engine's words for an unknown repository (the kubelet
@@ -1548,6 +1630,23 @@ def _split_for_pull(image: str) -> tuple[str, str]:
     if colon > slash:
         return name[:colon], name[colon + 1 :]
     return name, "latest"
+
+
+# ---- sandbox networks ----
+
+
+def free_subnets(client: docker.DockerClient | None = None) -> Iterator[str]:
+    """/24 subnets of SUBNET_POOL that no engine network and no route of this host uses."""
+    api = (client or shared_engine_client()).api
+    pool = ipaddress.ip_network(SUBNET_POOL)
+    taken = [ipaddress.ip_network(route, strict=False) for route in host_routes()]
+    for network in api.networks():
+        for config in (network.get("IPAM") or {}).get("Config") or []:
+            with contextlib.suppress(ValueError):
+                taken.append(ipaddress.ip_network(config.get("Subnet", ""), strict=False))
+    for subnet in pool.subnets(new_prefix=24):
+        if not any(subnet.overlaps(used) for used in taken):
+            yield str(subnet)
 
 
 # ---- exec streams ----
@@ -1642,6 +1741,54 @@ class DockerExecProcess:
             if info.get("Running") and (pid := namespace_pid(info.get("Pid") or 0)):
                 kill = self.api.exec_create(self.container_id, ["kill", "-9", str(pid)])
                 self.api.exec_start(kill["Id"])
+
+
+class SocketConnection:
+    """A socket as the PortConnection of the runtime contract."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        sock.settimeout(None)
+        self.sock = sock
+
+    def sendall(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def recv(self, size: int) -> bytes:
+        try:
+            return self.sock.recv(size)
+        except OSError:
+            return b""
+
+    def shutdown_write(self) -> None:
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_WR)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.sock.close()
+
+
+class DockerAttachProcess(DockerExecProcess):
+    """An attach to a container's own process: leaving it leaves the container running."""
+
+    def resize(self, width: int, height: int) -> None:
+        if self.tty and width > 0 and height > 0:
+            with contextlib.suppress(APIError):
+                self.api.resize(self.container_id, height=height, width=width)
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            state = self.api.inspect_container(self.container_id).get("State", {})
+            if not state.get("Running"):
+                return state.get("ExitCode")
+            if deadline is not None and time.monotonic() >= deadline:
+                return None
+            time.sleep(0.05)
+
+    def terminate(self) -> None:
+        with contextlib.suppress(OSError):
+            self.sock.close()
 
 
 def namespace_pid(host_pid: int, proc: str = "/proc") -> int | None:

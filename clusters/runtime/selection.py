@@ -31,5 +31,6 @@ def runtime_status(ping: Callable[[], tuple[bool, str]] | None = None) -> Runtim
     if settings.TUTOR_RUNTIME == "simulated":
         return runtime_choose("simulated", (False, "not asked"))
     if ping is None:
+        # Imported here: the Docker SDK loads only in processes that use a Docker engine.
         from clusters.runtime.docker import engine_ping as ping
     return runtime_choose(settings.TUTOR_RUNTIME, ping())

@@ -12,41 +12,49 @@ clock's `now`. A test drives time with `ManualClock.advance()`. The whole state 
 JSON-ready dict (`to_json()` / `from_json()`), so the orchestrator keeps it in the database
 between kubelet runs.
 
-The shell idioms understood: `echo`, `printf`, `sleep N` (`infinity` too), `exit N`, `true`,
-`false`, `cat` (files from volumes or written earlier; with no file and no stdin it exits 0),
-`touch`, `rm`, `date`, `hostname`, `env`, `printenv`, `ls`, `tail -f`, `test`/`[ ]`, `seq`, `yes`,
-variables and `$(( ))`, `$(…)`, `;` `&&` `||`, `> file`, `while`/`until`/`for`/`if`, `sh -c` and
-scripts from volumes. A loop whose state repeats runs forever; a loop that never repeats (a
-counter) is played for its first 500 effects, then goes quiet. A loop with output but no sleep
-is played at one round a second.
+Commands run in the simulated shell (`clusters.runtime.shell`: busybox sh and its applets, and the
+language runtimes of the catalog's images). A loop whose state repeats runs forever; a loop that
+never repeats (a counter) is played for its first 500 effects, then goes quiet. A loop with output
+but no sleep is played at one round a second.
+
+`kubectl exec` (`container_exec`, and clusters.simulated_exec from the API) runs the shell over the
+run's files, with its environment and the kubelet's /etc/hostname, /etc/hosts and /etc/resolv.conf.
+What an exec writes lands in the container's own files or its volumes; every running container that
+sees a changed file is played again from its start with the write at its moment, and goes on from
+now with what it does from then on (`_replan`), so a `cat` in its loop reads it, as on a real node.
 
 Volumes: a file a run writes under a volume's mount lands in the volume when the clock reaches
 the write. The pod's containers that start later read it from an emptyDir; later pods read it
 from a persistent volume, whose files a volume store keeps by the claim's uid after the pod is
-gone. A run reads the files as they were when it started, plus its own writes: a reader that is
-to see a writer's file starts after it (it is listed after it, as the kubelet starts containers in
-order).
+gone. A run reads the files as they were when it started, plus its own writes and those of execs:
+a reader that is to see another container's file starts after it (it is listed after it, as the
+kubelet starts containers in order). The network a container's own command sees is its pod's
+(servers of the pod on localhost, pods of the node by address); an exec from the API sees the
+sandbox's Services and DNS names.
 """
 
 from __future__ import annotations
 
-import ast
-import contextlib
 import hashlib
 import ipaddress
 import json
-import operator
+import math
 import pickle
 import re
+import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from clusters.objects.validation import QuantityError, quantity_from_json
-from clusters.runtime import catalog
+from clusters.objects.quantity import QuantityError, quantity_from_json
+from clusters.objects.times import format_micro_time, parse_time
+from clusters.runtime import catalog, interpreters, modelled_usage, shell
 from clusters.runtime.base import (
+    ContainerNotRunning,
     ContainerObservation,
+    ContainerUsage,
+    ExecProcess,
     PodRef,
     ProbeResult,
     PullResult,
@@ -55,7 +63,12 @@ from clusters.runtime.base import (
 )
 
 MAX_LOG_LINES = 1000
-MAX_EFFECTS = 500
+MAX_INJECTED = 500  # writes from execs a run keeps for replays; past that its future is left as planned
+TERMINATION_MESSAGE_PATH = "/dev/termination-log"
+TERMINATION_MESSAGE_BYTES = 4096
+TERMINATION_LOG_LINES = 80
+TERMINATION_LOG_BYTES = 2048
+CLUSTER_DNS = "10.96.0.10"
 PROBE_AGENT = "kube-probe/1.37"
 HTTP_BODY_SIZES = {200: 615, 404: 153, 500: 177, 503: 190}
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -88,6 +101,7 @@ class Stage:
     after: float = 0.0
     logs: tuple[str, ...] = ()
     files: tuple[tuple[str, str | None], ...] = ()  # written (text) or removed (None)
+    appends: tuple[tuple[str, str], ...] = ()  # text added at the end of a file (`>>`), after `files`
     listen: bool | None = None  # the run's ports start (True) or stop (False) answering
     paths: tuple[tuple[str, int], ...] = ()  # HTTP answers that change from here on
     exit_code: int | None = None  # set when `then` is "exited"
@@ -104,6 +118,7 @@ class Stage:
                 **data,
                 "logs": tuple(data.get("logs", ())),
                 "files": tuple(tuple(pair) for pair in data.get("files", ())),
+                "appends": tuple(tuple(pair) for pair in data.get("appends", ())),
                 "paths": tuple(tuple(pair) for pair in data.get("paths", ())),
             }
         )
@@ -115,694 +130,6 @@ def _exited(when: str, after: float, code: int, *, reason: str = "", logs: tuple
 
 def _exit_reason(code: int) -> str:
     return "Completed" if code == 0 else "Error"
-
-
-# ---------------------------------------------------------------------------------------------
-# The shell: a command becomes a timeline of effects
-# ---------------------------------------------------------------------------------------------
-
-_OPERATORS = ("2>&1", "&&", "||", ">>", "2>", "&>", ">&", ";", "&", "|", ">", "<", "(", ")")
-_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_DATE = "{time:%a %b %e %H:%M:%S UTC %Y}"
-_BUILTINS = {
-    "echo", "printf", "sleep", "exit", "true", "false", ":", "cat", "touch", "rm", "mkdir", "date", "hostname",
-    "env", "printenv", "ls", "tail", "test", "[", "[[", "seq", "yes", "sh", "bash", "ash", "export", "cd", "set",
-    "trap", "wait", "kill", "ulimit", "umask", "unset", "read", "grep", "wc", "head",
-}  # fmt: skip
-_SHELLS = {"sh", "bash", "ash"}
-
-
-class _Exit(Exception):
-    def __init__(self, code: int) -> None:
-        self.code = code
-
-
-class _Forever(Exception):
-    """The script blocks for good (`sleep infinity`, `tail -f`, a shell waiting on an open stdin)."""
-
-
-class _Loop(Exception):
-    """The script settled into a cycle: these effects (offsets within one round) repeat forever."""
-
-    def __init__(self, start: float, period: float, effects: list) -> None:
-        self.start, self.period, self.effects = start, period, effects
-
-
-class _Server(Exception):
-    """The script handed over to the image's own server program."""
-
-
-def _tokens(script: str) -> list[str]:
-    tokens: list[str] = []
-    word: str | None = None
-    i = 0
-    while i < len(script):
-        char = script[i]
-        if char in " \t\r\n":
-            if word is not None:
-                tokens.append(word)
-                word = None
-            if char == "\n":
-                tokens.append(";")
-            i += 1
-        elif char == "#" and word is None:
-            end = script.find("\n", i)
-            i = len(script) if end < 0 else end
-        elif char in "'\"`":
-            end = _closing_quote(script, i)
-            word = (word or "") + script[i : end + 1]
-            i = end + 1
-        elif char == "\\":
-            word = (word or "") + script[i : i + 2]
-            i += 2
-        elif script.startswith("$(", i):
-            end = _closing_paren(script, i + 1)
-            word = (word or "") + script[i : end + 1]
-            i = end + 1
-        else:
-            op = next((o for o in _OPERATORS if script.startswith(o, i)), None)
-            if op and not (op[0] == "2" and word is not None):
-                if word is not None:
-                    tokens.append(word)
-                    word = None
-                tokens.append(op)
-                i += len(op)
-            else:
-                word = (word or "") + char
-                i += 1
-    if word is not None:
-        tokens.append(word)
-    return tokens
-
-
-def _closing_quote(text: str, start: int) -> int:
-    quote, i = text[start], start + 1
-    while i < len(text) and text[i] != quote:
-        i += 2 if text[i] == "\\" and quote != "'" else 1
-    return min(i, len(text) - 1) if i >= len(text) else i
-
-
-def _closing_paren(text: str, start: int) -> int:
-    depth, i = 0, start
-    while i < len(text):
-        if text[i] in "'\"":
-            i = _closing_quote(text, i)
-        elif text[i] == "(":
-            depth += 1
-        elif text[i] == ")":
-            depth -= 1
-            if depth == 0:
-                return i
-        i += 1
-    return len(text) - 1
-
-
-class _Parser:
-    """Tokens into nested tuples: sequences of and-or lists of pipelines of commands."""
-
-    def __init__(self, tokens: list[str]) -> None:
-        self.tokens, self.pos = tokens, 0
-
-    def peek(self) -> str | None:
-        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
-
-    def take(self) -> str | None:
-        item = self.peek()
-        self.pos += 1
-        return item
-
-    def expect(self, item: str) -> None:
-        if self.peek() == item:
-            self.pos += 1
-
-    def sequence(self, *until: str) -> list:
-        items = []
-        while True:
-            while self.peek() in (";", "&"):
-                self.pos += 1
-            item = self.peek()
-            if item is None or item in until or item == ")":
-                return items
-            before = self.pos
-            items.append(self.and_or())
-            if self.pos == before:  # nothing consumed: a stray item; skip it rather than loop
-                self.pos += 1
-
-    def and_or(self) -> list:
-        parts = [("", self.pipeline())]
-        while self.peek() in ("&&", "||"):
-            op = self.take()
-            parts.append((op, self.pipeline()))
-        return parts
-
-    def pipeline(self) -> list:
-        commands = [self.command()]
-        while self.peek() == "|":
-            self.pos += 1
-            commands.append(self.command())
-        return commands
-
-    def command(self) -> tuple:
-        item = self.peek()
-        if item in ("while", "until"):
-            self.pos += 1
-            condition = self.sequence("do")
-            self.expect("do")
-            body = self.sequence("done")
-            self.expect("done")
-            return ("while", item == "until", condition, body)
-        if item == "for":
-            self.pos += 1
-            name = self.take() or "_"
-            words = []
-            if self.peek() == "in":
-                self.pos += 1
-                while self.peek() not in (";", "do", None):
-                    words.append(self.take())
-            self.sequence("do")
-            self.expect("do")
-            body = self.sequence("done")
-            self.expect("done")
-            return ("for", name, words, body)
-        if item == "if":
-            self.pos += 1
-            branches, otherwise = [], []
-            while True:
-                condition = self.sequence("then")
-                self.expect("then")
-                branches.append((condition, self.sequence("elif", "else", "fi")))
-                keyword = self.take()
-                if keyword != "elif":
-                    break
-            if keyword == "else":
-                otherwise = self.sequence("fi")
-                self.expect("fi")
-            return ("if", branches, otherwise)
-        if item in ("(", "{"):
-            self.pos += 1
-            body = self.sequence(")" if item == "(" else "}")
-            self.pos += 1
-            return ("group", body)
-        words, redirects = [], []
-        while (item := self.peek()) is not None and item not in (";", "&", "&&", "||", "|", ")"):
-            if item == "}" and not words:
-                break
-            self.pos += 1
-            if item in (">", ">>", "2>", "&>", "<", ">&"):
-                redirects.append((item, self.take() or ""))
-            elif item != "2>&1":
-                words.append(item)
-        return ("simple", words, redirects)
-
-
-def _arithmetic(expression: str, variables: dict[str, str]) -> int:
-    """`$(( ))` on integers: + - * / % and comparisons, names read as variables."""
-    operators = {
-        ast.Add: operator.add,
-        ast.Sub: operator.sub,
-        ast.Mult: operator.mul,
-        ast.FloorDiv: operator.floordiv,
-        ast.Div: operator.floordiv,
-        ast.Mod: operator.mod,
-        ast.Lt: operator.lt,
-        ast.LtE: operator.le,
-        ast.Gt: operator.gt,
-        ast.GtE: operator.ge,
-        ast.Eq: operator.eq,
-        ast.NotEq: operator.ne,
-    }
-
-    def value(node: ast.AST) -> int:
-        if isinstance(node, ast.Constant) and isinstance(node.value, int):
-            return node.value
-        if isinstance(node, ast.Name):
-            text = variables.get(node.id, "0")
-            return int(text) if text.lstrip("-").isdigit() else 0
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-            return -value(node.operand)
-        if isinstance(node, ast.BinOp) and type(node.op) in operators:
-            right = value(node.right)
-            if isinstance(node.op, ast.FloorDiv | ast.Div | ast.Mod) and right == 0:
-                return 0
-            return operators[type(node.op)](value(node.left), right)
-        if isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in operators:
-            return int(operators[type(node.ops[0])](value(node.left), value(node.comparators[0])))
-        raise ValueError("unsupported arithmetic")
-
-    try:
-        return value(ast.parse(expression.replace("$", "").strip() or "0", mode="eval").body)
-    except (SyntaxError, ValueError):
-        return 0
-
-
-def _seconds(text: str) -> float | None:
-    """`sleep`'s argument: `5`, `0.5`, `10s`, `2m`, `1h`, `1d`; None for `infinity`."""
-    if text in ("infinity", "inf"):
-        return None
-    match = re.fullmatch(r"(\d+(?:\.\d+)?)([smhd]?)", text)
-    if not match:
-        return 0.0
-    return float(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
-
-
-class _Shell:
-    """Runs a parsed script on a clock of its own, recording what it does at which offset."""
-
-    def __init__(
-        self,
-        *,
-        env: dict[str, str],
-        files: dict[str, str],
-        hostname: str,
-        entry: dict,
-        stdin_open: bool = False,
-        instant: bool = False,
-        ready: bool = False,
-    ) -> None:
-        self.variables = dict(env)
-        self.exported = list(env)
-        self.files = dict(files)
-        self.hostname, self.entry, self.stdin_open = hostname, entry, stdin_open
-        self.instant, self.ready = instant, ready
-        self.now = 0.0
-        self.status = 0
-        self.effects: list[tuple[float, str, object]] = []
-        self.output: list[str] = []  # what an instant run printed (exec probes, `$(…)`)
-        self.sink: list[str | None] = [None]  # where stdout goes: None the log, a path, or /dev/null
-
-    # -- effects ------------------------------------------------------------------------------
-
-    def effect(self, kind: str, payload: object) -> None:
-        if self.instant:
-            return
-        self.effects.append((self.now, kind, payload))
-        if len(self.effects) > MAX_EFFECTS:
-            raise _Forever
-
-    def out(self, *lines: str, error: bool = False) -> None:
-        target = None if error else self.sink[-1]
-        for line in lines:
-            if target == "/dev/null":
-                continue
-            if target is not None:
-                self.files[target] = self.files.get(target, "") + line + "\n"
-                self.effect("file", (target, self.files[target]))
-            elif self.instant:
-                self.output.append(line)
-            else:
-                self.effect("log", line)
-
-    # -- running ------------------------------------------------------------------------------
-
-    def run_script(self, script: str) -> None:
-        self.run_sequence(_Parser(_tokens(script)).sequence())
-
-    def run_sequence(self, items: list) -> None:
-        for and_or in items:
-            for op, pipeline in and_or:
-                if (op == "&&" and self.status != 0) or (op == "||" and self.status == 0):
-                    continue
-                self.run_pipeline(pipeline)
-
-    def run_pipeline(self, commands: list) -> None:
-        for index, command in enumerate(commands):
-            self.sink.append("/dev/null" if index < len(commands) - 1 else self.sink[-1])
-            try:
-                self.run_command(command)
-            finally:
-                self.sink.pop()
-
-    def run_command(self, command: tuple) -> None:
-        kind = command[0]
-        if kind == "while":
-            self.run_while(*command[1:])
-        elif kind == "for":
-            _, name, words, body = command
-            for value in [field for word in words for field in self.expand(word)]:
-                self.variables[name] = value
-                self.run_sequence(body)
-        elif kind == "if":
-            _, branches, otherwise = command
-            for condition, body in branches:
-                self.run_sequence(condition)
-                if self.status == 0:
-                    self.run_sequence(body)
-                    return
-            self.run_sequence(otherwise)
-        elif kind == "group":
-            self.run_sequence(command[1])
-        else:
-            self.run_simple(command[1], command[2])
-
-    def run_while(self, until: bool, condition: list, body: list) -> None:
-        for _ in range(MAX_EFFECTS):
-            start, first_effect = self.now, len(self.effects)
-            before = (dict(self.variables), dict(self.files))
-            self.run_sequence(condition)
-            if (self.status == 0) == until:
-                self.status = 0
-                return
-            self.run_sequence(body)
-            if self.instant:
-                continue
-            if (dict(self.variables), dict(self.files)) == before:
-                # The state after one round is the state before it: the loop repeats for good.
-                effects = [(offset - start, kind, payload) for offset, kind, payload in self.effects[first_effect:]]
-                del self.effects[first_effect:]
-                period = self.now - start
-                if not effects and period == 0:
-                    raise _Forever
-                raise _Loop(start, period or 1.0, effects)
-        raise _Forever
-
-    def run_simple(self, words: list[str], redirects: list[tuple[str, str]]) -> None:
-        argv = [field for word in words for field in self.expand(word)]
-        while argv and _ASSIGNMENT.match(argv[0]):
-            name, value = argv.pop(0).split("=", 1)
-            self.variables[name] = value
-            self.status = 0
-        if not argv:
-            return
-        target = self.sink[-1]
-        for op, path in redirects:
-            path = " ".join(self.expand(path))
-            if op in (">", ">>", "&>"):
-                target = path
-                if op != ">>" and path != "/dev/null":
-                    self.files[path] = ""
-        self.sink.append(target)
-        try:
-            self.status = self.call(argv)
-        finally:
-            self.sink.pop()
-
-    def call(self, argv: list[str]) -> int:
-        name = argv[0].rsplit("/", 1)[-1]
-        args = argv[1:]
-        if argv[0] in self.entry.get("servers", ()) or name in self.entry.get("servers", ()):
-            raise _Server
-        if name in self.entry.get("exec_ok", {}):
-            return self.client(name)
-        handler = getattr(self, f"cmd_{name}", None) if name in _BUILTINS else None
-        if handler is None:
-            handler = {"[": self.cmd_test, "[[": self.cmd_test, ":": self.cmd_true}.get(name)
-        if handler is None:
-            self.out(f"sh: {argv[0]}: not found", error=True)
-            return 127
-        return handler(args)
-
-    # -- expansion ----------------------------------------------------------------------------
-
-    def expand(self, word: str) -> list[str]:
-        """Quotes, `$VAR`, `${VAR:-x}`, `$(( ))` and `$(…)`; unquoted expansions split on spaces."""
-        text, quoted, i = "", False, 0
-        while i < len(word):
-            char = word[i]
-            if char == "'":
-                end = _closing_quote(word, i)
-                text += word[i + 1 : end]
-                quoted, i = True, end + 1
-            elif char == '"':
-                end = _closing_quote(word, i)
-                text += self.expand_dollars(word[i + 1 : end])
-                quoted, i = True, end + 1
-            elif char == "\\":
-                text += word[i + 1 : i + 2]
-                i += 2
-            elif char in "$`":
-                value, i = self.dollar(word, i)
-                text += re.sub(r"\s+", "\x01", value)
-            else:
-                text += char
-                i += 1
-        fields = [part for part in text.split("\x01") if part]
-        return fields if fields or not quoted else [""]
-
-    def expand_dollars(self, text: str) -> str:
-        result, i = "", 0
-        while i < len(text):
-            if text[i] == "\\" and text[i + 1 : i + 2] in ('"', "\\", "$", "`"):
-                result += text[i + 1]
-                i += 2
-            elif text[i] in "$`":
-                value, i = self.dollar(text, i)
-                result += value
-            else:
-                result += text[i]
-                i += 1
-        return result
-
-    def dollar(self, text: str, i: int) -> tuple[str, int]:
-        if text[i] == "`":
-            end = text.find("`", i + 1)
-            end = len(text) if end < 0 else end
-            return self.substitute(text[i + 1 : end]), end + 1
-        rest = text[i + 1 :]
-        if rest.startswith("(("):
-            end = text.find("))", i)
-            end = len(text) if end < 0 else end
-            return str(_arithmetic(self.expand_dollars(text[i + 3 : end]), self.variables)), end + 2
-        if rest.startswith("("):
-            end = _closing_paren(text, i + 1)
-            return self.substitute(text[i + 2 : end]), end + 1
-        if rest.startswith("{"):
-            end = text.find("}", i)
-            end = len(text) if end < 0 else end
-            inner = text[i + 2 : end]
-            name, _, default = inner.partition(":-")
-            if name.startswith("#"):
-                return str(len(self.variables.get(name[1:], ""))), end + 1
-            return self.variables.get(name) or default, end + 1
-        if rest[:1] == "?":
-            return str(self.status), i + 2
-        if rest[:1] == "$":
-            return "1", i + 2
-        if rest[:1].isdigit() or rest[:1] in "#@*":
-            return ("0" if rest[:1] == "#" else ""), i + 2
-        match = _NAME.match(rest)
-        if match:
-            return self.variables.get(match.group(0), ""), i + 1 + match.end()
-        return "$", i + 1
-
-    def substitute(self, script: str) -> str:
-        """`$(…)`: run instantly on a copy of this shell and take what it printed."""
-        child = _Shell(env={}, files=self.files, hostname=self.hostname, entry=self.entry, instant=True)
-        child.variables = dict(self.variables)
-        with contextlib.suppress(_Exit, _Forever, _Loop, _Server):
-            child.run_script(script)
-        return "\n".join(child.output).rstrip("\n")
-
-    # -- commands -----------------------------------------------------------------------------
-
-    def cmd_echo(self, args: list[str]) -> int:
-        interpret = False
-        while args and args[0] in ("-n", "-e", "-ne", "-en"):
-            interpret = interpret or "e" in args[0]
-            args = args[1:]
-        text = " ".join(args)
-        if interpret:
-            text = text.replace("\\n", "\n").replace("\\t", "\t")
-        self.out(*text.split("\n"))
-        return 0
-
-    def cmd_printf(self, args: list[str]) -> int:
-        if not args:
-            return 1
-        template, values = args[0], iter(args[1:])
-        text = re.sub(r"%[sd]", lambda _: next(values, ""), template).replace("\\n", "\n").replace("\\t", "\t")
-        lines = text.split("\n")
-        self.out(*(lines[:-1] if text.endswith("\n") else lines))
-        return 0
-
-    def cmd_sleep(self, args: list[str]) -> int:
-        seconds = _seconds(args[0]) if args else 0.0
-        if seconds is None:
-            raise _Forever
-        if not self.instant:
-            self.now += seconds
-        return 0
-
-    def cmd_exit(self, args: list[str]) -> int:
-        raise _Exit(int(args[0]) % 256 if args and args[0].lstrip("-").isdigit() else self.status)
-
-    def cmd_true(self, args: list[str]) -> int:
-        return 0
-
-    def cmd_false(self, args: list[str]) -> int:
-        return 1
-
-    def cmd_cat(self, args: list[str]) -> int:
-        paths = [a for a in args if not a.startswith("-")]
-        if not paths:
-            if self.stdin_open:
-                raise _Forever
-            return 0  # no tty, no stdin: end of input at once
-        status = 0
-        for path in paths:
-            if path in self.files:
-                self.out(*self.files[path].splitlines())
-            else:
-                self.out(f"cat: can't open '{path}': No such file or directory", error=True)
-                status = 1
-        return status
-
-    def cmd_head(self, args: list[str]) -> int:
-        return self.cmd_cat(args)
-
-    def cmd_touch(self, args: list[str]) -> int:
-        for path in args:
-            self.files.setdefault(path, "")
-            self.effect("file", (path, self.files[path]))
-        return 0
-
-    def cmd_rm(self, args: list[str]) -> int:
-        force, status = any(a.startswith("-") and "f" in a for a in args), 0
-        for path in (a for a in args if not a.startswith("-")):
-            if path in self.files:
-                del self.files[path]
-                self.effect("file", (path, None))
-            elif not force:
-                self.out(f"rm: can't remove '{path}': No such file or directory", error=True)
-                status = 1
-        return status
-
-    def cmd_mkdir(self, args: list[str]) -> int:
-        return 0
-
-    def cmd_date(self, args: list[str]) -> int:
-        self.out(_DATE)
-        return 0
-
-    def cmd_hostname(self, args: list[str]) -> int:
-        self.out(self.hostname)
-        return 0
-
-    def cmd_env(self, args: list[str]) -> int:
-        self.out(*(f"{name}={self.variables.get(name, '')}" for name in self.exported))
-        return 0
-
-    def cmd_printenv(self, args: list[str]) -> int:
-        if not args:
-            return self.cmd_env(args)
-        values = [self.variables[name] for name in args if name in self.variables]
-        self.out(*values)
-        return 0 if len(values) == len(args) else 1
-
-    def cmd_export(self, args: list[str]) -> int:
-        for arg in args:
-            name, _, value = arg.partition("=")
-            if value or "=" in arg:
-                self.variables[name] = value
-            if name not in self.exported:
-                self.exported.append(name)
-        return 0
-
-    def cmd_unset(self, args: list[str]) -> int:
-        for name in args:
-            self.variables.pop(name, None)
-        return 0
-
-    def cmd_ls(self, args: list[str]) -> int:
-        status = 0
-        for directory in [a for a in args if not a.startswith("-")] or ["."]:
-            if directory in self.files:
-                self.out(directory)
-                continue
-            prefix = directory.rstrip("/") + "/"
-            names = sorted({path[len(prefix) :].split("/", 1)[0] for path in self.files if path.startswith(prefix)})
-            if names:
-                self.out(*names)
-            elif directory != ".":
-                self.out(f"ls: {directory}: No such file or directory", error=True)
-                status = 1
-        return status
-
-    def cmd_tail(self, args: list[str]) -> int:
-        if any(a in ("-f", "-F") or (a.startswith("-") and "f" in a) for a in args):
-            raise _Forever
-        return self.cmd_cat([a for a in args if not a.startswith("-") and not a.isdigit()])
-
-    def cmd_seq(self, args: list[str]) -> int:
-        numbers = [int(a) for a in args if a.lstrip("-").isdigit()]
-        first, last = (1, numbers[0]) if len(numbers) == 1 else (numbers[0], numbers[-1]) if numbers else (1, 0)
-        self.out(*(str(n) for n in range(first, last + 1)))
-        return 0
-
-    def cmd_yes(self, args: list[str]) -> int:
-        if self.instant:
-            raise _Forever
-        raise _Loop(self.now, 1.0, [(0.0, "log", " ".join(args) or "y")])
-
-    def cmd_grep(self, args: list[str]) -> int:
-        return 0
-
-    def cmd_wc(self, args: list[str]) -> int:
-        return 0
-
-    def cmd_test(self, args: list[str]) -> int:
-        args = [a for a in args if a not in ("]", "]]")]
-        negate = bool(args) and args[0] == "!"
-        args = args[1:] if negate else args
-        result = self.evaluate_test(args)
-        return int(result == negate)
-
-    def evaluate_test(self, args: list[str]) -> bool:
-        if not args:
-            return False
-        if len(args) == 1:
-            return args[0] != ""
-        if len(args) == 2:
-            flag, value = args
-            return {
-                "-z": value == "",
-                "-n": value != "",
-                "-e": value in self.files or any(p.startswith(value.rstrip("/") + "/") for p in self.files),
-                "-f": value in self.files,
-                "-d": any(p.startswith(value.rstrip("/") + "/") for p in self.files),
-                "-s": bool(self.files.get(value)),
-            }.get(flag, False)
-        left, op, right = args[0], args[1], args[2]
-        if op in ("=", "=="):
-            return left == right
-        if op == "!=":
-            return left != right
-        numbers = {"-eq": operator.eq, "-ne": operator.ne, "-lt": operator.lt, "-le": operator.le}
-        numbers |= {"-gt": operator.gt, "-ge": operator.ge}
-        if op in numbers and left.lstrip("-").isdigit() and right.lstrip("-").isdigit():
-            return numbers[op](int(left), int(right))
-        return False
-
-    def cmd_sh(self, args: list[str]) -> int:
-        flags = [a for a in args if a.startswith("-")]
-        rest = [a for a in args if not a.startswith("-")]
-        if any("c" in flag for flag in flags) and rest:
-            self.run_script(rest[0])
-            return self.status
-        if rest:
-            if rest[0] not in self.files:
-                self.out(f"sh: can't open '{rest[0]}': No such file or directory", error=True)
-                return 2
-            self.run_script(self.files[rest[0]])
-            return self.status
-        if self.stdin_open:
-            raise _Forever
-        return 0  # an interactive shell with nothing to read ends at once
-
-    cmd_bash = cmd_ash = cmd_sh
-
-    def cmd_cd(self, args: list[str]) -> int:
-        return 0
-
-    cmd_set = cmd_trap = cmd_wait = cmd_kill = cmd_ulimit = cmd_umask = cmd_read = cmd_cd
-
-    def client(self, name: str) -> int:
-        """A database's own client (`redis-cli ping`, `pg_isready`): answers once the server is ready."""
-        if self.ready:
-            self.out(self.entry["exec_ok"][name])
-            return 0
-        self.out(f"{name}: could not connect to server: Connection refused", error=True)
-        return 1
 
 
 # ---------------------------------------------------------------------------------------------
@@ -819,17 +146,19 @@ class Program:
     ports: list[int] = field(default_factory=list)
     paths: dict[str, int] = field(default_factory=dict)
     sigterm: str = "ignore"
+    network: bool = False  # what it does depends on the servers it reached: played again when one starts
 
 
 def _memory_bytes(quantity: object) -> int | None:
     try:
-        return int(quantity_from_json(quantity).value) if quantity is not None else None
+        return quantity_from_json(quantity).int_value() if quantity is not None else None
     except QuantityError:
         return None
 
 
-def _chain(effects: list, ending: tuple, entry: dict, env: dict[str, str]) -> Program:
-    """Timed effects (offset, kind, payload) and how the script ended, as a chain of stages."""
+def _chain(effects: list, ending: tuple, server_for: Callable[[list[str]], Program]) -> Program:
+    """Timed effects (offset, kind, payload) and how the script ended, as a chain of stages;
+    `server_for(argv)` is the program of the image's server a script hands over to."""
     groups: list[tuple[float, list]] = [(0.0, [])]
     for offset, kind, payload in effects:
         if offset > groups[-1][0]:
@@ -856,8 +185,8 @@ def _chain(effects: list, ending: tuple, entry: dict, env: dict[str, str]) -> Pr
                     _stage(f"loop-{index - 1}", f"loop-{index}", offset - offsets[index - 1], by_offset[offset])
                 )
             stages.append(_stage(f"loop-{len(offsets) - 1}", "loop-0", period - offsets[-1], by_offset[0.0]))
-        case ("server", offset):
-            server = _server_program(entry, env)
+        case ("server", offset, argv):
+            server = server_for(argv)
 
             def renamed(state: str) -> str:
                 return state if state == "exited" else f"server-{state}"
@@ -869,48 +198,93 @@ def _chain(effects: list, ending: tuple, entry: dict, env: dict[str, str]) -> Pr
 
 
 def _stage(when: str, then: str, after: float, group: list) -> Stage:
+    """One moment's effects as a stage; a file's writes and appends at that moment are merged."""
     logs = tuple(payload for kind, payload in group if kind == "log")
-    files = tuple(payload for kind, payload in group if kind == "file")
-    return Stage(when, then, after, logs=logs, files=files)
+    written: dict[str, str | None] = {}
+    appended: dict[str, str] = {}
+    for kind, payload in group:
+        if kind == "file":
+            path, text = payload
+            written[path] = text
+            appended.pop(path, None)
+        elif kind == "append":
+            path, text = payload
+            if path in written and written[path] is not None:
+                written[path] = shell.file_encode(shell.file_decode(written[path]) + shell.file_decode(text))
+            else:
+                appended[path] = shell.file_encode(shell.file_decode(appended.get(path, "")) + shell.file_decode(text))
+    return Stage(when, then, after, logs=logs, files=tuple(written.items()), appends=tuple(appended.items()))
 
 
-def _shell_program(argv: list[str], entry: dict, *, env, files, hostname, stdin_open) -> Program:
-    shell = _Shell(env=env, files=files, hostname=hostname, entry=entry, stdin_open=stdin_open)
-    name = argv[0].rsplit("/", 1)[-1]
-    if name not in _BUILTINS and argv[0] not in entry.get("servers", ()) and name not in entry.get("exec_ok", {}):
-        message = (
-            "failed to create containerd task: failed to create shim task: OCI runtime create failed: runc create "
-            f'failed: unable to start container process: exec: "{argv[0]}": executable file not found in $PATH: unknown'
-        )
-        return Program([_exited("created", 0, 128, reason="StartError", message=message)])
-    try:
-        shell.status = shell.call(argv)
-        ending: tuple = ("exit", shell.status, shell.now)
-    except _Exit as done:
-        ending = ("exit", done.code, shell.now)
-    except _Forever:
-        ending = ("forever",)
-    except _Loop as loop:
-        ending = ("loop", loop.start, loop.period, loop.effects)
-    except _Server:
-        ending = ("server", shell.now)
-    return _chain(shell.effects, ending, entry, env)
+START_ERROR = (
+    "failed to create containerd task: failed to create shim task: OCI runtime create failed: runc create "
+    'failed: unable to start container process: exec: "{name}": executable file not found in $PATH: unknown'
+)
 
 
-def _server_program(entry: dict, env: dict[str, str]) -> Program:
-    start_logs = tuple(entry.get("start_logs", ()))
+def _shell_program(
+    argv: list[str], view: shell.Container, *, events: tuple = (), resume: float | None = None
+) -> Program | None:
+    """A command run by the shell, as stages; None when a replay could not reach `resume`."""
+    if not shell.program_exists(argv[0], view.entry, view.files):
+        return Program([_exited("created", 0, 128, reason="StartError", message=START_ERROR.format(name=argv[0]))])
+    played = shell.timeline(argv, view, events=events, record_from=resume)
+    if played.ending == ("unreached",):
+        return None
+    effects, ending = _from_moment(played.effects, played.ending, resume)
+    program = _chain(effects, ending, lambda server: _server_program(view.entry, view, server))
+    return replace(program, network=played.network_used)
+
+
+def _from_moment(effects: list, ending: tuple, moment: float | None) -> tuple[list, tuple]:
+    """A replayed timeline counted from `moment` (a replan's now) instead of from the start."""
+    if moment is None:
+        return effects, ending
+    effects = [(max(offset - moment, 0.0), kind, payload) for offset, kind, payload in effects]
+    match ending:
+        case ("exit", code, offset):
+            ending = ("exit", code, max(offset - moment, 0.0))
+        case ("server", offset, argv):
+            ending = ("server", max(offset - moment, 0.0), argv)
+        case ("loop", start, period, looped):
+            if start < moment:  # the rounds before the moment have been played already
+                start += math.ceil((moment - start) / period) * period
+            ending = ("loop", start - moment, period, looped)
+    return effects, ending
+
+
+def _fill(line: str, view: shell.Container) -> str:
+    return line.replace("{hostname}", view.hostname).replace("{ip}", view.ip or "127.0.0.1")
+
+
+def _server_program(image: dict, view: shell.Container, argv: list[str]) -> Program:
+    entry = catalog.server_entry(image, argv)
+    env = view.env
+    start_logs = tuple(_fill(line, view) for line in entry.get("start_logs", ()))
+    if entry["kind"] == "unknown-subcommand":
+        logs = (f'Error: unknown command "{entry["subcommand"]}" for "app"', "Run 'app --help' for usage.")
+        return Program([_exited("created", 0, 1, logs=logs)])
     if entry["kind"] == "web":
-        tutor = entry is catalog.IMAGES["kube-tutor/web"]  # the teaching image takes knobs from its env
+        tutor = image is catalog.IMAGES["kube-tutor/web"]  # the teaching image takes knobs from its env
         port = int(env.get("PORT", entry["port"])) if tutor else entry["port"]
-        paths = dict(entry["paths"])
+        if entry.get("port_from_args"):
+            found = next(
+                (re.search(entry["port_from_args"], arg) for arg in argv if re.search(entry["port_from_args"], arg)),
+                None,
+            )
+            port = int(found.group(1)) if found else port
+        paths = dict(entry.get("paths", {}))
         stages = [Stage("created", "running", logs=start_logs, listen=True)]
-        knobs = sorted((float(env[name]), name) for name in ("READY_AFTER", "FAIL_AFTER") if tutor and name in env)
-        if any(name == "READY_AFTER" for _, name in knobs):
-            paths["/ready"] = 503
+        changes = [(float(seconds), path, status) for seconds, path, status in entry.get("changes", ())]
+        if tutor:
+            for name, path, status in (("READY_AFTER", "/ready", 200), ("FAIL_AFTER", "/healthz", 500)):
+                if name in env:
+                    changes.append((float(env[name]), path, status))
+                    if name == "READY_AFTER":
+                        paths["/ready"] = 503
         state, at = "running", 0.0
-        for index, (seconds, name) in enumerate(knobs, 1):
-            change = (("/ready", 200),) if name == "READY_AFTER" else (("/healthz", 500),)
-            stages.append(Stage(state, f"running-{index}", max(seconds - at, 0.0), paths=change))
+        for index, (seconds, path, status) in enumerate(sorted(changes), 1):
+            stages.append(Stage(state, f"running-{index}", max(seconds - at, 0.0), paths=((path, status),)))
             state, at = f"running-{index}", seconds
         return Program(stages, [port], paths, "exit")
     if entry["kind"] == "database":
@@ -921,44 +295,95 @@ def _server_program(entry: dict, env: dict[str, str]) -> Program:
                 _exited("running", 0, 1, logs=tuple(required["logs"])),
             ]
             return Program(failing, [entry["port"]], sigterm="exit")
+        ready_logs = tuple(_fill(line, view) for line in entry.get("ready_logs", ()))
         stages = [
             Stage("created", "running", logs=start_logs, listen=False),
-            Stage(
-                "running", "ready", entry.get("ready_after", 0), logs=tuple(entry.get("ready_logs", ())), listen=True
-            ),
+            Stage("running", "ready", entry.get("ready_after", 0), logs=ready_logs, listen=True),
         ]
         return Program(stages, [entry["port"]], sigterm="exit")
+    if entry["kind"] == "idle":
+        return Program([Stage("created", "running", logs=start_logs)], sigterm="exit")
     return Program([Stage("created", "running", logs=start_logs)])
 
 
-def _stress_program(args: list[str]) -> tuple[Program, int]:
-    """polinux/stress: `--vm N --vm-bytes SIZE [--timeout T]`; returns the program and the memory it takes."""
+def _stress_program(entry: dict, argv: list[str]) -> tuple[Program, int]:
+    """polinux/stress `--vm N --vm-bytes SIZE [--timeout T]` and vish/stress `-cpus N`: the program
+    and the memory it takes."""
+    args = argv[1:]
+    if entry.get("stress") == "cpu":  # vish/stress: Go flags, CPU only
+        cpus = next((args[i + 1] for i, arg in enumerate(args[:-1]) if arg in ("-cpus", "--cpus")), "0")
+        logs = ('I0101 00:00:00.000000       1 main.go:26] Allocating "0" memory, in "4Ki" chunks, '
+                "with a 1ms sleep between allocations",)  # fmt: skip
+        logs += tuple("I0101 00:00:00.000000       1 main.go:39] Spawning a thread to consume CPU" for _ in
+                      range(int(cpus) if cpus.isdigit() else 0))  # fmt: skip
+        return Program([Stage("created", "running", logs=logs)]), 0
     options = dict(zip(args[::2], args[1::2], strict=False))
     workers = int(options.get("--vm", "0") or 0)
     size = _memory_bytes(options.get("--vm-bytes", "256M").replace("M", "Mi").replace("G", "Gi")) or 0
     logs = (f"stress: info: [1] dispatching hogs: 0 cpu, 0 io, {workers} vm, 0 hdd",)
     stages = [Stage("created", "running", logs=logs)]
-    timeout = _seconds(options.get("--timeout", "infinity").rstrip("s") if "--timeout" in options else "infinity")
+    timeout = shell.sleep_seconds(options["--timeout"].rstrip("s")) if "--timeout" in options else None
     if timeout is not None:
         done = (f"stress: info: [1] successful run completed in {int(timeout)}s",)
         stages.append(_exited("running", timeout, 0, logs=done))
     return Program(stages), workers * size
 
 
-def program_for(container: dict, *, env: dict[str, str], files: dict[str, str], hostname: str) -> Program:
-    """The stages of a run of `container` (a pod spec's container dict), from the catalog and its command."""
-    entry = catalog.image_entry(container.get("image", "")) or {"kind": "shell", "command": ["sh"]}
-    argv = [*container.get("command", []), *container.get("args", [])] if container.get("command") else None
-    argv = argv or [*container.get("args", [])] or list(entry["command"])
-    argv = [re.sub(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", lambda m: env.get(m.group(0)[2:-1], m.group(0)), a) for a in argv]
+def command_of(container: dict, env: dict[str, str]) -> list[str]:
+    """The argv a container runs: its image's entrypoint and CMD as `command` and `args` leave
+    them, with `$(VAR)` references to its environment expanded, as the kubelet does."""
+    argv = catalog.argv_for(catalog.image_entry(container.get("image", "")) or catalog.IMAGES["busybox"], container)
+    return [re.sub(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", lambda m: env.get(m.group(0)[2:-1], m.group(0)), a) for a in argv]
+
+
+def container_view(container: dict, **fields: object) -> shell.Container:
+    """What a container gives its processes (`fields`: env, hostname, files, system, …)."""
+    entry = catalog.image_entry(container.get("image", "")) or catalog.IMAGES["busybox"]
+    security = container.get("securityContext") or {}
+    uid = security.get("runAsUser", 0) or 0
+    gid = security.get("runAsGroup", 0 if uid == 0 else uid) or 0
+    defaults = {
+        "entry": entry,
+        "env": {},
+        "hostname": "",
+        "image": container.get("image", ""),
+        "user": (int(uid), int(gid), ()),
+        "workdir": container.get("workingDir") or "/",
+        "stdin_open": bool(container.get("stdin")),
+    }
+    return shell.Container(**{**defaults, **fields})
+
+
+def program_for(
+    container: dict,
+    *,
+    env: dict[str, str],
+    files: dict[str, str],
+    hostname: str,
+    events: tuple = (),
+    resume: float | None = None,
+    **fields: object,
+) -> Program | None:
+    """The stages of a run of `container` (a pod spec's container dict), from the catalog and its
+    command. With `events` (writes from outside, at offsets), the program played again with them,
+    from `resume` seconds into the run on; None when the replay cannot get there."""
+    argv = command_of(container, env)
+    view = container_view(
+        container, env=env, files=files, hostname=hostname, processes=((1, " ".join(argv)),), **fields
+    )
+    entry = view.entry
+    if not argv:
+        message = "failed to create containerd task: OCI runtime create failed: no command specified: unknown"
+        return Program([_exited("created", 0, 128, reason="StartError", message=message)])
     need = _memory_bytes(entry.get("memory"))
-    if entry["kind"] == "stress" and argv[0].rsplit("/", 1)[-1] == "stress":
-        program, need = _stress_program(argv[1:])
-    elif argv[0] in entry.get("servers", ()) or argv[0].rsplit("/", 1)[-1] in entry.get("servers", ()):
-        program = _server_program(entry, env)
+    if entry["kind"] == "stress" and catalog.is_server(entry, argv):
+        program, need = _stress_program(entry, argv)
+    elif catalog.is_server(entry, argv):
+        program = _server_program(entry, view, argv)
     else:
-        stdin_open = bool(container.get("stdin"))
-        program = _shell_program(argv, entry, env=env, files=files, hostname=hostname, stdin_open=stdin_open)
+        program = _shell_program(argv, view, events=events, resume=resume)
+        if program is None:
+            return None
     limit = _memory_bytes(container.get("resources", {}).get("limits", {}).get("memory"))
     if limit is not None and need is not None and need > limit and program.stages[0].then != "exited":
         # The kernel's OOM killer ends the process once it has allocated past its cgroup's limit.
@@ -971,12 +396,11 @@ def program_for(container: dict, *, env: dict[str, str], files: dict[str, str], 
 # ---------------------------------------------------------------------------------------------
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment else None
-
-
-def _parse(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
+def _render_file(text: str, moment: datetime) -> str:
+    """A file written at `moment`: the dates the shell wrote as placeholders filled in."""
+    if "{time:" not in text:
+        return text
+    return shell.file_encode(_render(shell.file_decode(text), moment))
 
 
 def _render(line: str, moment: datetime, **fields: object) -> str:
@@ -986,13 +410,116 @@ def _render(line: str, moment: datetime, **fields: object) -> str:
     return line
 
 
+def exec_write(pod_uid: str, container: str, changes: dict[str, str | None], *, at: datetime) -> dict:
+    """The file writes of an exec, as SimulatedRuntime.exec_writes_apply applies them (and
+    clusters.simulated_exec keeps them until the node's state surely holds them)."""
+    return {
+        "id": uuid.uuid4().hex,
+        "pod": pod_uid,
+        "container": container,
+        "at": format_micro_time(at),
+        "files": changes,
+    }
+
+
+def _system_files(sandbox: dict) -> dict[str, str]:
+    """The files the kubelet gives every container of a pod: its hostname, hosts and resolver."""
+    hostname, ip = sandbox["hostname"], sandbox["ip"]
+    namespace, subdomain = sandbox.get("namespace", "default"), sandbox.get("subdomain", "")
+    me = f"{ip}\t{hostname}.{subdomain}.{namespace}.svc.cluster.local\t{hostname}" if subdomain else f"{ip}\t{hostname}"
+    hosts = (
+        "# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+        "fe00::0\tip6-localnet\nfe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n"
+        f"{me}\n"
+    )
+    resolver = (
+        f"search {namespace}.svc.cluster.local svc.cluster.local cluster.local\n"
+        f"nameserver {CLUSTER_DNS}\noptions ndots:5\n"
+    )
+    return {
+        "/etc/hostname": hostname + "\n",
+        "/etc/hosts": hosts,
+        "/etc/resolv.conf": resolver,
+        TERMINATION_MESSAGE_PATH: "",
+    }
+
+
+_REASONS = {200: "OK", 302: "Found", 403: "Forbidden", 404: "Not Found", 500: "Internal Server Error",
+            503: "Service Unavailable"}  # fmt: skip
+
+
+def _web_answer(entry: dict, files: dict[str, str], paths: dict, path: str, hostname: str, image: str) -> shell.Answer:
+    """A web server's answer to GET `path`: a file under its document root, or its own page."""
+    bare = path.split("?", 1)[0] or "/"
+    version = interpreters.version_for("1.0.0", catalog.image_ref(image).tag.lstrip("v"))
+    if entry.get("docroot"):
+        layer = {**shell.image_layer(entry), **files}
+        name = entry["docroot"].rstrip("/") + bare
+        if name.endswith("/") or f"{name}/" in layer or any(p.startswith(name + "/") for p in layer):
+            name = name.rstrip("/") + "/index.html"
+        text = layer.get(name)
+        if text is None or text.endswith("/"):
+            page = catalog.NGINX_ERROR.format(status=404, reason="Not Found")
+            return shell.Answer(404, page)
+        return shell.Answer(200, shell.file_decode(text))
+    status = paths.get(bare, 404)
+    if entry.get("echo"):
+        body = (f"\n\nHostname: {hostname}\n\nRequest Information:\n\tclient_address=\n\tmethod=GET\n"
+                f"\treal path={bare}\n\tquery=\n\trequest_version=1.1\n\trequest_scheme=http\n\n")  # fmt: skip
+        return shell.Answer(200, body)
+    template = entry.get("bodies", {}).get(bare, entry.get("body", ""))
+    if status >= 400:
+        template = f"{status} {_REASONS.get(status, '')}\n"
+    body = template.replace("{hostname}", hostname).replace("{version}", version)
+    return shell.Answer(status, body)
+
+
+class _NodeNetwork:
+    """The network as a container of this node sees it in the simulated runtime: its own pod's
+    servers on localhost and its address, and the other pods of this node by address. Services
+    and names of other pods are the cluster's DNS, which only an exec from the API reaches
+    (clusters.simulated_exec)."""
+
+    nameserver = CLUSTER_DNS
+
+    def __init__(self, runtime: SimulatedRuntime, pod_uid: str, started: datetime | None = None) -> None:
+        """`started`: when the asking container started, from which a timeline's `at` counts."""
+        self.runtime, self.pod_uid, self.started = runtime, pod_uid, started
+        self.settles_at: float | None = None  # (offset) when the last answer will change, if it will
+
+    def lookup(self, name: str) -> list[tuple[str, str]]:
+        sandbox = self.runtime.state["pods"].get(self.pod_uid, {})
+        if name == "localhost":
+            return [("localhost", "127.0.0.1")]
+        if name == sandbox.get("hostname"):
+            return [(name, sandbox["ip"])]
+        return []
+
+    def http_get(self, address: str, port: int, path: str, *, at: float | None = None) -> shell.Answer | None:
+        pod = self.pod_uid if address in ("127.0.0.1", "localhost") else self.runtime.pod_of_address(address)
+        moment = self.started + timedelta(seconds=at) if at is not None and self.started else None
+        self.settles_at = None
+        if pod is None:
+            return None
+        if moment is not None:  # a timeline asks ahead: it hears, too, when the answer will change
+            change = self.runtime.listen_change(pod, port, moment)
+            self.settles_at = (change - self.started).total_seconds() if change else None
+        return self.runtime.http_answer(pod, port, path, moment=moment)
+
+
 class VolumeStore(Protocol):
-    """Where persistent volumes keep their files: path (relative to the volume) → text, by key."""
+    """Where persistent volumes keep their files: path (relative to the volume) → text, by key;
+    and the file writes of execs that a node's state may not hold yet."""
 
     def files(self, key: str) -> dict[str, str]: ...
 
     def write(self, key: str, path: str, text: str | None) -> None:
         """Write a file (None removes it)."""
+
+    def exec_writes(self, node: str) -> list[dict]:
+        """The writes of execs into the node's containers (`exec_write`), oldest first, that were
+        made outside the node's state: a runtime loaded from a state older than one of them
+        applies it (once: they carry ids)."""
 
 
 class StateVolumes:
@@ -1011,6 +538,9 @@ class StateVolumes:
             files.pop(path, None)
         else:
             files[path] = text
+
+    def exec_writes(self, node: str) -> list[dict]:
+        return []  # execs into this runtime apply their writes to its state at once
 
 
 def _deep_copy(state: dict) -> dict:
@@ -1051,6 +581,8 @@ class SimulatedRuntime:
         state = json.loads(data) if isinstance(data, str) else _deep_copy(data)
         runtime = cls(clock, node=node, state=state or None, volumes=volumes)
         runtime.state["node"] = runtime.state.get("node") or node
+        for write in runtime.volumes.exec_writes(runtime.state["node"]) if runtime.state["pods"] else ():
+            runtime.exec_writes_apply(write)
         return runtime
 
     # -- sandboxes and images -----------------------------------------------------------------
@@ -1071,6 +603,7 @@ class SimulatedRuntime:
                 "hostname": hostname,
                 "volumes": {},
             }
+        pods[pod.uid]["subdomain"] = subdomain
         self._volumes_record(pods[pod.uid], volumes)
         return pods[pod.uid]["ip"]
 
@@ -1132,7 +665,14 @@ class SimulatedRuntime:
         full_env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
         full_env |= {"HOSTNAME": sandbox["hostname"], **env, "HOME": "/root"}
         files = self._mounted_files(sandbox, container)
-        program = program_for(container, env=full_env, files=files, hostname=sandbox["hostname"])
+        mounts = [
+            [m["mountPath"].rstrip("/"), m["name"], m.get("subPath", ""), bool(m.get("readOnly"))]
+            for m in container.get("volumeMounts", [])
+        ]
+        fields = self._view_fields(pod.uid, mounts, started=now)
+        program = program_for(container, env=full_env, files=files, hostname=sandbox["hostname"], **fields)
+        entry = catalog.image_entry(container["image"]) or catalog.IMAGES["busybox"]
+        argv = command_of(container, full_env)
         ref = catalog.image_ref(container["image"])
         self.state["ids"] += 1
         run = {
@@ -1149,13 +689,17 @@ class SimulatedRuntime:
             "sigterm": program.sigterm,
             "listening": False,
             "files": files,
-            "mounts": [
-                [m["mountPath"].rstrip("/"), m["name"], m.get("subPath", ""), bool(m.get("readOnly"))]
-                for m in container.get("volumeMounts", [])
-            ],
+            "mounts": mounts,
             "env": full_env,
+            # What a replay after an exec's write needs (see _replan): the spec, the files the run
+            # started with, and the writes from outside since.
+            "spec": container,
+            "files_at_start": dict(files),
+            "command": " ".join(argv),
+            "replayable": not catalog.is_server(entry, argv),
+            "network": program.network,
             "state": "created",
-            "since": _iso(now),
+            "since": format_micro_time(now),
             "started_at": None,
             "finished_at": None,
             "exit_code": None,
@@ -1167,6 +711,11 @@ class SimulatedRuntime:
         self.state["runs"][key] = run
         self._forget_old_runs(pod.uid, container["name"], restart)
         self._advance(run, now)
+        if program.ports:
+            # A server of the pod starts: what its pod-mates asked of the network before is asked again.
+            for other in self.state["runs"].values():
+                if other["pod"] == pod.uid and other is not run and other.get("network"):
+                    self._replan(other, now)
         return self._observe_run(run, now)
 
     def _mounted_files(self, sandbox: dict, container: dict) -> dict[str, str]:
@@ -1187,27 +736,36 @@ class SimulatedRuntime:
             return self.volumes.files(volume.get("key", ""))
         return volume.get("files", {})
 
-    def _volume_write(self, run: dict, path: str, text: str | None) -> None:
-        """A file a run wrote (or removed) under one of its mounts lands in the volume, where the
-        pod's other containers, and a persistent volume's later pods, read it."""
+    def _volume_write(self, run: dict, path: str, text: str | None, *, append: bool = False) -> None:
+        """A file a run wrote (or removed, or appended to) under one of its mounts lands in the
+        volume, where the pod's other containers, and a persistent volume's later pods, read it."""
         sandbox = self.state["pods"].get(run["pod"])
-        if sandbox is None:
+        found = self._mount_of(run, path)
+        if sandbox is None or found is None:
             return
+        name, relative, read_only = found
+        volume = sandbox["volumes"].get(name)
+        if volume is None or read_only or volume["kind"] == "files":
+            return  # a read-only file system: the write stays the run's own
+        if append and text is not None:
+            current = self._volume_files(volume).get(relative, "")
+            text = shell.file_encode(shell.file_decode(current) + shell.file_decode(text))
+        if volume["kind"] == "persistent":
+            self.volumes.write(volume.get("key", ""), relative, text)
+        elif text is None:
+            volume["files"].pop(relative, None)
+        else:
+            volume["files"][relative] = text
+
+    @staticmethod
+    def _mount_of(run: dict, path: str) -> tuple[str, str, bool] | None:
+        """The volume a path of a run is on: (volume name, path within the volume, read-only)."""
         for base, name, sub, read_only in run.get("mounts", ()):
             if path != base and not path.startswith(base + "/"):
                 continue
-            volume = sandbox["volumes"].get(name)
-            if volume is None or read_only or volume["kind"] == "files":
-                return  # a read-only file system: the write stays the run's own
             rest = path[len(base) + 1 :]
-            relative = "/".join(part for part in (sub.strip("/"), rest) if part)
-            if volume["kind"] == "persistent":
-                self.volumes.write(volume.get("key", ""), relative, text)
-            elif text is None:
-                volume["files"].pop(relative, None)
-            else:
-                volume["files"][relative] = text
-            return
+            return name, "/".join(part for part in (sub.strip("/"), rest) if part), read_only
+        return None
 
     def _forget_old_runs(self, pod_uid: str, name: str, newest: int) -> None:
         """Keep the newest run and the one before it, as the kubelet's container GC does."""
@@ -1224,8 +782,8 @@ class SimulatedRuntime:
                 continue
             stop = run["stop"]
             deadline = now + timedelta(seconds=max(grace_seconds, 0))
-            if stop is None or deadline < _parse(stop["at"]) + timedelta(seconds=stop["grace"]):
-                run["stop"] = {"at": _iso(now), "grace": max(grace_seconds, 0)}
+            if stop is None or deadline < parse_time(stop["at"]) + timedelta(seconds=stop["grace"]):
+                run["stop"] = {"at": format_micro_time(now), "grace": max(grace_seconds, 0)}
             self._advance(run, now)
 
     def container_kill(self, pod: PodRef, name: str) -> None:
@@ -1280,7 +838,7 @@ class SimulatedRuntime:
         if run is None:
             return []
         self._advance(run, self.clock())
-        lines = [(datetime.fromisoformat(at), line) for at, line in run["logs"]]
+        lines = [(parse_time(at), line) for at, line in run["logs"]]
         return [(at, line) for at, line in lines if since is None or at >= since]
 
     def _runs(self, pod_uid: str, name: str) -> list[dict]:
@@ -1296,8 +854,8 @@ class SimulatedRuntime:
             image=run["image"],
             image_id=run["image_id"],
             container_id=run["container_id"],
-            started_at=_parse(run["started_at"]),
-            finished_at=_parse(run["finished_at"]),
+            started_at=parse_time(run["started_at"]),
+            finished_at=parse_time(run["finished_at"]),
             exit_code=run["exit_code"],
             reason=run["reason"],
             message=run["message"],
@@ -1314,7 +872,7 @@ class SimulatedRuntime:
         stop = run["stop"]
         if stop is None:
             return None
-        at = _parse(stop["at"])
+        at = parse_time(stop["at"])
         if run["sigterm"] == "exit" and stop["grace"] > 0:
             return at, 0, "Completed"
         return at + timedelta(seconds=stop["grace"]), 137, "Error"
@@ -1324,7 +882,7 @@ class SimulatedRuntime:
         if run["state"] == "exited":
             return None
         kill = self._kill_at(run)
-        moment, state, seen = _parse(run["since"]), run["state"], set()
+        moment, state, seen = parse_time(run["since"]), run["state"], set()
         while (stage := self._stage_from(run, state)) is not None and state not in seen:
             seen.add(state)
             moment += timedelta(seconds=stage.after)
@@ -1338,7 +896,7 @@ class SimulatedRuntime:
         self._skip_repeated_rounds(run, now)
         while run["state"] != "exited":
             stage = self._stage_from(run, run["state"])
-            due = _parse(run["since"]) + timedelta(seconds=stage.after) if stage else None
+            due = parse_time(run["since"]) + timedelta(seconds=stage.after) if stage else None
             kill = self._kill_at(run)
             if kill and kill[0] <= now and (due is None or kill[0] <= due):
                 at, code, reason = kill
@@ -1363,35 +921,56 @@ class SimulatedRuntime:
             return  # not a cycle back to where the run is
         kill = self._kill_at(run)
         horizon = min(now, kill[0]) if kill else now
-        rounds = int((horizon - _parse(run["since"])).total_seconds() // period)
+        rounds = int((horizon - parse_time(run["since"])).total_seconds() // period)
         keep = MAX_LOG_LINES // max(lines, 1) + 1
         if rounds > keep:
-            run["since"] = _iso(_parse(run["since"]) + timedelta(seconds=period * (rounds - keep)))
+            run["since"] = format_micro_time(parse_time(run["since"]) + timedelta(seconds=period * (rounds - keep)))
 
     def _apply(self, run: dict, stage: Stage, at: datetime) -> None:
         if run["state"] == "created":
-            run["started_at"] = _iso(EPOCH if stage.reason == "StartError" else at)
+            run["started_at"] = format_micro_time(EPOCH if stage.reason == "StartError" else at)
         for line in stage.logs:
-            run["logs"].append([_iso(at), _render(line, at)])
+            run["logs"].append([format_micro_time(at), _render(line, at)])
         del run["logs"][:-MAX_LOG_LINES]
         for path, text in stage.files:
             if text is None:
                 run["files"].pop(path, None)
             else:
+                text = _render_file(text, at)
                 run["files"][path] = text
             self._volume_write(run, path, text)
+        for path, text in stage.appends:
+            text = _render_file(text, at)
+            run["files"][path] = shell.file_encode(
+                shell.file_decode(run["files"].get(path, "")) + shell.file_decode(text)
+            )
+            self._volume_write(run, path, text, append=True)
         if stage.listen is not None:
             run["listening"] = stage.listen
         run["paths"].update(dict(stage.paths))
-        run["state"], run["since"] = stage.then, _iso(at)
+        run["state"], run["since"] = stage.then, format_micro_time(at)
         if stage.exit_code is not None:
             run.update(
-                finished_at=_iso(at),
+                finished_at=format_micro_time(at),
                 exit_code=stage.exit_code,
                 reason=stage.reason,
-                message=stage.message,
+                message=stage.message or self._termination_message(run, stage.exit_code),
                 listening=False,
             )
+
+    @staticmethod
+    def _termination_message(run: dict, code: int) -> str:
+        """What the container left at its terminationMessagePath (4096 bytes at most), or, for a
+        failure under FallbackToLogsOnError with nothing there, its last lines of output."""
+        spec = run.get("spec") or {}
+        path = spec.get("terminationMessagePath") or TERMINATION_MESSAGE_PATH
+        text = shell.file_decode(run["files"].get(path, ""))
+        if text:
+            return shell.bytes_of(text)[:TERMINATION_MESSAGE_BYTES].decode("utf-8", errors="ignore")
+        if code and spec.get("terminationMessagePolicy") == "FallbackToLogsOnError":
+            lines = "\n".join(line for _, line in run["logs"][-TERMINATION_LOG_LINES:])
+            return lines.encode()[-TERMINATION_LOG_BYTES:].decode("utf-8", errors="ignore")
+        return ""
 
     # -- probes -------------------------------------------------------------------------------
 
@@ -1445,7 +1024,7 @@ class SimulatedRuntime:
                 size=HTTP_BODY_SIZES.get(status, 0),
                 agent=PROBE_AGENT,
             )
-            server["logs"].append([_iso(now), line])
+            server["logs"].append([format_micro_time(now), line])
             del server["logs"][:-MAX_LOG_LINES]
         if 200 <= status < 400:
             return ProbeResult(True)
@@ -1454,27 +1033,288 @@ class SimulatedRuntime:
     def _probe_exec(self, run: dict, command: list[str]) -> ProbeResult:
         if not command:
             return ProbeResult(False, "no command")
-        entry = catalog.image_entry(run["image"]) or {"kind": "shell"}
-        shell = _Shell(
-            env=run["env"],
-            files=run["files"],
-            hostname=run["env"].get("HOSTNAME", ""),
-            entry={**entry, "servers": ()},
-            instant=True,
-            ready=run["listening"],
-        )
-        name = command[0].rsplit("/", 1)[-1]
-        if name not in _BUILTINS and name not in entry.get("exec_ok", {}):
-            return ProbeResult(
-                False,
-                "OCI runtime exec failed: exec failed: unable to start container process: "
-                f'exec: "{command[0]}": executable file not found in $PATH: unknown',
-            )
-        try:
-            status = shell.call(command)
-        except _Exit as done:
-            status = done.code
-        except (_Forever, _Loop, _Server):
+        view = self._exec_view(run, command)
+        if not shell.program_exists(command[0], view.entry, view.files):
+            return ProbeResult(False, shell.EXEC_NOT_FOUND.format(name=command[0]))
+        status, output = shell.probe_run(command, view, clock=self.clock)
+        if status is None:
             return ProbeResult(False, f"command {command!r} timed out")
-        output = "\n".join(shell.output)
-        return ProbeResult(status == 0, output if status != 0 else "")
+        return ProbeResult(status == 0, output.rstrip("\n") if status != 0 else "")
+
+    # -- what a container's processes see -------------------------------------------------------
+
+    def _view_fields(self, pod_uid: str, mounts: list, started: datetime | None = None) -> dict:
+        """The kubelet-managed files, read-only mounts, address and network of a pod's container
+        (`started`: when the container started, for a timeline's questions to the network)."""
+        sandbox = self.state["pods"][pod_uid]
+        read_only = []
+        for base, name, _, flagged in mounts:
+            volume = sandbox["volumes"].get(name, {})
+            if flagged or volume.get("kind") == "files":  # ConfigMaps and Secrets are mounted read-only
+                read_only.append(base)
+        return {
+            "system": _system_files(sandbox),
+            "mounts": tuple(mount[0] for mount in mounts),
+            "read_only": tuple(read_only),
+            "ip": sandbox["ip"],
+            "network": _NodeNetwork(self, pod_uid, started),
+        }
+
+    def _current_files(self, run: dict) -> dict[str, str]:
+        """A run's files as they are now: its own, with its volumes as they hold now (what the
+        pod's other containers and execs wrote since it started)."""
+        files = dict(run["files"])
+        sandbox = self.state["pods"].get(run["pod"])
+        if sandbox is None:
+            return files
+        bases = [mount[0] for mount in run.get("mounts", ())]
+        for path in [p for p in files if any(p == b or p.startswith(b + "/") for b in bases)]:
+            del files[path]
+        spec = run.get("spec") or {}
+        return files | self._mounted_files(sandbox, spec)
+
+    def _exec_view(self, run: dict, command: list[str], network: shell.Network | None = None) -> shell.Container:
+        sandbox = self.state["pods"][run["pod"]]
+        fields = self._view_fields(run["pod"], run.get("mounts", []))
+        if network is not None:
+            fields["network"] = network
+        spec = run.get("spec") or {"name": run["name"], "image": run["image"]}
+        main = run.get("command") or " ".join(catalog.argv_for(catalog.image_entry(run["image"]) or {}, spec))
+        return container_view(
+            spec,
+            env=run["env"],
+            hostname=sandbox["hostname"],
+            files=self._current_files(run),
+            processes=((1, main), (7, " ".join(command))),
+            ready=run["listening"],
+            **fields,
+        )
+
+    def _running_run(self, pod_uid: str, name: str) -> dict | None:
+        now = self.clock()
+        for run in self._runs(pod_uid, name):
+            self._advance(run, now)
+        live = [r for r in self._runs(pod_uid, name) if r["state"] not in ("created", "exited")]
+        return max(live, key=lambda r: r["restart"], default=None)
+
+    # -- exec ----------------------------------------------------------------------------------
+
+    def container_exec(self, pod: PodRef, name: str, command: list[str], *, tty: bool, stdin: bool) -> ExecProcess:
+        """`command` run by the simulated shell over the run's files; what it writes lands in
+        this runtime's state (the container's own files, the pod's volumes)."""
+        return self.exec_start(pod, name, command, tty=tty, stdin=stdin)
+
+    def exec_start(
+        self,
+        pod: PodRef,
+        name: str,
+        command: list[str],
+        *,
+        tty: bool,
+        stdin: bool,
+        network: shell.Network | None = None,
+        commit: Callable[[dict[str, str | None]], None] | None = None,
+        refresh: Callable[[], dict[str, str] | None] | None = None,
+    ) -> shell.ShellProcess:
+        """The process of an exec; `commit(changes)` receives its file writes (path → stored
+        text, None for a removal) as it makes them, and `refresh()` tells the container's files as
+        they are now. By default both use this runtime (exec_writes_apply, `container_files`); a
+        caller keeping the state elsewhere passes its own."""
+        run = self._running_run(pod.uid, name)
+        if run is None:
+            raise ContainerNotRunning(f'container not found ("{name}")')
+        view = self._exec_view(run, command, network)
+        if commit is None:
+
+            def commit(changes: dict[str, str | None]) -> None:
+                self.exec_writes_apply(exec_write(pod.uid, name, changes, at=self.clock()))
+
+        if refresh is None:
+
+            def refresh() -> dict[str, str] | None:
+                return self.container_files(pod.uid, name)
+
+        return shell.ShellProcess(command, view, tty=tty, stdin=stdin, clock=self.clock, commit=commit, refresh=refresh)
+
+    def container_files(self, pod_uid: str, name: str) -> dict[str, str] | None:
+        """The files of a container's running run as they are now (None when it does not run)."""
+        run = self._running_run(pod_uid, name)
+        return self._current_files(run) if run is not None else None
+
+    def exec_writes_apply(self, write: dict) -> bool:
+        """Apply an exec's file writes (see `exec_write`) to the container it ran in: on its
+        volumes, where the pod's other containers read them, and in the container's own files.
+        Each running container that sees a changed file is played again from now with the
+        write in it, so its own program (a `cat` in its loop) reads it as on a real container.
+        Idempotent by the write's id; False when it was applied before or its pod is gone."""
+        sandbox = self.state["pods"].get(write["pod"])
+        if sandbox is None or write["id"] in sandbox.get("exec_writes", []):
+            return False
+        now = self.clock()
+        at = min(parse_time(write["at"]), now)
+        runs = [r for r in self.state["runs"].values() if r["pod"] == write["pod"]]
+        for run in runs:
+            self._advance(run, now)
+        live = [r for r in runs if r["state"] not in ("created", "exited")]
+        own = max((r for r in live if r["name"] == write["container"]), key=lambda r: r["restart"], default=None)
+        # The container's mounts: a run that has ended since the exec began still says where its
+        # volumes were (they outlive it); its own files went with it.
+        newest = max((r for r in runs if r["name"] == write["container"]), key=lambda r: r["restart"], default=None)
+        touched: list[dict] = []
+        for path, text in write["files"].items():
+            found = self._mount_of(newest, path) if newest else None
+            volume = sandbox["volumes"].get(found[0]) if found else None
+            if found and volume is not None and volume["kind"] != "files" and not found[2]:
+                if volume["kind"] == "persistent":
+                    self.volumes.write(volume.get("key", ""), found[1], text)
+                elif text is None:
+                    volume["files"].pop(found[1], None)
+                else:
+                    volume["files"][found[1]] = text
+                for run in live:
+                    for their_path in self._paths_of(run, found[0], found[1]):
+                        touched.append(self._inject(run, their_path, text, at))
+            elif own is not None:
+                touched.append(self._inject(own, path, text, at))
+        for run in {id(r): r for r in touched}.values():
+            self._replan(run, now)
+        applied = sandbox.setdefault("exec_writes", [])
+        applied.append(write["id"])
+        del applied[:-MAX_INJECTED]
+        return True
+
+    @staticmethod
+    def _paths_of(run: dict, volume: str, relative: str) -> list[str]:
+        """Where a run sees a file of a volume (none, one, or one per mount of it)."""
+        paths = []
+        for base, name, sub, _ in run.get("mounts", ()):
+            sub = sub.strip("/")
+            if name != volume:
+                continue
+            if not sub:
+                paths.append(f"{base}/{relative}")
+            elif relative == sub:
+                paths.append(base)
+            elif relative.startswith(sub + "/"):
+                paths.append(f"{base}/{relative[len(sub) + 1 :]}")
+        return paths
+
+    def _inject(self, run: dict, path: str, text: str | None, at: datetime) -> dict:
+        started = parse_time(run["started_at"]) or at
+        injected = run.setdefault("injected", [])
+        if len(injected) < MAX_INJECTED:
+            injected.append([max((at - started).total_seconds(), 0.0), path, text])
+        else:
+            run["spec"] = None  # too many to replay: its program goes on as planned
+        if text is None:
+            run["files"].pop(path, None)
+        else:
+            run["files"][path] = text
+        return run
+
+    def _replan(self, run: dict, now: datetime) -> None:
+        """Play a running shell program again from its start with the writes from outside in it,
+        and carry on from `now` with what it does from then on."""
+        spec, started = run.get("spec"), parse_time(run["started_at"])
+        if not spec or started is None or run["state"] in ("created", "exited") or not run.get("replayable"):
+            return
+        sandbox = self.state["pods"][run["pod"]]
+        resume = (now - started).total_seconds()
+        events = tuple(tuple(event) for event in run.get("injected", ()))
+        program = program_for(
+            spec,
+            env=run["env"],
+            files=run.get("files_at_start", {}),
+            hostname=sandbox["hostname"],
+            events=events,
+            resume=resume,
+            **self._view_fields(run["pod"], run.get("mounts", []), started=started),
+        )
+        if program is None:
+            return  # the replay cannot get that far: the run goes on as it was planned
+        generation = run.get("generation", 0) + 1
+        prefix = f"g{generation}:"
+
+        def renamed(state: str) -> str:
+            return state if state == "exited" else prefix + state
+
+        run["stages"] = [replace(stage, when=renamed(stage.when), then=renamed(stage.then)).to_dict()
+                         for stage in program.stages]  # fmt: skip
+        run.update(
+            state=renamed("created"), since=format_micro_time(now), generation=generation, network=program.network
+        )
+        self._advance(run, now)
+
+    # -- the network as a pod on this node sees it ----------------------------------------------
+
+    def http_answer(self, pod_uid: str, port: int, path: str, *, moment: datetime | None = None) -> shell.Answer | None:
+        """What the pod answers on `port` for GET `path` (at `moment`, later than now, as its
+        servers' stages say it will; now by default); None when nothing listens there."""
+        now = self.clock()
+        runs = [r for r in self.state["runs"].values() if r["pod"] == pod_uid]
+        for run in runs:
+            self._advance(run, now)
+        server = next((r for r in runs if port in r["ports"] and self._listening_at(r, moment or now)), None)
+        if server is None:
+            return None
+        image = catalog.image_entry(server["image"]) or {}
+        entry = catalog.server_entry(image, (server.get("command") or "").split())
+        sandbox = self.state["pods"][pod_uid]
+        if entry.get("kind") != "web":
+            return shell.Answer(0, "")  # listening, but not HTTP
+        return _web_answer(
+            entry, self._current_files(server), server["paths"], path, sandbox["hostname"], server["image"]
+        )
+
+    def listen_change(self, pod_uid: str, port: int, after: datetime) -> datetime | None:
+        """The next moment after `after` at which what listens on a pod's port changes, as its
+        servers' stages say (a database that becomes ready); None when nothing is to change."""
+        moments = []
+        for run in self.state["runs"].values():
+            if run["pod"] != pod_uid or port not in run["ports"] or run["state"] == "exited":
+                continue
+            moment, state, seen = parse_time(run["since"]), run["state"], set()
+            while (stage := self._stage_from(run, state)) is not None and state not in seen:
+                seen.add(state)
+                moment += timedelta(seconds=stage.after)
+                if stage.listen is not None and moment > after:
+                    moments.append(moment)
+                    break
+                state = stage.then
+        return min(moments, default=None)
+
+    def _listening_at(self, run: dict, moment: datetime) -> bool:
+        if moment <= self.clock():
+            return run["listening"]
+        ahead = _deep_copy(run)  # played forward on a copy: the run itself stays at now, and no file lands
+        ahead["logs"], ahead["files"], ahead["mounts"] = [], {}, []
+        self._advance(ahead, moment)
+        return ahead["listening"]
+
+    def pod_of_address(self, address: str) -> str | None:
+        return next((uid for uid, pod in self.state["pods"].items() if pod["ip"] == address), None)
+
+    # -- resource usage -----------------------------------------------------------------------
+
+    def usage(self, *, node: str, pods: list[dict]) -> list[ContainerUsage]:
+        """What each running run of the node uses, modelled from its container's spec in `pods`
+        (see clusters.runtime.modelled_usage); a run whose pod is not in `pods` is left out."""
+        now = self.clock()
+        specs = {
+            (pod["metadata"]["uid"], container["name"]): container
+            for pod in pods
+            for container in [*pod["spec"].get("initContainers", []), *pod["spec"].get("containers", [])]
+        }
+        found = []
+        for run in self.state["runs"].values():
+            spec = specs.get((run["pod"], run["name"]))
+            if spec is None or not self._on_node(run["pod"], node):
+                continue
+            self._advance(run, now)
+            started = parse_time(run["started_at"])
+            if run["state"] not in ("created", "exited") and started is not None:
+                sample = modelled_usage.container_usage(
+                    run["pod"], spec, restart=run["restart"], started_at=started, now=now
+                )
+                found.append(sample)
+        return found

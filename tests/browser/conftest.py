@@ -52,7 +52,7 @@ def site(tmp_path_factory):
         assert done.returncode == 0, done.stderr
     port = free_port()
     uvicorn = str(Path(sys.executable).with_name("uvicorn"))
-    stack.start("web", [uvicorn, "tutor.asgi:application", "--port", str(port)])
+    stack.start("web", [uvicorn, "tutor.asgi:application", "--ws", "wsproto", "--port", str(port)])
     stack.start_worker()
     stack.start_beat()
     wait_for(lambda: "Uvicorn running" in stack.log("web"), timeout=60, what="uvicorn")

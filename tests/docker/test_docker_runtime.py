@@ -25,7 +25,6 @@ from clusters.runtime.docker import (
     memory_limit_bytes,
     nano_cpus,
     pause_container_name,
-    quantity_value,
 )
 from tests import services
 
@@ -367,15 +366,15 @@ def _fetch_quietly(request_module, url: str) -> str:
 
 
 def test_quantities_become_engine_limits():
-    assert quantity_value("128Mi") == 128 * 2**20
-    assert quantity_value("1e3") == 1000
+    assert memory_limit_bytes({"memory": "128Mi"}) == 128 * 2**20
+    assert memory_limit_bytes({"memory": "1e9"}) == 10**9
     assert memory_limit_bytes({"memory": "0.5Gi"}) == 2**29
     assert memory_limit_bytes({"memory": "1"}) == 6 * 2**20  # the engine's minimum
     assert memory_limit_bytes({}) == 256 * 2**20
     assert nano_cpus({"cpu": "250m"}) == 250_000_000
     assert nano_cpus({"cpu": 2}) == 2_000_000_000
     with pytest.raises(ValueError, match="quantities must match"):
-        quantity_value("lots")
+        memory_limit_bytes({"memory": "lots"})
 
 
 def test_a_sandbox_network_gets_a_subnet_of_its_own_when_the_engine_runs_out(runtime, monkeypatch):

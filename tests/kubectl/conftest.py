@@ -56,7 +56,9 @@ def api_server(tmp_path_factory):
         assert created.returncode == 0, created.stderr
     port = free_port()
     uvicorn = str(Path(sys.executable).with_name("uvicorn"))
-    stack.start("web", [uvicorn, "tutor.asgi:application", "--host", "127.0.0.1", "--port", str(port)])
+    stack.start(
+        "web", [uvicorn, "tutor.asgi:application", "--ws", "wsproto", "--host", "127.0.0.1", "--port", str(port)]
+    )
     url = f"http://127.0.0.1:{port}"
     wait_for(lambda: "Uvicorn running" in stack.log("web"), timeout=60, what="uvicorn to start")
     yield ApiServer(url=url, stack=stack, root=root)

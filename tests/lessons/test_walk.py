@@ -35,7 +35,17 @@ def walk(root: Path, runtime: str) -> list[dict]:
     created = stack.manage("sandbox", "create", "--owner", "walker", "--runtime", runtime, "--fast-backoff")
     assert created.returncode == 0, created.stderr
     port = free_port()
-    stack.start("web", [str(Path(sys.executable).with_name("uvicorn")), "tutor.asgi:application", "--port", str(port)])
+    stack.start(
+        "web",
+        [
+            str(Path(sys.executable).with_name("uvicorn")),
+            "tutor.asgi:application",
+            "--ws",
+            "wsproto",
+            "--port",
+            str(port),
+        ],
+    )
     stack.start_worker()
     stack.start_beat()
     try:

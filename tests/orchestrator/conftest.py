@@ -34,7 +34,7 @@ def running_cluster(root: Path, runtime: str, *, env: dict | None = None, queues
     assert created.returncode == 0, created.stderr
     port = free_port()
     uvicorn = str(Path(sys.executable).with_name("uvicorn"))
-    stack.start("web", [uvicorn, "tutor.asgi:application", "--port", str(port)])
+    stack.start("web", [uvicorn, "tutor.asgi:application", "--ws", "wsproto", "--port", str(port)])
     stack.start_worker(**({"queues": queues} if queues else {}))
     stack.start_beat()
     wait_for(lambda: "Uvicorn running" in stack.log("web"), timeout=60, what="uvicorn")

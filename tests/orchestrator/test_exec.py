@@ -1,20 +1,23 @@
-"""`kubectl exec` and `kubectl cp` with the real kubectl, over the WebSocket channel protocol, on
-both runtimes: output, exit codes, stdin, an interactive shell on a pseudo-terminal, copies both
-ways, and the errors kubectl prints when an exec cannot run."""
+"""`kubectl exec`, `kubectl cp` and `kubectl port-forward` with the real kubectl, over WebSocket,
+on both runtimes: output, exit codes, stdin, an interactive shell on a pseudo-terminal, copies
+both ways, a Service reached from this machine, and the errors kubectl prints."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pty
 import select
 import subprocess
 import textwrap
 import time
+import urllib.request
 
 import pytest
 
 from tests.kubectl.conftest import KUBECTL
-from tests.orchestrator.helpers import eventually, pod, ready
+from tests.orchestrator.helpers import eventually, pod, pods, ready
+from tests.system.stack import free_port
 
 SHELL_POD = textwrap.dedent(
     """\
@@ -134,3 +137,119 @@ def _read_until(fd: int, text: str, timeout: float = 30) -> str:
         if ready_fds:
             seen += os.read(fd, 4096)
     return seen.decode(errors="replace")
+
+
+WEB = textwrap.dedent(
+    """\
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: web}
+    spec:
+      replicas: 2
+      selector: {matchLabels: {app: web}}
+      template:
+        metadata: {labels: {app: web}}
+        spec:
+          containers:
+          - name: web
+            image: nginx:1.27
+            ports: [{containerPort: 80, name: http}]
+            readinessProbe: {httpGet: {path: /, port: 80}, periodSeconds: 1}
+    ---
+    apiVersion: v1
+    kind: Service
+    metadata: {name: web}
+    spec:
+      selector: {app: web}
+      ports: [{port: 8080, targetPort: http}]
+    """
+)
+
+
+@contextlib.contextmanager
+def port_forward(kubectl, target: str, ports: str):
+    """`kubectl port-forward <target> <ports>` running until the block ends."""
+    process = subprocess.Popen(
+        [KUBECTL, "--kubeconfig", str(kubectl.kubeconfig), "port-forward", target, ports],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "HOME": str(kubectl.home)},
+    )
+    try:
+        lines = []
+        while not (line := process.stdout.readline()).startswith("Forwarding from") and line:
+            lines.append(line)
+        assert line.startswith("Forwarding from 127.0.0.1:"), "".join(lines)
+        yield process
+    finally:
+        process.kill()
+        process.wait()
+
+
+def _get(url: str) -> tuple[int, str]:
+    with urllib.request.urlopen(url, timeout=15) as response:
+        return response.status, response.read().decode()
+
+
+def test_port_forward_to_a_service_reaches_a_pod_behind_it(kubectl):
+    kubectl("apply", "-f", "-", input=WEB)
+    eventually(lambda: len([p for p in pods(kubectl) if ready(p)]) == 2, timeout=120)
+    local = free_port()
+    with port_forward(kubectl, "svc/web", f"{local}:8080"):
+        for _ in range(3):  # one forwarded connection after another over the same tunnel
+            status, body = _get(f"http://127.0.0.1:{local}/")
+            assert status == 200
+            assert "nginx" in body.lower() or "hello" in body.lower()
+
+
+def test_port_forward_to_a_closed_port_tells_why(kubectl):
+    kubectl("apply", "-f", "-", input=WEB)
+    eventually(lambda: len([p for p in pods(kubectl) if ready(p)]) == 2, timeout=120)
+    name = pods(kubectl)[0]["metadata"]["name"]
+    local = free_port()
+    with port_forward(kubectl, f"pod/{name}", f"{local}:81") as process:
+        with pytest.raises(OSError, match=r"closed|reset|Remote end"):
+            _get(f"http://127.0.0.1:{local}/")
+        lines = []
+        while "error" not in (line := process.stdout.readline()) and line:
+            lines.append(line)
+        assert "error forwarding port 81" in line, lines
+        assert "connection refused" in line.lower(), line
+
+
+TICKER = textwrap.dedent(
+    """\
+    apiVersion: v1
+    kind: Pod
+    metadata: {name: ticker}
+    spec:
+      containers:
+      - name: main
+        image: busybox:1.36
+        command: [sh, -c, "i=0; while true; do i=$((i+1)); echo tick $i; sleep 1; done"]
+    """
+)
+
+
+def test_attach_shows_what_the_container_writes_from_now_on(kubectl):
+    kubectl("apply", "-f", "-", input=TICKER)
+    eventually(lambda: pod(kubectl, "ticker")["status"].get("phase") == "Running", timeout=120)
+    process = subprocess.Popen(
+        [KUBECTL, "--kubeconfig", str(kubectl.kubeconfig), "attach", "ticker", "-c", "main"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "HOME": str(kubectl.home)},
+    )
+    try:
+        # kubectl says first that the session is recorded and how to get a prompt.
+        ticks = (line for line in iter(process.stdout.readline, "") if line.startswith("tick "))
+        first, second = (int(next(ticks).split()[1]) for _ in range(2))
+        assert second == first + 1
+    finally:
+        process.kill()
+        process.wait()
+    # Leaving the attach leaves the container running.
+    assert pod(kubectl, "ticker")["status"]["containerStatuses"][0]["restartCount"] == 0
+    assert "running" in pod(kubectl, "ticker")["status"]["containerStatuses"][0]["state"]

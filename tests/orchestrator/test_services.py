@@ -3,6 +3,7 @@ Service's name, from another pod, reaches the ready endpoints' targetPort and sp
 
 import json
 import textwrap
+import urllib.request
 
 import pytest
 
@@ -101,3 +102,61 @@ def test_a_request_through_the_service_reaches_more_than_one_ready_endpoint(kube
     assert set(answered) <= names
     assert len(set(answered)) > 1, f"every request reached the same pod: {answered}"
     assert any(line.startswith("fqdn Hello from ") for line in lines)
+
+
+SLEEPER = textwrap.dedent(
+    """\
+    apiVersion: v1
+    kind: Pod
+    metadata: {name: sleeper}
+    spec:
+      containers:
+      - {name: main, image: busybox:1.36, command: [sleep, "3600"]}
+    """
+)
+
+
+def test_a_request_to_the_cluster_ip_from_a_pod_reaches_an_endpoint(kubectl, runtime):
+    if runtime != "docker":
+        pytest.skip("ClusterIPs are real addresses on the Docker runtime's sandbox network")
+    kubectl("apply", "-f", "-", input=DEPLOYMENT + "---\n" + SERVICE + "---\n" + SLEEPER)
+    kubectl("rollout", "status", "deployment/web", "--timeout=90s", timeout=120)
+    eventually(lambda: len(addresses(kubectl, "web")[0]) == 3)
+    kubectl("wait", "--for=condition=Ready", "pod/sleeper", "--timeout=90s", timeout=120)
+    cluster_ip = json.loads(kubectl("get", "service", "web", "-o", "json").stdout)["spec"]["clusterIP"]
+    names = {p["metadata"]["name"] for p in pods(kubectl)}
+
+    def answered():
+        """the ClusterIP answers from inside the sandbox network"""
+        got = kubectl(
+            "exec", "sleeper", "--", "timeout", "5", "wget", "-qO-", f"http://{cluster_ip}:8080/", check=False
+        )
+        return got.returncode == 0 and got.stdout
+
+    page = eventually(answered, timeout=30)
+    assert any(f"Hello from {name}" in page for name in names), page
+
+
+def test_a_node_port_service_answers_on_this_hosts_loopback(kubectl, runtime):
+    if runtime != "docker":
+        pytest.skip("node ports are published on the host by the Docker runtime")
+    node_port_service = SERVICE.replace("spec:\n", "spec:\n  type: NodePort\n", 1)
+    kubectl("apply", "-f", "-", input=DEPLOYMENT + "---\n" + node_port_service)
+    kubectl("rollout", "status", "deployment/web", "--timeout=90s", timeout=120)
+    eventually(lambda: len(addresses(kubectl, "web")[0]) == 3)
+    service = json.loads(kubectl("get", "service", "web", "-o", "json").stdout)
+    node_port = service["spec"]["ports"][0]["nodePort"]
+    assert 30000 <= node_port <= 32767
+
+    def answered():
+        """the node port answers on 127.0.0.1"""
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{node_port}/", timeout=5) as response:
+                return response.read().decode()
+        except OSError:
+            return ""
+
+    assert "Hello from web-" in eventually(answered, timeout=30)
+    taken = kubectl("create", "service", "nodeport", "other", "--tcp=80", f"--node-port={node_port}", check=False)
+    assert taken.returncode == 1
+    assert "provided port is already allocated" in taken.stderr

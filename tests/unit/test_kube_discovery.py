@@ -15,7 +15,14 @@ from pathlib import Path
 import pytest
 
 from clusters.kube import discovery
-from clusters.objects.resources import KUBE_VERSION, RESOURCES, Resource, group_versions
+from clusters.objects.resources import (
+    KUBE_VERSION,
+    METRICS_GROUP,
+    RESOURCES,
+    Resource,
+    group_versions,
+    served_group_versions,
+)
 
 KUBECTL_137 = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json"
 KUBECTL_135 = (
@@ -70,7 +77,7 @@ def test_api_versions_lists_the_core_version_and_echoes_the_server_address():
 def test_api_group_list_has_every_non_core_group_and_its_versions():
     body = discovery.api_group_list()
     assert (body["kind"], body["apiVersion"]) == ("APIGroupList", "v1")
-    served = {(group, version) for group, version in group_versions() if group}
+    served = {(group, version) for group, version in served_group_versions() if group}
     listed = {
         (group["name"], version["version"])
         for group in body["groups"]
@@ -280,7 +287,8 @@ def test_aggregated_entries_carry_scope_kind_and_freshness():
                 for resource in version["resources"]:
                     assert resource["scope"] in ("Namespaced", "Cluster")
                     assert resource["responseKind"]["kind"]
-                    assert resource["singularResource"]
+                    # metrics-server's kinds declare no singular name; every stored kind has one.
+                    assert resource["singularResource"] or resource["responseKind"]["group"] == METRICS_GROUP
                     assert resource["verbs"]
                     for sub in resource.get("subresources", []):
                         assert sub["responseKind"]["kind"]
@@ -309,8 +317,8 @@ def test_aggregated_and_legacy_formats_describe_the_same_resources():
         {"name": group["name"], "versions": group["versions"]} for group in discovery.api_group_list()["groups"]
     ]
     resources |= core_resources
-    assert set(resources) == {f"{g}/{v}" if g else v for g, v in group_versions()}
-    for group, version in group_versions():
+    assert set(resources) == {f"{g}/{v}" if g else v for g, v in served_group_versions()}
+    for group, version in served_group_versions():
         split = resources[f"{group}/{version}" if group else version]
         for entry in split:
             del entry["singularName"]  # legacy subresources leave it empty; client-go copies the parent's

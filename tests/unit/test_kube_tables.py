@@ -523,6 +523,31 @@ def test_it_counts_a_started_sidecar_in_ready_and_keeps_its_restarts_after_initi
     assert row("Pod", pod)[1:4] == ["2/2", "Running", "2 (3m ago)"]
 
 
+def test_a_started_sidecar_that_is_not_ready_counts_in_the_total_only():
+    pod = running_pod("with-sidecar")
+    pod["spec"]["initContainers"] = [{"name": "proxy", "image": "envoy", "restartPolicy": "Always"}]
+    pod["status"]["initContainerStatuses"] = [
+        {
+            "name": "proxy",
+            "ready": False,
+            "started": True,
+            "restartCount": 0,
+            "state": {"running": {"startedAt": ago(minutes=4)}},
+        }
+    ]
+    pod["status"]["conditions"][1]["status"] = "False"
+    assert row("Pod", pod)[1:3] == ["1/2", "Running"]
+
+
+def test_a_completed_job_pod_with_a_stopped_sidecar_reads_completed():
+    pod = running_pod("job-with-sidecar")
+    pod["spec"]["initContainers"] = [{"name": "logshipper", "image": "alpine", "restartPolicy": "Always"}]
+    done = {"terminated": {"exitCode": 0, "reason": "Completed"}}
+    pod["status"].update(phase="Succeeded", initContainerStatuses=[{"name": "logshipper", "state": done}])
+    pod["status"]["containerStatuses"][0].update(ready=False, started=False, state=done)
+    assert row("Pod", pod)[1:3] == ["0/2", "Completed"]
+
+
 def test_it_shows_terminating_for_a_pod_being_deleted():
     pod = running_pod(deletionTimestamp=ago(seconds=-30), deletionGracePeriodSeconds=30)
     assert row("Pod", pod)[1:3] == ["1/1", "Terminating"]
@@ -1222,6 +1247,45 @@ def test_it_shows_a_replica_sets_desired_current_and_ready_counts():
         "Images",
         "Selector",
     ]
+
+
+def test_it_shows_a_replication_controllers_counts_and_its_plain_selector():
+    controller = {
+        "kind": "ReplicationController",
+        "apiVersion": "v1",
+        "metadata": meta("nginx", created=ago(minutes=3)),
+        "spec": {
+            "replicas": 3,
+            "selector": {"tier": "front", "app": "nginx"},
+            "template": pod_template(("nginx", "nginx")),
+        },
+        "status": {"replicas": 2, "fullyLabeledReplicas": 2, "readyReplicas": 1, "availableReplicas": 1},
+    }
+    assert row("ReplicationController", controller) == [
+        "nginx",
+        3,
+        2,
+        1,
+        "3m",
+        "nginx",
+        "nginx",
+        "app=nginx,tier=front",
+    ]
+    assert column_names("ReplicationController") == [
+        ("Name", 0),
+        ("Desired", 0),
+        ("Current", 0),
+        ("Ready", 0),
+        ("Age", 0),
+        ("Containers", 1),
+        ("Images", 1),
+        ("Selector", 1),
+    ]
+
+
+def test_a_new_replication_controller_without_a_status_or_template_prints_zeros_and_nothing():
+    controller = {"kind": "ReplicationController", "metadata": meta("bare"), "spec": {"replicas": 1, "selector": {}}}
+    assert row("ReplicationController", controller)[1:] == [1, 0, 0, "5m", "", "", "<none>"]
 
 
 def test_it_shows_a_stateful_sets_ready_over_desired_without_a_selector_column():

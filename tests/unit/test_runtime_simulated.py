@@ -441,3 +441,151 @@ def test_a_nodes_own_persistent_volumes_are_kept_in_its_json_state(runtime, cloc
     restored.pod_sandbox_ensure(POD, hostname="demo", volumes=[claim])
     start(restored, command=["cat", "/data/note"], volumeMounts=DATA)
     assert lines(restored) == ["kept"]
+
+
+# -- the documentation's images ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("image", "fields", "state"),
+    [
+        ("registry.k8s.io/pause:3.10", {}, "running"),
+        ("registry.k8s.io/e2e-test-images/agnhost:2.39", {}, "running"),
+        ("registry.k8s.io/hpa-example", {}, "running"),
+        ("registry.k8s.io/busybox:1.27.2", {"command": ["sleep", "60"]}, "running"),
+        ("registry.k8s.io/nginx-slim:0.8", {}, "running"),
+        ("registry.k8s.io/echoserver:1.10", {}, "running"),
+        ("gcr.io/google_samples/gb-frontend:v5", {}, "running"),
+        ("us-docker.pkg.dev/google-samples/containers/gke/gb-redis-follower:v2", {}, "running"),
+        ("docker.io/redis:6.0.5", {}, "running"),
+        ("mongo:4.2", {"args": ["--bind_ip", "0.0.0.0"]}, "running"),  # noqa: S104 - the docs' mongo
+        ("rabbitmq", {}, "running"),
+        ("memcached:1.6", {}, "running"),
+        ("gcr.io/google-samples/cassandra:v13", {}, "running"),
+        (
+            "registry.k8s.io/kubernetes-zookeeper:1.0-3.4.10",
+            {"command": ["sh", "-c", "start-zookeeper --servers=3"]},
+            "running",
+        ),
+        ("python:3.13", {}, "exited"),  # python3 with no terminal reads an empty stdin and ends
+        ("node:22", {}, "exited"),
+        ("golang:1.23", {"command": ["go", "version"]}, "exited"),
+        ("eclipse-temurin:21", {"command": ["java", "-version"]}, "exited"),
+        ("ruby:3.3", {"command": ["ruby", "-e", "puts 'hi'"]}, "exited"),
+    ],
+)
+def test_the_documentations_images_pull_and_run(runtime, image, fields, state):
+    assert runtime.image_pull(image, policy="IfNotPresent").ok
+    observed = start(runtime, image, name="c", **fields)
+    assert (observed.state, observed.exit_code in (None, 0)) == (state, True)
+
+
+def test_the_pi_job_prints_pi_to_the_digits_asked(runtime):
+    observed = start(runtime, "perl:5.40", ["perl", "-Mbignum=bpi", "-wle", "print bpi(2000)"])
+    assert (observed.state, observed.exit_code) == ("exited", 0)
+    [digits] = lines(runtime)
+    assert len(digits) == 2001
+    assert digits.startswith("3.14159265358979323846264338327950288")
+
+
+def test_a_pods_args_go_to_the_images_entrypoint_and_its_command_replaces_it(runtime, clock):
+    start(
+        runtime, "redis:5", args=["/usr/local/etc/redis/redis.conf"], name="conf"
+    )  # docker-entrypoint.sh → redis-server
+    start(runtime, "nginx:1.27", args=["sh", "-c", "echo via the entrypoint"], name="args")
+    start(runtime, "nginx:1.27", ["echo"], args=["command", "and", "args"], name="both")
+    clock.advance(2)
+    assert runtime.probe(POD, "conf", {"tcpSocket": {"port": 6379}}).success
+    assert lines(runtime, "args") == ["via the entrypoint"]
+    assert lines(runtime, "both") == ["command and args"]
+
+
+def test_agnhost_liveness_answers_for_ten_seconds_then_fails(runtime, clock):
+    start(runtime, "registry.k8s.io/e2e-test-images/agnhost:2.40", args=["liveness"], name="liveness")
+    probe = {"httpGet": {"path": "/healthz", "port": 8080}}
+    clock.advance(9)
+    assert runtime.probe(POD, "liveness", probe).success
+    clock.advance(1)
+    assert runtime.probe(POD, "liveness", probe).message == "HTTP probe failed with statuscode: 500"
+
+
+def test_the_termination_message_is_what_the_container_wrote_to_its_file(runtime, clock):
+    start(runtime, "debian", ["/bin/sh"], args=["-c", "sleep 10 && echo Sleep expired > /dev/termination-log"])
+    clock.advance(10)
+    assert (now_of(runtime).exit_code, now_of(runtime).message) == (0, "Sleep expired\n")
+    failing = {"terminationMessagePolicy": "FallbackToLogsOnError"}
+    observed = start(runtime, command=["sh", "-c", "echo first; echo last words; exit 2"], name="fails", **failing)
+    assert observed.message == "first\nlast words"
+
+
+# -- exec ------------------------------------------------------------------------------------------
+
+
+def exec_all(process, data: bytes = b"") -> tuple[int, str]:
+    if data:
+        process.write_stdin(data)
+    process.close_stdin()
+    output = b""
+    while (chunk := process.read_output(10)) is not None and chunk[1]:
+        output += chunk[1]
+    return process.wait(10), output.decode()
+
+
+def test_an_exec_write_is_read_by_the_containers_own_loop_from_its_next_round(runtime, clock):
+    scratch = VolumeSpec("data", "emptyDir")
+    runtime.pod_sandbox_ensure(POD, hostname="demo", volumes=[scratch])
+    loop = "while true; do cat /data/m 2>/dev/null || echo none; sleep 5; done"
+    start(runtime, command=["sh", "-c", loop], volumeMounts=DATA)
+    clock.advance(7)
+    assert exec_all(runtime.container_exec(POD, "c", ["sh", "-c", "echo new > /data/m"], tty=False, stdin=False)) == (
+        0,
+        "",
+    )
+    clock.advance(10)
+    assert lines(runtime) == ["none", "none", "new", "new"]
+    saved = SimulatedRuntime.from_json(json.loads(json.dumps(runtime.to_json())), clock=clock)
+    clock.advance(5)
+    assert [text for _, text in saved.logs(POD, "c", restart=0, since=None)][-1] == "new"
+
+
+def test_exec_into_an_image_without_a_shell_fails_as_the_engine_says(runtime):
+    start(runtime, "registry.k8s.io/pause:3.10", name="pause")
+    code, output = exec_all(runtime.container_exec(POD, "pause", ["sh"], tty=False, stdin=False))
+    assert code == 126
+    assert 'exec: "sh": executable file not found in $PATH' in output
+
+
+def test_a_pod_mate_reaches_the_web_servers_pages_on_localhost(runtime):
+    start(runtime, "nginx:1.27", name="web")
+    start(runtime, command=["sleep", "3600"], name="client")
+    code, page = exec_all(runtime.container_exec(POD, "client", ["wget", "-qO-", "localhost"], tty=False, stdin=False))
+    assert (code, page.splitlines()[3]) == (0, "<title>Welcome to nginx!</title>")
+    runtime.container_exec(
+        POD, "web", ["sh", "-c", "echo mine > /usr/share/nginx/html/index.html"], tty=False, stdin=False
+    ).wait(10)
+    assert exec_all(runtime.container_exec(POD, "client", ["wget", "-qO-", "localhost"], tty=False, stdin=False)) == (
+        0,
+        "mine\n",
+    )
+
+
+def test_a_sidecar_polling_localhost_reaches_the_web_server_once_it_starts(runtime, clock):
+    poll = "while true; do wget -qO- http://localhost:80 | head -n 4 | tail -n 1; sleep 5; done"
+    start(runtime, command=["sh", "-c", poll], name="client")  # a sidecar starts before the app
+    clock.advance(1)
+    start(runtime, "nginx:1.29", name="web")
+    clock.advance(10)
+    assert lines(runtime, "client") == [
+        "wget: can't connect to remote host (127.0.0.1): Connection refused",
+        "<title>Welcome to nginx!</title>",
+        "<title>Welcome to nginx!</title>",
+    ]
+
+
+def test_a_wait_for_a_database_ends_when_it_becomes_ready(runtime, clock):
+    wait = "until nc -z localhost 6379; do echo waiting; sleep 1; done; echo redis is up"
+    start(runtime, command=["sh", "-c", wait], name="waiter")
+    start(runtime, "redis:7", name="cache")  # ready two seconds after it starts
+    clock.advance(5)
+    assert lines(runtime, "waiter") == ["waiting", "waiting", "redis is up"]
+    assert now_of(runtime, "waiter").finished_at == T0 + timedelta(seconds=2)

@@ -1,10 +1,11 @@
+import ipaddress
 import json
 
 import pytest
 from django.contrib.auth.models import User
 
-from clusters import errors, store
-from clusters.models import Change, StoredObject
+from clusters import errors, sandbox_network, store
+from clusters.models import Change, Sandbox, StoredObject
 from clusters.objects.resources import resource_for_kind
 from clusters.sandboxes import sandbox_create
 
@@ -189,7 +190,8 @@ def test_services_get_a_cluster_ip_from_the_service_range_and_target_port_from_p
     first = store.object_create(sandbox=sandbox, resource=SERVICES, body=body, namespace="default")
     body["metadata"]["name"] = "web2"
     second = store.object_create(sandbox=sandbox, resource=SERVICES, body=body, namespace="default")
-    assert first["spec"]["clusterIP"].startswith("10.9")
+    service_range = sandbox_network.service_range(sandbox.network)
+    assert ipaddress.ip_address(first["spec"]["clusterIP"]) in service_range
     assert first["spec"]["clusterIP"] != second["spec"]["clusterIP"]
     assert first["spec"]["ports"][0]["targetPort"] == 80
     assert first["spec"]["type"] == "ClusterIP"
@@ -407,4 +409,34 @@ def test_a_pod_that_changed_is_bound_or_is_leaving_cannot_be_bound(sandbox):
     with pytest.raises(errors.Conflict, match="being deleted"):
         store.pod_bind(
             sandbox=sandbox, namespace="default", name="leaving", node="node-1", conditions=[], resource_version=None
+        )
+
+
+def _node_port_service(name: str, node_port: int | None = None) -> dict:
+    port = {"port": 80, **({"nodePort": node_port} if node_port else {})}
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name},
+        "spec": {"type": "NodePort", "ports": [port]},
+    }
+
+
+def test_docker_sandboxes_share_the_hosts_node_ports():
+    first = sandbox_create(owner=User.objects.create(username="alice"), runtime="simulated")
+    second = sandbox_create(owner=User.objects.create(username="bob"), runtime="simulated")
+    Sandbox.objects.filter(pk=first.pk).update(network="10.213.1.0/24")
+    Sandbox.objects.filter(pk=second.pk).update(network="10.213.2.0/24")
+    first.refresh_from_db()
+    second.refresh_from_db()
+    made = store.object_create(sandbox=first, resource=SERVICES, body=_node_port_service("web"), namespace="default")
+    port = made["spec"]["ports"][0]["nodePort"]
+    assert made["spec"]["clusterIP"].startswith("10.213.1.")
+    other = store.object_create(sandbox=second, resource=SERVICES, body=_node_port_service("web"), namespace="default")
+    assert other["spec"]["ports"][0]["nodePort"] != port
+    with pytest.raises(
+        errors.Invalid, match=rf"spec.ports\[0\].nodePort: Invalid value: {port}: provided port is already"
+    ):
+        store.object_create(
+            sandbox=second, resource=SERVICES, body=_node_port_service("taken", port), namespace="default"
         )

@@ -5,8 +5,9 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from clusters import workqueue
+from clusters import tasks, workqueue
 from clusters.models import Sandbox, WorkItem
+from tutor.celery import app as celery_app
 
 pytestmark = pytest.mark.django_db
 
@@ -242,3 +243,17 @@ def test_due_work_without_a_message_is_sent_again_and_a_dead_workers_key_is_due_
     assert workqueue.resync_due(now=later) == 2
     assert sent[1:] == [("controllers", None), ("kubelet/node-1", None)]
     assert workqueue.work_claim(sandbox.pk, "kubelet/node-1", now=later)
+
+
+def test_a_wake_up_is_the_run_work_task_sent_by_name_to_the_keys_queue(monkeypatch):
+    messages = []
+    monkeypatch.setattr(celery_app, "send_task", lambda name, args, **options: messages.append((name, args, options)))
+    at = timezone.now() + timedelta(seconds=3)
+
+    workqueue._send(7, "kubelet/node-2", at=at)
+    workqueue._send(7, workqueue.CONTROLLERS)
+
+    assert messages == [
+        (tasks.run_work.name, (7, "kubelet/node-2"), {"queue": "kubelet.node-2", "eta": at}),
+        (tasks.run_work.name, (7, "controllers"), {"queue": "celery"}),
+    ]

@@ -82,6 +82,7 @@ class Command(BaseCommand):
             )
 
     def handle_clean_engine(self, **options):
+        # Imported here: the Docker SDK loads only in processes that use a Docker engine.
         from clusters.runtime.docker import DockerRuntime
 
         sandboxes = Sandbox.objects.filter(engine="docker")

@@ -1,33 +1,16 @@
-import copy
-import itertools
 from datetime import UTC, datetime, timedelta
-
-import pytest
 
 from clusters.controllers import cronjob
 from clusters.controllers.actions import Create, Delete, Event, Patch, ref
 from clusters.controllers.state import ClusterState
+from tests.unit.controllers import world
+from tests.unit.controllers.world import stamp
 
 CREATED = datetime(2026, 3, 2, 8, 59, 30, tzinfo=UTC)
 
 
-def stamp(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def minutes(moment: datetime) -> int:
     return int(moment.timestamp()) // 60
-
-
-def merge(target: dict, patch: dict) -> dict:
-    for key, value in patch.items():
-        if value is None:
-            target.pop(key, None)
-        elif isinstance(value, dict) and isinstance(target.get(key), dict):
-            merge(target[key], value)
-        else:
-            target[key] = copy.deepcopy(value)
-    return target
 
 
 def make_cron_job(schedule: str = "*/5 * * * *", **spec) -> dict:
@@ -67,47 +50,14 @@ def make_cron_job(schedule: str = "*/5 * * * *", **spec) -> dict:
     return body
 
 
-class World:
-    """Applies planned actions as the store would, and lets the test finish Jobs as their controller would."""
-
-    def __init__(self, *objects: dict, now: datetime):
-        self.now = now
-        self.objects = {self.key(o): copy.deepcopy(o) for o in objects}
-        self.events: list[Event] = []
-        self.versions = itertools.count(100)
-
-    @staticmethod
-    def key(obj: dict) -> tuple:
-        return obj["kind"], obj["metadata"].get("namespace", ""), obj["metadata"]["name"]
-
-    def state(self) -> ClusterState:
-        return ClusterState.of(copy.deepcopy(list(self.objects.values())))
+class World(world.World):
+    """The shared world; the test finishes Jobs as their controller would."""
 
     def jobs(self) -> list[dict]:
-        return sorted((o for o in self.objects.values() if o["kind"] == "Job"), key=lambda j: j["metadata"]["name"])
+        return self.all("Job")
 
     def cron_job(self) -> dict:
-        return self.objects[("CronJob", "default", "hello")]
-
-    def apply(self, actions: list) -> None:
-        for action in actions:
-            match action:
-                case Create(body=body):
-                    body = copy.deepcopy(body)
-                    version = next(self.versions)
-                    body["metadata"].update(uid=f"uid-{version}", resourceVersion=str(version))
-                    body["metadata"]["creationTimestamp"] = stamp(self.now)
-                    self.objects.setdefault(self.key(body), body)
-                case Patch():
-                    obj = self.objects.get((action.kind, action.namespace, action.name))
-                    if obj is None or action.resource_version not in (None, obj["metadata"]["resourceVersion"]):
-                        continue
-                    merge(obj, action.patch)
-                    obj["metadata"]["resourceVersion"] = str(next(self.versions))
-                case Delete():
-                    self.objects.pop((action.kind, action.namespace, action.name), None)
-                case Event():
-                    self.events.append(action)
+        return self.get("CronJob", "hello")
 
     def settle(self, limit: int = 20) -> list:
         done = []
@@ -129,50 +79,6 @@ class World:
         }
         if outcome == "Complete":
             job["status"]["completionTime"] = stamp(self.now)
-
-
-# --- schedules -------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("schedule", "after", "expected"),
-    [
-        ("*/15 * * * *", "2026-03-02T09:00:00Z", "2026-03-02T09:15:00Z"),
-        ("*/15 * * * *", "2026-03-02T09:14:59Z", "2026-03-02T09:15:00Z"),
-        ("0 9 * * 1-5", "2026-03-06T09:00:00Z", "2026-03-09T09:00:00Z"),  # Friday, then Monday
-        ("0 9 * * MON-FRI", "2026-03-07T10:00:00Z", "2026-03-09T09:00:00Z"),
-        ("@hourly", "2026-03-02T09:30:00Z", "2026-03-02T10:00:00Z"),
-        ("@weekly", "2026-03-02T09:30:00Z", "2026-03-08T00:00:00Z"),
-        ("@yearly", "2026-03-02T09:30:00Z", "2027-01-01T00:00:00Z"),
-        ("30 6-16/4 * * *", "2026-03-02T10:31:00Z", "2026-03-02T14:30:00Z"),
-        ("5/20 * * * *", "2026-03-02T09:26:00Z", "2026-03-02T09:45:00Z"),
-        ("0 0 13 * 5", "2026-03-02T00:00:00Z", "2026-03-06T00:00:00Z"),  # the 13th OR a Friday
-        ("0 0 13 * *", "2026-03-02T00:00:00Z", "2026-03-13T00:00:00Z"),
-        ("0 0 * jan,jul *", "2026-03-02T00:00:00Z", "2026-07-01T00:00:00Z"),
-        ("0 0 29 2 *", "2026-03-02T00:00:00Z", "2028-02-29T00:00:00Z"),
-        ("@every 90s", "2026-03-02T09:00:00Z", "2026-03-02T09:01:30Z"),
-    ],
-)
-def test_it_computes_the_next_schedule_time_as_robfig_cron_does(schedule, after, expected):
-    moment = datetime.fromisoformat(after.replace("Z", "+00:00"))
-    assert stamp(cronjob.parse_schedule(schedule).next(moment)) == expected
-
-
-def test_a_schedule_runs_in_its_time_zone():
-    seoul = cronjob.parse_schedule("0 9 * * *", "Asia/Seoul")
-    assert stamp(seoul.next(datetime(2026, 3, 2, 1, 0, tzinfo=UTC))) == "2026-03-03T00:00:00Z"
-    prefixed = cronjob.parse_schedule("CRON_TZ=America/New_York 30 2 * * *")
-    # 2026-03-08 02:30 does not exist in New York: it fires at 03:30 EDT.
-    assert stamp(prefixed.next(datetime(2026, 3, 8, 0, 0, tzinfo=UTC))) == "2026-03-08T07:30:00Z"
-
-
-def test_a_schedule_that_never_comes_has_no_next_time():
-    assert cronjob.parse_schedule("0 0 31 2 *").next(CREATED) is None
-
-
-def test_an_unparseable_schedule_raises_robfigs_message():
-    with pytest.raises(cronjob.ScheduleError, match=r"end of range \(60\) above maximum \(59\): 60"):
-        cronjob.parse_schedule("60 * * * *")
 
 
 # --- creating Jobs ---------------------------------------------------------------------------

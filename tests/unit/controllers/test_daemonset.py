@@ -1,5 +1,4 @@
 import copy
-import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -7,23 +6,10 @@ import pytest
 from clusters.controllers import daemonset
 from clusters.controllers.actions import Create, Delete, Event, Patch, ref
 from clusters.controllers.state import ClusterState
+from tests.unit.controllers import world
+from tests.unit.controllers.world import stamp
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-
-def stamp(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def merge(target: dict, patch: dict) -> dict:
-    for key, value in patch.items():
-        if value is None:
-            target.pop(key, None)
-        elif isinstance(value, dict) and isinstance(target.get(key), dict):
-            merge(target[key], value)
-        else:
-            target[key] = copy.deepcopy(value)
-    return target
 
 
 def make_node(name: str, labels: dict | None = None, taints: list | None = None) -> dict:
@@ -66,25 +52,12 @@ def make_daemon_set(**template_spec) -> dict:
     }
 
 
-class World:
-    """Applies planned actions as the store would; a scheduler binds pods to the node their affinity
-    names, and a kubelet runs them and finishes graceful deletions."""
+class World(world.World):
+    """The shared world; a scheduler binds pods to the node their affinity names, and a kubelet
+    runs them and finishes graceful deletions."""
 
     def __init__(self, *objects: dict, now: datetime = NOW):
-        self.now = now
-        self.objects = {self.key(o): copy.deepcopy(o) for o in objects}
-        self.events: list[Event] = []
-        self.versions = itertools.count(100)
-
-    @staticmethod
-    def key(obj: dict) -> tuple:
-        return obj["kind"], obj["metadata"].get("namespace", ""), obj["metadata"]["name"]
-
-    def state(self) -> ClusterState:
-        return ClusterState.of(copy.deepcopy(list(self.objects.values())))
-
-    def pods(self) -> list[dict]:
-        return sorted((o for o in self.objects.values() if o["kind"] == "Pod"), key=lambda p: p["metadata"]["name"])
+        super().__init__(*objects, now=now)
 
     def pods_by_node(self) -> dict[str, str]:
         return {
@@ -94,46 +67,13 @@ class World:
         }
 
     def daemon_set(self) -> dict:
-        return self.objects[("DaemonSet", "kube-system", "agent")]
-
-    def add(self, obj: dict) -> None:
-        self.objects[self.key(obj)] = copy.deepcopy(obj)
-
-    def remove(self, kind: str, name: str, namespace: str = "") -> None:
-        del self.objects[(kind, namespace, name)]
-
-    def apply(self, actions: list) -> None:
-        for action in actions:
-            match action:
-                case Create(body=body):
-                    body = copy.deepcopy(body)
-                    version = next(self.versions)
-                    body["metadata"].update(uid=f"uid-{version}", resourceVersion=str(version))
-                    body["metadata"]["creationTimestamp"] = stamp(self.now)
-                    body["status"] = {"phase": "Pending"}
-                    self.objects.setdefault(self.key(body), body)
-                case Patch():
-                    obj = self.objects.get((action.kind, action.namespace, action.name))
-                    if obj is None or action.resource_version not in (None, obj["metadata"]["resourceVersion"]):
-                        continue
-                    merge(obj, action.patch)
-                    obj["metadata"]["resourceVersion"] = str(next(self.versions))
-                case Delete():
-                    obj = self.objects.get((action.kind, action.namespace, action.name))
-                    if obj is None or action.uid not in (None, obj["metadata"]["uid"]):
-                        continue
-                    if obj["spec"].get("nodeName") and action.grace_period != 0:
-                        obj["metadata"].setdefault("deletionTimestamp", stamp(self.now))
-                    else:
-                        del self.objects[self.key(obj)]
-                case Event():
-                    self.events.append(action)
+        return self.get("DaemonSet", "agent", "kube-system")
 
     def kubelet(self) -> None:
         """Bind pending pods where their affinity points, run them Ready, finish deletions."""
         for pod in self.pods():
             if pod["metadata"].get("deletionTimestamp"):
-                del self.objects[self.key(pod)]
+                self.kubelet_done(pod)
                 continue
             if not pod["spec"].get("nodeName"):
                 terms = pod["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
@@ -235,7 +175,7 @@ def test_it_follows_nodes_coming_and_going():
     assert "numberUnavailable" not in status
     assert daemonset.plan(world.state(), now=world.now) == []
 
-    world.add(make_node("node-3"))
+    world.put(make_node("node-3"))
     world.settle()
     assert sorted(world.pods_by_node()) == ["node-1", "node-2", "node-3"]
     assert status_of(world)["desiredNumberScheduled"] == 3
@@ -348,7 +288,7 @@ def test_extra_pods_on_a_node_are_deleted_keeping_the_oldest():
     [first] = world.pods()
     duplicate = copy.deepcopy(first)
     duplicate["metadata"].update(name="agent-zzzzz", uid="uid-dup", creationTimestamp=stamp(NOW + timedelta(seconds=5)))
-    world.add(duplicate)
+    world.put(duplicate)
     actions = world.settle()
     assert [a.name for a in actions if isinstance(a, Delete)] == ["agent-zzzzz"]
     assert [p["metadata"]["name"] for p in world.pods()] == [first["metadata"]["name"]]
@@ -457,8 +397,8 @@ def test_its_creates_say_which_nodes_lack_a_pod_in_one_sentence():
     actions = daemonset.plan(world.state(), now=world.now)
     assert whys(actions, Create) == ["DaemonSet agent wants a pod on every node: node-1 and node-2 have none"] * 2
     world.settle()
-    world.add(make_node("node-3", taints=[{"key": "dedicated", "value": "db", "effect": "NoSchedule"}]))
-    world.add(make_node("node-4"))
+    world.put(make_node("node-3", taints=[{"key": "dedicated", "value": "db", "effect": "NoSchedule"}]))
+    world.put(make_node("node-4"))
     assert whys(daemonset.plan(world.state(), now=world.now), Create) == [
         "DaemonSet agent wants a pod on 3 of 4 nodes: node-4 has none"
     ]
@@ -487,6 +427,6 @@ def test_its_deletes_say_why_each_pod_goes():
 def test_its_status_says_how_many_nodes_have_a_ready_pod():
     world = World(make_daemon_set(), make_node("node-1"), make_node("node-2"))
     world.settle()
-    world.add(make_node("node-3"))
+    world.put(make_node("node-3"))
     status = next(a for a in daemonset.plan(world.state(), now=world.now) if isinstance(a, Patch))
     assert status.why == "DaemonSet agent has a pod on 2 of 3 nodes, 2 ready: status updated"

@@ -14,7 +14,8 @@ from clusters.controllers import deployment, replicaset
 from clusters.controllers.actions import Create, Delete, Event, Patch
 from clusters.controllers.pods import format_time, is_ready
 from clusters.controllers.state import ClusterState
-from tests.unit.controllers.test_replicaset import T0, TEMPLATE, World, controller_of
+from tests.unit.controllers.test_replicaset import T0, TEMPLATE, World
+from tests.unit.controllers.world import controller_of
 
 CONTROLLERS = [deployment.plan, replicaset.plan]
 V1, V2, V3 = "nginx:1.27", "nginx:1.28", "nginx:1.29"
@@ -313,7 +314,14 @@ def test_a_taken_replica_set_name_bumps_the_collision_count_and_hashes_again():
     squatter = {
         "apiVersion": "apps/v1",
         "kind": "ReplicaSet",
-        "metadata": {"name": rs_name(), "namespace": "default", "labels": {"app": "squatter"}},
+        "metadata": {
+            "name": rs_name(),
+            "namespace": "default",
+            "uid": "uid-squatter",
+            "resourceVersion": "4",
+            "generation": 1,
+            "labels": {"app": "squatter"},
+        },
         "spec": {"replicas": 0, "selector": {"matchLabels": {"app": "squatter"}}, "template": TEMPLATE},
     }
     world = World(a_deployment(), squatter)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import copy
+import functools
 from datetime import UTC, datetime
 
 from clusters.controllers import endpoints
 from clusters.controllers.actions import Create, Delete, Patch
 from clusters.controllers.state import ClusterState
+from tests.unit.controllers.world import applied, controller_of, stored
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 SLICE = "discovery.k8s.io/v1"
@@ -61,14 +63,7 @@ def target(name):
 
 
 def owner(name="web"):
-    return {
-        "apiVersion": "v1",
-        "kind": "Service",
-        "name": name,
-        "uid": f"uid-svc-{name}",
-        "controller": True,
-        "blockOwnerDeletion": True,
-    }
+    return controller_of(service(name))
 
 
 def slice_labels(name="web", **extra):
@@ -88,38 +83,10 @@ def endpoint(name, ip, *, ready=True, serving=True, terminating=False, node="nod
     }
 
 
-# --- a tiny in-test store ------------------------------------------------------------------------
+# --- plans applied as the store would (the shared world) ----------------------------------------
 
 
-def merge(target_, patch):
-    if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    result = dict(target_) if isinstance(target_, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = merge(result.get(key), value)
-    return result
-
-
-def apply(state: ClusterState, actions) -> ClusterState:
-    objects = {
-        (obj["kind"], obj["metadata"].get("namespace", ""), obj["metadata"]["name"]): copy.deepcopy(obj)
-        for items in state.by_kind.values()
-        for obj in items
-    }
-    for action in actions:
-        match action:
-            case Create(body=body):
-                created = copy.deepcopy(body)
-                created["metadata"]["uid"] = f"uid-{body['metadata']['name']}"
-                objects[(body["kind"], body["metadata"].get("namespace", ""), body["metadata"]["name"])] = created
-            case Patch(kind=kind, namespace=namespace, name=name, patch=patch):
-                objects[(kind, namespace, name)] = merge(objects[(kind, namespace, name)], patch)
-            case Delete(kind=kind, namespace=namespace, name=name):
-                del objects[(kind, namespace, name)]
-    return ClusterState.of(objects.values())
+apply = functools.partial(applied, now=NOW)
 
 
 def slice_creates(actions):
@@ -418,7 +385,8 @@ def test_it_deletes_the_endpoints_of_a_deleted_service_and_leaves_slices_to_the_
     )
     without_service = ClusterState.of([o for kind, items in state.by_kind.items() if kind != "Service" for o in items])
 
-    assert endpoints.plan(without_service, now=NOW) == [Delete("v1", "Endpoints", "default", "web", uid="uid-web")]
+    uid = stored(state, "Endpoints", "web")["metadata"]["uid"]
+    assert endpoints.plan(without_service, now=NOW) == [Delete("v1", "Endpoints", "default", "web", uid=uid)]
 
 
 def test_it_spares_a_leader_election_record():

@@ -4,11 +4,13 @@ foreground, or not at all (orphaned)."""
 from __future__ import annotations
 
 import copy
+import functools
 from datetime import UTC, datetime
 
 from clusters.controllers import garbage_collector
 from clusters.controllers.actions import Delete, Patch
 from clusters.controllers.state import ClusterState
+from tests.unit.controllers.world import applied, controller_of, stored
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 STAMP = "2025-03-01T12:00:00Z"
@@ -27,71 +29,22 @@ def obj(api_version, kind, name, *, owners=(), ns="default", finalizers=(), dele
     return {"apiVersion": api_version, "kind": kind, "metadata": metadata, "spec": {}}
 
 
-def ref_to(owner, *, block=True, controller=True):
-    return {
-        "apiVersion": owner["apiVersion"],
-        "kind": owner["kind"],
-        "name": owner["metadata"]["name"],
-        "uid": owner["metadata"]["uid"],
-        "controller": controller,
-        "blockOwnerDeletion": block,
-    }
-
-
 def deployment(**kwargs):
     return obj("apps/v1", "Deployment", "web", **kwargs)
 
 
 def replica_set(owner=None, **kwargs):
-    return obj("apps/v1", "ReplicaSet", "web-7d9f", owners=[ref_to(owner)] if owner else (), **kwargs)
+    return obj("apps/v1", "ReplicaSet", "web-7d9f", owners=[controller_of(owner)] if owner else (), **kwargs)
 
 
 def pod(name, owner=None, **kwargs):
-    return obj("v1", "Pod", name, owners=[ref_to(owner)] if owner else (), **kwargs)
+    return obj("v1", "Pod", name, owners=[controller_of(owner)] if owner else (), **kwargs)
 
 
-# --- a tiny in-test store, deleting as the API server does --------------------------------------------
+# --- plans applied as the store would (the shared world) ----------------------------------------
 
 
-def merge(target, patch):
-    if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    result = dict(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = merge(result.get(key), value)
-    return result
-
-
-def apply(state: ClusterState, actions) -> ClusterState:
-    objects = {
-        (o["kind"], o["metadata"].get("namespace", ""), o["metadata"]["name"]): copy.deepcopy(o)
-        for items in state.by_kind.values()
-        for o in items
-    }
-    for action in actions:
-        match action:
-            case Patch(kind=kind, namespace=ns, name=name, patch=patch, resource_version=rv):
-                body = objects[(kind, ns, name)]
-                assert rv == body["metadata"]["resourceVersion"]
-                body = objects[(kind, ns, name)] = merge(body, patch)
-                body["metadata"]["resourceVersion"] = str(int(rv) + 1)
-                if body["metadata"].get("deletionTimestamp") and not body["metadata"].get("finalizers"):
-                    del objects[(kind, ns, name)]
-            case Delete(kind=kind, namespace=ns, name=name, propagation=propagation):
-                body = objects[(kind, ns, name)]
-                finalizers = list(body["metadata"].get("finalizers") or [])
-                if propagation == "Foreground" and "foregroundDeletion" not in finalizers:
-                    finalizers.append("foregroundDeletion")
-                if propagation == "Orphan" and "orphan" not in finalizers:
-                    finalizers.append("orphan")
-                if finalizers:
-                    body["metadata"].update(finalizers=finalizers, deletionTimestamp=STAMP)
-                else:
-                    del objects[(kind, ns, name)]
-    return ClusterState.of(objects.values())
+apply = functools.partial(applied, now=NOW)
 
 
 def names(state: ClusterState) -> list[str]:
@@ -131,7 +84,7 @@ def test_it_matches_owners_by_uid_not_by_name():
 
 def test_it_does_not_look_for_a_namespaced_owner_in_another_namespace():
     owner = obj("v1", "ConfigMap", "settings", ns="other")
-    dependent = obj("v1", "Secret", "derived", owners=[ref_to(owner)])
+    dependent = obj("v1", "Secret", "derived", owners=[controller_of(owner)])
 
     assert garbage_collector.plan(ClusterState.of([owner, dependent]), now=NOW) == [
         Delete("v1", "Secret", "default", "derived", uid="uid-derived", propagation="Background")
@@ -148,7 +101,9 @@ def test_it_accepts_a_cluster_scoped_owner():
 def test_it_removes_only_the_dangling_reference_when_another_owner_remains():
     alive = obj("v1", "ConfigMap", "alive")
     gone = obj("v1", "ConfigMap", "gone")
-    shared = obj("v1", "Secret", "shared", owners=[ref_to(gone, controller=False), ref_to(alive, controller=False)])
+    shared = obj(
+        "v1", "Secret", "shared", owners=[controller_of(gone, controller=False), controller_of(alive, controller=False)]
+    )
 
     assert garbage_collector.plan(ClusterState.of([alive, shared]), now=NOW) == [
         Patch(
@@ -156,7 +111,7 @@ def test_it_removes_only_the_dangling_reference_when_another_owner_remains():
             "Secret",
             "default",
             "shared",
-            {"metadata": {"ownerReferences": [ref_to(alive, controller=False)]}},
+            {"metadata": {"ownerReferences": [controller_of(alive, controller=False)]}},
             resource_version="7",
         )
     ]
@@ -171,7 +126,7 @@ def test_it_leaves_alone_an_owner_of_a_kind_it_cannot_look_up():
 
 def test_it_cleans_up_the_slices_of_a_deleted_service():
     service = obj("v1", "Service", "web")
-    endpoint_slice = obj("discovery.k8s.io/v1", "EndpointSlice", "web-whhrn", owners=[ref_to(service)])
+    endpoint_slice = obj("discovery.k8s.io/v1", "EndpointSlice", "web-whhrn", owners=[controller_of(service)])
 
     assert garbage_collector.plan(ClusterState.of([endpoint_slice]), now=NOW) == [
         Delete(
@@ -209,8 +164,11 @@ def test_it_deletes_a_deployment_in_the_foreground_from_the_bottom_up():
     state = apply(state, second)
 
     third = garbage_collector.plan(state, now=NOW)
+    marked = stored(state, "ReplicaSet", "web-7d9f")["metadata"]["resourceVersion"]  # by the first step
     assert third == [
-        Patch("apps/v1", "ReplicaSet", "default", "web-7d9f", {"metadata": {"finalizers": None}}, resource_version="7")
+        Patch(
+            "apps/v1", "ReplicaSet", "default", "web-7d9f", {"metadata": {"finalizers": None}}, resource_version=marked
+        )
     ]
     state = apply(state, third)
 
@@ -232,7 +190,7 @@ def test_it_waits_for_a_blocking_dependent_that_is_still_terminating():
 
 def test_it_does_not_wait_for_dependents_that_do_not_block():
     owner = replica_set(deleting=True, finalizers=["foregroundDeletion"])
-    loose = obj("v1", "Pod", "loose", owners=[ref_to(owner, block=False)])
+    loose = obj("v1", "Pod", "loose", owners=[controller_of(owner, block=False)])
 
     assert garbage_collector.plan(ClusterState.of([owner, loose]), now=NOW) == [
         Patch("apps/v1", "ReplicaSet", "default", "web-7d9f", {"metadata": {"finalizers": None}}, resource_version="7"),
@@ -243,7 +201,12 @@ def test_it_does_not_wait_for_dependents_that_do_not_block():
 def test_it_frees_a_dependent_that_has_another_owner_from_a_foreground_deletion():
     going = obj("v1", "ConfigMap", "going", deleting=True, finalizers=["foregroundDeletion"])
     staying = obj("v1", "ConfigMap", "staying")
-    shared = obj("v1", "Secret", "shared", owners=[ref_to(going, controller=False), ref_to(staying, controller=False)])
+    shared = obj(
+        "v1",
+        "Secret",
+        "shared",
+        owners=[controller_of(going, controller=False), controller_of(staying, controller=False)],
+    )
     state = ClusterState.of([going, staying, shared])
 
     first = garbage_collector.plan(state, now=NOW)
@@ -253,7 +216,7 @@ def test_it_frees_a_dependent_that_has_another_owner_from_a_foreground_deletion(
             "Secret",
             "default",
             "shared",
-            {"metadata": {"ownerReferences": [ref_to(staying, controller=False)]}},
+            {"metadata": {"ownerReferences": [controller_of(staying, controller=False)]}},
             resource_version="7",
         )
     ]
@@ -290,7 +253,7 @@ def test_it_orphans_the_dependents_then_lets_the_owner_go():
 def test_it_keeps_a_dependents_other_owners_when_orphaning_it():
     owner = replica_set(deleting=True, finalizers=["orphan", "example.com/keep"])
     other = obj("v1", "ConfigMap", "other")
-    both = obj("v1", "Secret", "both", owners=[ref_to(owner), ref_to(other, controller=False)])
+    both = obj("v1", "Secret", "both", owners=[controller_of(owner), controller_of(other, controller=False)])
 
     assert garbage_collector.plan(ClusterState.of([owner, other, both]), now=NOW) == [
         Patch(
@@ -298,11 +261,11 @@ def test_it_keeps_a_dependents_other_owners_when_orphaning_it():
             "Secret",
             "default",
             "both",
-            {"metadata": {"ownerReferences": [ref_to(other, controller=False)]}},
+            {"metadata": {"ownerReferences": [controller_of(other, controller=False)]}},
             resource_version="7",
         )
     ]
-    without_reference = ClusterState.of([owner, other, obj("v1", "Secret", "both", owners=[ref_to(other)])])
+    without_reference = ClusterState.of([owner, other, obj("v1", "Secret", "both", owners=[controller_of(other)])])
     assert garbage_collector.plan(without_reference, now=NOW) == [
         Patch(
             "apps/v1",
@@ -322,7 +285,9 @@ def test_it_says_which_owner_is_gone_when_it_deletes_or_frees_a_dependent():
     [delete] = garbage_collector.plan(ClusterState.of([pod("web-7d9f-a", replica_set())]), now=NOW)
     assert delete.why == "owner ReplicaSet web-7d9f is gone: deleting the orphan pod"
     alive, gone = obj("v1", "ConfigMap", "alive"), obj("v1", "ConfigMap", "gone")
-    shared = obj("v1", "Secret", "shared", owners=[ref_to(gone, controller=False), ref_to(alive, controller=False)])
+    shared = obj(
+        "v1", "Secret", "shared", owners=[controller_of(gone, controller=False), controller_of(alive, controller=False)]
+    )
     [freed] = garbage_collector.plan(ClusterState.of([alive, shared]), now=NOW)
     assert freed.why == "owner ConfigMap gone is gone, another owner stays: removing the reference to it"
 

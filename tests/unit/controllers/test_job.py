@@ -1,5 +1,3 @@
-import copy
-import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -7,92 +5,19 @@ import pytest
 from clusters.controllers import job as job_controller
 from clusters.controllers.actions import Create, Delete, Event, Patch
 from clusters.controllers.state import ClusterState
+from tests.unit.controllers import world
+from tests.unit.controllers.world import stamp
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 TRACKING = "batch.kubernetes.io/job-tracking"
 
 
-def stamp(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def merge(target: dict, patch: dict) -> dict:
-    for key, value in patch.items():
-        if value is None:
-            target.pop(key, None)
-        elif isinstance(value, dict) and isinstance(target.get(key), dict):
-            merge(target[key], value)
-        else:
-            target[key] = copy.deepcopy(value)
-    return target
-
-
-class World:
-    """A tiny API server and kubelet: applies planned actions as the store would (finalizers keep a
-    deleted object until they are gone, resourceVersion preconditions), and moves pods through phases."""
+class World(world.World):
+    """The shared world, with a kubelet that moves pods through their phases."""
 
     def __init__(self, *objects: dict, now: datetime = NOW, backoff=job_controller.UPSTREAM_POD_FAILURE_BACKOFF):
-        self.now = now
+        super().__init__(*objects, now=now)
         self.backoff = backoff
-        self.objects = {self.key(o): copy.deepcopy(o) for o in objects}
-        self.events: list[Event] = []
-        self.versions = itertools.count(100)
-
-    @staticmethod
-    def key(obj: dict) -> tuple:
-        return obj["kind"], obj["metadata"].get("namespace", ""), obj["metadata"]["name"]
-
-    def state(self) -> ClusterState:
-        return ClusterState.of(copy.deepcopy(list(self.objects.values())))
-
-    def pods(self) -> list[dict]:
-        return sorted((o for o in self.objects.values() if o["kind"] == "Pod"), key=lambda p: p["metadata"]["name"])
-
-    def get(self, kind: str, name: str, namespace: str = "default") -> dict | None:
-        return self.objects.get((kind, namespace, name))
-
-    def apply(self, actions: list) -> None:
-        for action in actions:
-            match action:
-                case Create(body=body):
-                    body = copy.deepcopy(body)
-                    metadata = body["metadata"]
-                    version = next(self.versions)
-                    metadata.update(
-                        uid=f"uid-{version}", resourceVersion=str(version), creationTimestamp=stamp(self.now)
-                    )
-                    if body["kind"] == "Pod":
-                        body.setdefault("status", {"phase": "Pending"})
-                    self.objects.setdefault(self.key(body), body)
-                case Patch():
-                    obj = self.objects.get((action.kind, action.namespace, action.name))
-                    if obj is None or (
-                        action.resource_version and action.resource_version != obj["metadata"]["resourceVersion"]
-                    ):
-                        continue
-                    merge(obj, action.patch)
-                    obj["metadata"]["resourceVersion"] = str(next(self.versions))
-                    if self.deletable(obj):
-                        del self.objects[self.key(obj)]
-                case Delete():
-                    obj = self.objects.get((action.kind, action.namespace, action.name))
-                    if obj is None or (action.uid and action.uid != obj["metadata"]["uid"]):
-                        continue
-                    obj["metadata"].setdefault("deletionTimestamp", stamp(self.now))
-                    obj["metadata"]["resourceVersion"] = str(next(self.versions))
-                    if self.deletable(obj):
-                        del self.objects[self.key(obj)]
-                case Event():
-                    self.events.append(action)
-
-    @staticmethod
-    def deletable(obj: dict) -> bool:
-        """Marked for deletion, no finalizer left, and not a pod whose kubelet still has to stop it."""
-        metadata = obj["metadata"]
-        if not metadata.get("deletionTimestamp") or metadata.get("finalizers"):
-            return False
-        running = obj.get("spec", {}).get("nodeName") and obj["status"].get("phase") not in ("Succeeded", "Failed")
-        return not (obj["kind"] == "Pod" and running)
 
     def settle(self, limit: int = 40) -> list:
         """Plan and apply until the plan is empty; returns everything that was done."""
@@ -129,8 +54,7 @@ class World:
             if pod["metadata"].get("deletionTimestamp"):
                 if pod["status"].get("phase") not in ("Succeeded", "Failed"):
                     self.finish(pod, "Failed")
-                if self.deletable(pod):
-                    del self.objects[self.key(pod)]
+                self.kubelet_done(pod)
 
 
 def make_job(name: str = "pi", **spec) -> dict:

@@ -21,7 +21,6 @@ from clusters.controllers.kubelet import (
     RunProbe,
     StartContainer,
     StopContainer,
-    go_duration,
     node_status_patch,
     operation_perform,
     operations_perform,
@@ -741,6 +740,221 @@ def test_a_pass_limited_to_some_pods_plans_only_those_and_keeps_the_others():
     assert limited_to("uid-three") == everything
 
 
+# -- native sidecars -------------------------------------------------------------------------------
+
+
+def sidecar(name: str = "proxy", image: str = "nginx:1.27", **fields) -> dict:
+    return container(name, image, restartPolicy="Always", **fields)
+
+
+def sleeper(name: str = "web", seconds: int = 3600) -> dict:
+    return container(name, "busybox:1.36", command=["sleep", str(seconds)])
+
+
+def test_a_sidecar_starts_first_and_keeps_running_beside_the_main_container():
+    init = [sidecar(), container("migrate", "busybox:1.36", command=["sleep", "3"])]
+    world = World(pod("web", [sleeper()], init=init))
+    world.settle()
+    # The next init container starts once the sidecar runs, not once it exits.
+    assert world.state(init=True) == ("running", None, 0)
+    assert world.state(index=1, init=True) == ("running", None, 0)
+    assert world.state() == ("waiting", "PodInitializing", 0)
+    assert world.status()["phase"] == "Pending"
+    assert world.status()["conditions"][1] == condition(
+        "Initialized",
+        "False",
+        reason="ContainersNotInitialized",
+        message="containers with incomplete status: [migrate]",
+    )
+
+    world.wake()  # 3 s: the regular init container is done; the main container starts, the sidecar runs on
+    assert world.state(index=1, init=True)[:2] == ("terminated", "Completed")
+    assert world.state() == ("running", None, 0)
+    proxy = world.container(init=True)
+    assert (proxy["state"], proxy["started"], proxy["ready"], proxy["restartCount"]) == (
+        {"running": {"startedAt": stamp()}},
+        True,
+        True,
+        0,
+    )
+    assert world.status()["phase"] == "Running"
+    assert [c["status"] for c in world.status()["conditions"][1:4]] == ["True", "True", "True"]
+    started = [message for _, reason, message in world.events_since(0) if reason == "Started"]
+    assert started == ["Started container proxy", "Started container migrate", "Started container web"]
+
+
+def test_the_next_container_waits_for_a_sidecars_startup_probe():
+    slow = sidecar(
+        "proxy",
+        "kube-tutor/web:1.0",
+        env=[{"name": "READY_AFTER", "value": "6"}],
+        startupProbe=http_probe("/ready", periodSeconds=2, failureThreshold=10),
+    )
+    world = World(pod("web", [container()], init=[slow]))
+    world.settle()
+    world.wake()  # 2 s
+    world.wake()  # 4 s
+    assert (world.container(init=True)["started"], world.container(init=True)["ready"]) == (False, False)
+    assert world.state() == ("waiting", "PodInitializing", 0)
+    assert world.status()["phase"] == "Pending"
+    assert world.status()["conditions"][1] == condition(
+        "Initialized", "False", reason="ContainersNotInitialized", message="containers with incomplete status: [proxy]"
+    )
+    world.wake()  # 6 s: the startup probe passes, the main container starts
+    assert world.container(init=True)["started"] is True
+    assert world.state() == ("running", None, 0)
+    assert world.status()["conditions"][1] == condition("Initialized", "True", at=6)
+
+
+def test_a_sidecar_that_exits_is_restarted_even_in_a_pod_that_never_restarts():
+    flaky = sidecar("proxy", "busybox:1.36", command=["sh", "-c", "sleep 5; exit 1"])
+    world = World(pod("web", [sleeper()], init=[flaky], restart="Never"))
+    world.settle()
+    world.wake()  # 5 s: it exits and is restarted at once, as the first restart of any container
+    assert world.state(init=True) == ("running", None, 1)
+    assert world.container(init=True)["lastState"]["terminated"]["exitCode"] == 1
+    world.wake()  # 10 s: it exits again and waits out the back-off
+    assert world.state(init=True) == ("waiting", "CrashLoopBackOff", 1)
+    # Its exits decide nothing: the pod stays Running and initialized, its main container untouched.
+    assert world.status()["phase"] == "Running"
+    assert world.status()["conditions"][1]["status"] == "True"
+    assert world.state() == ("running", None, 0)
+    assert world.status()["conditions"][2] == condition(
+        "Ready", "False", at=10, reason="ContainersNotReady", message="containers with unready status: [proxy]"
+    )
+    assert (
+        "Warning",
+        "BackOff",
+        "Back-off restarting failed container proxy in pod web_default(uid-web)",
+    ) in world.events_since(10)
+
+
+def test_a_sidecars_readiness_counts_for_the_pods():
+    warming = sidecar(
+        "proxy", "kube-tutor/web:1.0", env=[{"name": "READY_AFTER", "value": "6"}], readinessProbe=http_probe("/ready")
+    )
+    world = World(pod("web", [container()], init=[warming]))
+    world.settle()
+    # A readiness probe does not hold the main container back: the sidecar has started.
+    assert world.state() == ("running", None, 0)
+    assert (world.container(init=True)["started"], world.container(init=True)["ready"]) == (True, False)
+    assert world.status()["conditions"][2:4] == [
+        condition("Ready", "False", reason="ContainersNotReady", message="containers with unready status: [proxy]"),
+        condition(
+            "ContainersReady", "False", reason="ContainersNotReady", message="containers with unready status: [proxy]"
+        ),
+    ]
+    world.wake()  # 5 s: still warming up
+    world.wake()  # 10 s: ready
+    assert world.container(init=True)["ready"] is True
+    assert world.status()["conditions"][2] == condition("Ready", "True", at=10)
+
+
+def test_a_sidecars_failed_liveness_probe_restarts_it():
+    failing = sidecar(
+        "proxy", "kube-tutor/web:1.0", env=[{"name": "FAIL_AFTER", "value": "0"}], livenessProbe=http_probe("/healthz")
+    )
+    world = World(pod("web", [container()], init=[failing]))
+    while not any(reason == "Killing" for _, reason, _ in world.events_since(0)):
+        world.wake()  # probes at 0, 5 and 10 s fail
+    world.settle()
+    assert ("Normal", "Killing", "Init container proxy failed liveness probe") in world.events_since(0)
+    assert world.state(init=True) == ("running", None, 1)  # killed, then started again at once
+    assert world.state() == ("running", None, 0)
+
+
+def test_a_jobs_pod_succeeds_once_its_main_container_is_done_and_its_sidecar_stopped():
+    job = container("main", "busybox:1.36", command=["sh", "-c", "echo done; sleep 2"])
+    world = World(pod("web", [job], init=[sidecar()], restart="Never"))
+    world.settle()
+    assert world.status()["phase"] == "Running"
+    world.clock.advance(2)
+    first = world.step()  # the main container has exited: nothing will run again, so the sidecar stops
+    assert first.operations == (StopContainer(REF, "proxy", 0, 30),)
+    assert world.events_since(2)[0] == ("Normal", "Killing", "Stopping container proxy")
+    assert world.status()["phase"] == "Running"  # while the sidecar stops
+    assert world.settle() == NodePlan()
+    status = world.status()
+    assert status["phase"] == "Succeeded"
+    assert world.state(init=True)[:2] == ("terminated", "Completed")  # nginx leaves on SIGTERM
+    assert world.state()[:2] == ("terminated", "Completed")
+    assert status["conditions"][1:4] == [
+        condition("Initialized", "True", reason="PodCompleted"),
+        condition("Ready", "False", at=2, reason="PodCompleted"),
+        condition("ContainersReady", "False", at=2, reason="PodCompleted"),
+    ]
+
+
+def test_a_sidecar_that_ignores_sigterm_holds_the_job_pod_until_the_grace_period_ends():
+    job = container("main", "busybox:1.36", command=["true"])
+    world = World(
+        pod("web", [job], init=[sidecar("proxy", "busybox:1.36", command=["sleep", "3600"])], restart="Never")
+    )
+    plan = world.settle()
+    assert world.status()["phase"] == "Running"
+    assert plan.next_wakeup == T0 + timedelta(seconds=30)
+    world.clock.advance(32)  # past the grace period and its slack: killed
+    world.settle()
+    assert world.status()["phase"] == "Succeeded"  # a sidecar's exit code does not count
+    assert world.container(init=True)["state"]["terminated"]["exitCode"] == 137
+
+
+def test_a_failed_init_container_fails_the_pod_and_stops_the_sidecar_started_before_it():
+    init = [sidecar(), container("check", "busybox:1.36", command=["sh", "-c", "exit 2"])]
+    world = World(pod("web", [container()], init=init, restart="Never"))
+    world.settle()
+    assert world.status()["phase"] == "Failed"
+    assert world.state(index=1, init=True)[:2] == ("terminated", "Error")
+    assert world.state(init=True)[:2] == ("terminated", "Completed")
+    assert ("Normal", "Killing", "Stopping container proxy") in world.events_since(0)
+
+
+def test_deletion_stops_the_main_containers_first_then_the_sidecars_last_first():
+    world = World(pod("web", [container()], init=[sidecar("first"), sidecar("second")]))
+    world.settle()
+    delete(world, grace=30)
+    stops = []
+    for _ in range(6):
+        plan = world.step()
+        stops += [(op.name, op.grace) for op in plan.operations if isinstance(op, StopContainer)]
+        if not world.pods:
+            break
+    # nginx leaves at once on SIGTERM; each sidecar gets what is left of the grace period.
+    assert stops == [("web", 30), ("second", 30), ("first", 30)]
+    assert [message for _, reason, message in world.events_since(0) if reason == "Killing"] == [
+        "Stopping container web",
+        "Stopping container second",
+        "Stopping container first",
+    ]
+    assert world.deleted == [Delete("v1", "Pod", "default", "web", uid="uid-web", grace_period=0)]
+
+
+def test_a_sidecar_waits_for_a_main_container_until_the_grace_period_is_over():
+    world = World(pod("web", [sleeper()], init=[sidecar()]))
+    world.settle()
+    delete(world, grace=10)
+    assert world.step().operations == (StopContainer(REF, "web", 0, 10),)  # `sleep` ignores SIGTERM
+    plan = world.settle()
+    assert world.state(init=True) == ("running", None, 0)
+    assert plan.next_wakeup == T0 + timedelta(seconds=10)
+    world.clock.advance(10)
+    # Its turn has come though the main container still runs: it gets the minimum grace period.
+    assert StopContainer(REF, "proxy", 0, 2) in world.step().operations
+    world.clock.advance(2)
+    world.settle()
+    assert world.pods == {}
+
+
+def test_a_sidecars_start_and_exit_say_sidecar():
+    flaky = sidecar("proxy", "busybox:1.36", command=["sh", "-c", "sleep 5; exit 1"])
+    world = World(pod("web", [sleeper()], init=[flaky]))
+    whys = status_whys(world)
+    world.clock.now = world.settle().next_wakeup
+    whys += status_whys(world)
+    assert any(why.startswith("sidecar proxy started") for why in whys)
+    assert any(why.startswith("sidecar proxy exited with code 1") for why in whys)
+
+
 # -- the memory's bookkeeping -------------------------------------------------------------------
 
 
@@ -765,14 +979,6 @@ def test_probe_results_start_over_with_a_new_run():
         "streak": 1,
         "at": T0.isoformat(),
     }
-
-
-@pytest.mark.parametrize(
-    ("seconds", "text"),
-    [(10, "10s"), (20, "20s"), (80, "1m20s"), (160, "2m40s"), (300, "5m0s"), (2.915, "2.915s"), (0.711, "711ms")],
-)
-def test_durations_read_as_go_prints_them(seconds, text):
-    assert go_duration(seconds) == text
 
 
 # -- the node ------------------------------------------------------------------------------------

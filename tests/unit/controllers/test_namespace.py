@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import copy
+import functools
 from datetime import UTC, datetime
 
 from clusters.controllers import namespace as namespace_controller
 from clusters.controllers.actions import Delete, Patch
 from clusters.controllers.state import ClusterState
+from tests.unit.controllers.world import applied
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 LATER = datetime(2025, 3, 1, 12, 1, tzinfo=UTC)
@@ -98,44 +99,10 @@ def conditions(content=None, finalizers=None, *, transition=STAMP, content_trans
     ]
 
 
-# --- a tiny in-test store, deleting as the API server does -------------------------------------------
+# --- plans applied as the store would (the shared world) ----------------------------------------
 
 
-def merge(target, patch):
-    if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    result = dict(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = merge(result.get(key), value)
-    return result
-
-
-def apply(state: ClusterState, actions) -> ClusterState:
-    objects = {
-        (o["kind"], o["metadata"].get("namespace", ""), o["metadata"]["name"]): copy.deepcopy(o)
-        for items in state.by_kind.values()
-        for o in items
-    }
-    for action in actions:
-        match action:
-            case Patch(kind=kind, namespace=ns, name=name, patch=patch, subresource=subresource):
-                body = objects[(kind, ns, name)]
-                if subresource == "status":
-                    body["status"] = merge(body.get("status", {}), patch["status"])
-                else:
-                    objects[(kind, ns, name)] = merge(body, patch)
-            case Delete(kind=kind, namespace=ns, name=name):
-                body = objects[(kind, ns, name)]
-                held = body["metadata"].get("finalizers") or (kind == "Namespace" and body["spec"].get("finalizers"))
-                graceful = kind == "Pod" and body["spec"].get("nodeName")
-                if held or graceful:
-                    body["metadata"]["deletionTimestamp"] = STAMP
-                else:
-                    del objects[(kind, ns, name)]
-    return ClusterState.of(objects.values())
+apply = functools.partial(applied, now=NOW)
 
 
 def without(state: ClusterState, kind: str) -> ClusterState:
@@ -187,7 +154,9 @@ def test_it_waits_quietly_while_pods_terminate_then_finalizes_and_deletes_the_na
         Patch("v1", "Namespace", "", "shop", {"spec": {"finalizers": []}}),
         Delete("v1", "Namespace", "", "shop", uid="uid-shop"),
     ]
-    gone = apply(emptied, namespace_controller.plan(emptied, now=LATER))
+    # The store deletes the namespace as its last finalizer goes: the Delete after that loses its
+    # race, and the actor drops it.
+    gone = applied(emptied, namespace_controller.plan(emptied, now=LATER), now=LATER, races="drop")
     assert gone.get("Namespace", "", "shop") is None
     assert namespace_controller.plan(gone, now=LATER) == []
 

@@ -3,12 +3,9 @@ from datetime import UTC, datetime, timedelta
 from clusters.controllers import node_lifecycle
 from clusters.controllers.actions import Delete, Event, Patch
 from clusters.controllers.state import ClusterState
+from tests.unit.controllers.world import stamp
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
-
-
-def stamp(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def node(heartbeat_age: float, status: str = "True", taints: list | None = None) -> dict:

@@ -1,4 +1,4 @@
-"""The pod and ownership helpers the ReplicaSet and Deployment planners share."""
+"""The pod predicates and ownership helpers every planner shares."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -11,12 +11,19 @@ from clusters.controllers.pods import (
     format_time,
     is_active,
     is_available,
+    is_being_deleted,
+    is_controlled_by,
+    is_failed,
     is_ready,
+    is_running_and_ready,
+    is_succeeded,
+    is_terminal,
     is_terminating,
     listed,
     merge_patch,
     parse_time,
     pod_from_template,
+    pod_phase,
     released_owner_references,
     shortened,
 )
@@ -100,6 +107,64 @@ def test_only_unfinished_pods_not_being_deleted_are_active(phase, deleting, acti
     subject = pod(phase=phase, deleting=deleting)
     assert is_active(subject) is active
     assert is_terminating(subject) is terminating
+
+
+def test_a_pods_phase_is_empty_until_a_kubelet_reports_one():
+    unreported = pod()
+    del unreported["status"]
+    assert pod_phase(unreported) == ""
+    assert not is_terminal(unreported)
+    assert is_active(unreported)
+
+
+@pytest.mark.parametrize(
+    ("phase", "succeeded", "failed"), [("Succeeded", True, False), ("Failed", False, True), ("Running", False, False)]
+)
+def test_a_pod_has_succeeded_or_failed_only_in_that_phase(phase, succeeded, failed):
+    subject = pod(phase=phase)
+    assert (is_succeeded(subject), is_failed(subject), is_terminal(subject)) == (succeeded, failed, succeeded or failed)
+
+
+@pytest.mark.parametrize(
+    ("phase", "deleting", "being_deleted", "terminating"),
+    [
+        ("Running", False, False, False),
+        ("Running", True, True, True),
+        ("Pending", True, True, True),
+        ("Succeeded", True, True, False),  # finished: the StatefulSet still waits for it to go
+        ("Failed", True, True, False),
+    ],
+)
+def test_being_deleted_and_terminating_differ_only_for_a_finished_pod(phase, deleting, being_deleted, terminating):
+    subject = pod(phase=phase, deleting=deleting)
+    assert is_being_deleted(subject) is being_deleted  # the StatefulSet controller's isTerminating
+    assert is_terminating(subject) is terminating  # upstream IsPodTerminating, as Jobs and ReplicaSets count
+
+
+@pytest.mark.parametrize(
+    ("phase", "ready", "running_and_ready"),
+    [("Running", True, True), ("Running", False, False), ("Pending", True, False), ("Succeeded", True, False)],
+)
+def test_running_and_ready_needs_both_while_ready_needs_only_the_condition(phase, ready, running_and_ready):
+    subject = pod(phase=phase, ready=ready)
+    assert is_running_and_ready(subject) is running_and_ready
+    assert is_ready(subject) is ready
+
+
+def test_a_ready_pod_without_a_transition_time_is_available_only_without_min_ready_seconds():
+    subject = pod(ready=True)
+    del subject["status"]["conditions"][0]["lastTransitionTime"]
+    assert is_available(subject, 0, NOW)
+    assert not is_available(subject, 5, NOW)
+
+
+def test_an_owner_controls_only_what_names_it_in_the_controller_reference():
+    other = {**OWNER_REF, "uid": "someone-else"}
+    plain = {**OWNER_REF, "controller": False}
+    assert is_controlled_by(pod(owners=[OWNER_REF]), OWNER)
+    assert not is_controlled_by(pod(owners=[other]), OWNER)
+    assert not is_controlled_by(pod(owners=[plain]), OWNER), "an owner that is not the controller"
+    assert not is_controlled_by(pod(), OWNER)
 
 
 def test_a_pod_from_a_template_carries_its_labels_annotations_spec_and_a_controller_reference():

@@ -13,7 +13,8 @@ from clusters.controllers import replicaset
 from clusters.controllers.actions import Create, Delete, Event, Patch
 from clusters.controllers.pods import format_time, is_active, is_ready, parse_time
 from clusters.controllers.state import ClusterState
-from clusters.objects.patch import merge_patch
+from tests.unit.controllers import world
+from tests.unit.controllers.world import controller_of
 
 T0 = datetime(2025, 3, 1, 12, 0, 0, tzinfo=UTC)
 TEMPLATE = {
@@ -26,110 +27,21 @@ GENERATED = re.compile(r"^web-[bcdfghjklmnpqrstvwxz2456789]{5}$")
 # --- a tiny API server, scheduler and kubelet -----------------------------------------------------
 
 
-class Conflict(Exception):
-    """A write whose precondition failed: a planner wrote twice to one object, or read stale data."""
-
-
-class World:
-    """Objects as the store keeps them, changed only by applying planned actions (as the store
-    would: uids, resourceVersions, generations, graceful pod deletion) and by `kubelet()`."""
+class World(world.World):
+    """The shared world, with a scheduler and kubelets (`kubelet()`) that stop a deleted pod's
+    containers `stop_seconds` after they were asked to."""
 
     def __init__(self, *objects: dict, now: datetime = T0, stop_seconds: int = 0) -> None:
-        self.now = now
-        self.stop_seconds = stop_seconds  # how long a deleted pod's containers take to stop
-        self.version = 1000
-        self.serial = 0
-        self.objects: dict[tuple[str, str, str], dict] = {}
-        self.events: list[Event] = []
-        for obj in objects:
-            self.add(obj)
-
-    # reading
-
-    def state(self) -> ClusterState:
-        return ClusterState.of(copy.deepcopy(list(self.objects.values())))
-
-    def get(self, kind: str, name: str, namespace: str = "default") -> dict:
-        return self.objects[(kind, namespace, name)]
-
-    def all(self, kind: str) -> list[dict]:
-        return sorted((o for (k, _, _), o in self.objects.items() if k == kind), key=lambda o: o["metadata"]["name"])
+        super().__init__(*objects, now=now)
+        self.stop_seconds = stop_seconds
 
     def active_pods(self) -> list[dict]:
         return [p for p in self.all("Pod") if is_active(p)]
 
-    # writing
-
-    def next_version(self) -> str:
-        self.version += 1
-        return str(self.version)
-
-    def add(self, obj: dict) -> dict:
-        """Store an object as the API server would on create."""
-        body = copy.deepcopy(obj)
-        metadata = body.setdefault("metadata", {})
-        metadata.setdefault("namespace", "default")
-        if not metadata.get("name"):
-            self.serial += 1
-            metadata["name"] = f"{metadata['generateName']}{self.serial:05d}"
-        key = (body["kind"], metadata["namespace"], metadata["name"])
-        if key in self.objects:
-            raise Conflict(f"{key} already exists")
-        self.serial += 1
-        metadata.setdefault("uid", f"uid-{self.serial}")
-        metadata.setdefault("creationTimestamp", format_time(self.now))
-        metadata.setdefault("generation", 1)
-        metadata["resourceVersion"] = self.next_version()
-        if body["kind"] == "Pod":
-            body.setdefault("status", {"phase": "Pending"})
-        self.objects[key] = body
-        return body
-
-    def apply(self, actions: list) -> None:
-        for action in actions:
-            match action:
-                case Create(body=body):
-                    if body["kind"] in ("ReplicaSet", "Deployment"):
-                        assert "status" not in body
-                    self.add(body)
-                case Patch():
-                    self.patch(action)
-                case Delete():
-                    self.delete(action)
-                case Event():
-                    self.events.append(action)
-
-    def patch(self, action: Patch) -> None:
-        key = (action.kind, action.namespace, action.name)
-        old = self.objects[key]
-        if action.resource_version and action.resource_version != old["metadata"]["resourceVersion"]:
-            raise Conflict(f"{key} changed since it was read")
-        patched = merge_patch(old, action.patch)
-        if action.subresource == "status":
-            new = {**copy.deepcopy(old), "status": patched.get("status", {})}
-        else:
-            new = patched
-            if "status" in old:
-                new["status"] = copy.deepcopy(old["status"])
-            else:
-                new.pop("status", None)
-            if new.get("spec") != old.get("spec"):
-                new["metadata"]["generation"] = old["metadata"]["generation"] + 1
-        new["metadata"]["resourceVersion"] = self.next_version()
-        self.objects[key] = new
-
-    def delete(self, action: Delete) -> None:
-        key = (action.kind, action.namespace, action.name)
-        obj = self.objects[key]
-        if action.uid and action.uid != obj["metadata"]["uid"]:
-            raise Conflict(f"{key} is another incarnation")
-        if action.kind == "Pod" and obj["spec"].get("nodeName") and action.grace_period != 0:
-            if not obj["metadata"].get("deletionTimestamp"):
-                obj["metadata"]["deletionTimestamp"] = format_time(self.now + timedelta(seconds=30))
-                obj["metadata"]["deletionGracePeriodSeconds"] = 30
-                obj["metadata"]["resourceVersion"] = self.next_version()
-        else:
-            del self.objects[key]
+    def create(self, body: dict) -> dict:
+        if body["kind"] in ("ReplicaSet", "Deployment"):
+            assert "status" not in body, "a controller leaves the status of what it creates to the server"
+        return super().create(body)
 
     def kubelet(self, ready: Callable[[dict], bool] = lambda pod: True) -> bool:
         """One round of scheduler and kubelets: bind pending pods to two nodes and start them,
@@ -137,13 +49,12 @@ class World:
         terminating pods once their containers stopped. Whether anything changed."""
         changed = False
         for number, pod in enumerate(self.all("Pod")):
-            key = ("Pod", pod["metadata"]["namespace"], pod["metadata"]["name"])
             since = format_time(self.now)
             if pod["metadata"].get("deletionTimestamp"):
                 grace = timedelta(seconds=pod["metadata"]["deletionGracePeriodSeconds"])
                 asked = parse_time(pod["metadata"]["deletionTimestamp"]) - grace
                 if self.now >= asked + timedelta(seconds=self.stop_seconds):
-                    del self.objects[key]
+                    self.kubelet_done(pod)
                     changed = True
                 continue
             if pod["status"].get("phase") == "Pending":
@@ -221,17 +132,6 @@ def replica_set(name="web", *, replicas=3, min_ready_seconds=0, template=TEMPLAT
             **metadata,
         },
         "spec": spec,
-    }
-
-
-def controller_of(owner: dict) -> dict:
-    return {
-        "apiVersion": owner["apiVersion"],
-        "kind": owner["kind"],
-        "name": owner["metadata"]["name"],
-        "uid": owner["metadata"]["uid"],
-        "controller": True,
-        "blockOwnerDeletion": True,
     }
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import copy
+import functools
 from datetime import UTC, datetime
 
 from clusters.controllers import scheduler
 from clusters.controllers.actions import Bind, Delete, Event, Patch
 from clusters.controllers.state import ClusterState
+from tests.unit.controllers.world import applied
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 STAMP = "2025-03-01T12:00:00Z"
@@ -97,42 +98,10 @@ def pod(
     return body
 
 
-# --- a tiny in-test store ------------------------------------------------------------------------
+# --- plans applied as the store would (the shared world) ----------------------------------------
 
 
-def merge(target, patch):
-    if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    result = dict(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = merge(result.get(key), value)
-    return result
-
-
-def apply(state: ClusterState, actions) -> ClusterState:
-    objects = {
-        (obj["kind"], obj["metadata"].get("namespace", ""), obj["metadata"]["name"]): copy.deepcopy(obj)
-        for items in state.by_kind.values()
-        for obj in items
-    }
-    for action in actions:
-        match action:
-            case Bind(namespace=namespace, name=name, node=node, conditions=conditions):
-                obj = objects[("Pod", namespace, name)]
-                obj["spec"]["nodeName"] = node
-                obj.setdefault("status", {})["conditions"] = list(conditions)
-            case Patch(kind=kind, namespace=namespace, name=name, patch=patch, subresource=subresource):
-                obj = objects[(kind, namespace, name)]
-                if subresource == "status":
-                    obj["status"] = merge(obj.get("status", {}), patch["status"])
-                else:
-                    objects[(kind, namespace, name)] = merge(obj, {k: v for k, v in patch.items() if k != "status"})
-            case Delete(kind=kind, namespace=namespace, name=name):
-                objects[(kind, namespace, name)]["metadata"]["deletionTimestamp"] = STAMP
-    return ClusterState.of(objects.values())
+apply = functools.partial(applied, now=NOW)
 
 
 def scheduled(actions) -> dict[str, str]:

@@ -1,28 +1,13 @@
-import copy
-import itertools
 from datetime import UTC, datetime
 
 from clusters.controllers import statefulset
 from clusters.controllers.actions import Create, Delete, Event, Patch, ref
 from clusters.controllers.state import ClusterState
+from tests.unit.controllers import world
+from tests.unit.controllers.world import stamp
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 SOURCE = "statefulset-controller"
-
-
-def stamp(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def merge(target: dict, patch: dict) -> dict:
-    for key, value in patch.items():
-        if value is None:
-            target.pop(key, None)
-        elif isinstance(value, dict) and isinstance(target.get(key), dict):
-            merge(target[key], value)
-        else:
-            target[key] = copy.deepcopy(value)
-    return target
 
 
 def make_stateful_set(replicas: int = 3, **spec) -> dict:
@@ -78,60 +63,17 @@ def make_stateful_set(replicas: int = 3, **spec) -> dict:
     return body
 
 
-class World:
-    """Applies planned actions as the store would (a bound pod's deletion waits for its kubelet unless
-    the grace period is 0), and plays the scheduler and kubelet when asked."""
+class World(world.World):
+    """The shared world, playing the scheduler and kubelet when asked."""
 
     def __init__(self, *objects: dict, now: datetime = NOW):
-        self.now = now
-        self.objects = {self.key(o): copy.deepcopy(o) for o in objects}
-        self.events: list[Event] = []
-        self.versions = itertools.count(100)
-
-    @staticmethod
-    def key(obj: dict) -> tuple:
-        return obj["kind"], obj["metadata"].get("namespace", ""), obj["metadata"]["name"]
-
-    def state(self) -> ClusterState:
-        return ClusterState.of(copy.deepcopy(list(self.objects.values())))
-
-    def names(self, kind: str) -> list[str]:
-        return sorted(o["metadata"]["name"] for o in self.objects.values() if o["kind"] == kind)
+        super().__init__(*objects, now=now)
 
     def pod(self, name: str) -> dict:
-        return self.objects[("Pod", "default", name)]
+        return self.get("Pod", name)
 
     def stateful_set(self) -> dict:
-        return self.objects[("StatefulSet", "default", "web")]
-
-    def apply(self, actions: list) -> None:
-        for action in actions:
-            match action:
-                case Create(body=body):
-                    if self.key(body) in self.objects:
-                        continue  # AlreadyExists
-                    body = copy.deepcopy(body)
-                    version = next(self.versions)
-                    body["metadata"].update(uid=f"uid-{version}", resourceVersion=str(version))
-                    body["metadata"]["creationTimestamp"] = stamp(self.now)
-                    body["status"] = {"phase": "Pending"}
-                    self.objects[self.key(body)] = body
-                case Patch():
-                    obj = self.objects.get((action.kind, action.namespace, action.name))
-                    if obj is None or action.resource_version not in (None, obj["metadata"]["resourceVersion"]):
-                        continue
-                    merge(obj, action.patch)
-                    obj["metadata"]["resourceVersion"] = str(next(self.versions))
-                case Delete():
-                    obj = self.objects.get((action.kind, action.namespace, action.name))
-                    if obj is None or action.uid not in (None, obj["metadata"]["uid"]):
-                        continue
-                    if obj["spec"].get("nodeName") and action.grace_period != 0:
-                        obj["metadata"].setdefault("deletionTimestamp", stamp(self.now))
-                    else:
-                        del self.objects[self.key(obj)]
-                case Event():
-                    self.events.append(action)
+        return self.get("StatefulSet", "web")
 
     def kubelet(self) -> None:
         """Schedule and run every pending pod to Running and Ready; finish graceful deletions."""
@@ -139,7 +81,7 @@ class World:
             if obj["kind"] != "Pod":
                 continue
             if obj["metadata"].get("deletionTimestamp"):
-                del self.objects[self.key(obj)]
+                self.kubelet_done(obj)
             elif obj["status"]["phase"] == "Pending":
                 obj["spec"]["nodeName"] = "node-1"
                 obj["status"] = {

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import copy
+import functools
 from datetime import UTC, datetime
 
 from clusters.controllers import volumes
 from clusters.controllers.actions import Create, Delete, Event, Patch
 from clusters.controllers.state import ClusterState
+from tests.unit.controllers.world import applied, stored
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 STAMP = "2025-03-01T12:00:00Z"
@@ -91,43 +92,10 @@ def claim_ref(name="data-web-0", rv="12"):
     }
 
 
-# --- a tiny in-test store -----------------------------------------------------------------------------
+# --- plans applied as the store would (the shared world) ----------------------------------------
 
 
-def merge(target, patch):
-    if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    result = dict(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = merge(result.get(key), value)
-    return result
-
-
-def apply(state: ClusterState, actions) -> ClusterState:
-    objects = {
-        (o["kind"], o["metadata"].get("namespace", ""), o["metadata"]["name"]): copy.deepcopy(o)
-        for items in state.by_kind.values()
-        for o in items
-    }
-    for action in actions:
-        match action:
-            case Create(body=body):
-                created = copy.deepcopy(body)
-                created["metadata"]["uid"] = f"uid-{body['metadata']['name']}"
-                created["status"] = {"phase": "Pending"}  # as the API server defaults a new volume
-                objects[(body["kind"], body["metadata"].get("namespace", ""), body["metadata"]["name"])] = created
-            case Patch(kind=kind, namespace=ns, name=name, patch=patch, subresource=subresource):
-                body = objects[(kind, ns, name)]
-                if subresource == "status":
-                    body["status"] = merge(body.get("status", {}), patch["status"])
-                else:
-                    objects[(kind, ns, name)] = merge(body, patch)
-            case Delete(kind=kind, namespace=ns, name=name):
-                del objects[(kind, ns, name)]
-    return ClusterState.of(objects.values())
+apply = functools.partial(applied, now=NOW)
 
 
 def without(state: ClusterState, kind: str, name: str) -> ClusterState:
@@ -183,7 +151,10 @@ def test_it_provisions_and_binds_a_statefulset_claim_in_three_steps():
                 "spec": {
                     "accessModes": ["ReadWriteOnce"],
                     "capacity": {"storage": "1Gi"},
-                    "claimRef": claim_ref(),
+                    # the claim as it is now, annotated by the first step
+                    "claimRef": claim_ref(
+                        rv=stored(state, "PersistentVolumeClaim", "data-web-0")["metadata"]["resourceVersion"]
+                    ),
                     "csi": {"driver": "local.kube-tutor.io", "volumeHandle": "uid-data-web-0"},
                     "persistentVolumeReclaimPolicy": "Delete",
                     "storageClassName": "standard",

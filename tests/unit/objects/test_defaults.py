@@ -7,7 +7,13 @@ import copy
 
 import pytest
 
-from clusters.objects.defaults import apply_defaults, default_pull_policy, job_selector_defaults, pod_admission_defaults
+from clusters.objects.defaults import (
+    apply_create_defaults,
+    apply_defaults,
+    default_pull_policy,
+    job_selector_defaults,
+    pod_admission_defaults,
+)
 from clusters.objects.resources import resource_for_kind
 
 
@@ -206,8 +212,24 @@ TASK_PV_CLAIM = {
     },
 }
 
+# content/en/examples/controllers/replication.yaml
+NGINX_REPLICATION_CONTROLLER = {
+    "apiVersion": "v1",
+    "kind": "ReplicationController",
+    "metadata": {"name": "nginx", "namespace": "default"},
+    "spec": {
+        "replicas": 3,
+        "selector": {"app": "nginx"},
+        "template": {
+            "metadata": {"name": "nginx", "labels": {"app": "nginx"}},
+            "spec": {"containers": [{"name": "nginx", "image": "nginx", "ports": [{"containerPort": 80}]}]},
+        },
+    },
+}
+
 DOC_EXAMPLES = [
     NGINX_DEPLOYMENT,
+    NGINX_REPLICATION_CONTROLLER,
     MY_SERVICE,
     PI_JOB,
     WEB_STATEFULSET,
@@ -245,6 +267,31 @@ EXPECTED = {
             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}},
             "revisionHistoryLimit": 10,
             "progressDeadlineSeconds": 600,
+        },
+    },
+    # Without labels of its own, it takes its template's.
+    "ReplicationController": {
+        "apiVersion": "v1",
+        "kind": "ReplicationController",
+        "metadata": {"name": "nginx", "namespace": "default", "labels": {"app": "nginx"}},
+        "spec": {
+            "replicas": 3,
+            "selector": {"app": "nginx"},
+            "template": {
+                "metadata": {"name": "nginx", "labels": {"app": "nginx"}},
+                "spec": {
+                    "containers": [
+                        {
+                            "name": "nginx",
+                            "image": "nginx",
+                            "imagePullPolicy": "Always",
+                            "ports": [{"containerPort": 80, "protocol": "TCP"}],
+                            **CONTAINER_DEFAULTS,
+                        }
+                    ],
+                    **POD_SPEC_DEFAULTS,
+                },
+            },
         },
     },
     "Service": {
@@ -718,6 +765,20 @@ def test_a_recreate_deployment_gets_no_rolling_update_parameters():
     assert defaulted(deployment)["spec"]["strategy"] == {"type": "Recreate"}
 
 
+def test_a_replication_controller_without_selector_or_replicas_selects_its_templates_labels_once():
+    rc = copy.deepcopy(NGINX_REPLICATION_CONTROLLER)
+    del rc["spec"]["selector"], rc["spec"]["replicas"]
+    rc["metadata"]["labels"] = {"team": "web"}
+    out = defaulted(rc)
+    assert (out["spec"]["selector"], out["spec"]["replicas"]) == ({"app": "nginx"}, 1)
+    assert out["metadata"]["labels"] == {"team": "web"}  # its own labels are kept
+
+
+def test_a_replication_controller_without_a_template_gets_none():
+    rc = {"apiVersion": "v1", "kind": "ReplicationController", "metadata": {"name": "bare"}, "spec": {}}
+    assert defaulted(rc)["spec"] == {"replicas": 1}
+
+
 def test_a_parallel_job_keeps_completions_unset():
     job = copy.deepcopy(PI_JOB)
     job["spec"]["parallelism"] = 3
@@ -763,6 +824,14 @@ def test_job_selector_defaults_keep_the_jobs_own_labels_and_a_manual_selector():
     manual["spec"]["manualSelector"] = True
     manual["spec"]["selector"] = {"matchLabels": {"app": "pi"}}
     assert job_selector_defaults(defaulted(manual), UID)["spec"]["selector"] == {"matchLabels": {"app": "pi"}}
+
+
+def test_create_defaults_are_the_defaults_plus_a_new_jobs_generated_selector():
+    assert apply_create_defaults(PI_JOB, resource(PI_JOB), uid=UID) == job_selector_defaults(defaulted(PI_JOB), UID)
+    assert apply_create_defaults(PI_JOB, resource(PI_JOB), uid=UID)["spec"]["selector"] is not None
+    pod = apply_create_defaults(TWO_CONTAINERS_POD, resource(TWO_CONTAINERS_POD), uid=UID)
+    assert pod == defaulted(TWO_CONTAINERS_POD)
+    assert "uid" not in pod["metadata"]  # the uid is the store's to set
 
 
 def test_pod_admission_defaults_add_the_service_account_priority_and_not_ready_tolerations():

@@ -495,12 +495,12 @@ def test_patch_replace_on_a_map_replaces_it_instead_of_merging():
     assert after["metadata"]["labels"] == {"app": "api"}
 
 
-def test_patch_delete_on_a_map_removes_it():
-    # Upstream leaves `rollingUpdate: {}`, which its typed decoding then treats like a fresh default;
-    # removing the key is what the SMP documentation promises.
+def test_patch_delete_on_a_map_empties_it_as_upstream_does():
+    # Upstream's handleDirectiveInMergeMap answers an empty map, not no map (kubectl patch --local
+    # prints `rollingUpdate: {}`); the API server's typed decoding then defaults it.
     after = smp(deployment(), {"spec": {"strategy": {"rollingUpdate": {"$patch": "delete"}}}})
 
-    assert after["spec"]["strategy"] == {"type": "RollingUpdate"}
+    assert after["spec"]["strategy"] == {"type": "RollingUpdate", "rollingUpdate": {}}
 
 
 def test_status_conditions_merge_by_type():
@@ -515,8 +515,10 @@ def test_status_conditions_merge_by_type():
     ]
 
 
-def test_directives_never_reach_the_result_even_inside_new_fields():
-    # Upstream appends a new list element as sent, directives and nulls included.
+def test_a_new_field_loses_its_nulls_and_patch_maps_but_keeps_other_directives_as_upstream():
+    # Upstream's mergeMap takes a field the original lacks through discardNullValuesFromPatch and
+    # removeDirectives, which drops only maps carrying `$patch`; the typed decoding after it
+    # reports what is left (`$setElementOrder/env` here) as an unknown field.
     body = {
         "spec": {
             "initContainers": [
@@ -534,11 +536,23 @@ def test_directives_never_reach_the_result_even_inside_new_fields():
     }
     after = smp(pod(), body)
 
-    assert directive_keys(after) == []
+    assert directive_keys(after) == ["$setElementOrder/env"]
     assert after["spec"]["initContainers"] == [
-        {"name": "init", "image": "busybox", "env": [{"name": "X", "value": "1"}]}
+        {
+            "name": "init",
+            "image": "busybox",
+            "$setElementOrder/env": [{"name": "X"}],
+            "env": [{"name": "X", "value": "1"}],
+        }
     ]
     assert container(after, "sidecar") == {"name": "sidecar", "image": "busybox:1.37"}
+
+
+def test_a_new_element_of_a_merged_list_is_taken_as_written_as_upstream_does():
+    # mergeSliceWithoutSpecialElements appends the patch element itself, nulls included.
+    after = smp(pod(), {"spec": {"containers": [{"name": "new", "image": "x", "command": None}]}})
+
+    assert container(after, "new") == {"name": "new", "image": "x", "command": None}
 
 
 def test_an_element_without_its_merge_key_is_rejected_with_upstreams_message():

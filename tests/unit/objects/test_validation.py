@@ -2,23 +2,19 @@
 
 import copy
 import time
-from fractions import Fraction
 
 import pytest
 
+from clusters.objects.defaults import apply_create_defaults, apply_defaults, job_selector_defaults
+from clusters.objects.quantity import QUANTITY_FORMAT_ERROR
 from clusters.objects.resources import resource_for_kind
 from clusters.objects.validation import (
-    QUANTITY_FORMAT_ERROR,
     Cause,
-    QuantityError,
-    canonical_quantity,
-    cron_schedule_error,
     decode,
     decode_error_message,
     decode_errors,
     field_path,
     invalid_status_message,
-    parse_quantity,
     validate,
     without_fields,
 )
@@ -28,6 +24,7 @@ from tests.unit.objects.test_defaults import (
     HELLO_CRONJOB,
     MY_SERVICE,
     NGINX_DEPLOYMENT,
+    NGINX_REPLICATION_CONTROLLER,
     PI_JOB,
     TASK_PV_CLAIM,
     TWO_CONTAINERS_POD,
@@ -67,7 +64,11 @@ def changed(manifest, change):
 
 
 def causes_of(manifest, old=None):
-    return validate(manifest, resource(manifest), old=old)
+    """Validation as the store runs it: on the object defaulted as for a create (no uid yet) or an
+    update, against the stored (defaulted) `old`."""
+    kind = resource(manifest)
+    new = apply_defaults(manifest, kind) if old is not None else apply_create_defaults(manifest, kind, uid="")
+    return validate(new, kind, old=old)
 
 
 def pod_container(manifest):
@@ -881,6 +882,94 @@ def test_it_rejects_a_selector_that_does_not_match_the_template_labels():
     )
 
 
+def rc_template_spec(rc: dict) -> dict:
+    return rc["spec"]["template"]["spec"]
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            lambda rc: rc["spec"].update(selector={"app": "web"}),
+            [
+                Cause(
+                    "FieldValueInvalid",
+                    'Invalid value: {"app":"nginx"}: `selector` does not match template `labels`',
+                    "spec.template.metadata.labels",
+                )
+            ],
+        ),
+        (
+            lambda rc: rc["spec"].update(selector={"app": "nginx", "tier": "front"}),
+            [
+                Cause(
+                    "FieldValueInvalid",
+                    'Invalid value: {"app":"nginx"}: `selector` does not match template `labels`',
+                    "spec.template.metadata.labels",
+                )
+            ],
+        ),
+        (
+            lambda rc: rc.update(spec={"replicas": -1}),
+            [
+                Cause("FieldValueRequired", "Required value", "spec.selector"),
+                Cause("FieldValueInvalid", "Invalid value: -1: must be greater than or equal to 0", "spec.replicas"),
+                Cause("FieldValueRequired", "Required value", "spec.template"),
+            ],
+        ),
+        (
+            lambda rc: rc_template_spec(rc).update(restartPolicy="OnFailure"),
+            [
+                Cause(
+                    "FieldValueNotSupported",
+                    'Unsupported value: "OnFailure": supported values: "Always"',
+                    "spec.template.spec.restartPolicy",
+                )
+            ],
+        ),
+        (
+            lambda rc: rc_template_spec(rc).update(activeDeadlineSeconds=60),
+            [
+                Cause(
+                    "FieldValueForbidden",
+                    "Forbidden: activeDeadlineSeconds in ReplicationController is not Supported",
+                    "spec.template.spec.activeDeadlineSeconds",
+                )
+            ],
+        ),
+    ],
+    ids=["selector-mismatch", "selector-wants-more", "no-selector-no-template", "restarts-on-failure", "deadline"],
+)
+def test_a_replication_controller_is_refused_as_upstream_refuses_it(change, expected):
+    assert causes_of(changed(NGINX_REPLICATION_CONTROLLER, change)) == expected
+
+
+def test_a_replication_controllers_selector_may_change_unlike_a_replica_sets():
+    old = apply_create_defaults(NGINX_REPLICATION_CONTROLLER, resource(NGINX_REPLICATION_CONTROLLER), uid="")
+
+    def relabel(rc):
+        rc["spec"]["selector"] = {"app": "nginx", "tier": "front"}
+        rc["spec"]["template"]["metadata"]["labels"]["tier"] = "front"
+
+    assert causes_of(changed(old, relabel), old=old) == []
+
+
+@pytest.mark.parametrize("probe", ["livenessProbe", "readinessProbe", "startupProbe"])
+def test_probes_are_for_sidecars_only_among_init_containers(probe):
+    check = {"exec": {"command": ["true"]}}
+    init = {"name": "setup", "image": "busybox", probe: check}
+    pod = changed(TWO_CONTAINERS_POD, lambda p: p["spec"].update(initContainers=[init]))
+    assert causes_of(pod) == [
+        Cause(
+            "FieldValueForbidden",
+            "Forbidden: may not be set for init containers without restartPolicy=Always",
+            f"spec.initContainers[0].{probe}",
+        )
+    ]
+    sidecar = changed(pod, lambda p: p["spec"]["initContainers"][0].update(restartPolicy="Always"))
+    assert causes_of(sidecar) == []
+
+
 def test_the_status_message_lists_several_causes_in_brackets():
     pod = changed(TWO_CONTAINERS_POD, lambda p: [c.pop("image") for c in p["spec"]["containers"]])
     assert invalid_status_message(resource(pod), "two-containers", causes_of(pod)) == (
@@ -922,9 +1011,14 @@ def test_a_matching_expression_selector_is_accepted_and_a_broken_one_reported():
     ]
 
 
-def test_a_job_whose_labels_fight_the_generated_selector_is_rejected():
-    from clusters.objects.defaults import apply_defaults, job_selector_defaults
+def test_validation_takes_the_object_as_given_and_fills_nothing_in():
+    job = resource(PI_JOB)
+    # The store defaults before validating; validation itself leaves the selector to defaulting.
+    assert Cause("FieldValueRequired", "Required value", "spec.selector") in validate(PI_JOB, job)
+    assert validate(apply_create_defaults(PI_JOB, job, uid="0f0f0f0f-1111-2222-3333-444444444444"), job) == []
 
+
+def test_a_job_whose_labels_fight_the_generated_selector_is_rejected():
     uid = "0f0f0f0f-1111-2222-3333-444444444444"
     job = job_selector_defaults(apply_defaults(PI_JOB, resource(PI_JOB)), uid)
     assert causes_of(job) == []
@@ -950,8 +1044,6 @@ def test_a_stateful_set_pod_template_is_not_validated_beyond_labels_as_upstream(
 
 
 def stored(manifest):
-    from clusters.objects.defaults import apply_defaults
-
     return apply_defaults(manifest, resource(manifest))
 
 
@@ -1021,8 +1113,6 @@ def test_it_forbids_changing_an_allocated_cluster_ip_but_keeps_it_when_left_out(
 
 
 def test_it_forbids_changing_a_jobs_template():
-    from clusters.objects.defaults import apply_defaults, job_selector_defaults
-
     old = job_selector_defaults(apply_defaults(PI_JOB, resource(PI_JOB)), "uid-1")
     new = changed(old, lambda j: template_container(j).update(image="perl:5.36"))
     causes = causes_of(new, old=old)
@@ -1049,79 +1139,6 @@ def test_it_keeps_an_immutable_config_map_unchanged():
     assert causes_of(new, old=old) == [
         Cause("FieldValueForbidden", "Forbidden: field is immutable when `immutable` is set", "data")
     ]
-
-
-# --- Quantities and schedules ----------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("text", "value", "canonical"),
-    [
-        ("100m", Fraction(1, 10), "100m"),
-        ("1.5", Fraction(3, 2), "1500m"),
-        ("64Mi", 64 * 2**20, "64Mi"),
-        ("1G", 10**9, "1G"),
-        ("2e3", 2000, "2e3"),
-        ("1024Mi", 2**30, "1Gi"),
-        ("1.5Gi", 3 * 2**29, "1536Mi"),
-        ("0.5Ki", 512, "512"),
-        ("1000m", 1, "1"),
-        ("-250m", Fraction(-1, 4), "-250m"),
-        ("0.0000000001", Fraction(1, 10**9), "1n"),
-        ("+1k", 1000, "1k"),
-    ],
-)
-def test_it_parses_quantities_and_prints_them_canonically(text, value, canonical):
-    quantity = parse_quantity(text)
-    assert quantity.value == value
-    assert str(quantity) == canonical
-
-
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        ("12Qi", QUANTITY_FORMAT_ERROR),
-        ("", QUANTITY_FORMAT_ERROR),
-        ("1.5.5", QUANTITY_FORMAT_ERROR),
-        ("lots", QUANTITY_FORMAT_ERROR),
-        ("1ki", "unable to parse quantity's suffix"),
-        ("1ee3", "unable to parse quantity's suffix"),
-    ],
-)
-def test_it_rejects_bad_quantities_with_upstreams_reason(text, message):
-    with pytest.raises(QuantityError) as raised:
-        parse_quantity(text)
-    assert str(raised.value) == message
-
-
-def test_json_numbers_are_quantities_too():
-    assert canonical_quantity(0.5) == "500m"
-    assert canonical_quantity(3) == "3"
-    assert canonical_quantity("0.0001", round_to_milli=True) == "1m"
-
-
-@pytest.mark.parametrize(
-    ("schedule", "error"),
-    [
-        ("*/5 * * * *", None),
-        ("0 9 * * mon-fri", None),
-        ("15 2 1 jan,jul *", None),
-        ("@hourly", None),
-        ("@every 1h30m", None),
-        ("61 * * * *", "end of range (61) above maximum (59): 61"),
-        ("* 24 * * *", "end of range (24) above maximum (23): 24"),
-        ("* * 0 * *", "beginning of range (0) below minimum (1): 0"),
-        ("*/0 * * * *", "step of range should be a positive number: */0"),
-        ("5-1 * * * *", "beginning of range (5) beyond end of range (1): 5-1"),
-        ("x * * * *", 'failed to parse int from x: strconv.Atoi: parsing "x": invalid syntax'),
-        ("* * * *", "expected exactly 5 fields, found 4: [* * * *]"),
-        ("@fortnightly", "unrecognized descriptor: @fortnightly"),
-        ("@every 5", 'failed to parse duration @every 5: time: missing unit in duration "5"'),
-        ("", "empty spec string"),
-    ],
-)
-def test_it_parses_cron_schedules_like_robfig_cron(schedule, error):
-    assert cron_schedule_error(schedule) == error
 
 
 def test_it_does_not_crash_on_malformed_objects():
