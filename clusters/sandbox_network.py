@@ -23,6 +23,12 @@ def pod_range(network: str) -> ipaddress.IPv4Network:
     return next(ipaddress.ip_network(network).subnets(prefixlen_diff=1))
 
 
+def gateway(network: str) -> str:
+    """The bridge's own address, the subnet's first. Named when the network is made: an engine
+    that picks it itself does not always report it back (Docker 20.10 leaves it out of inspect)."""
+    return str(next(ipaddress.ip_network(network).hosts()))
+
+
 def service_range(network: str | None) -> ipaddress.IPv4Network:
     """Where ClusterIPs come from: the upper half of the sandbox's subnet, or the cluster default."""
     if not network:

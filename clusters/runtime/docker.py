@@ -710,7 +710,11 @@ class DockerRuntime:
         }
         if self.network and name == sandbox_network_name(self.sandbox):
             # The sandbox's own subnet: the engine gives pods its lower half; ClusterIPs are the upper.
-            pool = docker.types.IPAMPool(subnet=self.network, iprange=str(sandbox_network.pod_range(self.network)))
+            pool = docker.types.IPAMPool(
+                subnet=self.network,
+                iprange=str(sandbox_network.pod_range(self.network)),
+                gateway=sandbox_network.gateway(self.network),
+            )
             try:
                 self.api.create_network(name, ipam=docker.types.IPAMConfig(pool_configs=[pool]), **options)
             except APIError as error:
@@ -1271,7 +1275,10 @@ class DockerRuntime:
             network = self.api.inspect_network(sandbox_network_name(self.sandbox))
         except NotFound:
             return False
-        gateway = ((network.get("IPAM") or {}).get("Config") or [{}])[0].get("Gateway", "").split("/")[0]
+        config = ((network.get("IPAM") or {}).get("Config") or [{}])[0]
+        gateway = config.get("Gateway", "").split("/")[0]
+        if not gateway and config.get("Subnet"):  # made before the gateway was named
+            gateway = sandbox_network.gateway(config["Subnet"])
         try:
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as bound:
                 bound.bind((gateway, 0))
