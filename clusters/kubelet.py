@@ -53,13 +53,15 @@ def runtime_for(sandbox: Sandbox, node: dict, saved: dict):
 
         return DockerRuntime(sandbox=sandbox.uid.hex, node=name, network=sandbox.network)
     from clusters.runtime.simulated import SimulatedRuntime
+    from clusters.simulated_traffic import SandboxTraffic
     from clusters.simulated_volumes import SandboxVolumes
 
     volumes = SandboxVolumes(sandbox)  # a claim's files, readable from every node
+    traffic = SandboxTraffic(sandbox)  # the requests the sandbox's clients send, for servers' usage
     if saved:
-        return SimulatedRuntime.from_json(saved, clock=timezone.now, node=name, volumes=volumes)
+        return SimulatedRuntime.from_json(saved, clock=timezone.now, node=name, volumes=volumes, traffic=traffic)
     cidr = node.get("spec", {}).get("podCIDR", "10.244.0.0/24")
-    return SimulatedRuntime(timezone.now, node=name, pod_cidr=cidr, volumes=volumes)
+    return SimulatedRuntime(timezone.now, node=name, pod_cidr=cidr, volumes=volumes, traffic=traffic)
 
 
 def _decoded(data: dict, *, base64_values: bool) -> dict[str, str]:

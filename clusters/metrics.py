@@ -201,6 +201,18 @@ def _pod_metrics(sandbox: Sandbox, pods: list[dict]) -> list[dict]:
     ]
 
 
+def pod_usages_read(*, sandbox: Sandbox) -> dict[str, PodMeasured]:
+    """By pod uid, what metrics-server would serve of every measured pod of the sandbox: the
+    HorizontalPodAutoscaler controller's read, which, like any reader's, keeps the kubelets
+    sampling."""
+    now = timezone.now()
+    records = _records(sandbox, [node["metadata"]["name"] for node in _all_nodes(sandbox)], now)
+    measured: dict[str, PodMeasured] = {}
+    for record in records.values():
+        measured |= pod_usages(record)
+    return measured
+
+
 def pod_metrics_list(
     *,
     sandbox: Sandbox,

@@ -20,7 +20,11 @@ is released: a kubelet locks a claim's row before the node's, never after.
 
 The network an exec sees is the sandbox's: names resolve as the cluster's DNS would (Services,
 headless Services' pods, `kubernetes.default`), and HTTP reaches the pods behind a Service's ready
-endpoints, or a pod by its address, on whichever node it runs.
+endpoints, or a pod by its address, on whichever node it runs — unless the sandbox's
+NetworkPolicies deny the connection (clusters.objects.network_policy), which then goes unanswered
+(shell.DROPPED) as behind an enforcing network plugin. DNS is always answered: the documentation's
+egress policies allow it explicitly, and kube-dns is not modelled as a pod that policies could
+select.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from django.utils import timezone
 
 from clusters import errors, store
 from clusters.models import NodeRuntimeState, Sandbox, WorkItem
+from clusters.objects.network_policy import connection_allowed, pod_endpoint
 from clusters.objects.resources import resource_for_kind
 from clusters.runtime import shell
 from clusters.runtime.base import ContainerNotRunning, ExecProcess, PodRef
@@ -44,6 +49,8 @@ from clusters.workqueue import kubelet_key
 PODS = resource_for_kind("v1", "Pod")
 SERVICES = resource_for_kind("v1", "Service")
 ENDPOINTS = resource_for_kind("v1", "Endpoints")
+NAMESPACES = resource_for_kind("v1", "Namespace")
+NETWORK_POLICIES = resource_for_kind("networking.k8s.io/v1", "NetworkPolicy")
 CLUSTER_DOMAIN = "cluster.local"
 _spread = itertools.count()  # which ready endpoint a Service's next request goes to
 
@@ -234,8 +241,20 @@ class ClusterNetwork:
     def _address_answer(self, address: str, port: int, path: str) -> shell.Answer | None:
         for pod in store.object_list(sandbox=self.sandbox, resource=PODS).items:
             if pod.get("status", {}).get("podIP") == address and pod["spec"].get("nodeName"):
+                if not self._policies_allow(pod, port):
+                    return shell.DROPPED
                 return self._pod_answer(pod["metadata"]["uid"], pod["spec"]["nodeName"], port, path)
         return None
+
+    def _policies_allow(self, destination: dict, port: int) -> bool:
+        """Whether the sandbox's NetworkPolicies let this pod connect to `destination`'s `port`."""
+        policies = store.object_list(sandbox=self.sandbox, resource=NETWORK_POLICIES).items
+        source = self._pod_by_uid(self.pod.uid) if policies else None
+        if source is None:
+            return True
+        namespaces = store.object_list(sandbox=self.sandbox, resource=NAMESPACES).items
+        labels = {namespace["metadata"]["name"]: namespace["metadata"].get("labels") or {} for namespace in namespaces}
+        return connection_allowed(policies, labels, pod_endpoint(source), pod_endpoint(destination), port)
 
     def _pod_answer(self, uid: str, node: str, port: int, path: str) -> shell.Answer | None:
         runtime = node_runtime(self.sandbox, node)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import copy
+import functools
 import secrets
 import uuid
 from collections.abc import Iterator
@@ -25,6 +26,7 @@ from django.utils import timezone
 from clusters import errors, sandbox_network, workqueue
 from clusters.models import Change, ResourceVersionCounter, Sandbox, StoredObject
 from clusters.objects import selectors
+from clusters.objects.conversion import storage_resource, to_storage, to_version
 from clusters.objects.defaults import apply_create_defaults, apply_defaults
 from clusters.objects.patch import PatchError, apply_patch
 from clusters.objects.resources import Resource, resource_for_kind
@@ -47,6 +49,31 @@ class Listing:
     resource_version: int
 
 
+def _served(function):
+    """Answers in the version the caller asked for: a kind stored at another version (an
+    autoscaling/v1 HorizontalPodAutoscaler, stored as v2) is converted on the way out."""
+
+    @functools.wraps(function)
+    def serve(*, resource: Resource, **arguments):
+        answer = function(resource=resource, **arguments)
+        if storage_resource(resource) is resource:
+            return answer
+        if isinstance(answer, Listing):
+            return Listing([to_version(item, resource) for item in answer.items], answer.resource_version)
+        if isinstance(answer, list):
+            return [to_version(item, resource) for item in answer]
+        return to_version(answer, resource)
+
+    return serve
+
+
+def _as_stored(body: dict, resource: Resource, field_validation: str, warnings: list[str] | None) -> dict:
+    """A write's body in its kind's storage version, decoded first as the version it was sent in."""
+    if storage_resource(resource) is resource:
+        return body
+    return to_storage(_decode(body, resource, field_validation, warnings))
+
+
 # --- reading ---------------------------------------------------------------------------------
 
 
@@ -62,6 +89,7 @@ def current_resource_version() -> int:
     return value if value is not None else 0
 
 
+@_served
 def object_get(*, sandbox: Sandbox, resource: Resource, namespace: str, name: str) -> dict:
     row = _rows(sandbox, resource, namespace).filter(name=name).only("body").first()
     if row is None:
@@ -69,6 +97,7 @@ def object_get(*, sandbox: Sandbox, resource: Resource, namespace: str, name: st
     return row.body
 
 
+@_served
 def object_list(
     *,
     sandbox: Sandbox,
@@ -395,7 +424,7 @@ def _new_object(
     """A create's body as the server completes it before admission (no database reads)."""
     body = copy.deepcopy(body)
     _check_type(body, resource)
-    body = _decode(body, resource, field_validation, warnings)
+    body = to_storage(_decode(body, resource, field_validation, warnings))
     namespace = _set_namespace(body, resource, namespace)
     metadata = body["metadata"]
     _generate_name(metadata)
@@ -414,6 +443,7 @@ def _new_object(
     return body, namespace
 
 
+@_served
 def object_create(
     *,
     sandbox: Sandbox,
@@ -446,6 +476,7 @@ def object_create(
 ADMITTED_ONE_BY_ONE = ("Service", "PersistentVolumeClaim", "Namespace")
 
 
+@_served
 def objects_create(*, sandbox: Sandbox, resource: Resource, bodies: list[dict], namespace: str) -> list[dict]:
     """Create objects of one kind in one namespace in one transaction, all or none: a
     controller's fan-out (a ReplicaSet's pods, a kubelet run's Events) at the cost of a few
@@ -549,6 +580,7 @@ def _write_update(
     return body
 
 
+@_served
 def object_update(
     *,
     sandbox: Sandbox,
@@ -578,9 +610,9 @@ def object_update(
             raise errors.conflict(resource, name)
         return _write_update(
             sandbox,
-            resource,
+            storage_resource(resource),
             row,
-            body,
+            _as_stored(body, resource, field_validation, warnings),
             subresource=subresource,
             dry_run=dry_run,
             field_validation=field_validation,
@@ -588,6 +620,7 @@ def object_update(
         )
 
 
+@_served
 def object_patch(
     *,
     sandbox: Sandbox,
@@ -605,7 +638,8 @@ def object_patch(
     with transaction.atomic():
         row = _locked_row(sandbox, resource, namespace, name)
         try:
-            patched = apply_patch(row.body, patch, content_type)
+            # A patch applies to the object as the version it was sent to serves it.
+            patched = apply_patch(to_version(row.body, resource), patch, content_type)
         except PatchError as error:
             raise errors.for_patch_error(error) from None
         wanted = patched.get("metadata", {}).get("resourceVersion")
@@ -613,9 +647,9 @@ def object_patch(
             raise errors.conflict(resource, name)
         return _write_update(
             sandbox,
-            resource,
+            storage_resource(resource),
             row,
-            patched,
+            _as_stored(patched, resource, field_validation, warnings),
             subresource=subresource,
             dry_run=dry_run,
             field_validation=field_validation,
@@ -655,6 +689,7 @@ def _finish_deletion(sandbox: Sandbox, resource: Resource, row: StoredObject, bo
     return _record(sandbox, resource, copy.deepcopy(body), Change.DELETED, row)
 
 
+@_served
 def object_delete(
     *,
     sandbox: Sandbox,

@@ -30,8 +30,10 @@ log = logging.getLogger(__name__)
 
 CONTROLLERS = "controllers"
 KUBE_PROXY = "kube-proxy"
-# What kube-proxy follows: a Service's ports and the addresses of its ready endpoints.
-PROXY_KINDS = ("Service", "Endpoints")
+# What kube-proxy follows: a Service's ports and the addresses of its ready endpoints; and, for the
+# NetworkPolicies its proxies enforce, the policies, namespaces' labels and pods (a pod only when
+# its address or labels change: see _proxy_follows).
+PROXY_KINDS = ("Service", "Endpoints", "NetworkPolicy", "Namespace", "Pod")
 # A run holds its key's lease, renewed while it lasts (a real image pull can take minutes), so a
 # worker killed mid-run frees its keys within LEASE; the resync sends them again.
 LEASE = timedelta(seconds=15)
@@ -91,9 +93,24 @@ def keys_for_write(kind: str, previous: dict | None, body: dict, *, engine: str)
     if kind == "Node":
         # A new node's kubelet starts at once; one marked NotReady answers if it still lives.
         keys.append(kubelet_key(body["metadata"]["name"]))
-    if kind in PROXY_KINDS and engine == "docker":
+    if engine == "docker" and _proxy_follows(kind, previous, body):
         keys.append(KUBE_PROXY)
     return keys
+
+
+def _proxy_follows(kind: str, previous: dict | None, body: dict) -> bool:
+    """Whether kube-proxy looks again after this write: one of its kinds, but of a Pod only a
+    write that changes what NetworkPolicies match (its address, its labels) or marks it deleted."""
+    if kind != "Pod":
+        return kind in PROXY_KINDS
+
+    def matched(pod: dict | None) -> tuple | None:
+        if pod is None:
+            return None
+        metadata = pod.get("metadata", {})
+        return pod.get("status", {}).get("podIP"), metadata.get("labels"), "deletionTimestamp" in metadata
+
+    return matched(previous) != matched(body)
 
 
 def retry_delay(failures: int) -> float:

@@ -43,6 +43,9 @@ try:
     NODE_MONITOR_SECONDS = env_float("TUTOR_NODE_MONITOR_SECONDS", 5.0)
     # New sandboxes back off crash loops from 1 s to 60 s (class time) instead of 10 s to 5 min.
     FAST_BACKOFF = env_bool("TUTOR_FAST_BACKOFF", False)
+    # How often the HorizontalPodAutoscaler controller syncs each autoscaler (upstream: 15 s); a
+    # class may shorten it. Metrics are still sampled every 15 s, as metrics-server scrapes.
+    HPA_SYNC_SECONDS = env_float("TUTOR_HPA_SYNC_SECONDS", 15.0)
 except EnvError as error:
     raise ImproperlyConfigured(str(error)) from None
 

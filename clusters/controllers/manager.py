@@ -4,6 +4,12 @@ Each pass reads the sandbox's whole state once, asks every planner what to do, a
 actions; passes repeat until no planner has anything to do (a fresh pass sees the previous
 one's writes, so a ReplicaSet's new pods are scheduled in the next pass of the same run). The
 earliest wake-up any planner asks for is returned, so the work queue can come back exactly then.
+
+A planner may keep a memory between runs, as some upstream controllers keep state in memory only
+(the autoscaler's recommendations): it then has a pure `remember(state, now=…, memory=…, …)`
+giving what it remembers after planning with the same arguments. The manager keeps that memory in
+this process, per sandbox, and passes it back as `memory`; like upstream's, it is lost when the
+process restarts, and the planner starts again from what the API holds.
 """
 
 from __future__ import annotations
@@ -15,12 +21,15 @@ from datetime import datetime, timedelta
 from types import ModuleType
 
 from django.conf import settings
+from django.utils import timezone
 
-from clusters.controllers import job
+from clusters import metrics
+from clusters.controllers import horizontal_pod_autoscaler, job
 from clusters.controllers.actions import Event
 from clusters.controllers.actor import actions_apply
 from clusters.controllers.state import ClusterState
 from clusters.models import NodeRuntimeState, Sandbox, StoredObject
+from clusters.usage_samples import PodMeasured
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +40,7 @@ PLANNERS = (
     "node_lifecycle",
     "namespace",
     "garbage_collector",
+    "horizontal_pod_autoscaler",
     "deployment",
     "replicaset",
     "replicationcontroller",
@@ -47,6 +57,7 @@ COMPONENTS = {
     "node_lifecycle": "node-controller",
     "namespace": "namespace-controller",
     "garbage_collector": "garbage-collector",
+    "horizontal_pod_autoscaler": "horizontal-pod-autoscaler",
     "deployment": "deployment-controller",
     "replicaset": "replicaset-controller",
     "replicationcontroller": "replication-controller",
@@ -61,6 +72,8 @@ COMPONENTS = {
 MAX_PASSES = 10
 # Kinds no controller plans from; leaving them out keeps each pass's read small.
 UNWATCHED_KINDS = ("Event",)
+# What planners with a `remember` keep between runs, by (sandbox, planner): this process's memory.
+_memories: dict[tuple[int, str], object] = {}
 
 
 def planner_modules(names: tuple[str, ...] = PLANNERS) -> list[ModuleType]:
@@ -87,7 +100,62 @@ def planner_options(name: str, sandbox: Sandbox) -> dict:
         }
     if name == "job":
         return {"backoff": job.FAST_POD_FAILURE_BACKOFF if sandbox.fast_backoff else job.UPSTREAM_POD_FAILURE_BACKOFF}
+    if name == "horizontal_pod_autoscaler":
+        return _autoscaler_options(sandbox)
     return {}
+
+
+def _autoscaler_options(sandbox: Sandbox) -> dict:
+    """The resource metrics the autoscalers read (reading them keeps the kubelets sampling, as
+    long as an autoscaler exists), the controller's memory and its sync period (a class may
+    shorten it)."""
+    options = {
+        "sync_period": timedelta(seconds=settings.HPA_SYNC_SECONDS),
+        "memory": _memories.get((sandbox.pk, "horizontal_pod_autoscaler"), {}),
+        "metrics": {},
+    }
+    bodies = StoredObject.objects.filter(
+        sandbox=sandbox, api_group="autoscaling", kind=horizontal_pod_autoscaler.KIND
+    ).values_list("body", flat=True)
+    state = ClusterState.of(bodies)
+    wakeup = horizontal_pod_autoscaler.next_wakeup(state, now=timezone.now(), **options)
+    new = any(hpa["metadata"]["uid"] not in options["memory"] for hpa in state.objects(horizontal_pod_autoscaler.KIND))
+    # Read when an autoscaler is due to sync, and while a new one waits for its first sync (the
+    # read starts the kubelets sampling, so that it finds metrics then).
+    if new or (wakeup is not None and wakeup <= timezone.now()):
+        options["metrics"] = {
+            uid: _pod_metric(measured) for uid, measured in metrics.pod_usages_read(sandbox=sandbox).items()
+        }
+    return options
+
+
+def _pod_metric(measured: PodMeasured) -> horizontal_pod_autoscaler.PodMetric:
+    """A pod's usage as the autoscaler reads metrics-server's answer: milli-units per container
+    (CPU rounded up to a millicore, as a quantity's MilliValue is)."""
+    return horizontal_pod_autoscaler.PodMetric(
+        timestamp=measured.at,
+        window=measured.window,
+        containers={
+            name: {"cpu": -(-usage.nanocores // 1_000_000), "memory": usage.memory_bytes * 1000}
+            for name, usage in measured.containers.items()
+        },
+    )
+
+
+def _options(planner: ModuleType, sandbox: Sandbox) -> dict:
+    options = planner_options(_name(planner), sandbox)
+    if hasattr(planner, "remember"):
+        options.setdefault("memory", _memories.get((sandbox.pk, _name(planner)), {}))
+    return options
+
+
+def _remembered(sandbox: Sandbox, planner: ModuleType, options: dict, state: ClusterState, now: datetime) -> dict:
+    """The options of the next pass: for a planner with a memory, what it remembers now."""
+    if not hasattr(planner, "remember"):
+        return options
+    memory = planner.remember(state, now=now, **options)
+    _memories[(sandbox.pk, _name(planner))] = memory
+    return {**options, "memory": memory}
 
 
 def _name(planner: ModuleType) -> str:
@@ -105,7 +173,7 @@ def controllers_reconcile(
     sandbox: Sandbox, *, now: datetime, planners: list[ModuleType] | None = None
 ) -> datetime | None:
     planners = planner_modules() if planners is None else planners
-    arguments = [(planner, planner_options(_name(planner), sandbox)) for planner in planners]
+    arguments = [(planner, _options(planner, sandbox)) for planner in planners]
     state = sandbox_state(sandbox)
     work_left = False
     for _ in range(MAX_PASSES):
@@ -114,6 +182,7 @@ def controllers_reconcile(
             for planner, options in arguments
             for action in planner.plan(state, now=now, **options)
         ]
+        arguments = [(planner, _remembered(sandbox, planner, options, state, now)) for planner, options in arguments]
         if not actions:
             break
         actions_apply(sandbox, actions)  # a lost race just means: plan again from fresh state

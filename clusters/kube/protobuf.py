@@ -862,6 +862,113 @@ _TABLES: dict[str, dict[int, str]] = {
         6: "lastUpdateTime: Time",
         7: "lastTransitionTime: Time",
     },
+    # -- autoscaling/v2 (what `kubectl autoscale` sends) and v1 ---------------------------------------
+    "HorizontalPodAutoscaler": {
+        1: "metadata: ObjectMeta",
+        2: "spec: HorizontalPodAutoscalerSpec",
+        3: "status: HorizontalPodAutoscalerStatus",
+    },
+    "HorizontalPodAutoscalerSpec": {
+        1: "scaleTargetRef: CrossVersionObjectReference",
+        2: "minReplicas: int32?",
+        3: "maxReplicas: int32!",
+        4: "metrics: []MetricSpec",
+        5: "behavior: HorizontalPodAutoscalerBehavior?",
+    },
+    "CrossVersionObjectReference": {
+        1: "kind: string!",
+        2: "name: string!",
+        3: "apiVersion: string",
+    },
+    "MetricSpec": {
+        1: "type: string!",
+        2: "object: ObjectMetricSource?",
+        3: "pods: PodsMetricSource?",
+        4: "resource: ResourceMetricSource?",
+        5: "external: ExternalMetricSource?",
+        7: "containerResource: ContainerResourceMetricSource?",
+    },
+    "ResourceMetricSource": {
+        1: "name: string!",
+        2: "target: MetricTarget",
+    },
+    "ContainerResourceMetricSource": {
+        1: "name: string!",
+        2: "target: MetricTarget",
+        3: "container: string!",
+    },
+    "PodsMetricSource": {
+        1: "metric: MetricIdentifier",
+        2: "target: MetricTarget",
+    },
+    "ObjectMetricSource": {
+        1: "describedObject: CrossVersionObjectReference",
+        2: "target: MetricTarget",
+        3: "metric: MetricIdentifier",
+    },
+    "ExternalMetricSource": {
+        1: "metric: MetricIdentifier",
+        2: "target: MetricTarget",
+    },
+    "MetricIdentifier": {
+        1: "name: string!",
+        2: "selector: LabelSelector?",
+    },
+    "MetricTarget": {
+        1: "type: string!",
+        2: "value: Quantity?",
+        3: "averageValue: Quantity?",
+        4: "averageUtilization: int32?",
+    },
+    "HorizontalPodAutoscalerBehavior": {
+        1: "scaleUp: HPAScalingRules?",
+        2: "scaleDown: HPAScalingRules?",
+    },
+    "HPAScalingRules": {
+        1: "selectPolicy: string?",
+        2: "policies: []HPAScalingPolicy",
+        3: "stabilizationWindowSeconds: int32?",
+        4: "tolerance: Quantity?",
+    },
+    "HPAScalingPolicy": {
+        1: "type: string!",
+        2: "value: int32!",
+        3: "periodSeconds: int32!",
+    },
+    "HorizontalPodAutoscalerStatus": {
+        1: "observedGeneration: int64?",
+        2: "lastScaleTime: Time?",
+        3: "currentReplicas: int32",
+        4: "desiredReplicas: int32!",
+        5: "currentMetrics: []MetricStatus",
+        6: "conditions: []HorizontalPodAutoscalerCondition",
+    },
+    "HorizontalPodAutoscalerCondition": {
+        1: "type: string!",
+        2: "status: string!",
+        3: "lastTransitionTime: Time",
+        4: "reason: string",
+        5: "message: string",
+        6: "observedGeneration: int64",
+    },
+    "HorizontalPodAutoscalerV1": {
+        1: "metadata: ObjectMeta",
+        2: "spec: HorizontalPodAutoscalerSpecV1",
+        3: "status: HorizontalPodAutoscalerStatusV1",
+    },
+    "HorizontalPodAutoscalerSpecV1": {
+        1: "scaleTargetRef: CrossVersionObjectReference",
+        2: "minReplicas: int32?",
+        3: "maxReplicas: int32!",
+        4: "targetCPUUtilizationPercentage: int32?",
+    },
+    "HorizontalPodAutoscalerStatusV1": {
+        1: "observedGeneration: int64?",
+        2: "lastScaleTime: Time?",
+        3: "currentReplicas: int32!",
+        4: "desiredReplicas: int32!",
+        5: "currentCPUUtilizationPercentage: int32?",
+    },
     # -- batch/v1 ---------------------------------------------------------------------------------
     "Job": {
         1: "metadata: ObjectMeta",
@@ -973,6 +1080,8 @@ _KINDS: dict[tuple[str, str], str] = {
     ("v1", "Service"): "Service",
     ("v1", "Pod"): "Pod",
     ("apps/v1", "Deployment"): "Deployment",
+    ("autoscaling/v2", "HorizontalPodAutoscaler"): "HorizontalPodAutoscaler",
+    ("autoscaling/v1", "HorizontalPodAutoscaler"): "HorizontalPodAutoscalerV1",
     ("batch/v1", "Job"): "Job",
     ("batch/v1", "CronJob"): "CronJob",
 }

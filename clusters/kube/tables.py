@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from clusters.objects.conversion import to_storage
 from clusters.objects.times import format_time, parse_time
 
 Cell = str | int | bool
@@ -498,6 +499,52 @@ CRON_JOB_COLUMNS = (
     IMAGES,
     _selector_column("A label query over pods that should match the pod count."),
 )
+HORIZONTAL_POD_AUTOSCALER_COLUMNS = (
+    NAME,
+    Column(
+        "Reference",
+        "scaleTargetRef points to the target resource to scale, and is used to the pods for which metrics should "
+        "be collected, as well as to actually change the replica count.",
+    ),
+    Column(
+        "Targets",
+        "metrics contains the specifications for which to use to calculate the desired replica count (the maximum "
+        "replica count across all metrics will be used).  The desired replica count is calculated multiplying the "
+        "ratio between the target value and the current value by the current number of pods.  Ergo, metrics used "
+        "must decrease as the pod count is increased, and vice-versa.  See the individual metric source types for "
+        "more information about how each type of metric must respond. If not set, the default metric will be set "
+        "to 80% average CPU utilization.",
+    ),
+    Column(
+        "MinPods",
+        "minReplicas is the lower limit for the number of replicas to which the autoscaler can scale down.  It "
+        "defaults to 1 pod.  minReplicas is allowed to be 0 if the alpha feature gate HPAScaleToZero is enabled "
+        "and at least one Object or External metric is configured.  Scaling is active as long as at least one "
+        "metric value is available.",
+    ),
+    Column(
+        "MaxPods",
+        "maxReplicas is the upper limit for the number of replicas to which the autoscaler can scale up. It "
+        "cannot be less that minReplicas.",
+    ),
+    Column(
+        "Replicas",
+        "currentReplicas is current number of replicas of pods managed by this autoscaler, as last seen by the "
+        "autoscaler.",
+    ),
+    AGE,
+)
+NETWORK_POLICY_COLUMNS = (
+    NAME,
+    Column(
+        "Pod-Selector",
+        "podSelector selects the pods to which this NetworkPolicy object applies. The array of rules is applied "
+        "to any pods selected by this field. An empty selector matches all pods in the policy's namespace. "
+        "Multiple network policies can select the same set of pods. In this case, the ingress rules for each are "
+        "combined additively. This field is optional. If it is not specified, it defaults to an empty selector.",
+    ),
+    AGE,
+)
 STORAGE_CLASS_COLUMNS = (
     NAME,
     Column("Provisioner", "provisioner indicates the type of the provisioner."),
@@ -906,6 +953,11 @@ def _storage_class_cells(storage_class: dict, now: datetime) -> list[Cell]:
     ]
 
 
+def _network_policy_cells(policy: dict, now: datetime) -> list[Cell]:
+    # An empty podSelector (every pod of the namespace) prints as <none>, as FormatLabelSelector does.
+    return [_name(policy), format_label_selector(_spec(policy).get("podSelector")), _age(policy, now)]
+
+
 # --- Event --------------------------------------------------------------------------------------
 
 
@@ -1077,6 +1129,79 @@ def _cron_job_cells(cron_job: dict, now: datetime) -> list[Cell]:
     ]
 
 
+# --- HorizontalPodAutoscaler ------------------------------------------------------------------------
+
+# The MetricSpec member each metric type fills, and the MetricStatus member its current value is in.
+_METRIC_MEMBERS = {
+    "Resource": "resource",
+    "ContainerResource": "containerResource",
+    "Pods": "pods",
+    "Object": "object",
+    "External": "external",
+}
+_MOST_METRICS_SHOWN = 2
+
+
+def _current(statuses: list, index: int, member: str) -> dict | None:
+    """The `current` of the status at `index` when it is of the spec's member, as upstream pairs them."""
+    status = statuses[index] if index < len(statuses) and isinstance(statuses[index], dict) else {}
+    source = status.get(member)
+    return (source.get("current") or {}) if isinstance(source, dict) else None
+
+
+def _hpa_metric(spec: dict, statuses: list, index: int) -> str:
+    """One metric as `kubectl get hpa` shows it: `cpu: 12%/50%`, `memory: 30Mi/100Mi`, `1k/2k (avg)`."""
+    member = _METRIC_MEMBERS.get(spec.get("type", ""))
+    if member is None:
+        return "<unknown type>"
+    source = spec.get(member) or {}
+    target = source.get("target") or {}
+    current = _current(statuses, index, member)
+    if member in ("resource", "containerResource"):
+        name = source.get("name", "")
+        if target.get("averageValue") is not None:
+            now = str((current or {}).get("averageValue", "<unknown>")) if current is not None else "<unknown>"
+            return f"{name}: {now}/{target['averageValue']}"
+        utilization = (current or {}).get("averageUtilization")
+        now = f"{utilization}%" if utilization is not None else "<unknown>"
+        wanted = f"{target['averageUtilization']}%" if target.get("averageUtilization") is not None else "<auto>"
+        return f"{name}: {now}/{wanted}"
+    if member == "pods":
+        now = str(current.get("averageValue", "0")) if current is not None else "<unknown>"
+        return f"{now}/{target.get('averageValue', '0')}"
+    if target.get("averageValue") is not None:  # Object and External per pod
+        now = str(current["averageValue"]) if current and current.get("averageValue") is not None else "<unknown>"
+        return f"{now}/{target['averageValue']} (avg)"
+    now = str(current.get("value", "0")) if current is not None else "<unknown>"
+    return f"{now}/{target.get('value', '0')}"
+
+
+def format_hpa_metrics(specs: list, statuses: list) -> str:
+    """The TARGETS cell: the first two metrics, and how many more there are."""
+    if not specs:
+        return "<none>"
+    shown = [_hpa_metric(spec if isinstance(spec, dict) else {}, statuses, index) for index, spec in enumerate(specs)]
+    if len(shown) > _MOST_METRICS_SHOWN:
+        return f"{', '.join(shown[:_MOST_METRICS_SHOWN])} + {len(shown) - _MOST_METRICS_SHOWN} more..."
+    return ", ".join(shown)
+
+
+def _horizontal_pod_autoscaler_cells(hpa: dict, now: datetime) -> list[Cell]:
+    hpa = to_storage(hpa)  # printed from the v2 form, whichever version was asked for
+    spec, status = _spec(hpa), _status(hpa)
+    reference = spec.get("scaleTargetRef") or {}
+    minimum = spec.get("minReplicas")
+    return [
+        _name(hpa),
+        f"{reference.get('kind', '')}/{reference.get('name', '')}",
+        format_hpa_metrics(spec.get("metrics") or [], status.get("currentMetrics") or []),
+        "<unset>" if minimum is None else str(minimum),
+        spec.get("maxReplicas", 0),
+        status.get("currentReplicas", 0),
+        _age(hpa, now),
+    ]
+
+
 # --- the registry -------------------------------------------------------------------------------
 
 PRINTERS: dict[str, tuple[tuple[Column, ...], RowCells]] = {
@@ -1102,6 +1227,8 @@ PRINTERS: dict[str, tuple[tuple[Column, ...], RowCells]] = {
     "Job": (JOB_COLUMNS, _job_cells),
     "CronJob": (CRON_JOB_COLUMNS, _cron_job_cells),
     "StorageClass": (STORAGE_CLASS_COLUMNS, _storage_class_cells),
+    "NetworkPolicy": (NETWORK_POLICY_COLUMNS, _network_policy_cells),
+    "HorizontalPodAutoscaler": (HORIZONTAL_POD_AUTOSCALER_COLUMNS, _horizontal_pod_autoscaler_cells),
 }
 ROW_CONDITIONS: dict[str, Callable[[dict], list[dict]]] = {"Pod": _pod_row_conditions}
 

@@ -33,6 +33,7 @@ from clusters.kube.strictness import (
 from clusters.kube.tables import build_table
 from clusters.models import Change, Sandbox
 from clusters.objects import selectors
+from clusters.objects.conversion import to_version
 from clusters.objects.patch import PatchError, apply_patch
 from clusters.objects.resources import Resource
 from clusters.objects.validation import (
@@ -720,6 +721,7 @@ async def _watch_events(
 
     def wrap(body: dict) -> dict:
         nonlocal columns_sent
+        body = to_version(body, resource)  # the change log holds the storage version
         if not as_table:
             return body
         table = build_table(resource.kind, [body], now=timezone.now())

@@ -607,6 +607,21 @@ def _endpoints(obj: dict) -> None:
                 port["protocol"] = "TCP"
 
 
+def _network_policy(obj: dict) -> None:
+    """networking/v1's defaulters: every port's protocol TCP; with no policyTypes, Ingress, and
+    Egress too when egress rules are given. podSelector is a struct Go always writes."""
+    spec = _child(obj, "spec")
+    if spec is None:
+        return
+    _child(spec, "podSelector")
+    if not spec.get("policyTypes"):
+        spec["policyTypes"] = ["Ingress", "Egress"] if spec.get("egress") else ["Ingress"]
+    for rule in _dicts(spec.get("ingress")) + _dicts(spec.get("egress")):
+        for port in _dicts(rule.get("ports")):
+            if port.get("protocol") is None:
+                port["protocol"] = "TCP"
+
+
 def _limit_range(obj: dict) -> None:
     spec = obj.get("spec")
     if not isinstance(spec, dict):
@@ -634,8 +649,59 @@ def _resource_quota(obj: dict) -> None:
         _canonical_list(spec.get("hard"))
 
 
+# autoscaling/v2's defaults (pkg/apis/autoscaling/v2/defaults.go): with no metrics, 80 % of the
+# pods' CPU request; a behavior, when given, is completed direction by direction. Scale down
+# keeps no stabilization window of its own: the controller applies its flag's (300 s) then.
+DEFAULT_CPU_UTILIZATION = 80
+_SCALE_UP_RULES = {
+    "stabilizationWindowSeconds": 0,
+    "selectPolicy": "Max",
+    "policies": [
+        {"type": "Pods", "value": 4, "periodSeconds": 15},
+        {"type": "Percent", "value": 100, "periodSeconds": 15},
+    ],
+}
+_SCALE_DOWN_RULES = {"selectPolicy": "Max", "policies": [{"type": "Percent", "value": 100, "periodSeconds": 15}]}
+
+
+def _scaling_rules(rules: Any, defaults: dict) -> Any:
+    """copyHPAScalingRules: the given fields over the direction's defaults."""
+    if rules is None:
+        return _clone(defaults)
+    if isinstance(rules, dict):
+        for key, value in defaults.items():
+            _setdefault(rules, key, _clone(value))
+        if rules.get("tolerance") is not None:
+            with contextlib.suppress(QuantityError):
+                rules["tolerance"] = canonical_quantity(rules["tolerance"])
+    return rules
+
+
+def _horizontal_pod_autoscaler(obj: dict) -> None:
+    spec = _child(obj, "spec")
+    if spec is None:
+        return
+    _setdefault(spec, "minReplicas", 1)
+    if not spec.get("metrics"):
+        target = {"type": "Utilization", "averageUtilization": DEFAULT_CPU_UTILIZATION}
+        spec["metrics"] = [{"type": "Resource", "resource": {"name": "cpu", "target": target}}]
+    members = ("resource", "containerResource", "pods", "object", "external")
+    for metric in _dicts(spec.get("metrics")):
+        for source in _dicts([metric.get(key) for key in members]):
+            target = source.get("target")
+            for key in ("value", "averageValue"):
+                if isinstance(target, dict) and target.get(key) is not None:
+                    with contextlib.suppress(QuantityError):  # left for validation to report
+                        target[key] = canonical_quantity(target[key])
+    behavior = spec.get("behavior")
+    if isinstance(behavior, dict):
+        behavior["scaleUp"] = _scaling_rules(behavior.get("scaleUp"), _SCALE_UP_RULES)
+        behavior["scaleDown"] = _scaling_rules(behavior.get("scaleDown"), _SCALE_DOWN_RULES)
+
+
 _DEFAULTERS = {
     "Pod": _pod,
+    "HorizontalPodAutoscaler": _horizontal_pod_autoscaler,
     "Deployment": _deployment,
     "ReplicaSet": _replica_set,
     "ReplicationController": _replication_controller,
@@ -649,6 +715,7 @@ _DEFAULTERS = {
     "PersistentVolume": _pv,
     "Namespace": _namespace,
     "Endpoints": _endpoints,
+    "NetworkPolicy": _network_policy,
     "LimitRange": _limit_range,
     "ResourceQuota": _resource_quota,
 }

@@ -95,9 +95,33 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("apps", "v1", "ReplicaSet", "replicasets", True, ("rs",), ("all",), subresources=("status", "scale")),
     Resource("apps", "v1", "StatefulSet", "statefulsets", True, ("sts",), ("all",), subresources=("status", "scale")),
     Resource("apps", "v1", "DaemonSet", "daemonsets", True, ("ds",), ("all",), subresources=("status",)),
+    # autoscaling/v2 (the preferred version, listed first: discovery prefers the first of a group)
+    Resource(
+        "autoscaling",
+        "v2",
+        "HorizontalPodAutoscaler",
+        "horizontalpodautoscalers",
+        True,
+        ("hpa",),
+        ("all",),
+        subresources=("status",),
+    ),
+    # autoscaling/v1: the same objects, stored as v2 (clusters.objects.conversion)
+    Resource(
+        "autoscaling",
+        "v1",
+        "HorizontalPodAutoscaler",
+        "horizontalpodautoscalers",
+        True,
+        ("hpa",),
+        ("all",),
+        subresources=("status",),
+    ),
     # batch/v1
     Resource("batch", "v1", "Job", "jobs", True, (), ("all",), subresources=("status",)),
     Resource("batch", "v1", "CronJob", "cronjobs", True, ("cj",), ("all",), subresources=("status",)),
+    # networking.k8s.io/v1 (no status subresource: NetworkPolicyStatus was removed in 1.28)
+    Resource("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", True, ("netpol",)),
     # storage.k8s.io/v1
     Resource("storage.k8s.io", "v1", "StorageClass", "storageclasses", False, ("sc",)),
 )

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import copy
 import ipaddress
 import json
@@ -376,6 +377,49 @@ def ip_errors(path: str, value: str) -> list[Cause]:
         return [invalid(path, value, "must not be an IPv4-mapped IPv6 address")]
     if str(address) != value:
         return [invalid(path, value, f"must be in canonical form ({go_quote(str(address))})")]
+    return []
+
+
+def cidr_sloppy(value: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    """netutils.ParseCIDRSloppy's network: leading zeros allowed (IPv4 octets are decimal, not
+    octal), host bits dropped; None when it cannot be parsed."""
+    address, slash, bits = value.partition("/")
+    if not slash or not re.fullmatch("[0-9]+", bits):
+        return None
+    octets = re.fullmatch(r"([0-9]+)\.([0-9]+)\.([0-9]+)\.([0-9]+)", address)
+    try:
+        if octets:
+            if any(int(octet) > 255 for octet in octets.groups()):
+                return None
+            ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.IPv4Address(
+                ".".join(str(int(octet)) for octet in octets.groups())
+            )
+        elif ":" in address and "%" not in address:
+            ip = ipaddress.IPv6Address(address)
+        else:
+            return None
+        if int(bits) > ip.max_prefixlen:
+            return None
+        return ipaddress.ip_network(f"{ip}/{int(bits)}", strict=False)
+    except ValueError:
+        return None
+
+
+def cidr_errors(path: str, value: str) -> list[Cause]:
+    """IsValidCIDRForLegacyField with strict validation (StrictIPCIDRValidation is on in 1.37):
+    parsable, no leading zeros, not IPv4-mapped, no bits set beyond the prefix length."""
+    network = cidr_sloppy(value)
+    if network is None:
+        return [invalid(path, value, "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)")]
+    address, _, bits = value.partition("/")
+    octets = address.split(".") if network.version == 4 else []
+    if any(len(part) > 1 and part.startswith("0") for part in [*octets, bits]):
+        return [invalid(path, value, "must not have leading 0s in IP or prefix length")]
+    ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return [invalid(path, value, "must not have an IPv4-mapped IPv6 address")]
+    if ip != network.network_address:
+        return [invalid(path, value, "must not have bits set beyond the prefix length")]
     return []
 
 
@@ -2653,6 +2697,111 @@ def _validate_namespace(obj: dict, old: dict | None) -> list[Cause]:
     return causes
 
 
+# ---------------------------------------------------------------------------------------------
+# NetworkPolicy (pkg/apis/networking/validation)
+# ---------------------------------------------------------------------------------------------
+
+_POLICY_PROTOCOLS = ("TCP", "UDP", "SCTP")  # upstream lists them in this order
+_POLICY_TYPES = ("Ingress", "Egress")
+
+
+def _network_policy_port_causes(port: dict, path: str) -> list[Cause]:
+    causes = []
+    protocol = port.get("protocol")
+    if protocol is not None and protocol not in _POLICY_PROTOCOLS:
+        causes.append(not_supported(f"{path}.protocol", protocol, _POLICY_PROTOCOLS))
+    number, end = port.get("port"), _int(port.get("endPort"))
+    if isinstance(number, int) and not isinstance(number, bool):
+        causes.extend(_each_invalid(f"{path}.port", number, port_number_errors(number)))
+        if end is not None:
+            if end < number:
+                causes.append(invalid(f"{path}.endPort", end, "must be greater than or equal to `port`"))
+            causes.extend(_each_invalid(f"{path}.endPort", end, port_number_errors(end)))
+    elif isinstance(number, str):
+        if end is not None:
+            causes.append(invalid(f"{path}.endPort", end, "may not be specified when `port` is non-numeric"))
+        causes.extend(_each_invalid(f"{path}.port", number, port_name_errors(number)))
+    elif end is not None:
+        causes.append(invalid(f"{path}.endPort", end, "may not be specified when `port` is not specified"))
+    return causes
+
+
+def _ip_block_causes(block: dict, path: str, allowed: frozenset[str]) -> list[Cause]:
+    """ValidateIPBlock; `allowed`: CIDRs the stored policy already has, accepted unchecked."""
+    cidr = _str(block.get("cidr"))
+    if not cidr:
+        return [required(f"{path}.cidr")]
+    causes = [] if cidr in allowed else cidr_errors(f"{path}.cidr", cidr)
+    network = cidr_sloppy(cidr)
+    if network is None:
+        return causes
+    for index, value in enumerate(_list(block.get("except"))):
+        except_path, value = f"{path}.except[{index}]", _str(value)
+        causes.extend([] if value in allowed else cidr_errors(except_path, value))
+        excepted = cidr_sloppy(value)
+        if excepted is None:
+            continue
+        inside = excepted.version == network.version and excepted.network_address in network
+        if not inside or network.prefixlen >= excepted.prefixlen:
+            causes.append(invalid(except_path, value, "must be a strict subset of `cidr`"))
+    return causes
+
+
+def _network_policy_peer_causes(peer: dict, path: str, allowed: frozenset[str]) -> list[Cause]:
+    causes = []
+    present = [key for key in ("podSelector", "namespaceSelector", "ipBlock") if peer.get(key) is not None]
+    for key in present:
+        if key == "ipBlock":
+            causes.extend(_ip_block_causes(_dict(peer[key]), f"{path}.ipBlock", allowed))
+        else:
+            causes.extend(_label_selector_causes(peer[key], f"{path}.{key}"))
+    if not present:
+        causes.append(required(path, "must specify a peer"))
+    elif len(present) > 1 and "ipBlock" in present:
+        causes.append(forbidden(path, "may not specify both ipBlock and another peer"))
+    return causes
+
+
+def _network_policy_spec_causes(spec: dict, allowed: frozenset[str] = frozenset()) -> list[Cause]:
+    causes = _label_selector_causes(spec.get("podSelector"), "spec.podSelector")
+    for direction, peers in (("ingress", "from"), ("egress", "to")):
+        for rule_path, rule in _items(spec.get(direction), f"spec.{direction}"):
+            for port_path, port in _items(rule.get("ports"), f"{rule_path}.ports"):
+                causes.extend(_network_policy_port_causes(port, port_path))
+            for peer_path, peer in _items(rule.get(peers), f"{rule_path}.{peers}"):
+                causes.extend(_network_policy_peer_causes(peer, peer_path, allowed))
+    types = _list(spec.get("policyTypes"))
+    if len(types) > len(_POLICY_TYPES):
+        return [*causes, invalid("spec.policyTypes", types, "may not specify more than two policyTypes")]
+    for index, policy_type in enumerate(types):
+        causes.extend(_unsupported(f"spec.policyTypes[{index}]", policy_type, _POLICY_TYPES))
+    return causes
+
+
+def _policy_cidrs(spec: dict) -> frozenset[str]:
+    """Every ipBlock CIDR (and except) of a policy: an update may keep them even if now invalid."""
+    found = set()
+    for direction, peers in (("ingress", "from"), ("egress", "to")):
+        for rule in _list(spec.get(direction)):
+            for peer in _list(_dict(rule).get(peers)):
+                block = _dict(_dict(peer).get("ipBlock"))
+                if block:
+                    found.add(_str(block.get("cidr")))
+                    found.update(_str(value) for value in _list(block.get("except")))
+    return frozenset(found)
+
+
+def _validate_network_policy(obj: dict, old: dict | None) -> list[Cause]:
+    spec = _dict(obj.get("spec"))
+    # An update runs the create checks, then the update checks (the spec again, old CIDRs allowed).
+    causes = _object_meta_causes(obj.get("metadata"), True, dns1123_subdomain_errors)
+    causes.extend(_network_policy_spec_causes(spec))
+    if old is not None:
+        causes.extend(_object_meta_update_causes(obj.get("metadata"), old.get("metadata")))
+        causes.extend(_network_policy_spec_causes(spec, _policy_cidrs(_dict(old.get("spec")))))
+    return causes
+
+
 def _validate_node(obj: dict, old: dict | None) -> list[Cause]:
     causes = _meta_causes(obj, old, namespaced=False)
     seen: set[tuple[str, str]] = set()
@@ -2679,6 +2828,221 @@ def _validate_node(obj: dict, old: dict | None) -> list[Cause]:
     return causes
 
 
+# ---------------------------------------------------------------------------------------------
+# HorizontalPodAutoscaler (pkg/apis/autoscaling/validation), taken as autoscaling/v2 stores it
+# ---------------------------------------------------------------------------------------------
+
+_MAX_HPA_PERIOD_SECONDS = 1800
+_MAX_HPA_STABILIZATION_SECONDS = 3600
+_METRIC_SOURCE_TYPES = ("ContainerResource", "External", "Object", "Pods", "Resource")
+# The member of a MetricSpec each type names.
+_METRIC_SOURCE_FIELDS = {
+    "Object": "object",
+    "Pods": "pods",
+    "Resource": "resource",
+    "External": "external",
+    "ContainerResource": "containerResource",
+}
+
+
+def _path_segment_errors(name: str) -> list[str]:
+    """apimachinery's IsValidPathSegmentName: a name must be usable as one segment of a URL path."""
+    if name in (".", ".."):
+        return [f"may not be '{name}'"]
+    return [f"may not contain '{part}'" for part in ("/", "%") if part in name]
+
+
+def _cross_version_reference_causes(ref: Any, path: str) -> list[Cause]:
+    ref = _dict(ref)
+    causes = []
+    for key in ("kind", "name"):
+        value = _str(ref.get(key))
+        causes.extend(_required_valid(f"{path}.{key}", value, _path_segment_errors))
+    return causes
+
+
+def _positive_quantity_causes(raw: Any, path: str) -> list[Cause]:
+    if raw is None:
+        return []
+    try:
+        positive = quantity_from_json(raw).value > 0
+    except QuantityError:
+        return []  # refused while decoding
+    return [] if positive else [invalid(path, str(raw), "must be positive")]
+
+
+def _metric_target_causes(target: Any, path: str) -> list[Cause]:
+    target = _dict(target)
+    kind = _str(target.get("type"))
+    causes = [] if kind else [required(f"{path}.type", "must specify a metric target type")]
+    if kind not in ("Utilization", "Value", "AverageValue"):
+        causes.append(invalid(f"{path}.type", kind, "must be either Utilization, Value, or AverageValue"))
+    causes.extend(_positive_quantity_causes(target.get("value"), f"{path}.value"))
+    causes.extend(_positive_quantity_causes(target.get("averageValue"), f"{path}.averageValue"))
+    utilization = _int(target.get("averageUtilization"))
+    if utilization is not None and utilization < 1:
+        causes.append(invalid(f"{path}.averageUtilization", utilization, "must be greater than 0"))
+    return causes
+
+
+def _metric_identifier_causes(metric: Any, path: str) -> list[Cause]:
+    name = _str(_dict(metric).get("name"))
+    if not name:
+        return [required(f"{path}.name", "must specify a metric name")]
+    return _each_invalid(f"{path}.name", name, _path_segment_errors(name))
+
+
+def _resource_source_causes(source: dict, path: str, *, container: bool) -> list[Cause]:
+    target = _dict(source.get("target"))
+    name = _str(source.get("name"))
+    causes = []
+    if not name:
+        causes.append(required(f"{path}.name", "must specify a resource name"))
+    elif container:
+        causes.extend(_container_resource_name_causes(name, f"{path}.name"))
+    if container:
+        causes.extend(
+            _required_valid(f"{path}.container", _str(source.get("container")), dns1123_label_errors)
+            if source.get("container")
+            else [required(f"{path}.container", "must specify a container")]
+        )
+    causes.extend(_metric_target_causes(target, f"{path}.target"))
+    if target.get("averageUtilization") is None and target.get("averageValue") is None:
+        causes.append(
+            required(f"{path}.target.averageUtilization", "must set either a target raw value or a target utilization")
+        )
+    if target.get("averageUtilization") is not None and target.get("averageValue") is not None:
+        causes.append(
+            forbidden(f"{path}.target.averageValue", "may not set both a target raw value and a target utilization")
+        )
+    return causes
+
+
+def _custom_source_causes(member: str, source: dict, path: str) -> list[Cause]:
+    """Pods, Object and External metrics: a metric name and a target of the kind each allows."""
+    target = _dict(source.get("target"))
+    causes = []
+    if member == "object":
+        causes.extend(_cross_version_reference_causes(source.get("describedObject"), f"{path}.describedObject"))
+    causes.extend(_metric_identifier_causes(source.get("metric"), f"{path}.metric"))
+    causes.extend(_metric_target_causes(target, f"{path}.target"))
+    value, average = target.get("value"), target.get("averageValue")
+    if member == "pods" and average is None:
+        causes.append(required(f"{path}.target.averageValue", "must specify a positive target averageValue"))
+    elif member == "object" and value is None and average is None:
+        causes.append(required(f"{path}.target.averageValue", "must set either a target value or averageValue"))
+    elif member == "external":
+        if value is None and average is None:
+            causes.append(
+                required(f"{path}.target.averageValue", "must set either a target value for metric or a per-pod target")
+            )
+        if value is not None and average is not None:
+            causes.append(
+                forbidden(f"{path}.target.value", "may not set both a target value for metric and a per-pod target")
+            )
+    return causes
+
+
+def _metric_spec_causes(spec: Any, path: str) -> list[Cause]:
+    spec = _dict(spec)
+    kind = _str(spec.get("type"))
+    causes = [] if kind else [required(f"{path}.type", "must specify a metric source type")]
+    if kind not in _METRIC_SOURCE_TYPES:
+        causes.append(not_supported(f"{path}.type", kind, _METRIC_SOURCE_TYPES))
+    present = [member for member in ("object", "external", "pods", "resource", "containerResource") if member in spec]
+    if present:  # only the first member present is looked into, as upstream
+        first = present[0]
+        source = _dict(spec.get(first))
+        if first in ("resource", "containerResource"):
+            causes.extend(_resource_source_causes(source, f"{path}.{first}", container=first == "containerResource"))
+        else:
+            causes.extend(_custom_source_causes(first, source, f"{path}.{first}"))
+    expected = _METRIC_SOURCE_FIELDS.get(kind)
+    if expected is None:
+        causes.append(not_supported(f"{path}.type", kind, _METRIC_SOURCE_TYPES))
+    elif expected not in spec:
+        causes.append(required(f"{path}.{expected}", "must populate information for the given metric source"))
+    if len(present) != 1:
+        causes.extend(
+            forbidden(f"{path}.{member}", "must populate the given metric source only")
+            for member in sorted(present)
+            if member != expected
+        )
+    return causes
+
+
+def _scaling_rules_causes(rules: Any, path: str) -> list[Cause]:
+    if rules is None:
+        return []
+    rules = _dict(rules)
+    causes = []
+    window = _int(rules.get("stabilizationWindowSeconds"))
+    if window is not None and window < 0:
+        causes.append(invalid(f"{path}.stabilizationWindowSeconds", window, "must be greater than or equal to zero"))
+    if window is not None and window > _MAX_HPA_STABILIZATION_SECONDS:
+        causes.append(
+            invalid(
+                f"{path}.stabilizationWindowSeconds",
+                window,
+                f"must be less than or equal to {_MAX_HPA_STABILIZATION_SECONDS}",
+            )
+        )
+    causes.extend(_optional_choice(rules, "selectPolicy", path, ("Disabled", "Max", "Min")))
+    policies = _list(rules.get("policies"))
+    if not policies:
+        causes.append(required(f"{path}.policies", "must specify at least one Policy"))
+    for index, policy in enumerate(policies):
+        policy, at = _dict(policy), f"{path}.policies[{index}]"
+        if policy.get("type") not in ("Pods", "Percent"):
+            causes.append(not_supported(f"{at}.type", _str(policy.get("type")), ("Percent", "Pods")))
+        value, period = _int(policy.get("value"), 0), _int(policy.get("periodSeconds"), 0)
+        if value <= 0:
+            causes.append(invalid(f"{at}.value", value, "must be greater than zero"))
+        if period <= 0:
+            causes.append(invalid(f"{at}.periodSeconds", period, "must be greater than zero"))
+        if period > _MAX_HPA_PERIOD_SECONDS:
+            causes.append(
+                invalid(f"{at}.periodSeconds", period, f"must be less than or equal to {_MAX_HPA_PERIOD_SECONDS}")
+            )
+    tolerance = rules.get("tolerance")
+    if tolerance is not None:
+        with contextlib.suppress(QuantityError):
+            if quantity_from_json(tolerance).value < 0:
+                causes.append(invalid(f"{path}.tolerance", str(tolerance), "must be greater than or equal to zero"))
+    return causes
+
+
+def _validate_horizontal_pod_autoscaler(obj: dict, old: dict | None) -> list[Cause]:
+    spec = _dict(obj.get("spec"))
+    causes = _meta_causes(obj, old)
+    # minReplicas 0 needs the alpha HPAScaleToZero gate (off), unless the stored object has it already.
+    old_min = _int(_dict(_dict(old).get("spec")).get("minReplicas")) if old else None
+    lower = 0 if old_min == 0 else 1
+    minimum, maximum = _int(spec.get("minReplicas")), _int(spec.get("maxReplicas"), 0)
+    if minimum is not None and minimum < lower:
+        causes.append(invalid("spec.minReplicas", minimum, f"must be greater than or equal to {lower}"))
+    if maximum < 1:
+        causes.append(invalid("spec.maxReplicas", maximum, "must be greater than 0"))
+    if minimum is not None and maximum < minimum:
+        causes.append(invalid("spec.maxReplicas", maximum, "must be greater than or equal to `minReplicas`"))
+    causes.extend(_cross_version_reference_causes(spec.get("scaleTargetRef"), "spec.scaleTargetRef"))
+    metrics = _list(spec.get("metrics"))
+    for index, metric in enumerate(metrics):
+        causes.extend(_metric_spec_causes(metric, f"spec.metrics[{index}]"))
+    if minimum == 0 and not any(_dict(metric).get("type") in ("Object", "External") for metric in metrics):
+        detail = "must specify at least one Object or External metric to support scaling to zero replicas"
+        causes.append(forbidden("spec.metrics", detail))
+    behavior = spec.get("behavior")
+    if behavior is not None:
+        behavior = _dict(behavior)
+        causes.extend(_scaling_rules_causes(behavior.get("scaleUp"), "spec.behavior.scaleUp"))
+        causes.extend(_scaling_rules_causes(behavior.get("scaleDown"), "spec.behavior.scaleDown"))
+    status = _dict(obj.get("status"))
+    causes.extend(_nonnegative(status.get("currentReplicas"), "status.currentReplicas"))
+    causes.extend(_nonnegative(status.get("desiredReplicas"), "status.desiredReplicas"))
+    return causes
+
+
 def _validate_generic(namespaced: bool) -> Callable[[dict, dict | None], list[Cause]]:
     def check(obj: dict, old: dict | None) -> list[Cause]:
         return _meta_causes(obj, old, namespaced=namespaced)
@@ -2696,12 +3060,14 @@ _VALIDATORS: dict[str, Callable[[dict, dict | None], list[Cause]]] = {
     "Job": _validate_job,
     "CronJob": _validate_cron_job,
     "Service": _validate_service,
+    "NetworkPolicy": _validate_network_policy,
     "ConfigMap": _validate_config_map,
     "Secret": _validate_secret,
     "PersistentVolumeClaim": _validate_pvc,
     "PersistentVolume": _validate_pv,
     "Namespace": _validate_namespace,
     "Node": _validate_node,
+    "HorizontalPodAutoscaler": _validate_horizontal_pod_autoscaler,
 }
 
 

@@ -435,6 +435,17 @@ def service_port_backends(service: dict, endpoints: list[tuple]) -> dict[int, li
     return backends
 
 
+def proxy_endpoints_file(endpoints: list[tuple[str, int]], denied: dict[tuple[str, int], list[str]]) -> str:
+    """What a Service's proxy reads for one port (runtime/proxy/kube-tutor-proxy-connect): a line
+    per endpoint, `IP:PORT`, or `IP:PORT@CLIENT,CLIENT` when the NetworkPolicies deny those client
+    addresses the connection to it."""
+    lines = []
+    for address, number in endpoints:
+        clients = denied.get((address, number))
+        lines.append(f"{address}:{number}@{','.join(clients)}\n" if clients else f"{address}:{number}\n")
+    return "".join(lines)
+
+
 def host_routes(path: str = "/proc/net/route") -> list[str]:
     """This host's IPv4 routes as CIDRs (default routes left out), from the kernel's table."""
     routes = []
@@ -1412,11 +1423,19 @@ class DockerRuntime:
 
     # -- Services (kube-proxy) --
 
-    def service_sync(self, sandbox: str, service: dict, endpoints: list[tuple]) -> str:
+    def service_sync(
+        self,
+        sandbox: str,
+        service: dict,
+        endpoints: list[tuple],
+        *,
+        denied: dict[tuple[str, int], list[str]] | None = None,
+    ) -> str:
         """Make Service `service` reachable from the sandbox's pods at its names and ports, spread
         round-robin over `endpoints` ((IP, port) or (IP, port, port name), see
         service_port_backends); return the proxy's address ("" for a Service that gets no proxy:
-        headless, ExternalName, or without TCP ports)."""
+        headless, ExternalName, or without TCP ports). `denied`: by endpoint (IP, port), the
+        client addresses whose connections to it go unanswered (NetworkPolicy, clusters.kube_proxy)."""
         self._own_sandbox(sandbox)
         metadata, spec = service["metadata"], service.get("spec", {})
         namespace, name = metadata.get("namespace", "default"), metadata["name"]
@@ -1426,7 +1445,7 @@ class DockerRuntime:
             return ""
         try:
             info = self._proxy_ensure(namespace, name, sorted(backends), spec)
-            self._proxy_endpoints_write(info["Id"], backends)
+            self._proxy_endpoints_write(info["Id"], backends, denied or {})
         except APIError as error:
             raise RuntimeError_(f"service {namespace}/{name}: {error.explanation or error}") from error
         return info["NetworkSettings"]["Networks"][sandbox_network_name(self.sandbox)]["IPAddress"]
@@ -1506,13 +1525,15 @@ class DockerRuntime:
             raise RuntimeError_(f"service proxy {container} vanished while it was being made")
         return info
 
-    def _proxy_endpoints_write(self, proxy_id: str, backends: dict[int, list[tuple[str, int]]]) -> None:
-        content = json.dumps(sorted(backends.items()))
+    def _proxy_endpoints_write(
+        self, proxy_id: str, backends: dict[int, list[tuple[str, int]]], denied: dict[tuple[str, int], list[str]]
+    ) -> None:
+        content = json.dumps([sorted(backends.items()), sorted(denied.items())])
         if self._proxy_endpoints.get(proxy_id) == content:
             return
         script = "set -e; cd /run/kube-tutor-proxy\n"
         for port, endpoints in sorted(backends.items()):
-            lines = "".join(f"{address}:{number}\n" for address, number in endpoints)
+            lines = proxy_endpoints_file(endpoints, denied)
             script += f"printf %s {shlex.quote(lines)} > {port}.new && mv {port}.new {port}\n"
         code, output = self._exec(proxy_id, ["sh", "-c", script], 10)
         if code != 0:

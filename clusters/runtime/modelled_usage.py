@@ -6,9 +6,11 @@ image and how long it has run — the same every time they are asked, as a test 
 
 - A process that only waits (`sleep`, `tail -f`, a shell on an open stdin) uses no CPU.
 - A shell loop that sleeps between rounds wakes now and then: about 1m.
-- A server idles at a few millicores (web servers 2m, databases 5m, agents and pause 0); the
-  requests it serves are not counted: no pod's traffic reaches another's in this runtime, so an
-  hpa-example is never under load here.
+- A server idles at a few millicores (web servers 2m, databases 5m, agents and pause 0). A web
+  server also spends its cost per request (`REQUEST_MILLICORE_SECONDS`: the HorizontalPodAutoscaler
+  walkthrough's hpa-example tens of milliseconds of a core, a static server half a millisecond)
+  times the requests a second the sandbox's looping clients send it (clusters.runtime.
+  modelled_traffic, given as `served_rate`).
 - A busy loop — `while`/`until` with no `sleep` in the script, `yes`, hashing or copying
   `/dev/zero` or `/dev/urandom` — spins one core; `stress --cpu N --vm M` spins N + M, vish/stress
   `-cpus N` spins N. A loop that fetches with `wget`, `curl` or `nc` and no `sleep` waits on the
@@ -20,7 +22,8 @@ image and how long it has run — the same every time they are asked, as a test 
   the run is OOMKilled).
 
 The CPU time reported is the rate times the time the run has been running, so the rate a reader
-computes between two samples is the model's rate.
+computes between two samples is the model's rate. A rate that changes (a client starts or stops)
+accrues from the previous sample on (`accrued`), so that a reader sees the new rate, not a jump.
 """
 
 from __future__ import annotations
@@ -40,6 +43,10 @@ SLEEPING_LOOP_MILLICORES = 1.0
 NETWORK_LOOP_MILLICORES = CORE / 2
 # What an image's own server spends at rest, by the catalog's kind: timers and housekeeping.
 SERVER_MILLICORES = {"web": 2.0, "database": 5.0, "idle": 0.0}
+# What a web server spends on one request, in millicore-seconds (a millicore for a second, or a
+# core for a millisecond); images not named here serve static pages.
+REQUEST_MILLICORE_SECONDS = {"registry.k8s.io/hpa-example": 60.0}
+STATIC_REQUEST_MILLICORE_SECONDS = 0.5
 
 _LOOP = re.compile(r"\b(while|until)\b")
 _SLEEP = re.compile(r"\bsleep\b")
@@ -92,8 +99,27 @@ def _stress(argv: list[str]) -> tuple[int, int]:
     return count("cpu") + count("vm"), count("vm") * size
 
 
-def demand(container: dict) -> tuple[float, int]:
-    """(millicores, working set bytes) the container's program would use, before its limits."""
+def request_cost(container: dict) -> float | None:
+    """Millicore-seconds the container's web server spends on one request; None when it runs no
+    web server."""
+    entry = catalog.image_entry(container.get("image", ""))
+    if entry is None:
+        return None
+    argv = catalog.argv_for(entry, container)
+    if not catalog.is_server(entry, argv) or catalog.server_entry(entry, argv)["kind"] != "web":
+        return None
+    repository = catalog.image_ref(container.get("image", "")).repository
+    return REQUEST_MILLICORE_SECONDS.get(catalog.ALIASES.get(repository, repository), STATIC_REQUEST_MILLICORE_SECONDS)
+
+
+def cpu_limit(container: dict) -> float | None:
+    """The container's CPU limit in millicores, if it has one."""
+    return _millicores(((container.get("resources") or {}).get("limits") or {}).get("cpu"))
+
+
+def demand(container: dict, served_rate: float = 0.0) -> tuple[float, int]:
+    """(millicores, working set bytes) the container's program would use, before its limits,
+    serving `served_rate` requests a second if it is a web server."""
     entry = catalog.image_entry(container.get("image", "")) or catalog.IMAGES["busybox"]
     argv = catalog.argv_for(entry, container)
     memory = _bytes(entry.get("memory")) or DEFAULT_MEMORY_BYTES
@@ -101,16 +127,17 @@ def demand(container: dict) -> tuple[float, int]:
         cores, allocated = _stress(argv)
         return float(cores * CORE), memory + allocated
     if catalog.is_server(entry, argv):
-        return SERVER_MILLICORES.get(catalog.server_entry(entry, argv)["kind"], 0.0), memory
+        serving = served_rate * (request_cost(container) or 0.0)
+        return SERVER_MILLICORES.get(catalog.server_entry(entry, argv)["kind"], 0.0) + serving, memory
     script = " ".join(argv)
     if _BURNER.search(script) or (_LOOP.search(script) and not _SLEEP.search(script)):
         return (NETWORK_LOOP_MILLICORES if _NETWORK_CLIENT.search(script) else float(CORE)), memory
     return (SLEEPING_LOOP_MILLICORES if _LOOP.search(script) else 0.0), memory
 
 
-def usage(container: dict) -> tuple[float, int]:
+def usage(container: dict, served_rate: float = 0.0) -> tuple[float, int]:
     """(millicores, working set bytes) the container uses: its demand within its limits."""
-    millicores, memory = demand(container)
+    millicores, memory = demand(container, served_rate)
     limits = (container.get("resources") or {}).get("limits") or {}
     cpu_limit, memory_limit = _millicores(limits.get("cpu")), _bytes(limits.get("memory"))
     if cpu_limit is not None:
@@ -121,17 +148,26 @@ def usage(container: dict) -> tuple[float, int]:
 
 
 def container_usage(
-    pod_uid: str, container: dict, *, restart: int, started_at: datetime, now: datetime
+    pod_uid: str,
+    container: dict,
+    *,
+    restart: int,
+    started_at: datetime,
+    now: datetime,
+    served_rate: float = 0.0,
+    accrued: tuple[int, datetime] | None = None,
 ) -> ContainerUsage:
-    """The sample a running run of `container` gives at `now`: its CPU time since `started_at`."""
-    millicores, memory = usage(container)
-    running = max((now - started_at).total_seconds(), 0.0)
+    """The sample a running run of `container` gives at `now`: its CPU time since `started_at`,
+    at today's rate since the last sample (`accrued`: its CPU time then, and when) or since the start."""
+    millicores, memory = usage(container, served_rate)
+    before, since = accrued if accrued is not None else (0, started_at)
+    running = max((now - since).total_seconds(), 0.0)
     return ContainerUsage(
         pod_uid=pod_uid,
         name=container["name"],
         restart=restart,
         at=now,
-        cpu_nanoseconds=round(millicores * NANOCORES_PER_MILLICORE * running),
+        cpu_nanoseconds=before + round(millicores * NANOCORES_PER_MILLICORE * running),
         memory_bytes=memory,
         started_at=started_at,
     )

@@ -45,6 +45,7 @@ from clusters.runtime.shell_files import (
     text_of,
 )
 from clusters.runtime.shell_language import (
+    DROPPED,
     EXEC,
     INSTANT,
     MAX_EFFECTS,
@@ -72,6 +73,7 @@ from clusters.runtime.shell_language import (
 )
 
 __all__ = [
+    "DROPPED",
     "EXEC_NOT_FOUND",
     "EXEC_NOT_FOUND_CODE",
     "MAX_EFFECTS",

@@ -20,6 +20,8 @@ from clusters.runtime import awk as awk_tool
 from clusters.runtime import text_tools
 from clusters.runtime.shell_files import SHELL_BUILTINS, FileSystem, bytes_of, os_of, programs_of, text_of
 from clusters.runtime.shell_language import (
+    CONNECT_GIVES_UP_SECONDS,
+    DROPPED,
     EXEC,
     NAME,
     TIMELINE,
@@ -1712,9 +1714,27 @@ def _url(url: str) -> tuple[str, int, str] | None:
     return match.group(2), port, match.group(4) or "/"
 
 
+def _no_answer(shell: Shell, timeout: float | None) -> bool:
+    """Wait as a client waits on a connection nobody answers (see DROPPED): until its own
+    timeout, or until the kernel gives up connecting; True when its own timeout came first."""
+    if timeout and timeout < CONNECT_GIVES_UP_SECONDS:
+        shell.world.sleep(timeout)
+        return True
+    shell.world.sleep(CONNECT_GIVES_UP_SECONDS)
+    return False
+
+
+def _seconds(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
 @applet("wget")
 def _wget(shell: Shell, args: list[str]) -> int:
-    quiet, output, urls = False, None, []
+    quiet, output, urls, spider = False, None, [], False
+    timeout: float | None = None  # busybox's own default (900 s) outlasts the kernel's connect
     index = 0
     while index < len(args):
         arg = args[index]
@@ -1726,9 +1746,18 @@ def _wget(shell: Shell, args: list[str]) -> int:
         elif arg.startswith("-O") or arg.startswith("-qO"):
             quiet = quiet or arg.startswith("-q")
             output = arg.split("O", 1)[1]
-        elif arg in ("-T", "--timeout", "-t"):
+        elif arg in ("-T", "--timeout") or arg.startswith("--timeout="):
+            value = arg.partition("=")[2] if "=" in arg else (args[index + 1] if index + 1 < len(args) else "")
+            index += 0 if "=" in arg else 1
+            timeout = _seconds(value)
+            if timeout is None:
+                shell.error(f"wget: invalid number '{value}'")
+                return 1
+        elif arg == "-t":
             index += 1
-        elif arg in ("-S", "--spider", "-s"):
+        elif arg == "--spider":
+            spider = True
+        elif arg in ("-S", "-s"):
             pass
         elif arg.startswith("-"):
             shell.error(f"wget: unsupported option '{arg}' (the simulated runtime does not model it)")
@@ -1755,12 +1784,22 @@ def _wget(shell: Shell, args: list[str]) -> int:
     if answer is None:
         shell.error(f"wget: can't connect to remote host ({address}): Connection refused")
         return 1
+    if answer == DROPPED:
+        if _no_answer(shell, timeout):
+            shell.error("wget: download timed out")
+        else:
+            shell.error(f"wget: can't connect to remote host ({address}): Connection timed out")
+        return 1
     if not answer.status:  # something listens there, but does not speak HTTP
         shell.error("wget: error getting response: Connection reset by peer")
         return 1
     if answer.status >= 400:
         shell.error(f"wget: server returned error: HTTP/1.1 {answer.status} {_reason(answer.status)}")
         return 1
+    if spider:
+        if not quiet:
+            shell.error("remote file exists")
+        return 0
     if destination == "-":
         shell.write(answer.body)
     else:
@@ -1831,6 +1870,17 @@ def _curl(shell: Shell, args: list[str]) -> int:
     if answer is None:
         shell.error(f"curl: (7) Failed to connect to {host} port {port} after 0 ms: Couldn't connect to server")
         return 7
+    if answer == DROPPED:
+        limits = [_seconds(str(options[o])) for o in ("-m", "--max-time", "--connect-timeout") if o in options]
+        limit = min((value for value in limits if value), default=None)
+        if _no_answer(shell, limit):
+            shell.error(f"curl: (28) Connection timed out after {int(limit * 1000) + 1} milliseconds")
+        else:
+            waited = int(CONNECT_GIVES_UP_SECONDS * 1000) + 1
+            shell.error(
+                f"curl: (28) Failed to connect to {host} port {port} after {waited} ms: Couldn't connect to server"
+            )
+        return 28
     if not answer.status:  # something listens there, but does not speak HTTP
         shell.error("curl: (1) Received HTTP/0.9 when not allowed")
         return 1
@@ -1890,11 +1940,16 @@ def _ping(shell: Shell, args: list[str]) -> int:
 @applet("nc")
 def _nc(shell: Shell, args: list[str]) -> int:
     if "-z" in args:
-        names = [a for a in args if not a.startswith("-")]
+        wait = args[args.index("-w") + 1] if "-w" in args[:-1] else None
+        names = [a for i, a in enumerate(args) if not a.startswith("-") and (i == 0 or args[i - 1] != "-w")]
         if len(names) >= 2:
             address = _resolve(shell, names[0])
             port = int(names[1]) if names[1].isdigit() else 0
-            if address and shell.world.http_get(address, port, "/") is not None:
+            answer = shell.world.http_get(address, port, "/") if address else None
+            if answer == DROPPED:
+                _no_answer(shell, _seconds(wait) if wait else None)
+                return 1
+            if answer is not None:
                 return 0
         return 1
     shell.error("nc: the simulated runtime supports only nc -z HOST PORT")

@@ -46,6 +46,13 @@ class Answer:
     server: str = ""
 
 
+# What a connection whose packets are dropped (a NetworkPolicy denies it) gets: no answer ever, so
+# the client waits for its own timeout, or for the kernel to give up connecting.
+DROPPED = Answer(-1, "")
+# How long Linux tries to connect before ETIMEDOUT: the SYN and its 6 retries (net.ipv4.tcp_syn_retries).
+CONNECT_GIVES_UP_SECONDS = 127.0
+
+
 class Network(Protocol):
     """What `nslookup`, `wget`, `curl` and `ping` reach: names and the HTTP servers behind addresses."""
 
@@ -55,9 +62,9 @@ class Network(Protocol):
         """(full name, address) pairs for a name, as the pod's resolver finds it; [] when unknown."""
 
     def http_get(self, address: str, port: int, path: str, *, at: float | None = None) -> Answer | None:
-        """The answer of whatever listens there; None when nothing does (connection refused).
-        `at`: when, in seconds since the asking container started (a timeline asks ahead of
-        time); None for now."""
+        """The answer of whatever listens there; None when nothing does (connection refused);
+        DROPPED when no answer comes (a NetworkPolicy denies the connection). `at`: when, in
+        seconds since the asking container started (a timeline asks ahead of time); None for now."""
 
 
 class NoNetwork:

@@ -42,7 +42,7 @@ import math
 import pickle
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -561,10 +561,14 @@ class SimulatedRuntime:
         pod_cidr: str = "10.244.0.0/24",
         state: dict | None = None,
         volumes: VolumeStore | None = None,
+        traffic: Callable[[], Mapping[str, float]] | None = None,
     ) -> None:
         """`volumes` keeps the files of persistent volumes; by default this node's own state does,
-        and a caller whose nodes share storage passes one store to every node's runtime."""
+        and a caller whose nodes share storage passes one store to every node's runtime.
+        `traffic` tells, by pod uid, how many requests a second the sandbox's clients send each
+        server (clusters.runtime.modelled_traffic); by default none do."""
         self.clock = clock
+        self.traffic = traffic
         self.state = state or {"node": node, "pod_cidr": pod_cidr, "ids": 0, "images": [], "pods": {}, "runs": {}}
         self.volumes = volumes if volumes is not None else StateVolumes(self.state)
 
@@ -576,10 +580,16 @@ class SimulatedRuntime:
 
     @classmethod
     def from_json(
-        cls, data: dict | str, *, clock: Callable[[], datetime], node: str = "", volumes: VolumeStore | None = None
+        cls,
+        data: dict | str,
+        *,
+        clock: Callable[[], datetime],
+        node: str = "",
+        volumes: VolumeStore | None = None,
+        traffic: Callable[[], Mapping[str, float]] | None = None,
     ) -> SimulatedRuntime:
         state = json.loads(data) if isinstance(data, str) else _deep_copy(data)
-        runtime = cls(clock, node=node, state=state or None, volumes=volumes)
+        runtime = cls(clock, node=node, state=state or None, volumes=volumes, traffic=traffic)
         runtime.state["node"] = runtime.state.get("node") or node
         for write in runtime.volumes.exec_writes(runtime.state["node"]) if runtime.state["pods"] else ():
             runtime.exec_writes_apply(write)
@@ -1306,6 +1316,7 @@ class SimulatedRuntime:
             for container in [*pod["spec"].get("initContainers", []), *pod["spec"].get("containers", [])]
         }
         found = []
+        rates = self.traffic() if self.traffic is not None and self.state["runs"] else {}
         for run in self.state["runs"].values():
             spec = specs.get((run["pod"], run["name"]))
             if spec is None or not self._on_node(run["pod"], node):
@@ -1313,8 +1324,16 @@ class SimulatedRuntime:
             self._advance(run, now)
             started = parse_time(run["started_at"])
             if run["state"] not in ("created", "exited") and started is not None:
+                accrued = run.get("cpu_accrued")  # [CPU ns, at] of the last sample: a rate accrues from there
                 sample = modelled_usage.container_usage(
-                    run["pod"], spec, restart=run["restart"], started_at=started, now=now
+                    run["pod"],
+                    spec,
+                    restart=run["restart"],
+                    started_at=started,
+                    now=now,
+                    served_rate=rates.get(run["pod"], 0.0),
+                    accrued=(accrued[0], parse_time(accrued[1])) if accrued else None,
                 )
+                run["cpu_accrued"] = [sample.cpu_nanoseconds, format_micro_time(now)]
                 found.append(sample)
         return found

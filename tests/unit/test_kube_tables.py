@@ -218,7 +218,7 @@ def test_it_falls_back_to_name_and_age_for_a_kind_without_a_printer():
 
 
 def test_it_has_a_printer_for_every_kind_the_api_serves():
-    assert sorted(r.kind for r in RESOURCES) == sorted(PRINTERS)
+    assert sorted({r.kind for r in RESOURCES}) == sorted(PRINTERS)
 
 
 @pytest.mark.parametrize("kind", sorted(PRINTERS))

@@ -1,9 +1,11 @@
 """The teaching images, built on this machine from Debian's busybox-static (see build.py), and the one
 table that lets well-known image names run without a registry.
 
-Only Docker Hub's official images are stood in for, by repository name: `nginx`, `nginx:1.25-alpine`
+Docker Hub's official images are stood in for by repository name: `nginx`, `nginx:1.25-alpine`
 and `docker.io/library/nginx@sha256:…` all become kube-tutor/web, while a typo such as `nginxx` or
 another registry's `ghcr.io/x/nginx` is not mapped and fails to pull, as it would on a real cluster.
+A few images of other registries that the documentation's tutorials run are stood in for by their
+full name (`REGISTRY_STAND_INS`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ BUSYBOX = "kube-tutor/busybox:latest"
 PAUSE = "kube-tutor/pause:latest"
 WEB = "kube-tutor/web:latest"
 PROXY = "kube-tutor/proxy:latest"
+HPA_EXAMPLE = "kube-tutor/hpa-example:latest"
 
 # Docker Hub repository → local stand-in. kube-tutor/web listens on port 80 like nginx and httpd;
 # kube-tutor/busybox has every busybox applet plus /bin/bash (a wrapper around busybox sh).
@@ -22,6 +25,12 @@ STAND_INS: dict[str, str] = {
     "alpine": BUSYBOX,
     "debian": BUSYBOX,
     "ubuntu": BUSYBOX,
+}
+
+# registry/repository → local stand-in: the HorizontalPodAutoscaler walkthrough's CPU-heavy page.
+REGISTRY_STAND_INS: dict[str, str] = {
+    "registry.k8s.io/hpa-example": HPA_EXAMPLE,
+    "k8s.gcr.io/hpa-example": HPA_EXAMPLE,
 }
 
 DOCKER_HUB_NAMES = ("docker.io", "index.docker.io", "registry-1.docker.io")
@@ -51,5 +60,5 @@ def stand_in_for(reference: str) -> str | None:
     """The local teaching image that stands in for `reference`, or None when none does."""
     registry, repository, _ = image_reference_split(reference)
     if registry:
-        return None
+        return REGISTRY_STAND_INS.get(f"{registry}/{repository}")
     return STAND_INS.get(repository)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from clusters.runtime.images import BUSYBOX, PAUSE, PROXY, WEB
+from clusters.runtime.images import BUSYBOX, HPA_EXAMPLE, PAUSE, PROXY, WEB
 
 HERE = Path(__file__).resolve().parent
 BUSYBOX_PATHS = (Path("/bin/busybox"), Path("/usr/bin/busybox"))
@@ -80,6 +80,7 @@ RECIPES = (
     Recipe(PAUSE, HERE / "pause"),
     Recipe(WEB, HERE / "web"),
     Recipe(PROXY, HERE.parent / "proxy"),
+    Recipe(HPA_EXAMPLE, HERE / "hpa-example"),
 )
 
 

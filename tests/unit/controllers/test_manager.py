@@ -51,6 +51,23 @@ def test_passes_repeat_until_every_planner_is_satisfied(sandbox):
     assert wake == NOW + timedelta(seconds=30)
 
 
+def test_a_planners_memory_is_kept_between_passes_and_runs(sandbox):
+    """A planner with `remember` gets back what it remembered: in the next pass, and the next run."""
+    seen = []
+
+    def plan(state, *, now, memory):
+        seen.append(memory)
+        return []
+
+    def remember(state, *, now, memory):
+        return {"syncs": memory.get("syncs", 0) + 1}
+
+    counting = SimpleNamespace(plan=plan, remember=remember, __name__="clusters.controllers.counting")
+    controllers_reconcile(sandbox, now=NOW, planners=[counting])
+    controllers_reconcile(sandbox, now=NOW + timedelta(seconds=15), planners=[counting])
+    assert seen == [{}, {"syncs": 1}]
+
+
 def test_nothing_to_do_writes_nothing(sandbox):
     version = store.current_resource_version()
     controllers_reconcile(sandbox, now=NOW, planners=[configmap_planner([])])
