@@ -105,6 +105,15 @@ def already_exists(resource: Resource, name: str) -> AlreadyExists:
     return AlreadyExists(f'{resource.key} "{name}" already exists', details=_resource_details(resource, name))
 
 
+def forbidden(resource: Resource, name: str, reason: str, causes: list[Cause] | None = None) -> Forbidden:
+    """What an admission plugin's refusal reads (admission.NewForbidden): `pods "web" is
+    forbidden: <reason>`, with the causes a client may look for (NamespaceTerminating)."""
+    details = _resource_details(resource, name)
+    if causes:
+        details["causes"] = [{"reason": c.reason, "message": c.message, "field": c.field} for c in causes]
+    return Forbidden(f'{resource.key} "{name}" is forbidden: {reason}', details=details)
+
+
 def conflict(resource: Resource, name: str) -> Conflict:
     return Conflict(
         f'Operation cannot be fulfilled on {resource.key} "{name}": the object has been modified; '

@@ -14,6 +14,7 @@ import contextlib
 import contextvars
 import copy
 import functools
+import itertools
 import secrets
 import uuid
 from collections.abc import Iterator
@@ -25,7 +26,7 @@ from django.utils import timezone
 
 from clusters import errors, sandbox_network, workqueue
 from clusters.models import Change, ResourceVersionCounter, Sandbox, StoredObject
-from clusters.objects import selectors
+from clusters.objects import limit_range, resource_quota, selectors
 from clusters.objects.conversion import storage_resource, to_storage, to_version
 from clusters.objects.defaults import apply_create_defaults, apply_defaults
 from clusters.objects.patch import PatchError, apply_patch
@@ -37,6 +38,7 @@ from clusters.objects.validation import STRICT, WARN, decode, decode_error_messa
 NODE_PORT_RANGE = range(30000, 32768)
 GENERATE_NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # upstream's: no vowels, no look-alikes
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+NAMESPACE_TERMINATING = "NamespaceTerminating"  # the cause a refusal in a terminating namespace carries
 
 
 def _qualified_kind(resource: Resource) -> str:
@@ -194,9 +196,11 @@ def _admit_namespace(sandbox: Sandbox, resource: Resource, namespace: str, name:
     if row is None:
         raise errors.NotFound(f'namespaces "{namespace}" not found', details={"name": namespace, "kind": "namespaces"})
     if row.body["metadata"].get("deletionTimestamp"):
-        raise errors.Forbidden(
-            f'{resource.key} "{name}" is forbidden: unable to create new content in namespace {namespace} '
-            "because it is being terminated"
+        raise errors.forbidden(
+            resource,
+            name,
+            f"unable to create new content in namespace {namespace} because it is being terminated",
+            [errors.Cause(NAMESPACE_TERMINATING, f"namespace {namespace} is being terminated", "metadata.namespace")],
         )
 
 
@@ -259,19 +263,110 @@ def _default_storage_class(sandbox: Sandbox, body: dict) -> None:
             return
 
 
-def _admit_create(sandbox: Sandbox, resource: Resource, body: dict) -> None:
-    """What admission plugins and create strategies add to a new object."""
+def _limit_ranges(sandbox: Sandbox, resource: Resource, namespace: str) -> list[dict]:
+    """The namespace's LimitRanges in name order, for the kinds LimitRanger looks at (else none)."""
+    if resource.group or resource.kind not in ("Pod", "PersistentVolumeClaim"):
+        return []
+    rows = StoredObject.objects.filter(sandbox=sandbox, api_group="", kind="LimitRange", namespace=namespace)
+    return list(rows.order_by("name").values_list("body", flat=True))
+
+
+def _quota_status(sandbox: Sandbox, quota: dict, *, new: bool) -> dict:
+    """What the quota controller's first sync would write, done in the write itself, so that a
+    quota binds from the moment it exists (upstream's controller follows within milliseconds;
+    admission ignores a quota until its status says what is hard). A `new` quota counts itself."""
+    rows = StoredObject.objects.filter(sandbox=sandbox, namespace=quota["metadata"]["namespace"])
+    if not resource_quota.counts_kind(quota, "", "events"):
+        rows = rows.exclude(api_group="", kind="Event")  # many, and counted only by count/events
+    stored = rows.values_list("body", flat=True).iterator()
+    return resource_quota.quota_status(quota, itertools.chain(stored, [quota] if new else []), now=timezone.now())
+
+
+def _admit_create(sandbox: Sandbox, resource: Resource, body: dict, limit_ranges: list[dict]) -> None:
+    """What the mutating admission plugins and create strategies add to a new object; for a pod,
+    LimitRanger's defaults from `limit_ranges` (its namespace's)."""
     if resource.kind == "Service":
         _allocate_cluster_ip(sandbox, body)
     elif resource.kind == "PersistentVolumeClaim":
         _default_storage_class(sandbox, body)
     elif resource.kind == "Namespace":
         body.setdefault("spec", {})["finalizers"] = ["kubernetes"]
+    elif resource.kind == "ResourceQuota":
+        body["status"] = _quota_status(sandbox, body, new=True)
     elif resource.kind == "Pod":
+        if limit_ranges:
+            defaulted = limit_range.pod_with_defaults(body, limit_ranges)
+            body["metadata"], body["spec"] = defaulted["metadata"], defaulted["spec"]
         spec = body["spec"]
         spec.setdefault("serviceAccountName", "default")
         spec.setdefault("serviceAccount", spec["serviceAccountName"])
         body["status"] = {"phase": "Pending", "qosClass": _qos_class(spec)}
+
+
+def _admit_validate(
+    sandbox: Sandbox, resource: Resource, bodies: list[dict], limit_ranges: list[dict], *, dry_run: bool
+) -> None:
+    """The validating admission plugins, once the new objects passed validation: LimitRanger's
+    min, max and ratio, then ResourceQuota, which charges them to the quotas of their namespace."""
+    for body in bodies:
+        refusal = limit_range.refusal(resource.kind, body, limit_ranges) if limit_ranges else None
+        if refusal:
+            raise errors.forbidden(resource, body["metadata"]["name"], refusal)
+    _charge_quotas(sandbox, resource, bodies, dry_run=dry_run)
+
+
+def _admit_update(sandbox: Sandbox, resource: Resource, new: dict, old: dict, *, dry_run: bool) -> None:
+    """The validating admission plugins that look at updates: LimitRanger at a claim whose
+    requests change (not one being deleted; a binding is never refused), ResourceQuota at a
+    Service or claim, charged by what the update adds (a ClusterIP Service turned NodePort, a
+    claim grown). Pods are admitted on create only."""
+    if resource.group or resource.kind not in ("Service", "PersistentVolumeClaim"):
+        return
+    name = new["metadata"]["name"]
+    resized = (new.get("spec") or {}).get("resources") != (old.get("spec") or {}).get("resources")
+    if resource.kind == "PersistentVolumeClaim" and resized and not old["metadata"].get("deletionTimestamp"):
+        limit_ranges = _limit_ranges(sandbox, resource, new["metadata"]["namespace"])
+        refusal = limit_range.refusal(resource.kind, new, limit_ranges) if limit_ranges else None
+        if refusal:
+            raise errors.forbidden(resource, name, refusal)
+    _charge_quotas(sandbox, resource, [new], dry_run=dry_run, old=old)
+
+
+QUOTAS = resource_for_kind("v1", "ResourceQuota")
+
+
+def _charge_quotas(
+    sandbox: Sandbox, resource: Resource, bodies: list[dict], *, dry_run: bool, old: dict | None = None
+) -> None:
+    """ResourceQuota admission: refuse what would take a quota past its hard limits, else add
+    the objects' usage to the `status.used` of the quotas they count against, in this write's
+    transaction. The quota rows are locked first (in name order), so concurrent creates in one
+    namespace are charged one after the other and each sees the others' usage."""
+    if not resource.namespaced or not bodies:
+        return
+    namespace = bodies[0]["metadata"]["namespace"]
+    rows = StoredObject.objects.filter(sandbox=sandbox, api_group="", kind="ResourceQuota", namespace=namespace)
+    if not any(
+        resource_quota.covers(quota, resource.group, resource.plural) for quota in rows.values_list("body", flat=True)
+    ):
+        return  # no quota limits this kind: nothing to lock
+    locked = list(rows.select_for_update().order_by("name"))
+    quotas = [row.body for row in locked]
+    now = timezone.now()
+    for body in bodies:
+        try:
+            quotas = resource_quota.quota_charge(
+                quotas, group=resource.group, plural=resource.plural, obj=body, now=now, old=old
+            )
+        except resource_quota.QuotaRefusal as refusal:
+            raise errors.forbidden(resource, body["metadata"]["name"], str(refusal)) from None
+    if dry_run:
+        return
+    charged = ", ".join(body["metadata"]["name"] for body in bodies[:3]) + (" and more" if len(bodies) > 3 else "")
+    with writing_as(current_writer().actor, f"ResourceQuota admission: charging {resource.plural} {charged}"):
+        for row, quota in zip(locked, quotas, strict=True):
+            if quota is not row.body:
+                _record(sandbox, QUOTAS, quota, Change.MODIFIED, row)
 
 
 def _qos_class(pod_spec: dict) -> str:
@@ -460,8 +555,10 @@ def object_create(
     metadata = body["metadata"]
     with transaction.atomic():
         _admit_namespace(sandbox, resource, namespace, metadata["name"])
-        _admit_create(sandbox, resource, body)
+        limit_ranges = _limit_ranges(sandbox, resource, namespace)
+        _admit_create(sandbox, resource, body, limit_ranges)
         _validate(body, resource)
+        _admit_validate(sandbox, resource, [body], limit_ranges, dry_run=dry_run)
         if _rows(sandbox, resource, namespace).filter(name=metadata["name"]).exists():
             raise errors.already_exists(resource, metadata["name"])
         if dry_run:
@@ -471,9 +568,10 @@ def object_create(
     return body
 
 
-# Kinds whose create admission reads what is stored (addresses, ports, the default class) or
-# writes more (a namespace's service account): created one by one, never in a batch.
-ADMITTED_ONE_BY_ONE = ("Service", "PersistentVolumeClaim", "Namespace")
+# Kinds whose create admission reads what is stored (addresses, ports, the default class, what
+# a quota counts) or writes more (a namespace's service account): created one by one, never in a
+# batch.
+ADMITTED_ONE_BY_ONE = ("Service", "PersistentVolumeClaim", "Namespace", "ResourceQuota")
 
 
 @_served
@@ -489,9 +587,11 @@ def objects_create(*, sandbox: Sandbox, resource: Resource, bodies: list[dict], 
     names = [body["metadata"]["name"] for body in prepared]
     with transaction.atomic():
         _admit_namespace(sandbox, resource, namespace, names[0])
+        limit_ranges = _limit_ranges(sandbox, resource, namespace)
         for body in prepared:
-            _admit_create(sandbox, resource, body)
+            _admit_create(sandbox, resource, body, limit_ranges)
             _validate(body, resource)
+        _admit_validate(sandbox, resource, prepared, limit_ranges, dry_run=False)
         taken = _rows(sandbox, resource, namespace).filter(name__in=names).values_list("name", flat=True).first()
         if taken is None and len(set(names)) < len(names):
             taken = next(name for name in names if names.count(name) > 1)
@@ -567,11 +667,15 @@ def _write_update(
             merged.pop("status", None)
     merged = _decode(merged, resource, field_validation, warnings)
     merged = apply_defaults(merged, resource)  # once; `old` was defaulted when it was written
+    if resource.kind == "ResourceQuota" and subresource != "status" and merged.get("spec") != old.get("spec"):
+        merged["status"] = _quota_status(sandbox, merged, new=False)  # as for a new quota: binds at once
     merged["metadata"]["generation"] = old["metadata"].get("generation", 1) + (
         1 if _spec_of(merged) != _spec_of(old) else 0
     )
     merged["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
     _validate(merged, resource, old=_as_bound(old, merged) if resource.kind == "Pod" else old)
+    if merged != old and subresource is None:
+        _admit_update(sandbox, resource, merged, old, dry_run=dry_run)
     if merged == old or dry_run:
         return merged if dry_run else old
     body = _record(sandbox, resource, merged, Change.MODIFIED, row)

@@ -10,16 +10,25 @@ tests compare what is done, not how it is explained. Both reach the change log.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
 class Create:
-    """Create an object (the body includes apiVersion, kind and metadata; `generateName` is fine)."""
+    """Create an object (the body includes apiVersion, kind and metadata; `generateName` is fine).
+
+    The API server may refuse it (an admission plugin: a ResourceQuota, a LimitRange). Then
+    `refused`, given the refusal's message, says what the controller records, as data: the
+    FailedCreate Event, a status condition. Without it the actor records upstream's usual
+    `FailedCreate` "Error creating: …" Event about `owner`. `owner` is the object the create is
+    for (default: the body's controller reference): after a refusal its further creates wait."""
 
     body: dict
     why: str = field(default="", compare=False)
     by: str = field(default="", compare=False)
+    refused: Callable[[str], list[Action]] | None = field(default=None, compare=False, repr=False)
+    owner: dict | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -3,26 +3,35 @@
 A planned action can lose a race (the object changed, vanished or already exists because
 another pass got there first). That is normal for level-triggered controllers: the rest of the
 plan is dropped too (it may describe or build on the failed write, like the Event after it) and
-the next pass plans again from what is stored now. Anything else is an error — except for an
-Event the store refuses (say, in a namespace being terminated, where nothing new may be made):
-as upstream's event recorder ("Server rejected event (will not retry!)"), it is dropped and the
-plan goes on, since an Event only reports what the plan does. The Events are recorded after the
-plan's writes, one batch per namespace, and runs of Creates of one kind (the Events between them
-aside) go to the store together.
+the next pass plans again from what is stored now. A Create the API server refuses (403 from an
+admission plugin: a ResourceQuota used up, a LimitRange's bounds; or 422) is no race either:
+the controller records it as upstream's does — the action's `refused` says how (a FailedCreate
+Event, a ReplicaFailure condition), else a `FailedCreate` "Error creating: …" Event about its
+owner — and the plan goes on without the Events that describe that create, the owner's later
+creates and its other writes (they assumed the create). The outcome names the refused owners, so
+that the manager holds their creates back (clusters.controllers.refusals). A refusal because the
+namespace is being terminated is recorded by nobody, as upstream. Anything else is an error —
+except for an Event the store refuses (say, in a namespace being terminated, where nothing new
+may be made): as upstream's event recorder ("Server rejected event (will not retry!)"), it is
+dropped and the plan goes on, since an Event only reports what the plan does. The Events are
+recorded after the plan's writes, one batch per namespace, and runs of Creates of one kind (the
+Events between them aside) go to the store together.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.utils import timezone
 
 from clusters import errors, store
 from clusters.controllers.actions import Action, Bind, Create, Delete, Event, Patch
+from clusters.controllers.refusals import owner_of
 from clusters.models import Sandbox, StoredObject
 from clusters.objects.resources import resource_for_kind
 from clusters.objects.times import format_time
@@ -30,12 +39,18 @@ from clusters.objects.times import format_time
 log = logging.getLogger(__name__)
 EVENTS = resource_for_kind("v1", "Event")
 RACES = (errors.Conflict, errors.NotFound, errors.AlreadyExists)
+# What the API server answers an object it will not take (admission plugins, validation).
+REFUSALS = (errors.Forbidden, errors.Invalid)
 
 
 @dataclass
 class Outcome:
     applied: int = 0
     raced: int = 0
+    # The owners (involvedObject references) whose create the API server refused.
+    refused: list[dict] = field(default_factory=list)
+    # The uids of the owners a create landed for.
+    created_for: set[str] = field(default_factory=set)
 
 
 def _resource(api_version: str, kind: str):
@@ -230,25 +245,137 @@ def _event_writer(source: str) -> str:
     return ambient if not source or ambient.startswith(f"{source}/") else source
 
 
+class _Plan:
+    """The bookkeeping of one plan's refusals: the owners whose later writes wait, and the Events
+    (by position) that describe writes that did not happen."""
+
+    def __init__(self, actions: list[Action]) -> None:
+        self.actions = actions
+        self.waiting: dict[str, dict] = {}  # owner uid -> owner
+        self.silenced: set[int] = set()
+        self.follow_up_events: list[Event] = []
+
+    def _silence_after(self, position: int, uid: str | None) -> None:
+        for later in range(position + 1, len(self.actions)):
+            action = self.actions[later]
+            if not isinstance(action, Event):
+                return
+            if uid is None or action.involved.get("uid") == uid:
+                self.silenced.add(later)
+
+    def waits(self, position: int, action: Action) -> bool:
+        """Whether the write is for (or to) an owner refused earlier in this plan; if so, its
+        Events are silenced too."""
+        if not self.waiting:
+            return False
+        if isinstance(action, Create):
+            owner = owner_of(action)
+            uid = owner.get("uid") if owner is not None else None
+            if uid not in self.waiting:
+                return False
+        else:
+            target = None if isinstance(action, Bind) else (action.kind, action.namespace, action.name)
+            owners = {(o.get("kind"), o.get("namespace", ""), o.get("name")): u for u, o in self.waiting.items()}
+            uid = owners.get(target)
+            if uid is None:
+                return False
+        self._silence_after(position, uid)
+        return True
+
+    def refuse(self, position: int, owner: dict | None) -> None:
+        self._silence_after(position, owner.get("uid") if owner is not None else None)
+        if owner is not None:
+            self.waiting[owner["uid"]] = owner
+
+
+def _terminating_namespace(refusal: errors.ApiError) -> bool:
+    causes = (refusal.details or {}).get("causes") or []
+    return any(cause.get("reason") == store.NAMESPACE_TERMINATING for cause in causes)
+
+
+def _refusal_recorded(sandbox: Sandbox, action: Create, owner: dict | None, refusal: errors.ApiError) -> list[Event]:
+    """What the controller records about a refused create: the action's `refused`, or the usual
+    FailedCreate Event about its owner. Its writes are made now (a lost race there only means the
+    next pass writes it); its Events are returned, to be recorded with the plan's."""
+    if _terminating_namespace(refusal):
+        return []  # upstream records nothing: every create there fails, and the namespace goes
+    if action.refused is not None:
+        follow_ups = action.refused(refusal.message)
+    elif owner is not None:
+        follow_ups = [Event(owner, "FailedCreate", f"Error creating: {refusal.message}", "Warning", action.by)]
+    else:
+        follow_ups = []
+    for write in (a for a in follow_ups if not isinstance(a, Event)):
+        try:
+            _perform(sandbox, [dataclasses.replace(write, by=write.by or action.by, why=write.why or action.why)])
+        except RACES as race:
+            log.debug("dropped %r after a refused create: %s", write, race)
+    return [a for a in follow_ups if isinstance(a, Event)]
+
+
+def _landed(batch: list[tuple[int, Action]], outcome: Outcome) -> None:
+    outcome.applied += len(batch)
+    for _, action in batch:
+        if isinstance(action, Create) and (owner := owner_of(action)) is not None:
+            outcome.created_for.add(owner["uid"])
+
+
+def _one_by_one(sandbox: Sandbox, batch: list[tuple[int, Action]], plan: _Plan, outcome: Outcome) -> int | None:
+    """Perform a batch's writes one at a time after the batch was refused as a whole, recording
+    each refusal; the position of a write that lost a race (the plan stops there), else None."""
+    for position, action in batch:
+        if plan.waits(position, action):
+            continue
+        try:
+            _perform(sandbox, [action])
+            _landed([(position, action)], outcome)
+        except RACES as race:
+            outcome.raced += 1
+            log.debug("dropped %r and the rest of the plan: %s", action, race)
+            return position
+        except REFUSALS as refusal:
+            if not isinstance(action, Create):
+                raise
+            owner = owner_of(action)
+            log.info("%s refused %s: %s", action.by or "a controller", action.body["kind"], refusal.message)
+            plan.refuse(position, owner)
+            plan.follow_up_events += _refusal_recorded(sandbox, action, owner, refusal)
+            if owner is not None:
+                outcome.refused.append(owner)
+    return None
+
+
 def actions_apply(sandbox: Sandbox, actions: list[Action]) -> Outcome:
     """Perform the writes in order until one loses a race; then record the Events planned before
-    it (those after it describe writes that did not happen), one batch per namespace."""
+    it (those after it describe writes that did not happen), one batch per namespace. A refused
+    create is recorded and the plan goes on without what depended on it."""
     outcome = Outcome()
+    plan = _Plan(actions)
     writes = [(position, action) for position, action in enumerate(actions) if not isinstance(action, Event)]
     reached = len(actions)
     for batch in _batches(writes):
+        batch = [(position, action) for position, action in batch if not plan.waits(position, action)]
+        if not batch:
+            continue
         try:
             _perform(sandbox, [action for _, action in batch])
-            outcome.applied += len(batch)
+            _landed(batch, outcome)
         except RACES as race:
             outcome.raced += 1
             log.debug("dropped %r and the rest of the plan: %s", batch[0][1], race)
             reached = batch[0][0]  # a batch is all or none
             break
+        except REFUSALS:
+            if len(batch) == 1 and not isinstance(batch[0][1], Create):
+                raise
+            lost = _one_by_one(sandbox, batch, plan, outcome)
+            if lost is not None:
+                reached = lost
+                break
     events: dict[str, list[Event]] = {}
-    for event in actions[:reached]:
-        if isinstance(event, Event):
-            events.setdefault(_event_namespace(event), []).append(event)
+    planned = [e for p, e in enumerate(actions[:reached]) if isinstance(e, Event) and p not in plan.silenced]
+    for event in planned + plan.follow_up_events:
+        events.setdefault(_event_namespace(event), []).append(event)
     for batch in events.values():
         try:
             with store.writing_as(_event_writer(batch[0].source)):

@@ -9,7 +9,11 @@ For every Job of a sandbox that has not finished, one pass:
    sees one snapshot, so they take three passes here, each safe on its own (a pod's finalizer goes
    only once its uid is stored, a counter moves only once the finalizer is gone), and a pod is
    never counted twice nor lost when it is deleted;
-2. decides whether the Job is done: `failed > backoffLimit` (or, with restartPolicy OnFailure, the
+2. decides whether the Job is done: a failed pod (phase Failed: with a podFailurePolicy only failed
+   pods are replaced) matching a `FailJob` rule of `podFailurePolicy` (rules in order, on exit
+   codes or pod conditions; upstream's pod_failure_policy.go) gives `FailureTarget` with reason
+   `PodFailurePolicy` and upstream's message; failures matching an `Ignore` rule are not counted
+   in `failed` at all. Then `failed > backoffLimit` (or, with restartPolicy OnFailure, the
    container restarts reaching it) or `activeDeadlineSeconds` passed gives the interim
    `FailureTarget` condition, and its active pods are deleted; enough successes give
    `SuccessCriteriaMet` (reason `CompletionsReached`). The terminal `Failed`/`Complete` condition
@@ -17,15 +21,25 @@ For every Job of a sandbox that has not finished, one pass:
 3. otherwise keeps `parallelism` pods running (never more than the completions still needed),
    deleting extras, or all of them while `suspend` is true (`Suspended`/`Resumed` conditions and
    events); after failures, new pods wait a back-off that doubles per consecutive failure, and
-   `next_wakeup` says when. The back-off is an argument: by default upstream's 10 s doubling to
+   `next_wakeup` says when. A pod the API server refuses (a quota used up) gets upstream's
+   Warning `FailedCreate` "Error creating: …", and the Job creates no more while it is `held`
+   (clusters.controllers.refusals). The back-off is an argument: by default upstream's 10 s doubling to
    10 min (the cap in upstream's code since 1.28; the docs still say six); the manager passes
    `FAST_POD_FAILURE_BACKOFF` (1 s doubling to 60 s, as the kubelet's crash loops) for sandboxes
    with `fast_backoff`;
 4. Indexed Jobs: one pod per pending index with the `batch.kubernetes.io/job-completion-index`
    annotation and label, hostname `<job>-<index>`, `JOB_COMPLETION_INDEX` in every container, and
-   `status.completedIndexes`;
+   `status.completedIndexes`. With `backoffLimitPerIndex` (upstream's indexed_job_utils.go) every
+   pod carries its index's failures so far in `batch.kubernetes.io/job-index-failure-count` (and
+   `…-ignored-failure-count`); a failed pod keeps its finalizer until its replacement is created
+   with the count plus one, after that index's own back-off (the global one is not used). A
+   counted failure of a pod whose count had reached the limit (or a `FailIndex` rule) fails the
+   index: it goes into `status.failedIndexes` ("1,3-5") and is not retried. More failed indexes
+   than `maxFailedIndexes` fail the Job (`MaxFailedIndexesExceeded`); so does every index being
+   done with some failed (`FailedIndexes`, "Job has failed indexes");
 5. writes the status (`startTime`, `active`, `ready`, `terminating`, `succeeded`, `failed`,
-   `uncountedTerminatedPods`, conditions, `completionTime`) when it differs, guarded by the Job's
+   `uncountedTerminatedPods`, conditions, `completedIndexes`, `failedIndexes`, `completionTime`)
+   when it differs, guarded by the Job's
    resourceVersion because its counters are increments.
 
 Pods whose Job is gone or finished lose the tracking finalizer (upstream's orphan-pod worker).
@@ -34,11 +48,12 @@ Pods get `generateName: <job>-` and also a name chosen here as the API server wo
 characters of its alphabet, derived from the Job's uid and `now`), so that `SuccessfulCreate` can
 name the pod.
 
-Left out: podFailurePolicy, successPolicy, backoffLimitPerIndex/maxFailedIndexes, adopting orphan
-pods, `managedBy` other than the built-in controller (such Jobs are skipped, as upstream does). One
-deliberate difference: while pod creation waits out the failure backoff, upstream writes
-`status.active: 0` even when pods are running; here `active` stays the number of active pods.
-The backoff only knows the failed pods that still exist, where upstream keeps a record in memory.
+Left out: successPolicy, adopting orphan pods, `managedBy` other than the built-in controller
+(such Jobs are skipped, as upstream does). One deliberate difference: while pod creation waits out
+the failure backoff, upstream writes `status.active: 0` even when pods are running; here `active`
+stays the number of active pods. The backoff only knows the failed pods that still exist, where
+upstream keeps a record in memory. With backoffLimitPerIndex, indexes still backing off while
+others are created make a wakeup here; upstream waits for its next sync of the Job.
 """
 
 from __future__ import annotations
@@ -80,6 +95,11 @@ MAX_POD_CREATE_DELETE_PER_SYNC = 500
 BACKOFF_LIMIT_MESSAGE = "Job has reached the specified backoff limit"
 DEADLINE_MESSAGE = "Job was active longer than specified deadline"
 COMPLETIONS_MESSAGE = "Reached expected number of succeeded pods"
+FAILED_INDEXES_MESSAGE = "Job has failed indexes"
+MAX_FAILED_INDEXES_MESSAGE = "Job has exceeded the specified maximal number of failed indexes"
+INDEX_FAILURE_COUNT = "batch.kubernetes.io/job-index-failure-count"
+INDEX_IGNORED_FAILURE_COUNT = "batch.kubernetes.io/job-index-ignored-failure-count"
+MAX_INT32 = 2**31 - 1
 NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 RELEASING = "removing its Job tracking finalizer"  # how a `why` ends when a pod's finalizer goes
 MAX_GENERATED_NAME_BASE = 58
@@ -110,12 +130,17 @@ FAST_POD_FAILURE_BACKOFF = PodFailureBackoff(timedelta(seconds=1), timedelta(sec
 
 
 def plan(
-    state: ClusterState, *, now: datetime, backoff: PodFailureBackoff = UPSTREAM_POD_FAILURE_BACKOFF
+    state: ClusterState,
+    *,
+    now: datetime,
+    backoff: PodFailureBackoff = UPSTREAM_POD_FAILURE_BACKOFF,
+    held: frozenset[str] = frozenset(),
 ) -> list[Action]:
-    """Everything the Job controller would do in this sandbox right now."""
+    """Everything the Job controller would do in this sandbox right now; the Jobs whose uids are
+    `held` create no pods (their last create was refused: clusters.controllers.refusals)."""
     actions: list[Action] = []
     for job in _sorted(state.objects("Job")):
-        actions += _sync(state, job, now, backoff).actions
+        actions += _sync(state, job, now, backoff, held).actions
     actions += _release_orphan_pods(state)
     return actions
 
@@ -153,9 +178,15 @@ class _Pods:
     failed: int = 0
     ready: int = 0
     terminating: int = 0
+    # With backoffLimitPerIndex: the failed indexes (stored and new), and per index the failed pod
+    # whose finalizer stays until its replacement carries the index's failure count on.
+    failed_indexes: set[int] | None = None
+    delayed: dict[int, dict] = field(default_factory=dict)
 
 
-def _sync(state: ClusterState, job: dict, now: datetime, backoff: PodFailureBackoff) -> _Sync:
+def _sync(
+    state: ClusterState, job: dict, now: datetime, backoff: PodFailureBackoff, held: frozenset[str] = frozenset()
+) -> _Sync:
     sync = _Sync()
     spec, status = job["spec"], job.get("status") or {}
     if _finished(job) or _managed_elsewhere(job):
@@ -168,6 +199,8 @@ def _sync(state: ClusterState, job: dict, now: datetime, backoff: PodFailureBack
     conditions = copy.deepcopy(status.get("conditions") or [])
 
     finished = _stored_finish(conditions)
+    if finished is None and (message := _fail_job_message(job, pods.all)) is not None:
+        finished = ("FailureTarget", "PodFailurePolicy", message)
     if finished is None:
         deadline = _deadline(job, start_time)
         if pods.failed > spec.get("backoffLimit", 6) or _past_backoff_limit_on_failure(job, pods.all):
@@ -176,6 +209,8 @@ def _sync(state: ClusterState, job: dict, now: datetime, backoff: PodFailureBack
             finished = ("FailureTarget", "DeadlineExceeded", DEADLINE_MESSAGE)
         elif deadline is not None and not suspended:
             sync.wakeup = deadline
+    if finished is None and pods.failed_indexes is not None:
+        finished = _failed_indexes_finish(job, pods)
 
     active, ready, terminating = len(pods.active), pods.ready, pods.terminating
     if finished is not None:
@@ -188,7 +223,7 @@ def _sync(state: ClusterState, job: dict, now: datetime, backoff: PodFailureBack
     else:
         managed = None
         if not job["metadata"].get("deletionTimestamp"):
-            managed = _manage(job, pods, now, backoff, sync)
+            managed = _manage(job, pods, now, backoff, sync, held)
             active, ready, terminating = managed.active, managed.ready, managed.terminating
         completions = spec.get("completions")
         if completions is None:
@@ -227,13 +262,20 @@ def _observe(state: ClusterState, job: dict) -> _Pods:
     known = set(observed.uncounted_succeeded) | set(observed.uncounted_failed)
     fresh = [p for p in pods if _is_tracked(p) and p["metadata"]["uid"] not in known and _has_valid_index(job, p)]
     new_succeeded = [p for p in fresh if is_succeeded(p)]
-    new_failed = [p for p in fresh if _is_pod_failed(p, job)]
+    new_failed = [p for p in fresh if _is_pod_failed(p, job) and _match_policy(job, p).counts]
     observed.succeeded = status.get("succeeded", 0) + len(new_succeeded) + len(observed.uncounted_succeeded)
     observed.failed = status.get("failed", 0) + len(new_failed) + len(observed.uncounted_failed)
     if _is_indexed(job):
-        observed.stored_indexes = _parse_indexes(status.get("completedIndexes", ""), job["spec"]["completions"])
+        completions = job["spec"]["completions"]
+        observed.stored_indexes = _parse_indexes(status.get("completedIndexes", ""), completions)
         observed.succeeded_indexes = observed.stored_indexes | {_index(p) for p in new_succeeded}
         observed.succeeded = len(observed.succeeded_indexes)
+        if _has_backoff_limit_per_index(job):
+            # Upstream looks at every pod still holding its finalizer; a pod whose uid is stored
+            # here would have lost it within that sync, its index stored along with the uid.
+            stored_failed = _parse_indexes(status.get("failedIndexes") or "", completions)
+            observed.failed_indexes = stored_failed | {_index(p) for p in fresh if _is_index_failed(job, p)}
+            observed.delayed = _delayed_failed_pods(job, observed, known)
     return observed
 
 
@@ -277,8 +319,11 @@ class _Managed:
     terminating: int
 
 
-def _manage(job: dict, pods: _Pods, now: datetime, backoff: PodFailureBackoff, sync: _Sync) -> _Managed:
-    """Upstream manageJob: delete extras (or everything while suspended), or create what is missing."""
+def _manage(
+    job: dict, pods: _Pods, now: datetime, backoff: PodFailureBackoff, sync: _Sync, held: frozenset[str]
+) -> _Managed:
+    """Upstream manageJob: delete extras (or everything while suspended), or create what is missing
+    (unless the Job is `held`: its last create was refused)."""
     spec = job["spec"]
     result = _Managed(len(pods.active), pods.ready, pods.terminating)
     name = job["metadata"]["name"]
@@ -304,27 +349,39 @@ def _manage(job: dict, pods: _Pods, now: datetime, backoff: PodFailureBackoff, s
         return result
     waiting = pods.terminating if _only_replaces_failed_pods(job) else 0
     diff = _wanted_active(job, pods) - waiting - len(pods.active)
-    if diff <= 0:
+    if diff <= 0 or job["metadata"]["uid"] in held:
         return result
-    remaining = _backoff_remaining(job, pods, now, backoff)
-    if remaining > timedelta(0):
-        sync.wakeup = _earliest(sync.wakeup, now + remaining)
-        return result
+    per_index = pods.failed_indexes is not None
+    if not per_index:  # with backoffLimitPerIndex each index backs off on its own, below
+        remaining = _backoff_remaining(job, pods, now, backoff)
+        if remaining > timedelta(0):
+            sync.wakeup = _earliest(sync.wakeup, now + remaining)
+            return result
     diff = min(diff, MAX_POD_CREATE_DELETE_PER_SYNC)
     indexes: list[int | None] = [None] * diff
     if _is_indexed(job):
-        indexes = list(_first_pending_indexes(job, pods, diff))
+        pending = _first_pending_indexes(job, pods, diff)
+        if per_index:
+            pending = _indexes_past_backoff(pending, pods, now, backoff, sync)
+        indexes = list(pending)
+    if not indexes:
+        return result
     taken = {p["metadata"]["name"] for p in pods.all}
     why = _creating_why(job, pods, indexes)
     for index in indexes:
-        pod = _new_pod(job, index)
+        pod = _new_pod(job, index, pods.delayed.get(index) if per_index and index is not None else None)
         pod["metadata"]["name"] = _generated_name(pod["metadata"]["generateName"], job, taken, now)
         taken.add(pod["metadata"]["name"])
-        sync.actions.append(Create(pod, why=why))
+        sync.actions.append(Create(pod, why=why, refused=functools.partial(_creation_refused, job)))
         message = f"Created pod: {pod['metadata']['name']}"
         sync.actions.append(Event(ref(job), "SuccessfulCreate", message, source=SOURCE))
     result.active += len(indexes)
     return result
+
+
+def _creation_refused(job: dict, message: str) -> list[Action]:
+    """A pod the API server refused: upstream's Warning FailedCreate Event (no Job condition says it)."""
+    return [Event(ref(job), "FailedCreate", f"Error creating: {message}", "Warning", SOURCE)]
 
 
 def _wanted_active(job: dict, pods: _Pods) -> int:
@@ -357,10 +414,18 @@ def _creating_why(job: dict, pods: _Pods, indexes: list[int | None]) -> str:
 def _failure_words(job: dict, reason: str) -> str:
     """Why a Job failed, in words: `Job pi reached its backoffLimit of 6`."""
     name, spec = job["metadata"]["name"], job["spec"]
-    if reason == "BackoffLimitExceeded":
-        return f"Job {name} failed more often than its backoffLimit ({spec.get('backoffLimit', 6)}) allows"
-    if reason == "DeadlineExceeded":
-        return f"Job {name} ran past its activeDeadlineSeconds ({spec.get('activeDeadlineSeconds')} s)"
+    match reason:
+        case "BackoffLimitExceeded":
+            return f"Job {name} failed more often than its backoffLimit ({spec.get('backoffLimit', 6)}) allows"
+        case "DeadlineExceeded":
+            return f"Job {name} ran past its activeDeadlineSeconds ({spec.get('activeDeadlineSeconds')} s)"
+        case "PodFailurePolicy":
+            return f"a failed pod of Job {name} matched a FailJob rule of its podFailurePolicy"
+        case "FailedIndexes":
+            return f"Job {name} has tried every index, and some failed more often than backoffLimitPerIndex allows"
+        case "MaxFailedIndexesExceeded":
+            limit = spec.get("maxFailedIndexes")
+            return f"Job {name} has more failed indexes than its maxFailedIndexes ({limit}) allows"
     return f"Job {name} failed ({reason})"
 
 
@@ -374,8 +439,9 @@ def _delete_pod(job: dict, pod: dict, why: str, *, release: bool) -> list[Action
     return actions
 
 
-def _new_pod(job: dict, index: int | None) -> dict:
-    """Upstream GetPodFromTemplate plus the tracking finalizer, and an Indexed Job's identity."""
+def _new_pod(job: dict, index: int | None, replaced: dict | None = None) -> dict:
+    """Upstream GetPodFromTemplate plus the tracking finalizer, and an Indexed Job's identity; with
+    backoffLimitPerIndex also the index's failure counts, carried on from the failed pod it `replaced`."""
     template = copy.deepcopy(job["spec"]["template"])
     template_metadata = template.get("metadata") or {}
     name = job["metadata"]["name"]
@@ -390,6 +456,11 @@ def _new_pod(job: dict, index: int | None) -> dict:
     if index is not None:
         metadata["generateName"] = _indexed_generate_name(name, index)
         metadata["annotations"] = {**metadata.get("annotations", {}), COMPLETION_INDEX: str(index)}
+        if _has_backoff_limit_per_index(job):
+            failures, ignored = _replacement_failure_counts(job, replaced)
+            metadata["annotations"][INDEX_FAILURE_COUNT] = str(failures)
+            if ignored > 0:
+                metadata["annotations"][INDEX_IGNORED_FAILURE_COUNT] = str(ignored)
         metadata["labels"] = {**metadata.get("labels", {}), COMPLETION_INDEX: str(index)}
         spec["hostname"] = f"{name}-{index}"
         for key in ("initContainers", "containers"):
@@ -482,10 +553,206 @@ def _descending(timestamp: str) -> tuple:
 
 def _first_pending_indexes(job: dict, pods: _Pods, count: int) -> list[int]:
     taken = set(pods.succeeded_indexes) | {i for p in pods.active if (i := _index(p)) is not None}
+    taken |= pods.failed_indexes or set()
     if _only_replaces_failed_pods(job):
         taken |= {i for p in pods.all if is_terminating(p) and (i := _index(p)) is not None}
     pending = (i for i in range(job["spec"]["completions"]) if i not in taken)
     return [i for _, i in zip(range(count), pending, strict=False)]
+
+
+# --- podFailurePolicy -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _PolicyMatch:
+    """Upstream matchPodFailurePolicy's answer: the FailJob message, whether the failure counts
+    (towards backoffLimit and backoffLimitPerIndex; not for Ignore) and the matched rule's action."""
+
+    message: str | None = None
+    counts: bool = True
+    action: str | None = None
+
+
+_NO_MATCH = _PolicyMatch()
+
+
+def _match_policy(job: dict, pod: dict) -> _PolicyMatch:
+    """The first rule of the Job's podFailurePolicy that the failed `pod` matches (rules with an
+    action this controller does not know are skipped, as upstream's switch does)."""
+    policy = job["spec"].get("podFailurePolicy")
+    if not policy:
+        return _NO_MATCH
+    metadata, status = pod["metadata"], pod.get("status") or {}
+    subject = f"{metadata.get('namespace', '')}/{metadata['name']}"
+    for number, rule in enumerate(policy.get("rules") or []):
+        action = rule.get("action")
+        if rule.get("onExitCodes") is not None:
+            container = _matching_exit_code(status, rule["onExitCodes"])
+            if container is None:
+                continue
+            code = container["state"]["terminated"]["exitCode"]
+            message = (
+                f"Container {container.get('name')} for pod {subject} failed with exit code {code} "
+                f"matching {action} rule at index {number}"
+            )
+        elif rule.get("onPodConditions") is not None:
+            condition = _matching_condition(status, rule["onPodConditions"])
+            if condition is None:
+                continue
+            message = f"Pod {subject} has condition {condition.get('type')} matching {action} rule at index {number}"
+        else:
+            continue
+        match action:
+            case "Ignore":
+                return _PolicyMatch(counts=False, action=action)
+            case "Count" | "FailIndex":
+                return _PolicyMatch(action=action)
+            case "FailJob":
+                return _PolicyMatch(message=message, action=action)
+    return _NO_MATCH
+
+
+def _matching_exit_code(status: dict, requirement: dict) -> dict | None:
+    """The first terminated container (then init container) whose non-zero exit code meets `requirement`."""
+    name, operator = requirement.get("containerName"), requirement.get("operator")
+    values = requirement.get("values") or []
+    for key in ("containerStatuses", "initContainerStatuses"):
+        for container in status.get(key) or []:
+            terminated = (container.get("state") or {}).get("terminated")
+            if terminated is None or (name is not None and container.get("name") != name):
+                continue
+            code = terminated.get("exitCode", 0)
+            if code != 0 and ((operator == "In" and code in values) or (operator == "NotIn" and code not in values)):
+                return container
+    return None
+
+
+def _matching_condition(status: dict, patterns: list[dict]) -> dict | None:
+    """The first pod condition that one of `patterns` (type and status, True by default) matches."""
+    for condition in status.get("conditions") or []:
+        for pattern in patterns:
+            wanted = (pattern.get("type"), pattern.get("status") or "True")
+            if (condition.get("type"), condition.get("status")) == wanted:
+                return condition
+    return None
+
+
+def _fail_job_message(job: dict, pods: list[dict]) -> str | None:
+    """Upstream getFailJobMessage: the message of the first failed pod that matches a FailJob rule."""
+    if not job["spec"].get("podFailurePolicy"):
+        return None
+    for pod in pods:
+        if _is_pod_failed(pod, job) and (message := _match_policy(job, pod).message) is not None:
+            return message
+    return None
+
+
+# --- backoffLimitPerIndex -------------------------------------------------------------------
+
+
+def _has_backoff_limit_per_index(job: dict) -> bool:
+    return _is_indexed(job) and job["spec"].get("backoffLimitPerIndex") is not None
+
+
+def _failed_indexes_finish(job: dict, pods: _Pods) -> tuple[str, str, str] | None:
+    """Too many failed indexes, or every index tried with some failed: the Job fails."""
+    failed = len(pods.failed_indexes or ())
+    limit = job["spec"].get("maxFailedIndexes")
+    if limit is not None and failed > limit:
+        return "FailureTarget", "MaxFailedIndexesExceeded", MAX_FAILED_INDEXES_MESSAGE
+    if failed > 0 and failed + len(pods.succeeded_indexes) >= job["spec"]["completions"]:
+        return "FailureTarget", "FailedIndexes", FAILED_INDEXES_MESSAGE
+    return None
+
+
+def _annotation_count(pod: dict, key: str) -> int:
+    """A failure-count annotation; 0 when missing or not a number in int32 range (upstream parseInt32)."""
+    value = (pod["metadata"].get("annotations") or {}).get(key, "")
+    try:
+        number = int(value)
+    except ValueError:
+        return 0
+    return number if 0 <= number <= MAX_INT32 else 0
+
+
+def _failure_count(pod: dict) -> int:
+    return _annotation_count(pod, INDEX_FAILURE_COUNT)
+
+
+def _absolute_failure_count(pod: dict) -> int:
+    return _failure_count(pod) + _annotation_count(pod, INDEX_IGNORED_FAILURE_COUNT)
+
+
+def _is_index_failed(job: dict, pod: dict) -> bool:
+    """Upstream isIndexFailed: the pod failed by a FailIndex rule, or its failure counts and the
+    index had failed backoffLimitPerIndex times before it."""
+    if not _is_pod_failed(pod, job):
+        return False
+    matched = _match_policy(job, pod)
+    if matched.action == "FailIndex":
+        return True
+    return matched.counts and _failure_count(pod) >= job["spec"]["backoffLimitPerIndex"]
+
+
+def _delayed_failed_pods(job: dict, pods: _Pods, known: set[str]) -> dict[int, dict]:
+    """Upstream getPodsWithDelayedDeletionPerIndex: per index still to be retried (neither
+    succeeded, failed nor running), its latest failed pod, which keeps its finalizer (and so stays)
+    until the replacement is created with the index's failure counts."""
+    active = {i for p in pods.active if (i := _index(p)) is not None}
+    done = pods.succeeded_indexes | (pods.failed_indexes or set()) | active
+    delayed: dict[int, dict] = {}
+    for pod in pods.all:
+        if not (_is_tracked(pod) and _is_pod_failed(pod, job) and _has_valid_index(job, pod)):
+            continue
+        if pod["metadata"]["uid"] in known:
+            continue  # counted already: its finalizer goes next
+        index = _index(pod)
+        if index is None or index in done:
+            continue
+        last = delayed.get(index)
+        if last is None or (
+            _absolute_failure_count(last) <= _absolute_failure_count(pod)
+            and _finished_time(pod) >= _finished_time(last)
+        ):
+            delayed[index] = pod
+    return delayed
+
+
+def _is_delayed(pods: _Pods, pod: dict) -> bool:
+    index = _index(pod)
+    delayed = pods.delayed.get(index) if index is not None else None
+    return delayed is not None and delayed["metadata"]["uid"] == pod["metadata"]["uid"]
+
+
+def _replacement_failure_counts(job: dict, replaced: dict | None) -> tuple[int, int]:
+    """Upstream getNewIndexFailureCounts: the replaced pod's counts, one more failure (or, for an
+    ignored failure, one more ignored failure)."""
+    if replaced is None:
+        return 0, 0
+    failures, ignored = _failure_count(replaced), _annotation_count(replaced, INDEX_IGNORED_FAILURE_COUNT)
+    if _match_policy(job, replaced).counts:
+        return failures + 1, ignored
+    return failures, ignored + 1
+
+
+def _indexes_past_backoff(
+    indexes: list[int], pods: _Pods, now: datetime, backoff: PodFailureBackoff, sync: _Sync
+) -> list[int]:
+    """Upstream getPodCreationInfoForIndependentIndexes: each index backs off from its own last
+    failure, by the failures its last failed pod records (plus that one). The indexes still backing
+    off make a wakeup (upstream waits for the next sync only when no index is ready)."""
+    ready: list[int] = []
+    for index in indexes:
+        last = pods.delayed.get(index)
+        remaining = timedelta(0)
+        if last is not None:
+            delay = backoff.delay(_absolute_failure_count(last) + 1)
+            remaining = max(timedelta(0), delay - (now - _finished_time(last)))
+        if remaining > timedelta(0):
+            sync.wakeup = _earliest(sync.wakeup, now + remaining)
+        else:
+            ready.append(index)
+    return ready
 
 
 # --- backoff --------------------------------------------------------------------------------
@@ -566,6 +833,8 @@ def _track(
         considered_failed = _is_pod_failed(pod, job)
         if not (deleting or finished is not None or is_succeeded(pod) or considered_failed):
             continue
+        if not (deleting or finished is not None or is_succeeded(pod)) and _is_delayed(pods, pod):
+            continue  # upstream canRemoveFinalizer: kept until its replacement carries the failure count
         index = _index(pod)
         if is_succeeded(pod):
             if not _is_indexed(job):
@@ -574,10 +843,14 @@ def _track(
                 sync.actions.append(_release(pod, f"{_no_index(name, pod_name)}: {RELEASING}"))
             # else: a new completed index, written below; the finalizer goes next pass.
         elif considered_failed or failing:
-            if _has_valid_index(job, pod):
+            if not _has_valid_index(job, pod):
+                sync.actions.append(_release(pod, f"{_no_index(name, pod_name)}: {RELEASING}"))
+            elif _match_policy(job, pod).counts:
                 uncounted_failed.append(uid)
             else:
-                sync.actions.append(_release(pod, f"{_no_index(name, pod_name)}: {RELEASING}"))
+                # an Ignore rule: the failure counts nowhere, so the finalizer may go at once
+                why = f"Job {name}'s podFailurePolicy ignores the failure of pod {pod_name}: {RELEASING}"
+                sync.actions.append(_release(pod, why))
         else:
             # the Job is done with it and there is nothing to count
             why = f"Job {name} is done with pod {pod_name}, which has nothing to count: {RELEASING}"
@@ -587,6 +860,10 @@ def _track(
     if _is_indexed(job):
         new_status["completedIndexes"] = _format_indexes(pods.succeeded_indexes)
         succeeded = len(pods.succeeded_indexes)
+    if pods.failed_indexes is not None:
+        new_status["failedIndexes"] = _format_indexes(pods.failed_indexes)  # "" too, as upstream writes it
+    else:
+        new_status.pop("failedIndexes", None)
     new_status["succeeded"], new_status["failed"] = succeeded, failed
     uncounted = {}
     if uncounted_succeeded:
@@ -693,6 +970,8 @@ def _status_why(job: dict, old: dict, new: dict) -> str:
     uncounted = sum(len(uids) for uids in (new.get("uncountedTerminatedPods") or {}).values())
     if uncounted:
         counts += f", {uncounted} just finished"
+    if new.get("failedIndexes"):
+        counts += f", failed indexes {new['failedIndexes']}"
     return f"Job {name} has {counts}: status updated"
 
 

@@ -10,12 +10,19 @@ A planner may keep a memory between runs, as some upstream controllers keep stat
 giving what it remembers after planning with the same arguments. The manager keeps that memory in
 this process, per sandbox, and passes it back as `memory`; like upstream's, it is lost when the
 process restarts, and the planner starts again from what the API holds.
+
+Creates the API server refused (a quota used up) are remembered the same way, per owner
+(clusters.controllers.refusals): while a refusal holds, the owner's creates wait — a planner whose
+`plan` takes `held` is told the owners' uids, other plans lose those creates — and the run comes
+back when the back-off ends.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib
+import inspect
 import logging
 from datetime import datetime, timedelta
 from types import ModuleType
@@ -24,22 +31,24 @@ from django.conf import settings
 from django.utils import timezone
 
 from clusters import metrics
-from clusters.controllers import horizontal_pod_autoscaler, job
+from clusters.controllers import horizontal_pod_autoscaler, job, refusals
 from clusters.controllers.actions import Event
-from clusters.controllers.actor import actions_apply
+from clusters.controllers.actor import Outcome, actions_apply
 from clusters.controllers.state import ClusterState
 from clusters.models import NodeRuntimeState, Sandbox, StoredObject
 from clusters.usage_samples import PodMeasured
 
 log = logging.getLogger(__name__)
 
-# In the order a cluster's control plane reacts: lifecycle and cleanup first, then the
+# In the order a cluster's control plane reacts: lifecycle and cleanup first, then the quotas'
+# recount (so that what a pass frees is free for the creates of the same pass), then the
 # workload controllers that create pods, then the scheduler that places them, then the
 # controllers that follow pods (endpoints) and claims (volumes).
 PLANNERS = (
     "node_lifecycle",
     "namespace",
     "garbage_collector",
+    "resourcequota",
     "horizontal_pod_autoscaler",
     "deployment",
     "replicaset",
@@ -57,6 +66,7 @@ COMPONENTS = {
     "node_lifecycle": "node-controller",
     "namespace": "namespace-controller",
     "garbage_collector": "garbage-collector",
+    "resourcequota": "resourcequota-controller",
     "horizontal_pod_autoscaler": "horizontal-pod-autoscaler",
     "deployment": "deployment-controller",
     "replicaset": "replicaset-controller",
@@ -74,6 +84,8 @@ MAX_PASSES = 10
 UNWATCHED_KINDS = ("Event",)
 # What planners with a `remember` keep between runs, by (sandbox, planner): this process's memory.
 _memories: dict[tuple[int, str], object] = {}
+# Refused creates, by sandbox and owner uid: this process's memory too.
+_refusals: dict[int, dict[str, refusals.Refusal]] = {}
 
 
 def planner_modules(names: tuple[str, ...] = PLANNERS) -> list[ModuleType]:
@@ -169,24 +181,52 @@ def _signed(action, planner: ModuleType):
     return dataclasses.replace(action, by=COMPONENTS.get(_name(planner), _name(planner)))
 
 
+@functools.cache
+def _takes_held(plan) -> bool:
+    try:
+        return "held" in inspect.signature(plan).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _held_argument(planner: ModuleType, held: frozenset[str]) -> dict:
+    return {"held": held} if _takes_held(planner.plan) else {}
+
+
+def _note_refusals(remembered: dict[str, refusals.Refusal], outcome: Outcome, state, now: datetime) -> None:
+    """Remember this pass's refusals (against the state they left), forget the owners whose
+    creates landed and those that are gone."""
+    refused = {owner["uid"]: owner for owner in outcome.refused}
+    for uid in outcome.created_for - refused.keys():
+        remembered.pop(uid, None)
+    for uid, owner in refused.items():
+        remembered[uid] = refusals.refused_again(remembered.get(uid), owner, state, now)
+    for uid in [uid for uid, refusal in remembered.items() if not refusals.exists(state, refusal.owner)]:
+        del remembered[uid]
+
+
 def controllers_reconcile(
     sandbox: Sandbox, *, now: datetime, planners: list[ModuleType] | None = None
 ) -> datetime | None:
     planners = planner_modules() if planners is None else planners
     arguments = [(planner, _options(planner, sandbox)) for planner in planners]
+    remembered = _refusals.setdefault(sandbox.pk, {})
     state = sandbox_state(sandbox)
     work_left = False
     for _ in range(MAX_PASSES):
+        held = refusals.held(remembered.values(), state, now)
         actions = [
             _signed(action, planner)
             for planner, options in arguments
-            for action in planner.plan(state, now=now, **options)
+            for action in planner.plan(state, now=now, **options, **_held_argument(planner, held))
         ]
+        actions = refusals.without_held(actions, held)
         arguments = [(planner, _remembered(sandbox, planner, options, state, now)) for planner, options in arguments]
         if not actions:
             break
-        actions_apply(sandbox, actions)  # a lost race just means: plan again from fresh state
+        outcome = actions_apply(sandbox, actions)  # a lost race just means: plan again from fresh state
         state = sandbox_state(sandbox)
+        _note_refusals(remembered, outcome, state, now)
     else:
         log.warning("sandbox %s: controllers still had work after %d passes", sandbox.pk, MAX_PASSES)
         work_left = True
@@ -201,6 +241,7 @@ def controllers_reconcile(
         for planner, options in arguments
         if hasattr(planner, "next_wakeup") and (moment := planner.next_wakeup(state, now=now, **options)) is not None
     ]
+    wakeups += [refusal.retry_at for refusal in remembered.values() if refusal.retry_at > now]
     if work_left:
         wakeups.append(now)  # come back at once: this run's own writes did not make its key due
     return min(wakeups, default=None)

@@ -11,6 +11,13 @@ For every ReplicaSet of a sandbox, one pass:
 3. writes its status — replicas, fullyLabeledReplicas, readyReplicas, availableReplicas (ready for
    longer than `minReadySeconds`), terminatingReplicas, observedGeneration — when it differs.
 
+A create the API server refuses (a ResourceQuota used up, a LimitRange's bounds) gets upstream's
+Warning `FailedCreate` "Error creating: <the API's message>" and, unless one is there already, the
+`ReplicaFailure` condition (reason FailedCreate, the message as its message), which the Deployment
+controller copies to its Deployment. The owner is then `held` (clusters.controllers.refusals):
+no creates until the quota or the ReplicaSet changes, or the back-off ends. The condition goes
+once the ReplicaSet has the pods it wants (upstream removes it after a sync that made no error).
+
 Only active pods count (not Succeeded/Failed, not being deleted). The status is what this pass
 observed, before its own creates and deletes, as upstream writes it; the next pass catches up.
 
@@ -41,6 +48,7 @@ from clusters.controllers.pods import (
     claim_why,
     controller_ref,
     counted,
+    format_time,
     is_active,
     is_available,
     is_controlled_by,
@@ -52,11 +60,13 @@ from clusters.controllers.pods import (
     pod_phase,
     ready_condition,
     released_owner_references,
+    shortened,
 )
 from clusters.controllers.state import ClusterState
 from clusters.objects.selectors import Requirement, labels_match, selector_from_match_labels
 
 SOURCE = "replicaset-controller"
+REPLICA_FAILURE = "ReplicaFailure"
 # Upstream's --concurrent-replicaset-syncs burst: the most pods one pass creates or deletes.
 BURST_REPLICAS = 500
 POD_DELETION_COST = "controller.kubernetes.io/pod-deletion-cost"
@@ -84,37 +94,50 @@ REPLICA_SET = ReplicaKind(
 )
 
 
-def plan(state: ClusterState, *, now: datetime) -> list[Action]:
-    """Everything the ReplicaSet controller would do in this sandbox right now."""
-    return plan_kind(state, REPLICA_SET, now=now)
+def plan(state: ClusterState, *, now: datetime, held: frozenset[str] = frozenset()) -> list[Action]:
+    """Everything the ReplicaSet controller would do in this sandbox right now; the ReplicaSets
+    whose uids are `held` create nothing (their last create was refused)."""
+    return plan_kind(state, REPLICA_SET, now=now, held=held)
 
 
-def plan_kind(state: ClusterState, kind: ReplicaKind, *, now: datetime) -> list[Action]:
+def plan_kind(
+    state: ClusterState, kind: ReplicaKind, *, now: datetime, held: frozenset[str] = frozenset()
+) -> list[Action]:
     """Everything the controller of `kind` would do in this sandbox right now."""
     actions: list[Action] = []
     owners = sorted(
         state.objects(kind.kind), key=lambda rs: (rs["metadata"].get("namespace", ""), rs["metadata"]["name"])
     )
     for owner in owners:
-        actions.extend(plan_replica_set(state, owner, now=now, kind=kind))
+        actions.extend(plan_replica_set(state, owner, now=now, kind=kind, held=held))
     return actions
 
 
-def plan_replica_set(state: ClusterState, rs: dict, *, now: datetime, kind: ReplicaKind = REPLICA_SET) -> list[Action]:
+def plan_replica_set(
+    state: ClusterState,
+    rs: dict,
+    *,
+    now: datetime,
+    kind: ReplicaKind = REPLICA_SET,
+    held: frozenset[str] = frozenset(),
+) -> list[Action]:
     namespace = rs["metadata"].get("namespace", "")
     selector = kind.selector(rs)
     pods = sorted(state.objects("Pod", namespace), key=lambda p: p["metadata"]["name"])
     owned, to_adopt, to_release = claim(rs, selector, [p for p in pods if is_active(p)])
     actions: list[Action] = [_adopt(pod, rs) for pod in to_adopt]
     actions += [_release(pod, rs) for pod in to_release]
-    if not rs["metadata"].get("deletionTimestamp"):
+    deleting = bool(rs["metadata"].get("deletionTimestamp"))
+    if not deleting and rs["metadata"]["uid"] not in held:
         actions += _manage_replicas(state, rs, owned, pods, now, kind.source)
     terminating = [
         p
         for p in pods
         if is_terminating(p) and is_controlled_by(p, rs) and labels_match(selector, p["metadata"].get("labels"))
     ]
-    status = replica_set_status(rs, owned, terminating if kind.counts_terminating else None, now)
+    # A failure to create stays reported while pods are still missing (a create may fail again).
+    failing = not deleting and len(owned) < rs["spec"].get("replicas", 1)
+    status = replica_set_status(rs, owned, terminating if kind.counts_terminating else None, now, keep_failure=failing)
     if status != (rs.get("status") or {}):
         actions.append(
             Patch(
@@ -176,8 +199,10 @@ def _manage_replicas(
         )
         why = replicas_why(rs, wanted, len(owned), "creating", len(names))
         actions: list[Action] = []
+        refused = functools.partial(creation_refused, rs, source, now)
         for name in names:
-            actions.append(Create(pod_from_template(rs["spec"]["template"], rs, name=name), why=why))
+            pod = pod_from_template(rs["spec"]["template"], rs, name=name)
+            actions.append(Create(pod, why=why, refused=refused))
             actions.append(Event(ref(rs), "SuccessfulCreate", f"Created pod: {name}", source=source))
         return actions
     if diff > 0:
@@ -193,6 +218,33 @@ def _manage_replicas(
             actions.append(Event(ref(rs), "SuccessfulDelete", f"Deleted pod: {metadata['name']}", source=source))
         return actions
     return []
+
+
+def creation_refused(rs: dict, source: str, now: datetime, message: str) -> list[Action]:
+    """What the controller records when the API server refuses one of its pods: the Warning
+    FailedCreate Event, and the ReplicaFailure condition unless the ReplicaSet has one."""
+    actions: list[Action] = [Event(ref(rs), "FailedCreate", f"Error creating: {message}", "Warning", source)]
+    conditions = list((rs.get("status") or {}).get("conditions") or [])
+    if not any(c.get("type") == REPLICA_FAILURE for c in conditions):
+        condition = {
+            "type": REPLICA_FAILURE,
+            "status": "True",
+            "lastTransitionTime": format_time(now),
+            "reason": "FailedCreate",
+            "message": message,
+        }
+        actions.append(
+            Patch(
+                rs["apiVersion"],
+                rs["kind"],
+                rs["metadata"].get("namespace", ""),
+                rs["metadata"]["name"],
+                {"status": {"conditions": [*copy.deepcopy(conditions), condition]}},
+                subresource="status",
+                why=f"{rs['kind']} {rs['metadata']['name']} could not create a pod: {shortened(message)}",
+            )
+        )
+    return actions
 
 
 def replicas_why(rs: dict, wanted: int, has: int, verb: str, count: int) -> str:
@@ -329,10 +381,13 @@ def _max_restarts(pod: dict) -> int:
 # --- status -----------------------------------------------------------------------------------
 
 
-def replica_set_status(rs: dict, owned: list[dict], terminating: list[dict] | None, now: datetime) -> dict:
+def replica_set_status(
+    rs: dict, owned: list[dict], terminating: list[dict] | None, now: datetime, *, keep_failure: bool = True
+) -> dict:
     """The status upstream's `calculateStatus` writes, as the API serialises it (zeros omitted,
     except `replicas` and the `terminatingReplicas` pointer, which a ReplicationController's status
-    has not: `terminating` None); conditions are kept as they are."""
+    has not: `terminating` None); conditions are kept as they are, but for a ReplicaFailure
+    condition without `keep_failure` (no create is left that could fail)."""
     template_labels = ((rs["spec"].get("template") or {}).get("metadata") or {}).get("labels") or {}
     min_ready_seconds = rs["spec"].get("minReadySeconds", 0)
     fully_labeled = sum(1 for p in owned if _has_labels(p, template_labels))
@@ -350,7 +405,9 @@ def replica_set_status(rs: dict, owned: list[dict], terminating: list[dict] | No
         status["terminatingReplicas"] = len(terminating)
     if rs["metadata"].get("generation"):
         status["observedGeneration"] = rs["metadata"]["generation"]
-    conditions = (rs.get("status") or {}).get("conditions")
+    conditions = [
+        c for c in (rs.get("status") or {}).get("conditions") or [] if keep_failure or c.get("type") != REPLICA_FAILURE
+    ]
     if conditions:
         status["conditions"] = copy.deepcopy(conditions)
     return status

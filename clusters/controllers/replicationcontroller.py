@@ -2,7 +2,8 @@
 
 Upstream's replication manager is the ReplicaSet controller behind adapters, and so is this one:
 the ReplicaSet planner keeps each ReplicationController's pods (claiming, creating and deleting
-with `SuccessfulCreate` / `SuccessfulDelete`, the status), told only what differs — the kind, the
+with `SuccessfulCreate` / `SuccessfulDelete`, a refused create's `FailedCreate` and ReplicaFailure
+condition, the status), told only what differs — the kind, the
 Events' component, a selector that is a plain map of labels (`app: nginx`, every one to match),
 and a status without `terminatingReplicas`.
 """
@@ -27,6 +28,6 @@ def selector(rc: dict) -> tuple[Requirement, ...]:
 REPLICATION_CONTROLLER = ReplicaKind("v1", "ReplicationController", SOURCE, selector, counts_terminating=False)
 
 
-def plan(state: ClusterState, *, now: datetime) -> list[Action]:
-    """Everything the replication manager would do in this sandbox right now."""
-    return plan_kind(state, REPLICATION_CONTROLLER, now=now)
+def plan(state: ClusterState, *, now: datetime, held: frozenset[str] = frozenset()) -> list[Action]:
+    """Everything the replication manager would do in this sandbox right now (the `held` create nothing)."""
+    return plan_kind(state, REPLICATION_CONTROLLER, now=now, held=held)

@@ -12,7 +12,10 @@ For every StatefulSet of a sandbox, one pass (upstream updateStatefulSet):
    `serviceName`, and volumes pointing at its claims. A Failed or Succeeded pod is deleted and made
    again under the same name. With `podManagementPolicy: OrderedReady` the walk stops at the first
    pod it creates, or that is terminating, or not yet Running and Ready (and available for
-   `minReadySeconds`): web-1 is made only once web-0 is Ready. `Parallel` walks on;
+   `minReadySeconds`): web-1 is made only once web-0 is Ready. `Parallel` walks on. A pod or claim
+   the API server refuses (a quota) gets upstream's Warning `FailedCreate` "create Pod web-2 in
+   StatefulSet web failed error: …" (or "create Claim … for Pod …"), and the StatefulSet creates
+   nothing more while held (clusters.controllers.refusals);
 3. only when every replica is in place and, OrderedReady, healthy: deletes the condemned pods from
    the highest ordinal down — OrderedReady one at a time, each once the one above is gone and the
    rest are healthy; Parallel all at once (`SuccessfulDelete`). Claims are never deleted here:
@@ -40,6 +43,7 @@ match its claim templates (volumes cannot change on a live pod anyway).
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import math
 import re
@@ -238,7 +242,8 @@ def _create(sync: _Set, ordinal: int, why: str) -> None:
             return  # the old claim is on its way out: wait for it
     _create_missing_claims(sync, ordinal)
     pod = _new_pod(sync, ordinal)
-    sync.actions.append(Create(pod, why=why))
+    refused = functools.partial(_refused, sts, f"create Pod {pod_name} in StatefulSet {sts['metadata']['name']}")
+    sync.actions.append(Create(pod, why=why, refused=refused, owner=ref(sts)))
     sync.actions.append(_pod_event(sts, "create", pod_name, "SuccessfulCreate"))
 
 
@@ -254,7 +259,8 @@ def _create_missing_claims(sync: _Set, ordinal: int) -> None:
         sync.claims[name] = claim
         set_name = sts["metadata"]["name"]
         why = f"StatefulSet {set_name} gives each pod claims of its own: creating {name} for {set_name}-{ordinal}"
-        sync.actions.append(Create(claim, why=why))
+        doing = f"create Claim {name} for Pod {set_name}-{ordinal} in StatefulSet {set_name}"
+        sync.actions.append(Create(claim, why=why, refused=functools.partial(_refused, sts, doing), owner=ref(sts)))
         message = f"create Claim {name} Pod {set_name}-{ordinal} in StatefulSet {set_name} success"
         sync.actions.append(Event(ref(sts), "SuccessfulCreate", message, source=SOURCE))
 
@@ -455,6 +461,12 @@ def _delete(sts: dict, pod: dict, why: str, *, grace_period: int | None = None) 
         Delete("v1", "Pod", namespace, name, uid=metadata["uid"], grace_period=grace_period, why=why),
         _pod_event(sts, "delete", name, "SuccessfulDelete"),
     ]
+
+
+def _refused(sts: dict, doing: str, message: str) -> list[Action]:
+    """A pod or claim the API server refused, as upstream's recordPodEvent / recordClaimEvent say it:
+    `create Pod web-2 in StatefulSet web failed error: pods "web-2" is forbidden: …`."""
+    return [Event(ref(sts), "FailedCreate", f"{doing} failed error: {message}", "Warning", SOURCE)]
 
 
 def _pod_event(sts: dict, verb: str, pod_name: str, reason: str) -> Event:

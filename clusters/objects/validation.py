@@ -56,6 +56,7 @@ NOT_SUPPORTED = "FieldValueNotSupported"
 DUPLICATE = "FieldValueDuplicate"
 FORBIDDEN = "FieldValueForbidden"
 TOO_LONG = "FieldValueTooLong"
+TOO_MANY = "FieldValueTooMany"
 NOT_FOUND = "FieldValueNotFound"
 
 
@@ -134,6 +135,16 @@ def forbidden(path: str, detail: str) -> Cause:
 def too_long(path: str, max_bytes: int) -> Cause:
     unit = "byte" if max_bytes == 1 else "bytes"
     return Cause(TOO_LONG, f"Too long: may not be more than {max_bytes} {unit}", path)
+
+
+def too_many(path: str, actual: int, maximum: int) -> Cause:
+    items = "item" if maximum == 1 else "items"
+    return Cause(TOO_MANY, f"Too many: {actual}: must have at most {maximum} {items}", path)
+
+
+def invalid_omitting_value(path: str, detail: str) -> Cause:
+    """field.Invalid with field.OmitValueType: the message names no value."""
+    return Cause(INVALID, _with_detail("Invalid value", detail), path)
 
 
 def not_found(path: str, value: Any) -> Cause:
@@ -2122,6 +2133,8 @@ def _job_spec_causes(spec: dict, path: str) -> list[Cause]:
         causes.extend(_nonnegative(spec.get(key), f"{path}.{key}"))
     for key in ("backoffLimitPerIndex", "maxFailedIndexes"):
         causes.extend(_nonnegative(spec.get(key), f"{path}.{key}"))
+    if spec.get("maxFailedIndexes") is not None and spec.get("backoffLimitPerIndex") is None:
+        causes.append(required(f"{path}.backoffLimitPerIndex", "when maxFailedIndexes is specified"))
     mode = spec.get("completionMode")
     if mode is not None:
         causes.extend(_unsupported(f"{path}.completionMode", mode, ("NonIndexed", "Indexed")))
@@ -2137,10 +2150,13 @@ def _job_spec_causes(spec: dict, path: str) -> list[Cause]:
                         "must be less than or equal to 100000 when completion mode is Indexed",
                     )
                 )
+            causes.extend(_max_failed_indexes_causes(spec, path))
     if mode in (None, "NonIndexed"):
         for key in ("backoffLimitPerIndex", "maxFailedIndexes"):
             if spec.get(key) is not None:
                 causes.append(invalid(f"{path}.{key}", spec[key], "requires indexed completion mode"))
+    if spec.get("podFailurePolicy") is not None:
+        causes.extend(_pod_failure_policy_causes(spec, f"{path}.podFailurePolicy"))
     replacement = spec.get("podReplacementPolicy")
     if replacement is not None:
         if spec.get("podFailurePolicy") is not None and replacement != "Failed":
@@ -2156,6 +2172,152 @@ def _job_spec_causes(spec: dict, path: str) -> list[Cause]:
         causes.append(not_supported(restart_path, restart, ("OnFailure", "Never")))
     elif spec.get("podFailurePolicy") is not None and restart != "Never":
         causes.append(invalid(restart_path, restart, 'only "Never" is supported when podFailurePolicy is specified'))
+    return causes
+
+
+# Upstream's limits for an Indexed Job's failed indexes (pkg/apis/batch/validation).
+MAX_FAILED_INDEXES = 100_000
+COMPLETIONS_SOFT_LIMIT = 100_000
+PARALLELISM_LIMIT_FOR_HIGH_COMPLETIONS = 10_000
+MAX_FAILED_INDEXES_FOR_HIGH_COMPLETIONS = 10_000
+MAX_POD_FAILURE_POLICY_RULES = 20
+MAX_POD_FAILURE_POLICY_EXIT_CODES = 255
+MAX_POD_FAILURE_POLICY_CONDITIONS = 20
+POD_FAILURE_POLICY_ACTIONS = ("Count", "FailIndex", "FailJob", "Ignore")
+POD_FAILURE_POLICY_OPERATORS = ("In", "NotIn")
+POD_CONDITION_STATUSES = ("False", "True", "Unknown")
+
+
+def _go_quoted_list(values: tuple[str, ...]) -> str:
+    """Go's %q of a []string: `["a" "b"]`."""
+    return "[" + " ".join(go_quote(value) for value in values) + "]"
+
+
+def _max_failed_indexes_causes(spec: dict, path: str) -> list[Cause]:
+    """validateJobSpec's checks of maxFailedIndexes (and of a very large Job using backoffLimitPerIndex)."""
+    causes: list[Cause] = []
+    completions, max_failed = _int(spec.get("completions")), _int(spec.get("maxFailedIndexes"))
+    parallelism = _int(spec.get("parallelism"))
+    if completions is not None and max_failed is not None and max_failed > completions:
+        causes.append(invalid(f"{path}.maxFailedIndexes", max_failed, "must be less than or equal to completions"))
+    if max_failed is not None and max_failed > MAX_FAILED_INDEXES:
+        causes.append(
+            invalid(f"{path}.maxFailedIndexes", max_failed, f"must be less than or equal to {MAX_FAILED_INDEXES}")
+        )
+    if (
+        completions is not None
+        and completions > COMPLETIONS_SOFT_LIMIT
+        and spec.get("backoffLimitPerIndex") is not None
+    ):
+        high = f"when completions are above {COMPLETIONS_SOFT_LIMIT} and used with backoff limit per index"
+        if spec.get("maxFailedIndexes") is None:
+            causes.append(
+                required(
+                    f"{path}.maxFailedIndexes", f"must be specified when completions is above {COMPLETIONS_SOFT_LIMIT}"
+                )
+            )
+        if parallelism is not None and parallelism > PARALLELISM_LIMIT_FOR_HIGH_COMPLETIONS:
+            detail = f"must be less than or equal to {PARALLELISM_LIMIT_FOR_HIGH_COMPLETIONS} {high}"
+            causes.append(invalid(f"{path}.parallelism", parallelism, detail))
+        if max_failed is not None and max_failed > MAX_FAILED_INDEXES_FOR_HIGH_COMPLETIONS:
+            detail = f"must be less than or equal to {MAX_FAILED_INDEXES_FOR_HIGH_COMPLETIONS} {high}"
+            causes.append(invalid(f"{path}.maxFailedIndexes", max_failed, detail))
+    return causes
+
+
+def _pod_failure_policy_causes(spec: dict, path: str) -> list[Cause]:
+    """validatePodFailurePolicy: at most 20 rules, each with a known action and exactly one of
+    onExitCodes (an operator, a container of the template, 1 to 255 ordered distinct values, no 0
+    for In) and onPodConditions (at most 20 patterns of a qualified type and a condition status)."""
+    rules = _list(_dict(spec.get("podFailurePolicy")).get("rules"))
+    causes: list[Cause] = []
+    if len(rules) > MAX_POD_FAILURE_POLICY_RULES:
+        causes.append(too_many(f"{path}.rules", len(rules), MAX_POD_FAILURE_POLICY_RULES))
+    pod_spec = _dict(_dict(spec.get("template")).get("spec"))
+    names = {
+        _str(container.get("name"))
+        for key in ("containers", "initContainers")
+        for container in map(_dict, _list(pod_spec.get(key)))
+    }
+    for number, rule in enumerate(map(_dict, rules)):
+        rule_path = f"{path}.rules[{number}]"
+        action = _str(rule.get("action"))
+        if not action:
+            causes.append(
+                required(f"{rule_path}.action", f"valid values: {_go_quoted_list(POD_FAILURE_POLICY_ACTIONS)}")
+            )
+        elif action == "FailIndex":
+            if spec.get("backoffLimitPerIndex") is None:
+                causes.append(invalid(f"{rule_path}.action", action, "requires the backoffLimitPerIndex to be set"))
+        elif action not in POD_FAILURE_POLICY_ACTIONS:
+            causes.append(not_supported(f"{rule_path}.action", action, POD_FAILURE_POLICY_ACTIONS))
+        on_exit_codes = rule.get("onExitCodes")
+        on_conditions = _list(rule.get("onPodConditions"))
+        if on_exit_codes is not None:
+            causes.extend(_on_exit_codes_causes(_dict(on_exit_codes), f"{rule_path}.onExitCodes", names))
+        if on_conditions:
+            causes.extend(_on_pod_conditions_causes(on_conditions, f"{rule_path}.onPodConditions"))
+        if on_exit_codes is not None and on_conditions:
+            detail = "specifying both OnExitCodes and OnPodConditions is not supported"
+            causes.append(invalid_omitting_value(rule_path, detail))
+        if on_exit_codes is None and not on_conditions:
+            causes.append(
+                invalid_omitting_value(rule_path, "specifying one of OnExitCodes and OnPodConditions is required")
+            )
+    return causes
+
+
+def _on_exit_codes_causes(requirement: dict, path: str, container_names: set[str]) -> list[Cause]:
+    causes: list[Cause] = []
+    operator = _str(requirement.get("operator"))
+    if not operator:
+        valid = _go_quoted_list(POD_FAILURE_POLICY_OPERATORS)
+        causes.append(required(f"{path}.operator", f"valid values: {valid}"))
+    elif operator not in POD_FAILURE_POLICY_OPERATORS:
+        causes.append(not_supported(f"{path}.operator", operator, POD_FAILURE_POLICY_OPERATORS))
+    name = requirement.get("containerName")
+    if name is not None and (not isinstance(name, str) or name not in container_names):
+        detail = "must be one of the container or initContainer names in the pod template"
+        causes.append(invalid(f"{path}.containerName", name, detail))
+    values = requirement.get("values")
+    listed_values = _list(values)
+    if not listed_values:
+        causes.append(invalid(f"{path}.values", values, "at least one value is required"))
+    elif len(listed_values) > MAX_POD_FAILURE_POLICY_EXIT_CODES:
+        causes.append(too_many(f"{path}.values", len(listed_values), MAX_POD_FAILURE_POLICY_EXIT_CODES))
+    seen: set[Any] = set()
+    ordered = True
+    for number, value in enumerate(listed_values):
+        value_path = f"{path}.values[{number}]"
+        if _int(value) is None:
+            continue  # not a number: decoding has reported it
+        if operator == "In" and value == 0:
+            causes.append(invalid(value_path, value, "must not be 0 for the In operator"))
+        if value in seen:
+            causes.append(duplicate(value_path, value))
+        else:
+            seen.add(value)
+        if number > 0 and (_int(listed_values[number - 1]) or 0) > value:
+            ordered = False
+    if not ordered:
+        causes.append(invalid(f"{path}.values", values, "must be ordered"))
+    return causes
+
+
+def _on_pod_conditions_causes(patterns: list, path: str) -> list[Cause]:
+    causes: list[Cause] = []
+    if len(patterns) > MAX_POD_FAILURE_POLICY_CONDITIONS:
+        causes.append(too_many(path, len(patterns), MAX_POD_FAILURE_POLICY_CONDITIONS))
+    for number, pattern in enumerate(map(_dict, patterns)):
+        pattern_path = f"{path}[{number}]"
+        kind = _str(pattern.get("type"))
+        causes.extend(_each_invalid(f"{pattern_path}.type", kind, label_key_errors(kind)))
+        status = _str(pattern.get("status"))
+        if not status:
+            valid = _go_quoted_list(POD_CONDITION_STATUSES)
+            causes.append(required(f"{pattern_path}.status", f"valid values: {valid}"))
+        elif status not in POD_CONDITION_STATUSES:
+            causes.append(not_supported(f"{pattern_path}.status", status, POD_CONDITION_STATUSES))
     return causes
 
 
