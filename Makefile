@@ -29,7 +29,7 @@ $(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.runtime-installed
 setup: $(VENV)/.runtime-installed
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput --verbosity 0
-	@if [ "$(DEBUG)" != "0" ] && [ "$(DEBUG)" != "false" ]; then $(PY) manage.py demo_accounts --url http://$(HOST):$(PORT); fi
+	@if [ "$(DEBUG)" != "0" ] && [ "$(DEBUG)" != "false" ]; then $(PY) manage.py demo --url http://$(HOST):$(PORT); fi
 
 run: setup
 	@echo "Starting web, worker and beat on http://$(HOST):$(PORT) (Ctrl-C stops them all)"

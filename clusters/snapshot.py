@@ -14,7 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from django.db.models import Max
+from django.db.models import Count, Max, Q
+from django.db.models.fields.json import KT
 from django.utils import timezone
 
 from clusters import errors, faults, logs
@@ -551,6 +552,51 @@ def pod_log(
     rows = logs.log_lines(pod=body, container=name, restart=restart, after_id=after_id, tail=None if after_id else tail)
     last = rows[-1].id if rows else after_id
     return LogTail(container=name, restart=restart, lines=tuple(r.line for r in rows), last_id=last)
+
+
+def pod_phases(sandbox_ids: Iterable[int]) -> dict[int, dict[str, int]]:
+    """How many pods each sandbox has in each phase (Pending, Running, Succeeded, Failed), in one
+    query that reads no bodies: what a page listing many sandboxes shows of each."""
+    counts: dict[int, dict[str, int]] = {}
+    rows = (
+        StoredObject.objects.filter(sandbox_id__in=list(sandbox_ids), api_group="", kind="Pod")
+        .values("sandbox_id", phase=KT("body__status__phase"))
+        .annotate(pods=Count("pk"))
+        .order_by()
+    )
+    for row in rows:
+        counts.setdefault(row["sandbox_id"], {})[row["phase"] or "Pending"] = row["pods"]
+    return counts
+
+
+# Who writes on the learner's behalf: the pages ("page: apply", …) and their kubectl commands.
+LEARNER_ACTORS = ("page:", "kubectl")
+
+
+@dataclass(frozen=True)
+class LearnerWrite:
+    """An object as the learner last wrote it: what they applied, with how and when."""
+
+    at: datetime
+    actor: str
+    type: str  # ADDED, MODIFIED, DELETED
+    kind: str
+    namespace: str
+    name: str
+    reason: str
+    body: dict = field(hash=False)
+
+
+def learner_writes(sandbox: Sandbox, *, limit: int = 10) -> list[LearnerWrite]:
+    """The newest writes the learner made (not the controllers'), newest first."""
+    rows = Change.objects.filter(sandbox=sandbox).exclude(kind="Event")
+    chosen = Q()
+    for prefix in LEARNER_ACTORS:
+        chosen |= Q(actor__startswith=prefix)
+    return [
+        LearnerWrite(row.at, row.actor, row.type, row.kind, row.namespace, row.name, row.reason, row.body)
+        for row in rows.filter(chosen).order_by("-resource_version")[:limit]
+    ]
 
 
 def changes_count(sandbox: Sandbox, *, actor: str, kind: str, change_type: str, name_prefix: str = "") -> int:

@@ -11,6 +11,7 @@ urlpatterns = [
     path("accounts/", include("tutor.accounts.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("lessons/", include("tutor.lessons.urls")),
+    path("classrooms/", include("tutor.classrooms.urls")),
     path("", include("tutor.sandboxes.urls")),
     path("admin/", admin.site.urls),
     path("api/", include("clusters.api_urls")),

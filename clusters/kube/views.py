@@ -15,6 +15,7 @@ from asgiref.sync import sync_to_async
 from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.middleware.csrf import CsrfViewMiddleware
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
@@ -104,12 +105,30 @@ def _authenticate(request: HttpRequest, sandbox_uid: str, token: str | None, use
     )
 
 
+class _CsrfCheck(CsrfViewMiddleware):
+    """Django's CSRF check, answering the reason it refuses (or None) instead of a page."""
+
+    def _reject(self, request, reason):
+        return reason
+
+
+def _csrf_refusal(request: HttpRequest) -> str | None:
+    return _CsrfCheck(lambda request: None).process_view(request, None, (), {})
+
+
 @csrf_exempt
 async def kube_api(request: HttpRequest, sandbox_uid: str, path: str = "", token: str | None = None) -> HttpResponse:
     info = parse_path(path)
     # The session is read only for browser calls: kubectl and clients bring a token, and the
     # public paths need nobody.
     user = None if token or info.public or "Authorization" in request.headers else await request.auser()
+    # A token is no CSRF risk (a browser never adds one to a forged request), so the view is
+    # exempt; but a write on the strength of the browser's session needs the CSRF token, as the
+    # pages' writes do.
+    if user is not None and user.is_authenticated and request.method not in ("GET", "HEAD", "OPTIONS", "TRACE"):
+        refusal = await sync_to_async(_csrf_refusal)(request)
+        if refusal is not None:
+            return _status_response(errors.Forbidden(f"CSRF verification failed: {refusal}"))
     streams = request.method == "GET" and info.target == "resource" and not metrics.serves(info)
     if streams and info.name is None and _flag(request, "watch"):
         follow = _watch

@@ -8,6 +8,7 @@ run its commands, press its fault; its check re-judges the sandbox whenever it c
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import render
 from django.utils import translation
@@ -15,6 +16,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from clusters import errors, faults
 from clusters.snapshot import sandbox_snapshot
+from tutor.classrooms.live import messages_context
+from tutor.classrooms.services import current_enrollment, lesson_locked_for
 from tutor.lessons.live import lesson_check_parts
 from tutor.lessons.loader import Lesson, catalog
 from tutor.lessons.models import StepProgress
@@ -30,10 +33,13 @@ from tutor.sandboxes.services import learner_sandbox, manifest_apply_from_page
 from tutor.sandboxes.views import cluster_context, timeline_context, with_diagnostics
 
 
-def _lesson(slug: str) -> Lesson:
+def _lesson(slug: str, user=None) -> Lesson:
+    """The lesson of that slug; a 403 saying why when the learner's instructor has locked it."""
     lesson = catalog().get(slug)
     if lesson is None:
         raise Http404("no such lesson")
+    if user is not None and lesson_locked_for(user, slug):
+        raise PermissionDenied(translation.gettext("Your instructor has locked this lesson for now."))
     return lesson
 
 
@@ -54,12 +60,15 @@ def index(request):
         ):
             passed[lesson_slug] = passed.get(lesson_slug, 0) + 1
     language = translation.get_language()
+    enrollment = current_enrollment(request.user)
+    locked = set(enrollment.classroom.locked_lessons) if enrollment else set()
     lessons = [
         {
             "lesson": lesson,
             "text": lesson.text(language),
             "passed": passed.get(lesson.slug, 0),
             "checked": len(lesson.checked_steps),
+            "locked": lesson.slug in locked,
         }
         for lesson in catalog().lessons
     ]
@@ -70,7 +79,7 @@ def index(request):
 @login_required
 @require_GET
 def lesson_page(request, slug: str):
-    lesson = _lesson(slug)
+    lesson = _lesson(slug, request.user)
     sandbox = learner_sandbox(user=request.user)
     snapshot = sandbox_snapshot(sandbox)
     states = lesson_evaluate(user=request.user, sandbox=sandbox, lesson=lesson, snapshot=snapshot)
@@ -84,6 +93,7 @@ def lesson_page(request, slug: str):
         "checked": len(lesson.checked_steps),
         "next_lesson": catalog().next_after(lesson),
         "timeline": timeline_context(sandbox),
+        **messages_context(request.user),
     }
     return render(request, "lessons/lesson.html", context)
 
@@ -112,7 +122,7 @@ def _step_part(request, lesson: Lesson, step_id: str, **extra):
 @login_required
 @require_POST
 def step_predict(request, slug: str, step_id: str):
-    lesson = _lesson(slug)
+    lesson = _lesson(slug, request.user)
     _step(lesson, step_id)
     try:
         prediction_commit(user=request.user, lesson=lesson, step_id=step_id, choice=request.POST.get("choice", ""))
@@ -124,7 +134,7 @@ def step_predict(request, slug: str, step_id: str):
 @login_required
 @require_POST
 def step_hint(request, slug: str, step_id: str):
-    lesson = _lesson(slug)
+    lesson = _lesson(slug, request.user)
     _step(lesson, step_id)
     available = len(lesson.text(translation.get_language()).steps[step_id].hints)
     hint_reveal(user=request.user, lesson=lesson, step_id=step_id, available=available)
@@ -141,7 +151,7 @@ def _prediction_pending(request, lesson: Lesson, step_id: str) -> bool:
 @require_POST
 def step_apply(request, slug: str, step_id: str):
     """The step's "Apply to my sandbox" button (after its prediction, if it has one)."""
-    lesson = _lesson(slug)
+    lesson = _lesson(slug, request.user)
     step = _step(lesson, step_id)
     if not step.manifest:
         raise Http404("this step has no manifest")
@@ -157,7 +167,7 @@ def step_apply(request, slug: str, step_id: str):
 @login_required
 @require_POST
 def step_fault(request, slug: str, step_id: str):
-    lesson = _lesson(slug)
+    lesson = _lesson(slug, request.user)
     step = _step(lesson, step_id)
     if step.fault is None:
         raise Http404("this step has no fault")
@@ -175,7 +185,7 @@ def step_fault(request, slug: str, step_id: str):
 def checks_part(request, slug: str):
     """Every check of the lesson, judged now, as out-of-band swaps: what the page polls when its
     live stream is down."""
-    lesson = _lesson(slug)
+    lesson = _lesson(slug, request.user)
     # Each part's event name is the id of the element it fills.
     parts = lesson_check_parts(user=request.user, sandbox=learner_sandbox(user=request.user), lesson=lesson)
     return render(request, "lessons/_checks_oob.html", {"parts": parts})
@@ -184,6 +194,6 @@ def checks_part(request, slug: str):
 @login_required
 @require_GET
 def step_part(request, slug: str, step_id: str):
-    lesson = _lesson(slug)
+    lesson = _lesson(slug, request.user)
     _step(lesson, step_id)
     return _step_part(request, lesson, step_id)

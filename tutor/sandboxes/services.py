@@ -14,13 +14,20 @@ from clusters.models import Sandbox
 from clusters.objects.resources import resource_for_kind
 from clusters.sandboxes import sandbox_create, sandbox_reset
 from clusters.snapshot import sandbox_of
+from tutor.classrooms.services import current_enrollment
 from tutor.sandboxes.diagnostics import Diagnostic, apply_diagnostics
 
 DEFAULT_SANDBOX = "default"
 
 
-def learner_sandbox(*, user, name: str = DEFAULT_SANDBOX) -> Sandbox:
-    """The learner's sandbox of that name, made on first need (a fresh cluster of their own)."""
+def learner_sandbox(*, user, name: str | None = None) -> Sandbox:
+    """The learner's sandbox of that name, made on first need (a fresh cluster of their own);
+    without a name, the sandbox of the class they joined last, or else their own."""
+    if name is None:
+        enrollment = current_enrollment(user)
+        if enrollment is not None:
+            return enrollment.sandbox
+        name = DEFAULT_SANDBOX
     sandbox = sandbox_of(owner=user, name=name)
     if sandbox is not None:
         return sandbox

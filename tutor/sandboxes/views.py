@@ -34,6 +34,7 @@ from clusters.snapshot import (
     service_endpoints,
     timeline,
 )
+from tutor.classrooms.live import messages_context, messages_poll
 from tutor.lessons.live import lesson_check_parts
 from tutor.lessons.loader import catalog
 from tutor.sandboxes import services
@@ -126,6 +127,7 @@ def sandbox_page(request, name: str):
         **cluster_context(sandbox),
         "timeline": timeline_context(sandbox),
         "manifest": request.GET.get("manifest", ""),
+        **messages_context(request.user),
     }
     return render(request, "sandboxes/sandbox.html", context)
 
@@ -290,8 +292,9 @@ async def stream(request, name: str):
     try:
         since = int(request.GET.get("since", "0"))
         timeline_since = int(request.GET.get("timeline", str(since)))
+        message_after = int(request.GET.get("message", "0"))
     except ValueError:
-        since = timeline_since = 0
+        since = timeline_since = message_after = 0
     state = {
         "timeline": timeline_since,
         "lesson": catalog().get(request.GET.get("lesson", "")),
@@ -305,7 +308,13 @@ async def stream(request, name: str):
     current = await sync_to_async(sandbox_version)(sandbox)
     lesson = state["lesson"]
     reads_logs = lesson is not None and any(step.check.reads_logs for step in lesson.checked_steps)
-    events = sandbox_events(sandbox.pk, render_parts, catch_up=current > since, tick=LOG_TICK if reads_logs else None)
+    events = sandbox_events(
+        {sandbox.pk},
+        render_parts,
+        catch_up=current > since,
+        tick=LOG_TICK if reads_logs else None,
+        poll=messages_poll(user, after=message_after),
+    )
     response = StreamingHttpResponse(events, content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"

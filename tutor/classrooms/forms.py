@@ -1,0 +1,52 @@
+"""The classroom forms: creating a class (with its limits), joining one, messaging a learner."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from clusters.objects.quantity import QuantityError, parse_quantity
+from tutor.classrooms.models import Classroom, Message
+
+
+class ClassroomForm(forms.ModelForm):
+    class Meta:
+        model = Classroom
+        fields = ["name", "max_pods", "max_services", "max_claims", "cpu", "memory", "stuck_minutes"]
+        labels = {
+            "name": _("Name"),
+            "max_pods": _("Pods per learner"),
+            "max_services": _("Services per learner"),
+            "max_claims": _("PersistentVolumeClaims per learner"),
+            "cpu": _("CPU limit per learner (e.g. 2 or 1500m)"),
+            "memory": _("Memory limit per learner (e.g. 2Gi)"),
+            "stuck_minutes": _("Minutes on one failing step before a learner counts as stuck"),
+        }
+
+    def _quantity(self, field: str) -> str:
+        value = self.cleaned_data[field].strip()
+        try:
+            parse_quantity(value)
+        except QuantityError:
+            raise forms.ValidationError(
+                _("%(value)s is not a Kubernetes quantity: write it as 2, 500m, 512Mi or 4Gi."),
+                params={"value": value},
+            ) from None
+        return value
+
+    def clean_cpu(self) -> str:
+        return self._quantity("cpu")
+
+    def clean_memory(self) -> str:
+        return self._quantity("memory")
+
+
+class JoinForm(forms.Form):
+    code = forms.CharField(label=_("Join code"), max_length=20)
+
+
+class MessageForm(forms.Form):
+    kind = forms.ChoiceField(
+        label=_("Kind"), choices=[(Message.NOTE, _("Message")), (Message.HINT, _("Hint"))], initial=Message.NOTE
+    )
+    text = forms.CharField(label=_("Text"), max_length=1000, widget=forms.Textarea(attrs={"rows": 2}))
