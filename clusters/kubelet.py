@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import functools
+import json
 import logging
 from datetime import datetime, timedelta
 
@@ -28,6 +29,7 @@ from clusters.controllers.actions import Event, Patch
 from clusters.controllers.actor import actions_apply
 from clusters.logs import container_log_append
 from clusters.models import NodeRuntimeState, Sandbox
+from clusters.objects import downward_api, service_env
 from clusters.objects.resources import resource_for_kind
 from clusters.objects.times import parse_time
 from clusters.runtime.base import ContainerConfigError, PodRef, RuntimeError_, VolumeSpec
@@ -36,6 +38,7 @@ from clusters.usage_samples import usage_next_sample, usage_record_add, usage_sa
 log = logging.getLogger(__name__)
 NODES = resource_for_kind("v1", "Node")
 PODS = resource_for_kind("v1", "Pod")
+SERVICES = resource_for_kind("v1", "Service")
 MAX_PASSES = 10
 START_OPERATIONS = (planner.EnsureSandbox, planner.StartContainer)
 
@@ -71,8 +74,10 @@ def _decoded(data: dict, *, base64_values: bool) -> dict[str, str]:
 
 
 def volume_specs(sandbox: Sandbox, pod: dict) -> list[VolumeSpec]:
-    """The pod's volumes as a runtime mounts them; hostPath becomes a private empty volume."""
+    """The pod's volumes as a runtime mounts them: a claim's, files (ConfigMap, Secret, downward
+    API, projected: read-only), or else a private empty volume (emptyDir, and hostPath too)."""
     namespace = pod["metadata"]["namespace"]
+    allocatable = functools.cache(lambda: _node_allocatable(sandbox, pod))
     specs = []
     for volume in pod["spec"].get("volumes", []):
         name = volume["name"]
@@ -89,14 +94,98 @@ def volume_specs(sandbox: Sandbox, pod: dict) -> list[VolumeSpec]:
             is_secret = "secret" in volume
             source = volume["secret" if is_secret else "configMap"]
             kind, source_name = ("Secret", source.get("secretName")) if is_secret else ("ConfigMap", source.get("name"))
-            obj = _get(sandbox, kind, namespace, source_name) or {}
-            files = _decoded(obj.get("data", {}), base64_values=is_secret)
-            if source.get("items"):
-                files = {item["path"]: files.get(item["key"], "") for item in source["items"]}
+            files = _key_files(sandbox, kind, namespace, source_name, source.get("items"))
+            specs.append(VolumeSpec(name, "files", files=files, read_only=True))
+        elif isinstance(volume.get("downwardAPI"), dict):
+            files = _downward_files(volume["downwardAPI"], pod, allocatable, volume=name)
+            specs.append(VolumeSpec(name, "files", files=files, read_only=True))
+        elif isinstance(volume.get("projected"), dict):
+            files = _projected_files(sandbox, volume["projected"], pod, allocatable, volume=name)
             specs.append(VolumeSpec(name, "files", files=files, read_only=True))
         else:
             specs.append(VolumeSpec(name, "emptyDir"))
     return specs
+
+
+def _key_files(sandbox: Sandbox, kind: str, namespace: str, name: str | None, items: list | None) -> dict[str, str]:
+    """A ConfigMap's or Secret's keys as files: every key, or the `items` (key → path) listed."""
+    obj = _get(sandbox, kind, namespace, name) or {}
+    files = _decoded(obj.get("data", {}), base64_values=kind == "Secret")
+    if items:
+        files = {item["path"]: files.get(item["key"], "") for item in items}
+    return files
+
+
+def _node_allocatable(sandbox: Sandbox, pod: dict) -> dict:
+    """What the pod's node can give its pods: a downward API limit the container leaves unset."""
+    try:
+        node = store.object_get(sandbox=sandbox, resource=NODES, namespace="", name=pod["spec"].get("nodeName", ""))
+    except errors.NotFound:
+        return {}
+    return node.get("status", {}).get("allocatable") or {}
+
+
+def _downward_files(source: dict, pod: dict, allocatable, *, volume: str) -> dict[str, str]:
+    """A downwardAPI volume's (or projection's) files. An item the downward API cannot give is
+    left out (upstream fails the whole mount and retries; its fields are validated on create)."""
+    needs_node = any(isinstance(item, dict) and item.get("resourceFieldRef") for item in source.get("items") or [])
+    files, problems = downward_api.volume_files(source, pod, allocatable() if needs_node else None)
+    for problem in problems:
+        log.warning("pod %s/%s volume %s: %s", pod["metadata"]["namespace"], pod["metadata"]["name"], volume, problem)
+    return files
+
+
+def _projected_files(sandbox: Sandbox, projected: dict, pod: dict, allocatable, *, volume: str) -> dict[str, str]:
+    """A projected volume: its sources' files in one directory, a later source's file winning."""
+    namespace = pod["metadata"]["namespace"]
+    files: dict[str, str] = {}
+    for source in projected.get("sources") or []:
+        if not isinstance(source, dict):
+            continue
+        if isinstance(source.get("configMap"), dict):
+            ref = source["configMap"]
+            files |= _key_files(sandbox, "ConfigMap", namespace, ref.get("name"), ref.get("items"))
+        elif isinstance(source.get("secret"), dict):
+            ref = source["secret"]
+            files |= _key_files(sandbox, "Secret", namespace, ref.get("name"), ref.get("items"))
+        elif isinstance(source.get("downwardAPI"), dict):
+            files |= _downward_files(source["downwardAPI"], pod, allocatable, volume=volume)
+        elif isinstance(source.get("serviceAccountToken"), dict):
+            token = source["serviceAccountToken"]
+            if path := downward_api.item_path(token.get("path", "")):
+                files[path] = placeholder_service_account_token(pod, token)
+    return files
+
+
+def placeholder_service_account_token(pod: dict, source: dict) -> str:
+    """A projected `serviceAccountToken` file. A PLACEHOLDER, not a credential: an unsigned JWT
+    (`"alg": "none"`, empty signature) with the claims a real bound token carries (issuer, audience,
+    subject, the pod and its ServiceAccount, issued when the pod was made, expiring after
+    `expirationSeconds`), so that a learner who reads or decodes it sees its shape. No TokenRequest
+    API issues it and nothing accepts it: this API server authenticates with its own access tokens."""
+    metadata, spec = pod["metadata"], pod.get("spec") or {}
+    account = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
+    issued = parse_time(metadata.get("creationTimestamp")) or timezone.now()
+    issued_at = int(issued.timestamp())
+    issuer = "https://kubernetes.default.svc.cluster.local"
+    claims = {
+        "aud": [source.get("audience") or issuer],
+        "exp": issued_at + int(source.get("expirationSeconds") or 3600),
+        "iat": issued_at,
+        "iss": issuer,
+        "kubernetes.io": {
+            "namespace": metadata["namespace"],
+            "pod": {"name": metadata["name"], "uid": metadata.get("uid", "")},
+            "serviceaccount": {"name": account},
+        },
+        "nbf": issued_at,
+        "sub": f"system:serviceaccount:{metadata['namespace']}:{account}",
+    }
+
+    def segment(value: dict) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value, separators=(",", ":")).encode()).rstrip(b"=").decode()
+
+    return f"{segment({'alg': 'none', 'typ': 'JWT'})}.{segment(claims)}."
 
 
 def _source_data(sandbox: Sandbox, kind: str, namespace: str, ref: dict) -> dict[str, str] | None:
@@ -110,29 +199,55 @@ def _source_data(sandbox: Sandbox, kind: str, namespace: str, ref: dict) -> dict
 
 
 def container_env(sandbox: Sandbox, pod: dict, container: dict, planned: dict[str, str]) -> dict[str, str]:
-    """The planner's env (literal values, downward API) completed with ConfigMap and Secret
-    references, in upstream's order: envFrom first, then env, a later entry winning."""
+    """The container's environment as upstream's makeEnvironmentVariables makes it: envFrom first,
+    then env (a later entry winning; a value's `$(VAR)` expanded from the entries before it and the
+    Service variables; ConfigMap and Secret keys read here, downward-API fields from the planner's
+    `planned`, resources from the container and its node), then the Service variables
+    (clusters.objects.service_env) that no entry set."""
     namespace = pod["metadata"]["namespace"]
+    services = service_env.pod_service_env(pod, _services(sandbox, namespace))
     env: dict[str, str] = {}
     for source in container.get("envFrom", []):
         kind = "Secret" if "secretRef" in source else "ConfigMap"
         data = _source_data(sandbox, kind, namespace, source.get("secretRef") or source.get("configMapRef") or {})
         env.update({source.get("prefix", "") + key: value for key, value in (data or {}).items()})
+    mapping = service_env.mapping_for(env, services)  # reads `env` as it grows, as upstream's tmpEnv
     for var in container.get("env", []):
-        value_from = var.get("valueFrom", {})
+        value_from = var.get("valueFrom") or {}
         key_ref = value_from.get("configMapKeyRef") or value_from.get("secretKeyRef")
-        if key_ref is None:
+        if var.get("value") or not value_from:
+            env[var["name"]] = service_env.expand(var.get("value") or "", mapping)
+        elif isinstance(value_from.get("resourceFieldRef"), dict):
+            try:
+                env[var["name"]] = downward_api.resource_field_value(
+                    value_from["resourceFieldRef"], pod, _node_allocatable(sandbox, pod), container=container
+                )
+            except downward_api.DownwardAPIError as error:
+                raise ContainerConfigError(str(error)) from None
+        elif key_ref is None:
             if var["name"] in planned:
                 env[var["name"]] = planned[var["name"]]
-            continue
-        kind = "ConfigMap" if "configMapKeyRef" in value_from else "Secret"
-        data = _source_data(sandbox, kind, namespace, key_ref)
-        if data is not None and key_ref.get("key") in data:
-            env[var["name"]] = data[key_ref["key"]]
-        elif data is not None and not key_ref.get("optional"):
-            missing = f"{kind} {namespace}/{key_ref.get('name', '')}"
-            raise ContainerConfigError(f"couldn't find key {key_ref.get('key')} in {missing}")
-    return env
+        else:
+            kind = "ConfigMap" if "configMapKeyRef" in value_from else "Secret"
+            data = _source_data(sandbox, kind, namespace, key_ref)
+            if data is not None and key_ref.get("key") in data:
+                env[var["name"]] = data[key_ref["key"]]
+            elif data is not None and not key_ref.get("optional"):
+                missing = f"{kind} {namespace}/{key_ref.get('name', '')}"
+                raise ContainerConfigError(f"couldn't find key {key_ref.get('key')} in {missing}")
+    return env | {name: value for name, value in services.items() if name not in env}
+
+
+def _services(sandbox: Sandbox, namespace: str) -> list[dict]:
+    """The Services whose variables a pod of `namespace` may get: its namespace's and `default/kubernetes`."""
+    services = store.object_list(sandbox=sandbox, resource=SERVICES, namespace=namespace).items
+    if namespace != service_env.MASTER_SERVICE_NAMESPACE:
+        services += [
+            service
+            for name in sorted(service_env.MASTER_SERVICES)
+            if (service := _get(sandbox, "Service", service_env.MASTER_SERVICE_NAMESPACE, name)) is not None
+        ]
+    return services
 
 
 def _get(sandbox: Sandbox, kind: str, namespace: str, name: str | None) -> dict | None:

@@ -131,6 +131,7 @@ class FunctionReturn(BaseException):
 
 _OPERATORS = ("2>&1", "&&", "||", ">>", "2>", "&>", ">&", ";;", ";", "&", "|", ">", "<", "(", ")")
 _TEST_OPERATORS = ("&&", "||")  # inside [[ ]], ( ) | < > belong to words (a regular expression, a comparison)
+_TEST_END = ("", " ", "\t", "\r", "\n", ";", "&", "|", ")", "<", ">")  # what may follow the `]]` that ends a test
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _REDIRECTS = (">", ">>", "2>", "&>", "<", ">&", "2>&1")
@@ -169,6 +170,11 @@ def tokens(script: str) -> list[str]:
             end = closing_paren(script, i + 1) if script[i + 1] == "(" else closing_brace(script, i + 1)
             word = (word or "") + script[i : end + 1]
             i = end + 1
+        elif in_test and word is None and script.startswith("]]", i) and script[i + 2 : i + 3] in _TEST_END:
+            # `]]` closes the test even with an operator right after it (`[[ -e f ]]; then`), where
+            # inside the test `;`, `&` and `|` would belong to words
+            tokens.append("]]")
+            i += 2
         else:
             operators = _TEST_OPERATORS if in_test else _OPERATORS
             op = next((o for o in operators if script.startswith(o, i)), None)

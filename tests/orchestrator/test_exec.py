@@ -52,6 +52,48 @@ def test_exec_prints_the_output_of_a_command_run_in_the_pod(kubectl, shell_pod):
     )
 
 
+SERVICE_LINKS = textwrap.dedent(
+    """\
+    apiVersion: v1
+    kind: Service
+    metadata: {name: my-db}
+    spec: {selector: {app: db}, ports: [{name: sql, port: 5432}]}
+    ---
+    apiVersion: v1
+    kind: Pod
+    metadata: {name: linked}
+    spec:
+      containers:
+      - {name: main, image: busybox:1.36, command: [sh, -c, "sleep 3600"], env: [{name: DB, value: $(MY_DB_PORT)/db}]}
+    ---
+    apiVersion: v1
+    kind: Pod
+    metadata: {name: unlinked}
+    spec:
+      enableServiceLinks: false
+      containers:
+      - {name: main, image: busybox:1.36, command: [sh, -c, "sleep 3600"]}
+    """
+)
+
+
+def test_containers_get_the_service_variables_and_exec_sees_them(kubectl):
+    """The kubelet gives every container the variables of its namespace's Services (not with
+    enableServiceLinks: false) and of default/kubernetes (always); an env value may refer to them."""
+    kubectl("apply", "-f", "-", input=SERVICE_LINKS)
+    eventually(lambda: ready(pod(kubectl, "linked")) and ready(pod(kubectl, "unlinked")), timeout=120)
+    jsonpath = "jsonpath={.spec.clusterIP}"
+    api = kubectl("get", "service", "kubernetes", "-n", "default", "-o", jsonpath).stdout
+    db = kubectl("get", "service", "my-db", "-o", jsonpath).stdout
+    script = "echo $KUBERNETES_SERVICE_HOST $KUBERNETES_PORT $MY_DB_SERVICE_PORT_SQL $DB"
+    assert (
+        kubectl("exec", "linked", "--", "sh", "-c", script).stdout == f"{api} tcp://{api}:443 5432 tcp://{db}:5432/db\n"
+    )
+    unlinked = kubectl("exec", "unlinked", "--", "env").stdout.splitlines()
+    assert f"KUBERNETES_PORT_443_TCP_ADDR={api}" in unlinked
+    assert not [line for line in unlinked if line.startswith("MY_DB")]
+
+
 def test_exec_carries_stderr_and_the_exit_code(kubectl, shell_pod):
     result = kubectl("exec", shell_pod, "-c", "main", "--", "sh", "-c", "echo out; echo err >&2; exit 3", check=False)
     assert result.returncode == 3

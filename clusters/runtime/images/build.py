@@ -26,7 +26,7 @@ from clusters.runtime.images import BUSYBOX, HPA_EXAMPLE, PAUSE, PROXY, WEB
 HERE = Path(__file__).resolve().parent
 BUSYBOX_PATHS = (Path("/bin/busybox"), Path("/usr/bin/busybox"))
 RECIPE_LABEL = "kube-tutor.recipe"
-ROOTFS_VERSION = b"rootfs 1"  # change whenever rootfs_tar() makes something different
+ROOTFS_VERSION = b"rootfs 2"  # change whenever rootfs_tar() makes something different
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 USERS = """\
@@ -43,6 +43,17 @@ nogroup:x:65534:
 """
 # Many manifests start `bash -c …`: busybox has no bash, but its sh runs what such one-liners use.
 BASH_WRAPPER = '#!/bin/sh\n# kube-tutor/busybox has no bash: busybox sh stands in for it.\nexec /bin/sh "$@"\n'
+# Debian's busybox-static has no printenv applet; the documentation's examples call it.
+PRINTENV = """\
+#!/bin/sh
+# printenv [NAME...]: the environment, or each NAME's value; exit 1 when one is unset.
+[ "$#" -eq 0 ] && exec env
+status=0
+for name in "$@"; do
+  awk -v name="$name" 'BEGIN { if (name in ENVIRON) { print ENVIRON[name]; exit 0 } exit 1 }' || status=1
+done
+exit "$status"
+"""
 DIRECTORIES = {
     "bin": 0o755,
     "sbin": 0o755,
@@ -148,6 +159,8 @@ def rootfs_tar(busybox: bytes, applets: list[str]) -> bytes:
             if applet != "bin/busybox":
                 _tar_add(archive, applet, link="/bin/busybox", mode=0o777)
         _tar_add(archive, "bin/bash", data=BASH_WRAPPER.encode(), mode=0o755)
+        if "usr/bin/printenv" not in applets:
+            _tar_add(archive, "usr/bin/printenv", data=PRINTENV.encode(), mode=0o755)
         _tar_add(archive, "etc/passwd", data=USERS.encode())
         _tar_add(archive, "etc/group", data=GROUPS.encode())
         _tar_add(archive, "etc/nsswitch.conf", data=b"hosts: files dns\n")
