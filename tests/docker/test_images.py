@@ -50,6 +50,7 @@ def test_every_image_builds_from_nothing_in_a_few_seconds(built_from_scratch):
         (f"kube-tutor/pause:{tag}", True),
         (f"kube-tutor/web:{tag}", True),
         (f"kube-tutor/proxy:{tag}", True),
+        (f"kube-tutor/hpa-example:{tag}", True),
     ]
     assert seconds < 20
 
@@ -79,6 +80,13 @@ def test_the_busybox_image_has_every_applet_users_and_a_bash(built_from_scratch)
         "root daemon www-data nobody ",
         "/bin/sh",
     ]
+
+
+def test_the_busybox_image_has_a_printenv(built_from_scratch):
+    client, tag, _, _ = built_from_scratch
+    script = "FOO='a b' printenv FOO; printenv MISSING; echo $?; printenv | grep -c '^FOO=' || true"
+
+    assert run(client, f"kube-tutor/busybox:{tag}", ["sh", "-c", script]).splitlines() == ["a b", "1", "0"]
 
 
 def test_the_web_image_answers_with_its_hostname(built_from_scratch):
