@@ -41,13 +41,11 @@ lint: $(VENV)/.dev-installed
 	$(VENV)/bin/lint-imports --no-cache --no-logo
 
 # The suite runs twice: everything on PostgreSQL with Redis as the broker, then everything that
-# does not choose its own services on SQLite with the embedded broker — except the documentation
-# examples, which test what a cluster does, not the database (minutes of waiting: run once).
+# does not choose its own services on SQLite with the embedded broker.
 test: lint $(VENV)/.dev-installed
 	trap 'scripts/test-services down' EXIT; \
 	scripts/test-services up && source $${TUTOR_SERVICES_DIR:-/tmp/kube-tutor-test-services}/env && \
 	DATABASE_URL=$$TEST_DATABASE_URL REDIS_URL=$$TEST_REDIS_URL $(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS) && \
-	DATABASE_URL= REDIS_URL= $(PY) -m pytest -n 2 --dist loadgroup -m "not system and not docker" \
-	  --ignore tests/orchestrator/test_docs_examples.py $(PYTEST_ARGS)
+	DATABASE_URL= REDIS_URL= $(PY) -m pytest -n 2 --dist loadgroup -m "not system and not docker" $(PYTEST_ARGS)
 
 .PHONY: help setup run lint test
