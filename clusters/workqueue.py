@@ -20,6 +20,7 @@ import time
 from datetime import datetime, timedelta
 
 from celery import current_app
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -35,9 +36,10 @@ KUBE_PROXY = "kube-proxy"
 # its address or labels change: see _proxy_follows).
 PROXY_KINDS = ("Service", "Endpoints", "NetworkPolicy", "Namespace", "Pod")
 # A run holds its key's lease, renewed while it lasts (a real image pull can take minutes), so a
-# worker killed mid-run frees its keys within LEASE; the resync sends them again.
-LEASE = timedelta(seconds=15)
-RENEW_EVERY_SECONDS = 5.0
+# worker killed mid-run frees its keys within LEASE; the resync sends them again. The fault trials
+# (tests/chaos) shorten it with TUTOR_WORK_LEASE_SECONDS; renewals come three times per lease.
+LEASE = timedelta(seconds=settings.WORK_LEASE_SECONDS)
+RENEW_EVERY_SECONDS = min(5.0, settings.WORK_LEASE_SECONDS / 3)
 # A run that takes longer than this is taken to be stuck: its lease runs out, another worker may
 # take the key.
 MAX_RUN = timedelta(minutes=10)

@@ -28,9 +28,10 @@ try:
     # How many changes the log keeps for watches to resume from (older ones get 410 Expired).
     CHANGE_LOG_KEEP = int(env_float("TUTOR_CHANGE_LOG_KEEP", 50_000))
     # Work whose message was lost is picked up again within this many seconds, and a dead
-    # worker's within this plus its lease (15 s, clusters/workqueue.py); every key of every
-    # sandbox is reconciled at least every FULL_RESYNC_INTERVAL.
+    # worker's within this plus its lease (WORK_LEASE_SECONDS, clusters/workqueue.py); every key
+    # of every sandbox is reconciled at least every FULL_RESYNC_INTERVAL.
     RESYNC_INTERVAL = env_float("TUTOR_RESYNC_INTERVAL", 10.0)
+    WORK_LEASE_SECONDS = env_float("TUTOR_WORK_LEASE_SECONDS", 15.0)
     FULL_RESYNC_INTERVAL = env_float("TUTOR_FULL_RESYNC_INTERVAL", 300.0)
     # A node whose kubelet is silent this long turns NotReady; its pods are evicted this long after.
     NODE_GRACE_SECONDS = env_float("TUTOR_NODE_GRACE_SECONDS", 40.0)
