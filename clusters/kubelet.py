@@ -27,7 +27,7 @@ from clusters import errors, store
 from clusters.controllers import kubelet as planner
 from clusters.controllers.actions import Event, Patch
 from clusters.controllers.actor import actions_apply
-from clusters.logs import container_log_append
+from clusters.logs import container_log_copy, container_log_cursor
 from clusters.models import NodeRuntimeState, Sandbox
 from clusters.objects import downward_api, service_env
 from clusters.objects.resources import resource_for_kind
@@ -265,25 +265,35 @@ def _bound_pods(sandbox: Sandbox, node: str) -> list[dict]:
 
 def _copy_logs(sandbox: Sandbox, runtime, observed, memory: dict, pods: dict[str, dict]) -> None:
     """Append the lines each container run wrote since the last copy to the log `kubectl logs`
-    reads. A run that has exited writes no more: once copied it is not read again."""
-    copied = memory.setdefault("log_lines", {})
+    reads, rotated as the kubelet rotates its files (clusters.logs). A run that has exited writes
+    no more: once copied it is not read again. Lines are followed by time, not by count: the
+    runtime keeps only a run's newest lines (Docker's json-file rotation, the simulated runtime's
+    last lines), so counting them stops seeing new ones once the oldest are dropped."""
+    copies = memory.setdefault("log_copies", {})
     finished = memory.setdefault("logs_finished", {})
+    counted = memory.pop("log_lines", {})  # how earlier versions kept their place: by count
+    current = set()
     for run in observed:
         key = f"{run.pod_uid}/{run.name}/{run.restart}"
+        current.add(key)
         pod = pods.get(run.pod_uid)
         if pod is None or key in finished:
             continue
         metadata = pod["metadata"]
         ref = PodRef(sandbox.uid.hex, metadata["namespace"], metadata["name"], run.pod_uid, pod["spec"]["nodeName"])
-        lines = runtime.logs(ref, run.name, restart=run.restart, since=None)
-        done = copied.get(key, 0)
-        for moment, text in lines[done:]:
-            container_log_append(
-                sandbox=sandbox, pod_uid=run.pod_uid, container=run.name, restart=run.restart, lines=[text], at=moment
-            )
-        copied[key] = max(done, len(lines))
+        state = copies.get(key, {})
+        since = parse_time(state["after"][0]) if state.get("after") else None
+        lines = runtime.logs(ref, run.name, restart=run.restart, since=since)
+        if key in counted and not state and counted[key]:
+            state = {"after": container_log_cursor(lines[: counted[key]], None)}
+        copies[key] = container_log_copy(
+            sandbox=sandbox, pod_uid=run.pod_uid, container=run.name, restart=run.restart, lines=lines, state=state
+        )
         if run.state == "exited":
             finished[key] = True
+    for forgotten in [key for key in copies if key not in current]:  # a run the runtime collected
+        del copies[forgotten]
+        finished.pop(forgotten, None)
 
 
 def _status_report(sandbox: Sandbox, node: dict, now: datetime) -> datetime:

@@ -47,6 +47,10 @@ try:
     # How often the HorizontalPodAutoscaler controller syncs each autoscaler (upstream: 15 s); a
     # class may shorten it. Metrics are still sampled every 15 s, as metrics-server scrapes.
     HPA_SYNC_SECONDS = env_float("TUTOR_HPA_SYNC_SECONDS", 15.0)
+    # Container logs kept per container run, as the kubelet rotates them (containerLogMaxSize 10Mi,
+    # containerLogMaxFiles 5): the newest files are kept, so a flood cannot fill the database.
+    CONTAINER_LOG_MAX_SIZE = int(env_float("TUTOR_CONTAINER_LOG_MAX_SIZE", 10 * 2**20))
+    CONTAINER_LOG_MAX_FILES = max(2, int(env_float("TUTOR_CONTAINER_LOG_MAX_FILES", 5)))
 except EnvError as error:
     raise ImproperlyConfigured(str(error)) from None
 

@@ -602,12 +602,14 @@ class _LogCopy:
     path: str
     file: tuple[int, int]
     lines: list[tuple[datetime, str]]
+    since: datetime | None = None  # the lines from this moment on (None: every line)
 
 
-# Log lines by container name: the kubelet reads the whole log of every running container after
-# each pass, and most have written nothing new since. Only small logs are kept, to bound memory.
+# Log lines by container name: the kubelet reads the new lines of every running container after
+# each pass, and most have written nothing new since. Only small reads are kept, to bound memory.
 _log_copies = _Memo(512)
 LOG_COPY_MAX_BYTES = 64 * 2**10
+LOG_COPY_MAX_LINES = 200
 
 
 def log_file_state(path: str) -> tuple[int, int] | None:
@@ -1206,7 +1208,7 @@ class DockerRuntime:
         """Output lines (stdout and stderr) of a container run, at or after `since`."""
         self._own(pod)
         name = container_name(pod, name, restart)
-        lines = self._logs_unchanged(name)
+        lines = self._logs_unchanged(name, since)
         if lines is None:
             info = self._inspect_own(name)
             if info is None:
@@ -1215,12 +1217,16 @@ class DockerRuntime:
         return [line for line in lines if since is None or line[0] >= since]
 
     @staticmethod
-    def _logs_unchanged(name: str) -> list[tuple[datetime, str]] | None:
-        """Every line of the run as read before, when its log file has not changed since."""
+    def _logs_unchanged(name: str, since: datetime | None) -> list[tuple[datetime, str]] | None:
+        """The lines of the run as read before (from `since` on, or earlier), when its log file
+        has not changed since: the kubelet reads every running container's new lines after each
+        pass, and most have written nothing new."""
         copy = _log_copies.get(name)
-        if copy is not None and log_file_state(copy.path) == copy.file:
-            return copy.lines
-        return None
+        if copy is None or log_file_state(copy.path) != copy.file:
+            return None
+        if copy.since is not None and (since is None or since < copy.since):
+            return None
+        return copy.lines
 
     def _logs_read(self, info: dict, since: datetime | None) -> list[tuple[datetime, str]]:
         # The file's state is taken first: output written while reading only makes the next call read again.
@@ -1230,8 +1236,8 @@ class DockerRuntime:
             options["since"] = max(1, int(since.timestamp()))  # whole seconds: the rest is filtered here
         # Sorted by time: the engine reads stdout and stderr apart, and may write them out of order.
         lines = sorted(log_lines(self.api.logs(info["Id"], **options)), key=lambda line: line[0])
-        if since is None and file is not None and file[1] <= LOG_COPY_MAX_BYTES:
-            _log_copies.put(info["Name"].lstrip("/"), _LogCopy(info["LogPath"], file, lines))
+        if file is not None and (file[1] <= LOG_COPY_MAX_BYTES or len(lines) <= LOG_COPY_MAX_LINES):
+            _log_copies.put(info["Name"].lstrip("/"), _LogCopy(info["LogPath"], file, lines, since))
         return lines
 
     def orphans_remove(self, *, node: str, known_pod_uids: set[str]) -> list[str]:
