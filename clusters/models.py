@@ -199,3 +199,23 @@ class NodeRuntimeState(models.Model):
 
     def __str__(self) -> str:
         return f"runtime state of {self.node} in sandbox {self.sandbox_id}"
+
+
+class SandboxActivity(models.Model):
+    """When a sandbox was last used, and whether it is paused for being idle (clusters.idle).
+
+    A row of its own, so the activity write (at most one a minute) never locks the Sandbox row.
+    A sandbox without a row counts as last used when it was made."""
+
+    sandbox = models.OneToOneField(Sandbox, on_delete=models.CASCADE, primary_key=True, related_name="activity")
+    last_active_at = models.DateTimeField()
+    # Set while paused: the kubelets have stopped (or will stop) every container it ran.
+    paused_at = models.DateTimeField(null=True, blank=True)
+    # How long it had been idle when it was paused, in whole minutes (what its page says), and when
+    # it was last brought back.
+    idle_minutes = models.PositiveIntegerField(default=0)
+    resumed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        state = f"paused since {self.paused_at:%Y-%m-%d %H:%M}" if self.paused_at else "running"
+        return f"sandbox {self.sandbox_id}: {state}, last active {self.last_active_at:%Y-%m-%d %H:%M}"
