@@ -49,6 +49,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from clusters.controllers import containment
 from clusters.controllers.actions import Action, Delete, Event, Patch
 from clusters.controllers.pods import listed, shortened
 from clusters.objects.durations import format_duration
@@ -107,6 +108,7 @@ class EnsureSandbox:
     subdomain: str = ""
     ports: tuple[dict, ...] = field(default=(), hash=False)  # every container's ports, for hostPorts
     backoff: float = 0.0  # the back-off to wait if making the sandbox fails
+    notes: tuple[str, ...] = field(default=(), hash=False)  # what the pod asks of the node and will not get
 
 
 @dataclass(frozen=True)
@@ -286,6 +288,9 @@ def outcome_record(memory: dict | None, operation: Operation, outcome: object, *
                 ]
             failures.pop(pod.uid, None)
             memory.setdefault("sandboxes", {})[pod.uid] = outcome
+            if operation.notes:
+                message = containment.host_access_message(list(operation.notes))
+                return memory, [_event(pod, None, containment.REASON, message, "Warning")]
             return memory, []
         case PullImage():
             return _pull_recorded(memory, operation, outcome, now)
@@ -510,7 +515,15 @@ class _PodSync:
         volumes = tuple(self.spec.get("volumes", []))
         backoff = self.ctx.backoff.following(failure["backoff"] if failure else None)
         self.operations.append(
-            EnsureSandbox(self.ref, hostname, volumes, self.spec.get("subdomain", ""), ports, backoff)
+            EnsureSandbox(
+                self.ref,
+                hostname,
+                volumes,
+                self.spec.get("subdomain", ""),
+                ports,
+                backoff,
+                tuple(containment.host_access_notes(self.spec)),
+            )
         )
 
     def sync_init_containers(self) -> bool:
