@@ -54,7 +54,8 @@ def runtime_for(sandbox: Sandbox, node: dict, saved: dict):
         # Imported here: the Docker SDK loads only in processes that use a Docker engine.
         from clusters.runtime.docker import DockerRuntime
 
-        return DockerRuntime(sandbox=sandbox.uid.hex, node=name, network=sandbox.network)
+        allocatable = node.get("status", {}).get("allocatable")
+        return DockerRuntime(sandbox=sandbox.uid.hex, node=name, network=sandbox.network, allocatable=allocatable)
     from clusters.runtime.simulated import SimulatedRuntime
     from clusters.simulated_traffic import SandboxTraffic
     from clusters.simulated_volumes import SandboxVolumes
@@ -560,3 +561,55 @@ def _kubelet_run(sandbox: Sandbox, *, node: str, now: datetime) -> datetime | No
     next_sample = usage_next_sample(usage, wanted_until=saved.usage_wanted_until, now=now)
     wakeups = [moment for moment in (plan.next_wakeup, next_report, next_sample) if moment is not None]
     return min(wakeups, default=None)
+
+
+def kubelet_pause(sandbox: Sandbox, *, node: str, now: datetime, mark: str) -> None:
+    """The run of a paused sandbox's kubelet (clusters.idle): copy what the containers wrote last,
+    remove every container of the node's pods (pause containers too; claims' volumes stay), and
+    forget everything, as a rebooted node's kubelet has nothing; the pods that ran are written
+    under `mark` for the return. The stored pods are left as they were: the desired state is whole.
+    Safe to run again: a second run finds nothing to stop."""
+    with store.writing_as(f"kubelet/{node}"):
+        try:
+            node_object = store.object_get(sandbox=sandbox, resource=NODES, namespace="", name=node)
+        except errors.NotFound:
+            return
+        saved, _ = NodeRuntimeState.objects.get_or_create(sandbox=sandbox, node=node)
+        runtime = runtime_for(sandbox, node_object, saved.state.get("runtime", {}))
+        pods = {pod["metadata"]["uid"]: pod for pod in _bound_pods(sandbox, node)}
+        observed = runtime.observe(node=node)
+        memory = saved.state.get("kubelet", {})
+        _copy_logs(sandbox, runtime, observed, memory, pods)
+        stopping = [run for run in observed if run.state == "running" and run.pod_uid in pods]
+        runtime.orphans_remove(node=node, known_pod_uids=set())
+        events = [_stopping_event(pods[run.pod_uid], run.name) for run in stopping]
+        had_sandbox = set(memory.get("sandboxes", {})) | {run.pod_uid for run in observed}
+        ran = {
+            uid: [pod["metadata"]["namespace"], pod["metadata"]["name"]]
+            for uid, pod in pods.items()
+            if uid in had_sandbox and pod.get("status", {}).get("phase") not in ("Succeeded", "Failed")
+        }
+        paused = saved.state.get(mark) or {"at": now.isoformat(), "pods": {}}
+        state = {mark: {**paused, "pods": {**paused["pods"], **ran}}}
+        if hasattr(runtime, "to_json"):
+            state["runtime"] = runtime.to_json()
+        with transaction.atomic():
+            if events:
+                actions_apply(sandbox, events)
+            saved.state = state
+            saved.save(update_fields=["state"])
+
+
+def _stopping_event(pod: dict, container: str) -> Event:
+    """The kubelet's `Killing` Event for a container it stops (upstream's words)."""
+    metadata = pod["metadata"]
+    init = any(c["name"] == container for c in pod["spec"].get("initContainers", []))
+    involved = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "namespace": metadata["namespace"],
+        "name": metadata["name"],
+        "uid": metadata["uid"],
+        "fieldPath": f"spec.{'initContainers' if init else 'containers'}{{{container}}}",
+    }
+    return Event(involved, "Killing", f"Stopping container {container}", "Normal", planner.SOURCE)

@@ -15,8 +15,10 @@ touched.
     kube-tutor-pv_<claim uid>                            a persistent volume (outlives its pods)
 
 Containers run hardened: never privileged, every capability dropped but NET_BIND_SERVICE,
-no-new-privileges, pids/memory/CPU limits, no host path ever mounted, ports published only on
-127.0.0.1, bounded json-file logs. A pod's containers run their command as PID 1, as on a real
+no-new-privileges, a cgroup namespace of their own, pids/memory/CPU limits (a container's own, or
+256Mi and one core when it sets none, never more than its node's allocatable), no host path ever
+mounted (hostPath is an empty volume of the pod's), ports published only on 127.0.0.1, bounded
+json-file logs. tests/docker/hardening.py audits every container of the Docker tests for this. A pod's containers run their command as PID 1, as on a real
 node (no init): a shell or `sleep` that installs no SIGTERM handler ignores the kubelet's SIGTERM
 and is killed when the grace period ends, which is why `kubectl delete` of such a pod takes 30 s
 on a real cluster too. The teaching web server handles SIGTERM and stops at once, like nginx.
@@ -290,16 +292,22 @@ def label_filters(**labels: str) -> list[str]:
     return [f"{key}={value}" if value is not None else key for key, value in labels.items()]
 
 
-def memory_limit_bytes(limits: dict) -> int:
-    if "memory" not in limits:
-        return DEFAULT_MEMORY_BYTES
-    return max(MIN_MEMORY_BYTES, quantity_from_json(limits["memory"]).int_value())
+def memory_limit_bytes(limits: dict, allocatable: dict | None = None) -> int:
+    """The container's memory limit: its spec's (DEFAULT_MEMORY_BYTES when it sets none), never
+    more than its node's allocatable memory, as the kubelet's pod cgroups bound it."""
+    wanted = quantity_from_json(limits["memory"]).int_value() if "memory" in limits else DEFAULT_MEMORY_BYTES
+    if allocatable and "memory" in allocatable:
+        wanted = min(wanted, quantity_from_json(allocatable["memory"]).int_value())
+    return max(MIN_MEMORY_BYTES, wanted)
 
 
-def nano_cpus(limits: dict) -> int:
-    if "cpu" not in limits:
-        return DEFAULT_NANO_CPUS
-    return max(10_000_000, quantity_from_json(limits["cpu"]).scaled_value(-9))
+def nano_cpus(limits: dict, allocatable: dict | None = None) -> int:
+    """The container's CPU limit in billionths of a core: its spec's (DEFAULT_NANO_CPUS when it
+    sets none), never more than its node's allocatable CPU."""
+    wanted = quantity_from_json(limits["cpu"]).scaled_value(-9) if "cpu" in limits else DEFAULT_NANO_CPUS
+    if allocatable and "cpu" in allocatable:
+        wanted = min(wanted, quantity_from_json(allocatable["cpu"]).scaled_value(-9))
+    return max(10_000_000, wanted)
 
 
 def docker_time(value: str) -> datetime | None:
@@ -634,11 +642,19 @@ class DockerRuntime:
     kind = "docker"
 
     def __init__(
-        self, *, sandbox: str, node: str = "", network: str | None = None, client: docker.DockerClient | None = None
+        self,
+        *,
+        sandbox: str,
+        node: str = "",
+        network: str | None = None,
+        client: docker.DockerClient | None = None,
+        allocatable: dict | None = None,
     ):
         """`node` labels what is made for pods whose PodRef names no node; `network` is the
-        sandbox's subnet (clusters.sandbox_network), None for one made before sandboxes had one."""
+        sandbox's subnet (clusters.sandbox_network), None for one made before sandboxes had one;
+        `allocatable` is the node's (its status), which bounds every container's limits."""
         self.sandbox = sandbox
+        self.allocatable = allocatable or {}
         self.node = node
         self.network = network
         self.client = client or shared_engine_client()
@@ -846,6 +862,7 @@ class DockerRuntime:
                 ipc_mode="shareable",
                 init=True,
                 cap_drop=["ALL"],
+            cgroupns="private",  # an engine on cgroup v1 shares the host's by default
                 security_opt=["no-new-privileges"],
                 pids_limit=16,
                 mem_limit=16 * 2**20,
@@ -1057,7 +1074,7 @@ class DockerRuntime:
         image = self._image_to_run(container["image"])
         mounts, copies = self._mounts(pod, container, volumes)
         limits = (container.get("resources") or {}).get("limits") or {}
-        memory = memory_limit_bytes(limits)
+        memory = memory_limit_bytes(limits, self.allocatable)
         security = container.get("securityContext") or {}
         user = None
         if security.get("runAsUser") is not None:
@@ -1070,12 +1087,13 @@ class DockerRuntime:
             init=False,  # the command is PID 1, as on a real node (see the module docstring)
             privileged=False,
             cap_drop=["ALL"],
+            cgroupns="private",  # an engine on cgroup v1 shares the host's by default
             cap_add=CAPABILITIES,
             security_opt=["no-new-privileges"],
             pids_limit=PIDS_LIMIT,
             mem_limit=memory,
             memswap_limit=memory,
-            nano_cpus=nano_cpus(limits),
+            nano_cpus=nano_cpus(limits, self.allocatable),
             read_only=bool(security.get("readOnlyRootFilesystem")),
             mounts=mounts,
             log_config=LOGS,
@@ -1497,6 +1515,7 @@ class DockerRuntime:
             network_mode=first_network,
             init=True,
             cap_drop=["ALL"],
+            cgroupns="private",  # an engine on cgroup v1 shares the host's by default
             cap_add=CAPABILITIES,
             security_opt=["no-new-privileges"],
             read_only=True,

@@ -27,6 +27,7 @@ from clusters.runtime.docker import (
     pause_container_name,
 )
 from tests import services
+from tests.docker.hardening import assert_hardened
 
 pytestmark = pytest.mark.docker
 
@@ -38,7 +39,10 @@ def runtime():
     services.docker_engine()
     made = DockerRuntime(sandbox=f"test{uuid.uuid4().hex[:12]}", node=NODE)
     yield made
-    made.sandbox_remove()
+    try:
+        assert_hardened(made.sandbox)
+    finally:
+        made.sandbox_remove()
 
 
 def new_pod(runtime: DockerRuntime, name: str = "pod", namespace: str = "default") -> PodRef:
@@ -375,6 +379,15 @@ def test_quantities_become_engine_limits():
     assert nano_cpus({"cpu": 2}) == 2_000_000_000
     with pytest.raises(ValueError, match="quantities must match"):
         memory_limit_bytes({"memory": "lots"})
+
+
+def test_no_limit_passes_the_nodes_allocatable():
+    node = {"cpu": "2", "memory": "4Gi"}
+    assert memory_limit_bytes({"memory": "64Gi"}, node) == 4 * 2**30
+    assert nano_cpus({"cpu": "64"}, node) == 2_000_000_000
+    assert memory_limit_bytes({}, {"memory": "128Mi"}) == 128 * 2**20  # the default too
+    assert memory_limit_bytes({"memory": "1Gi"}, node) == 2**30
+    assert nano_cpus({"cpu": "500m"}, node) == 500_000_000
 
 
 def test_a_sandbox_network_gets_a_subnet_of_its_own_when_the_engine_runs_out(runtime, monkeypatch):

@@ -13,6 +13,7 @@ from clusters.engine_watch import follow, kubelet_to_wake
 from clusters.runtime.base import PodRef
 from clusters.runtime.docker import DockerRuntime, RuntimeEvent, engine_events
 from tests import services
+from tests.docker.hardening import assert_hardened
 
 pytestmark = pytest.mark.docker
 
@@ -22,7 +23,10 @@ def runtime():
     services.docker_engine()
     made = DockerRuntime(sandbox=f"test{uuid.uuid4().hex[:12]}", node="node-2")
     yield made
-    made.sandbox_remove()
+    try:
+        assert_hardened(made.sandbox)
+    finally:
+        made.sandbox_remove()
 
 
 def test_a_dying_container_wakes_its_nodes_kubelet(runtime):

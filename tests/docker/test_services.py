@@ -9,6 +9,7 @@ import pytest
 from clusters.runtime.base import PodRef
 from clusters.runtime.docker import DockerRuntime, proxy_container_name, service_port_backends
 from tests import services
+from tests.docker.hardening import assert_hardened
 
 pytestmark = pytest.mark.docker
 
@@ -22,7 +23,10 @@ def sandbox():
     services.docker_engine()
     runtime = DockerRuntime(sandbox=f"test{uuid.uuid4().hex[:12]}", node="node-1")
     yield runtime
-    runtime.sandbox_remove()
+    try:
+        assert_hardened(runtime.sandbox)
+    finally:
+        runtime.sandbox_remove()
 
 
 @pytest.fixture
@@ -30,7 +34,10 @@ def other_sandbox():
     services.docker_engine()
     runtime = DockerRuntime(sandbox=f"test{uuid.uuid4().hex[:12]}", node="node-1")
     yield runtime
-    runtime.sandbox_remove()
+    try:
+        assert_hardened(runtime.sandbox)
+    finally:
+        runtime.sandbox_remove()
 
 
 def pod_run(runtime: DockerRuntime, name: str, container: dict, namespace: str = "default") -> tuple[PodRef, str]:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests import services
+from tests.docker import hardening
 from tests.kubectl.conftest import Kubectl
 from tests.system.stack import Stack, free_port, wait_for
 
@@ -44,6 +45,9 @@ def running_cluster(root: Path, runtime: str, *, env: dict | None = None, queues
     path.write_text(kubeconfig.stdout)
     try:
         yield stack, path
+        if runtime == "docker":
+            # Every container the tests made is held to the hardening rules before it is removed.
+            hardening.stack_audit(stack, path)
     finally:
         stack.stop_all()
         if runtime == "docker":

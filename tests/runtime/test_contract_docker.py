@@ -9,6 +9,7 @@ import pytest
 
 from clusters.runtime.docker import DockerRuntime
 from tests import services
+from tests.docker.hardening import assert_hardened
 from tests.runtime.conftest import RuntimeUnderTest
 from tests.runtime.contract import *  # noqa: F403 - pytest collects the suite's tests from here
 
@@ -25,8 +26,11 @@ def docker_runtime():
         DockerRuntime(sandbox=sandbox, node=node), node=node, sandbox=sandbox, advance=time.sleep, step=0.2
     )
     yield under_test
-    under_test.runtime.sandbox_remove()
-    under_test.runtime.close()
+    try:
+        assert_hardened(sandbox)
+    finally:
+        under_test.runtime.sandbox_remove()
+        under_test.runtime.close()
 
 
 @pytest.fixture
