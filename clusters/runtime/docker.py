@@ -18,10 +18,12 @@ Containers run hardened: never privileged, every capability dropped but NET_BIND
 no-new-privileges, a cgroup namespace of their own, pids/memory/CPU limits (a container's own, or
 256Mi and one core when it sets none, never more than its node's allocatable), no host path ever
 mounted (hostPath is an empty volume of the pod's), ports published only on 127.0.0.1, bounded
-json-file logs. tests/docker/hardening.py audits every container of the Docker tests for this. A pod's containers run their command as PID 1, as on a real
-node (no init): a shell or `sleep` that installs no SIGTERM handler ignores the kubelet's SIGTERM
-and is killed when the grace period ends, which is why `kubectl delete` of such a pod takes 30 s
-on a real cluster too. The teaching web server handles SIGTERM and stops at once, like nginx.
+json-file logs; tests/docker/hardening.py audits every container of the Docker tests for this.
+
+A pod's containers run their command as PID 1, as on a real node (no init): a shell or `sleep` that
+installs no SIGTERM handler ignores the kubelet's SIGTERM and is killed when the grace period ends,
+which is why `kubectl delete` of such a pod takes 30 s on a real cluster too. The teaching web
+server handles SIGTERM and stops at once, like nginx.
 """
 
 from __future__ import annotations
@@ -862,7 +864,7 @@ class DockerRuntime:
                 ipc_mode="shareable",
                 init=True,
                 cap_drop=["ALL"],
-            cgroupns="private",  # an engine on cgroup v1 shares the host's by default
+                cgroupns="private",  # an engine on cgroup v1 shares the host's by default
                 security_opt=["no-new-privileges"],
                 pids_limit=16,
                 mem_limit=16 * 2**20,
