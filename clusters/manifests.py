@@ -97,7 +97,9 @@ def _apply_one(sandbox: Sandbox, index: int, document: object) -> DocumentResult
     try:
         current = store.object_get(sandbox=sandbox, resource=resource, namespace=namespace, name=name)
     except errors.NotFound:
-        store.object_create(sandbox=sandbox, resource=resource, body=modified, namespace=namespace or None)
+        store.object_create(
+            sandbox=sandbox, resource=resource, body=modified, namespace=namespace or None, warnings=result.warnings
+        )
         return result
     try:
         original = original_configuration(current)
@@ -117,6 +119,7 @@ def _apply_one(sandbox: Sandbox, index: int, document: object) -> DocumentResult
         name=name,
         patch=json.dumps(patch).encode(),
         content_type=STRATEGIC_MERGE_PATCH,
+        warnings=result.warnings,
     )
     result.result = "configured"
     return result

@@ -35,6 +35,13 @@ class Sandbox(models.Model):
     # On Docker, the sandbox network's subnet (clusters.sandbox_network): pods take addresses from
     # its lower half, Services their ClusterIPs from its upper half. None on the simulated runtime.
     network = models.CharField(max_length=18, null=True, blank=True, unique=True)
+    # The Pod Security level (privileged, baseline, restricted) its namespaces are labelled to
+    # enforce when made without one; an instructor may change it for a class's sandboxes.
+    pod_security_level = models.CharField(
+        max_length=16,
+        choices=[("privileged", "privileged"), ("baseline", "baseline"), ("restricted", "restricted")],
+        default="baseline",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import fcntl
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -15,6 +16,7 @@ from django.utils import timezone
 
 from clusters import faults, sandbox_network, store
 from clusters.models import AccessToken, Change, Sandbox, StoredObject
+from clusters.objects import pod_security
 from clusters.objects.resources import resource_for_kind
 from clusters.objects.times import format_time
 from clusters.runtime.selection import runtime_status
@@ -24,6 +26,7 @@ NODE_CAPACITY = {"cpu": "2", "memory": "4Gi", "pods": "110", "ephemeral-storage"
 DEFAULT_STORAGE_CLASS = "standard"
 
 
+SYSTEM_NAMESPACE_LABELS = {"kube-system": {pod_security.ENFORCE_LABEL: pod_security.PRIVILEGED}}
 RUNTIME_VERSIONS = {"docker": "docker://20.10", "simulated": "kube-tutor-simulated://1"}
 
 
@@ -101,8 +104,15 @@ def _node(name: str, index: int, engine: str) -> dict:
 
 
 def _seed_objects(engine: str, network: str | None = None) -> list[dict]:
+    # Every namespace but kube-system enforces the sandbox's Pod Security level (the store labels
+    # them); kube-system is a cluster's own, labelled privileged as its system pods would need.
     namespaces = [
-        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}} for name in store.SYSTEM_NAMESPACES
+        {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": name, "labels": SYSTEM_NAMESPACE_LABELS.get(name, {})},
+        }
+        for name in store.SYSTEM_NAMESPACES
     ]
     storage_class = {
         "apiVersion": "storage.k8s.io/v1",
@@ -147,13 +157,31 @@ def engine_for(runtime: str) -> str:
     return runtime_status().kind
 
 
-def sandbox_create(*, owner, name: str = "default", runtime: str = "auto", fast_backoff: bool | None = None) -> Sandbox:
+def sandbox_create(
+    *,
+    owner,
+    name: str = "default",
+    runtime: str = "auto",
+    fast_backoff: bool | None = None,
+    pod_security_level: str = pod_security.BASELINE,
+) -> Sandbox:
+    """A new sandbox with a fresh cluster's objects; its namespaces enforce `pod_security_level`."""
+    if pod_security_level not in pod_security.LEVELS:
+        raise SandboxError(
+            f"a Pod Security level is one of {', '.join(pod_security.LEVELS)}, not {pod_security_level!r}"
+        )
     engine = engine_for(runtime)
     fast = settings.FAST_BACKOFF if fast_backoff is None else fast_backoff
     with transaction.atomic(), store.writing_as("kube-tutor: new sandbox"):
         network = _network_for(engine)
         sandbox = Sandbox.objects.create(
-            owner=owner, name=name, runtime=runtime, engine=engine, fast_backoff=fast, network=network
+            owner=owner,
+            name=name,
+            runtime=runtime,
+            engine=engine,
+            fast_backoff=fast,
+            network=network,
+            pod_security_level=pod_security_level,
         )
         _seed(sandbox)
     return sandbox
@@ -185,6 +213,36 @@ def sandbox_reset(*, sandbox: Sandbox) -> Sandbox:
             store._record(sandbox, resource, copy.deepcopy(row.body), Change.DELETED, row)
         _seed(sandbox)
     return sandbox
+
+
+NAMESPACES = resource_for_kind("v1", "Namespace")
+
+
+def sandbox_pod_security_set(*, sandbox: Sandbox, level: str) -> list[str]:
+    """Make `level` the sandbox's Pod Security level: the enforce label of each of its namespaces
+    (but kube-system, the system's own) and of those made from now on. Pods already running stay,
+    as on a cluster; the API's warnings about those the new level would refuse are returned."""
+    if level not in pod_security.LEVELS:
+        raise SandboxError(f"a Pod Security level is one of {', '.join(pod_security.LEVELS)}, not {level!r}")
+    warnings: list[str] = []
+    with transaction.atomic(), store.writing_as("kube-tutor: pod security", f"the sandbox's level is now {level}"):
+        Sandbox.objects.filter(pk=sandbox.pk).update(pod_security_level=level)
+        sandbox.pod_security_level = level
+        rows = StoredObject.objects.filter(sandbox=sandbox, api_group="", kind="Namespace").exclude(name="kube-system")
+        for name, body in rows.order_by("name").values_list("name", "body"):
+            if (body["metadata"].get("labels") or {}).get(pod_security.ENFORCE_LABEL) == level:
+                continue
+            patch = {"metadata": {"labels": {pod_security.ENFORCE_LABEL: level}}}
+            store.object_patch(
+                sandbox=sandbox,
+                resource=NAMESPACES,
+                namespace="",
+                name=name,
+                patch=json.dumps(patch).encode(),
+                content_type="application/merge-patch+json",
+                warnings=warnings,
+            )
+    return warnings
 
 
 def sandbox_delete(*, sandbox: Sandbox) -> None:

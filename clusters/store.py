@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from clusters import errors, sandbox_network, workqueue
 from clusters.models import Change, ResourceVersionCounter, Sandbox, StoredObject
-from clusters.objects import limit_range, resource_quota, selectors
+from clusters.objects import limit_range, pod_security, resource_quota, selectors
 from clusters.objects.conversion import storage_resource, to_storage, to_version
 from clusters.objects.defaults import apply_create_defaults, apply_defaults
 from clusters.objects.patch import PatchError, apply_patch
@@ -189,9 +189,11 @@ def _spec_of(body: dict) -> dict:
 # --- admission (reads state, inside the write transaction) --------------------------------------
 
 
-def _admit_namespace(sandbox: Sandbox, resource: Resource, namespace: str, name: str) -> None:
+def _admit_namespace(sandbox: Sandbox, resource: Resource, namespace: str, name: str) -> dict | None:
+    """NamespaceLifecycle: the namespace must exist and not be terminating. Returns it (None
+    for a cluster-scoped object), for the plugins that read its labels."""
     if not resource.namespaced:
-        return
+        return None
     row = StoredObject.objects.filter(sandbox=sandbox, api_group="", kind="Namespace", name=namespace).first()
     if row is None:
         raise errors.NotFound(f'namespaces "{namespace}" not found', details={"name": namespace, "kind": "namespaces"})
@@ -202,6 +204,7 @@ def _admit_namespace(sandbox: Sandbox, resource: Resource, namespace: str, name:
             f"unable to create new content in namespace {namespace} because it is being terminated",
             [errors.Cause(NAMESPACE_TERMINATING, f"namespace {namespace} is being terminated", "metadata.namespace")],
         )
+    return row.body
 
 
 def _allocate_cluster_ip(sandbox: Sandbox, body: dict) -> None:
@@ -291,6 +294,7 @@ def _admit_create(sandbox: Sandbox, resource: Resource, body: dict, limit_ranges
         _default_storage_class(sandbox, body)
     elif resource.kind == "Namespace":
         body.setdefault("spec", {})["finalizers"] = ["kubernetes"]
+        _default_pod_security(sandbox, body)
     elif resource.kind == "ResourceQuota":
         body["status"] = _quota_status(sandbox, body, new=True)
     elif resource.kind == "Pod":
@@ -303,23 +307,100 @@ def _admit_create(sandbox: Sandbox, resource: Resource, body: dict, limit_ranges
         body["status"] = {"phase": "Pending", "qosClass": _qos_class(spec)}
 
 
-def _admit_validate(
-    sandbox: Sandbox, resource: Resource, bodies: list[dict], limit_ranges: list[dict], *, dry_run: bool
+def _default_pod_security(sandbox: Sandbox, body: dict) -> None:
+    """A new namespace without an enforce level gets the sandbox's (baseline unless an
+    instructor chose another), as a cluster whose admin labels every namespace would."""
+    labels = body["metadata"].setdefault("labels", {})
+    labels.setdefault(pod_security.ENFORCE_LABEL, sandbox.pod_security_level)
+
+
+def _admit_pod_security(
+    resource: Resource, body: dict, namespace: dict | None, warnings: list[str] | None, old: dict | None = None
 ) -> None:
-    """The validating admission plugins, once the new objects passed validation: LimitRanger's
-    min, max and ratio, then ResourceQuota, which charges them to the quotas of their namespace."""
+    """PodSecurity: a pod its namespace's enforce level forbids is refused; a pod or a pod
+    template its warn level forbids gets a warning. A namespace's labels must be valid, and
+    tightening its enforce level warns about the pods already there."""
+    if resource.kind == "Namespace" and not resource.group:
+        label_errors = pod_security.namespace_label_errors(
+            body["metadata"].get("labels"), None if old is None else old["metadata"].get("labels")
+        )
+        if label_errors:
+            causes = [
+                errors.Cause("FieldValueInvalid", f'Invalid value: "{e.value}": {e.message}', e.field)
+                for e in label_errors
+            ]
+            raise errors.invalid(resource, body["metadata"]["name"], causes)
+        return
+    if namespace is None:
+        return
+    labels = namespace["metadata"].get("labels")
+    if resource.kind == "Pod" and not resource.group:
+        if old is not None and not pod_security.significant_pod_update(body, old):
+            return
+        decision = pod_security.pod_admit(labels, body)
+    else:
+        decision = pod_security.template_admit(labels, resource.group, resource.kind, body)
+    if decision.refusal:
+        raise errors.forbidden(resource, body["metadata"]["name"], decision.refusal)
+    if warnings is not None:
+        warnings.extend(decision.warnings)
+
+
+def _existing_pod_warnings(sandbox: Sandbox, new: dict, old: dict) -> list[str]:
+    """What a namespace update that tightens its enforce level says about the pods it holds."""
+    name = new["metadata"]["name"]
+    new_labels, old_labels = new["metadata"].get("labels"), old["metadata"].get("labels")
+    if pod_security.policy_for(new_labels)[0].enforce == pod_security.policy_for(old_labels)[0].enforce:
+        return []
+    rows = StoredObject.objects.filter(sandbox=sandbox, api_group="", kind="Pod", namespace=name)
+    pods = list(rows.order_by("name").values_list("body", flat=True))
+    return pod_security.namespace_update_warnings(name, old_labels, new_labels, pods)
+
+
+def _admit_validate(
+    sandbox: Sandbox,
+    resource: Resource,
+    bodies: list[dict],
+    limit_ranges: list[dict],
+    *,
+    dry_run: bool,
+    namespace: dict | None = None,
+    warnings: list[str] | None = None,
+) -> None:
+    """The validating admission plugins, once the new objects passed validation, in upstream's
+    order: LimitRanger's min, max and ratio, PodSecurity (against `namespace`, the objects'
+    namespace), then ResourceQuota, which charges them to the quotas of their namespace."""
     for body in bodies:
         refusal = limit_range.refusal(resource.kind, body, limit_ranges) if limit_ranges else None
         if refusal:
             raise errors.forbidden(resource, body["metadata"]["name"], refusal)
+        _admit_pod_security(resource, body, namespace, warnings)
     _charge_quotas(sandbox, resource, bodies, dry_run=dry_run)
 
 
-def _admit_update(sandbox: Sandbox, resource: Resource, new: dict, old: dict, *, dry_run: bool) -> None:
-    """The validating admission plugins that look at updates: LimitRanger at a claim whose
-    requests change (not one being deleted; a binding is never refused), ResourceQuota at a
-    Service or claim, charged by what the update adds (a ClusterIP Service turned NodePort, a
-    claim grown). Pods are admitted on create only."""
+def _admit_update(
+    sandbox: Sandbox, resource: Resource, new: dict, old: dict, *, dry_run: bool, warnings: list[str] | None = None
+) -> None:
+    """The validating admission plugins that look at updates: PodSecurity at a pod whose
+    containers or images change, an object with a pod template, a namespace whose labels change;
+    LimitRanger at a claim whose requests change (not one being deleted; a binding is never
+    refused), ResourceQuota at a Service or claim, charged by what the update adds (a ClusterIP
+    Service turned NodePort, a claim grown)."""
+    if resource.kind == "Namespace" and not resource.group:
+        _admit_pod_security(resource, new, None, warnings, old=old)
+        if warnings is not None:
+            warnings.extend(_existing_pod_warnings(sandbox, new, old))
+        return
+    if resource.kind == "Pod" and not resource.group:
+        judged = pod_security.significant_pod_update(new, old)
+    else:  # a template only ever gets warnings: none to give a caller that takes none
+        judged = warnings is not None and pod_security.pod_template(resource.group, resource.kind, new) is not None
+    if judged:
+        namespace = StoredObject.objects.filter(
+            sandbox=sandbox, api_group="", kind="Namespace", name=new["metadata"]["namespace"]
+        ).first()
+        _admit_pod_security(resource, new, namespace.body if namespace else None, warnings)
+        return
     if resource.group or resource.kind not in ("Service", "PersistentVolumeClaim"):
         return
     name = new["metadata"]["name"]
@@ -554,11 +635,13 @@ def object_create(
     body, namespace = _new_object(resource, body, namespace, field_validation, warnings)
     metadata = body["metadata"]
     with transaction.atomic():
-        _admit_namespace(sandbox, resource, namespace, metadata["name"])
+        namespace_body = _admit_namespace(sandbox, resource, namespace, metadata["name"])
         limit_ranges = _limit_ranges(sandbox, resource, namespace)
         _admit_create(sandbox, resource, body, limit_ranges)
         _validate(body, resource)
-        _admit_validate(sandbox, resource, [body], limit_ranges, dry_run=dry_run)
+        _admit_validate(
+            sandbox, resource, [body], limit_ranges, dry_run=dry_run, namespace=namespace_body, warnings=warnings
+        )
         if _rows(sandbox, resource, namespace).filter(name=metadata["name"]).exists():
             raise errors.already_exists(resource, metadata["name"])
         if dry_run:
@@ -586,12 +669,12 @@ def objects_create(*, sandbox: Sandbox, resource: Resource, bodies: list[dict], 
         return []
     names = [body["metadata"]["name"] for body in prepared]
     with transaction.atomic():
-        _admit_namespace(sandbox, resource, namespace, names[0])
+        namespace_body = _admit_namespace(sandbox, resource, namespace, names[0])
         limit_ranges = _limit_ranges(sandbox, resource, namespace)
         for body in prepared:
             _admit_create(sandbox, resource, body, limit_ranges)
             _validate(body, resource)
-        _admit_validate(sandbox, resource, prepared, limit_ranges, dry_run=False)
+        _admit_validate(sandbox, resource, prepared, limit_ranges, dry_run=False, namespace=namespace_body)
         taken = _rows(sandbox, resource, namespace).filter(name__in=names).values_list("name", flat=True).first()
         if taken is None and len(set(names)) < len(names):
             taken = next(name for name in names if names.count(name) > 1)
@@ -675,7 +758,7 @@ def _write_update(
     merged["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
     _validate(merged, resource, old=_as_bound(old, merged) if resource.kind == "Pod" else old)
     if merged != old and subresource is None:
-        _admit_update(sandbox, resource, merged, old, dry_run=dry_run)
+        _admit_update(sandbox, resource, merged, old, dry_run=dry_run, warnings=warnings)
     if merged == old or dry_run:
         return merged if dry_run else old
     body = _record(sandbox, resource, merged, Change.MODIFIED, row)

@@ -9,7 +9,8 @@ holds, the owner's creates wait: planners that take `held` leave them out themse
 them as not made), and `without_held` takes them out of any other plan, with the Events that
 describe them. A refusal holds until its back-off (1 s doubling to 5 min) ends or what it
 depended on changes: a ResourceQuota or LimitRange of the namespace (the quota controller's
-recount after a pod goes changes its quota), or the owner's spec (its generation).
+recount after a pod goes changes its quota), the namespace's Pod Security labels, or the owner's
+spec (its generation).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from clusters.controllers.state import ClusterState
 FIRST_RETRY = timedelta(seconds=1)
 LAST_RETRY = timedelta(minutes=5)
 ADMISSION_KINDS = ("ResourceQuota", "LimitRange")
+POD_SECURITY_LABELS = "pod-security.kubernetes.io/"
 
 
 def owner_of(create: Create) -> dict | None:
@@ -57,16 +59,18 @@ class Refusal:
 
 def fingerprint(state: ClusterState, owner: dict) -> tuple:
     """What admission of the owner's objects depends on: its namespace's quotas and limit ranges,
-    by version, and the owner's generation."""
+    by version, its Pod Security labels, and the owner's generation."""
     namespace = owner.get("namespace", "")
     admission = sorted(
         (kind, obj["metadata"]["name"], obj["metadata"].get("resourceVersion", ""))
         for kind in ADMISSION_KINDS
         for obj in state.objects(kind, namespace)
     )
+    labels = ((state.get("Namespace", "", namespace) or {}).get("metadata") or {}).get("labels") or {}
+    pod_security = tuple(sorted((k, v) for k, v in labels.items() if k.startswith(POD_SECURITY_LABELS)))
     current = state.get(owner.get("kind", ""), namespace, owner.get("name", ""))
     generation = (current or {}).get("metadata", {}).get("generation")
-    return tuple(admission), generation
+    return tuple(admission), pod_security, generation
 
 
 def exists(state: ClusterState, owner: dict) -> bool:
