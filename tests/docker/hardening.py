@@ -229,14 +229,19 @@ def assert_hardened(sandbox: str, **context) -> int:
     return audited
 
 
-def stack_audit(stack, kubeconfig) -> int:
-    """Audit the Docker sandbox of an end-to-end stack (tests/orchestrator/conftest.py), with its
-    pods, quotas and nodes' allocatable as its API serves them; return how many containers."""
+def stack_audit(stack, kubeconfig, *, owner: str = "alice") -> int:
+    """Audit every Docker sandbox of an end-to-end stack (tests/orchestrator/conftest.py): the one
+    of `owner`, whose kubeconfig this is, with its pods, quotas and nodes' allocatable as its API
+    serves them, any other with the rules alone; return how many containers were audited."""
     found = stack.manage(
-        "shell", "--no-imports", "-c", "from clusters.models import Sandbox; print(Sandbox.objects.get().uid.hex)"
+        "shell",
+        "--no-imports",
+        "-c",
+        "from clusters.models import Sandbox; "
+        "print('\\n'.join(f'{s.owner.username} {s.uid.hex}' for s in Sandbox.objects.filter(engine='docker')))",
     )
     assert found.returncode == 0, found.stderr
-    sandbox = found.stdout.strip()
+    sandboxes = [line.split() for line in found.stdout.split("\n") if line.strip()]
     context: dict = {}
     for kind, key in (("pods", "pods"), ("resourcequotas", "quotas"), ("nodes", "nodes")):
         listed = subprocess.run(
@@ -250,6 +255,8 @@ def stack_audit(stack, kubeconfig) -> int:
     nodes = context.pop("nodes", [])
     if nodes and (allocatable := nodes[0].get("status", {}).get("allocatable")):
         context["allocatable"] = allocatable
-    audited = assert_hardened(sandbox, **context)
-    print(f"hardening audit: {audited} containers of sandbox {sandbox}, no findings")
+    audited = 0
+    for user, sandbox in sandboxes:
+        audited += assert_hardened(sandbox, **(context if user == owner else {}))
+    print(f"hardening audit: {audited} containers of {len(sandboxes)} Docker sandboxes, no findings")
     return audited
