@@ -12,7 +12,16 @@ from tutor.classrooms.models import Classroom, Message
 class ClassroomForm(forms.ModelForm):
     class Meta:
         model = Classroom
-        fields = ["name", "max_pods", "max_services", "max_claims", "cpu", "memory", "stuck_minutes"]
+        fields = [
+            "name",
+            "max_pods",
+            "max_services",
+            "max_claims",
+            "cpu",
+            "memory",
+            "stuck_minutes",
+            "pod_security_level",
+        ]
         labels = {
             "name": _("Name"),
             "max_pods": _("Pods per learner"),
@@ -21,6 +30,7 @@ class ClassroomForm(forms.ModelForm):
             "cpu": _("CPU limit per learner (e.g. 2 or 1500m)"),
             "memory": _("Memory limit per learner (e.g. 2Gi)"),
             "stuck_minutes": _("Minutes on one failing step before a learner counts as stuck"),
+            "pod_security_level": _("Pod Security level of the learners' namespaces"),
         }
 
     def _quantity(self, field: str) -> str:
@@ -39,6 +49,13 @@ class ClassroomForm(forms.ModelForm):
 
     def clean_memory(self) -> str:
         return self._quantity("memory")
+
+
+class PodSecurityForm(forms.ModelForm):
+    class Meta:
+        model = Classroom
+        fields = ["pod_security_level"]
+        labels = {"pod_security_level": _("Pod Security level of the learners' namespaces")}
 
 
 class JoinForm(forms.Form):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from clusters.models import Sandbox
 
@@ -25,6 +26,16 @@ class Classroom(models.Model):
     # A step whose check has failed this long (on the learner's current step) counts as stuck.
     stuck_minutes = models.PositiveIntegerField(default=5)
     locked_lessons = models.JSONField(default=list, blank=True)  # lesson slugs learners cannot open
+    # The Pod Security Standard the namespaces of the learners' sandboxes enforce.
+    pod_security_level = models.CharField(
+        max_length=16,
+        default="baseline",
+        choices=[
+            ("privileged", _("privileged: no restriction (host paths, host network, privileged containers)")),
+            ("baseline", _("baseline: no privileged containers, host namespaces, hostPath or hostPort")),
+            ("restricted", _("restricted: baseline, and non-root, no privilege escalation, capabilities dropped")),
+        ],
+    )
 
     class Meta:
         ordering = ["-created_at"]

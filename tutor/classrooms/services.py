@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from clusters import store
 from clusters.manifests import manifest_apply
-from clusters.sandboxes import sandbox_create, sandbox_reset
+from clusters.sandboxes import sandbox_create, sandbox_pod_security_set, sandbox_reset
 from clusters.snapshot import sandbox_of
 from tutor.classrooms.models import Classroom, Enrollment, Message
 
@@ -123,7 +123,7 @@ def class_sandbox_name(classroom: Classroom) -> str:
 def _class_sandbox(classroom: Classroom, learner):
     name = class_sandbox_name(classroom)
     try:
-        return sandbox_create(owner=learner, name=name)
+        return sandbox_create(owner=learner, name=name, pod_security_level=classroom.pod_security_level)
     except IntegrityError:  # a second tab joined at the same moment
         return sandbox_of(owner=learner, name=name)
 
@@ -178,6 +178,24 @@ def learner_sandbox_reset(*, enrollment: Enrollment) -> None:
     with store.writing_as("instructor: reset"):
         sandbox_reset(sandbox=enrollment.sandbox)
     limits_apply(enrollment)
+
+
+def classroom_pod_security_set(*, classroom: Classroom, level: str) -> list[str]:
+    """Relax or tighten the Pod Security level of the class: every learner's class sandbox
+    enforces it in each of its namespaces (kube-system aside), and sandboxes made later too. Pods
+    already running stay, as on a cluster; returned are the API's warnings about those the new
+    level would refuse, each prefixed with its learner."""
+    valid = [value for value, _label in Classroom._meta.get_field("pod_security_level").choices]
+    if level not in valid:
+        raise ClassroomError(f"a Pod Security level is one of {', '.join(valid)}, not {level!r}")
+    classroom.pod_security_level = level
+    classroom.save(update_fields=["pod_security_level"])
+    warnings = []
+    for enrollment in classroom.enrollments.select_related("learner", "sandbox").exclude(sandbox=None):
+        with store.writing_as("instructor: pod security"):
+            said = sandbox_pod_security_set(sandbox=enrollment.sandbox, level=level)
+        warnings += [f"{enrollment.learner.get_username()}: {text}" for text in said]
+    return warnings
 
 
 def message_send(*, enrollment: Enrollment, sender, text: str, kind: str = Message.NOTE) -> Message:

@@ -10,6 +10,7 @@ urlpatterns = [
     path("<int:classroom_id>/stream", views.dashboard_stream, name="classroom-stream"),
     path("<int:classroom_id>/progress.csv", views.export_csv, name="classroom-export"),
     path("<int:classroom_id>/lessons/<slug:slug>/lock", views.lesson_lock, name="classroom-lock"),
+    path("<int:classroom_id>/pod-security", views.pod_security, name="classroom-pod-security"),
     path("<int:classroom_id>/learners/<int:learner_id>/", views.learner, name="classroom-learner"),
     path("<int:classroom_id>/learners/<int:learner_id>/stream", views.learner_stream, name="classroom-learner-stream"),
     path("<int:classroom_id>/learners/<int:learner_id>/reset", views.learner_reset, name="classroom-learner-reset"),

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from tutor.classrooms import services
 from tutor.classrooms.dashboard import dashboard_events, grid_context, learner_context, learner_events
-from tutor.classrooms.forms import ClassroomForm, JoinForm, MessageForm
+from tutor.classrooms.forms import ClassroomForm, JoinForm, MessageForm, PodSecurityForm
 from tutor.classrooms.progress import SORTS, STATES, grid_build
 from tutor.lessons.loader import catalog
 
@@ -99,6 +99,7 @@ def dashboard(request, classroom_id: int):
     context["join_url"] = request.build_absolute_uri(reverse("classroom-join-code", args=[classroom.join_code]))
     context["lessons_all"] = catalog().lessons
     context["locks"] = lock_rows(classroom, translation.get_language())
+    context["pod_security_form"] = PodSecurityForm(instance=classroom)
     if request.htmx and request.GET.get("part") == "grid":
         return render(request, "classrooms/dashboard.html#live", context)
     return render(request, "classrooms/dashboard.html", context)
@@ -144,6 +145,26 @@ def lesson_lock(request, classroom_id: int, slug: str):
     services.lesson_lock(classroom=classroom, slug=slug, locked=request.POST.get("locked") == "1")
     locks = lock_rows(classroom, translation.get_language())
     return render(request, "classrooms/_locks.html", {"classroom": classroom, "locks": locks})
+
+
+@login_required
+@require_POST
+def pod_security(request, classroom_id: int):
+    """Relax or tighten the class's Pod Security level; the API's warnings about running pods
+    the new level would refuse are shown (they keep running, as on a cluster)."""
+    classroom = services.classroom_taught(request.user, classroom_id)
+    form = PodSecurityForm(request.POST, instance=classroom)
+    if not form.is_valid():
+        messages.error(request, "; ".join(error for errors in form.errors.values() for error in errors))
+        return redirect("classroom", classroom_id=classroom.pk)
+    level = form.cleaned_data["pod_security_level"]
+    warnings = services.classroom_pod_security_set(classroom=classroom, level=level)
+    messages.success(
+        request, translation.gettext("The learners' namespaces now enforce Pod Security %(level)s.") % {"level": level}
+    )
+    for warning in warnings[:20]:
+        messages.warning(request, warning)
+    return redirect("classroom", classroom_id=classroom.pk)
 
 
 # --- instructors: one learner ------------------------------------------------------------------
