@@ -14,6 +14,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from clusters import idle
 from clusters.manifests import manifest_apply
 from clusters.models import Sandbox
 from clusters.sandboxes import kubeconfig_render, sandbox_create, sandbox_delete, sandbox_reset
@@ -37,7 +38,10 @@ class SandboxInput(serializers.Serializer):
 
 
 def _own_sandbox(request, name: str) -> Sandbox:
-    return get_object_or_404(Sandbox, owner=request.user, name=name)
+    """The caller's sandbox of that name; asking for it is using it (clusters.idle)."""
+    sandbox = get_object_or_404(Sandbox, owner=request.user, name=name)
+    idle.sandbox_seen(sandbox=sandbox)
+    return sandbox
 
 
 class SandboxListApi(APIView):

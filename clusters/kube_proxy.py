@@ -196,3 +196,15 @@ def kube_proxy_reconcile(sandbox: Sandbox, *, now: datetime) -> None:
         runtime.service_sync(sandbox.uid.hex, service, backends, denied=plan.denied.get(key, {}))
     _policy_warnings(sandbox, policies)
     return None
+
+
+def kube_proxy_stop(sandbox: Sandbox) -> list[tuple[str, str]]:
+    """A paused sandbox's kube-proxy (clusters.idle): remove every Service's proxy; the next
+    reconcile after the return makes them again from the Services. The removed, by (namespace, name)."""
+    if sandbox.engine != "docker":
+        return []
+    runtime = _runtime(sandbox.uid.hex, sandbox.network)
+    removed = runtime.service_list(sandbox.uid.hex)
+    for namespace, name in removed:
+        runtime.service_remove(sandbox.uid.hex, namespace, name)
+    return removed

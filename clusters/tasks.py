@@ -10,10 +10,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from clusters import engine_watch, workqueue
+from clusters import engine_watch, idle, workqueue
 from clusters.controllers.manager import controllers_reconcile
-from clusters.kube_proxy import kube_proxy_reconcile
-from clusters.kubelet import kubelet_reconcile, node_leases_renew, sandboxes_with_leases_just_expired
+from clusters.kube_proxy import kube_proxy_reconcile, kube_proxy_stop
+from clusters.kubelet import kubelet_pause, kubelet_reconcile, node_leases_renew, sandboxes_with_leases_just_expired
 from clusters.models import NodeRuntimeState, Sandbox
 from clusters.simulated_volumes import PREFIX as VOLUME_PREFIX
 from clusters.store import change_log_compact
@@ -40,6 +40,8 @@ def run_work(sandbox_id: int, key: str) -> None:
 
 
 def reconcile(sandbox: Sandbox, key: str, *, now):
+    if idle.sandbox_paused(sandbox):
+        return paused_reconcile(sandbox, key, now=now)
     if key == workqueue.CONTROLLERS:
         return controllers_reconcile(sandbox, now=now)
     if key.startswith("kubelet/"):
@@ -47,6 +49,16 @@ def reconcile(sandbox: Sandbox, key: str, *, now):
     if key == workqueue.KUBE_PROXY:
         return kube_proxy_reconcile(sandbox, now=now)
     raise ValueError(f"unknown work key {key!r}")
+
+
+def paused_reconcile(sandbox: Sandbox, key: str, *, now) -> None:
+    """A paused sandbox (clusters.idle): its kubelets and kube-proxy stop what they run, its
+    controllers stand still; nothing asks to be woken, so its queue goes quiet."""
+    if key.startswith("kubelet/"):
+        kubelet_pause(sandbox, node=key.split("/", 1)[1], now=now, mark=idle.PAUSED_MARK)
+    elif key == workqueue.KUBE_PROXY:
+        kube_proxy_stop(sandbox)
+    return None
 
 
 @shared_task(name="clusters.tasks.resync", ignore_result=True)
@@ -90,6 +102,12 @@ def monitor_nodes() -> int:
         with transaction.atomic():
             workqueue.work_request(sandbox_id, [workqueue.CONTROLLERS])
     return len(sandboxes)
+
+
+@shared_task(name="clusters.tasks.pause_idle_sandboxes", ignore_result=True)
+def pause_idle_sandboxes() -> int:
+    """Pause the sandboxes unused for TUTOR_IDLE_STOP_MINUTES (clusters.idle)."""
+    return len(idle.sandboxes_idle_pause(now=timezone.now()))
 
 
 @shared_task(name="clusters.tasks.compact_change_log")

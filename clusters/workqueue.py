@@ -265,9 +265,10 @@ def keys_for_sandbox(sandbox: Sandbox) -> list[str]:
 
 def resync_all(*, now: datetime | None = None) -> int:
     """What a controller's periodic resync does: every key of every sandbox is due again. Run
-    every few minutes, it is what makes the system converge whatever happened."""
+    every few minutes, it is what makes the system converge whatever happened. A paused sandbox
+    (clusters.idle) is left out: nothing of it runs, and it converges when it is used again."""
     count = 0
-    for sandbox in Sandbox.objects.all():
+    for sandbox in Sandbox.objects.exclude(activity__paused_at__isnull=False):
         keys = keys_for_sandbox(sandbox)
         with transaction.atomic():
             work_request(sandbox.pk, keys, send_always=True)

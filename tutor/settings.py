@@ -51,6 +51,9 @@ try:
     # containerLogMaxFiles 5): the newest files are kept, so a flood cannot fill the database.
     CONTAINER_LOG_MAX_SIZE = int(env_float("TUTOR_CONTAINER_LOG_MAX_SIZE", 10 * 2**20))
     CONTAINER_LOG_MAX_FILES = max(2, int(env_float("TUTOR_CONTAINER_LOG_MAX_FILES", 5)))
+    # A sandbox unused this long is paused: its containers stop, its objects stay, and it starts
+    # again when its learner comes back (clusters.idle). 0 never pauses one.
+    IDLE_STOP_MINUTES = max(0.0, env_float("TUTOR_IDLE_STOP_MINUTES", 60.0))
 except EnvError as error:
     raise ImproperlyConfigured(str(error)) from None
 
@@ -229,4 +232,8 @@ CELERY_BEAT_SCHEDULE = {
     "renew-node-leases": _every("clusters.tasks.renew_node_leases", NODE_HEARTBEAT_SECONDS),
     "monitor-nodes": _every("clusters.tasks.monitor_nodes", NODE_MONITOR_SECONDS),
     "compact-change-log": _every("clusters.tasks.compact_change_log", 60.0),
+    # Looked for every minute (more often when the limit is under two minutes).
+    "pause-idle-sandboxes": _every(
+        "clusters.tasks.pause_idle_sandboxes", min(60.0, IDLE_STOP_MINUTES * 30) if IDLE_STOP_MINUTES else 60.0
+    ),
 }

@@ -180,6 +180,15 @@ class NodePlan:
 # ---------------------------------------------------------------------------------------------
 
 
+# The last state upstream's kubelet gives a container that was running and that the runtime no
+# longer has (convertToAPIContainerStatuses).
+LOST_RUNNING = {
+    "exitCode": 137,
+    "reason": "ContainerStatusUnknown",
+    "message": "The container could not be located when the pod was deleted.  The container used to be Running",
+}
+
+
 def _go_list(names: list[str]) -> str:
     return "[" + " ".join(names) + "]"
 
@@ -579,8 +588,11 @@ class _PodSync:
 
     def next_restart(self, container: dict, *, init: bool) -> int:
         """The run number for a container the runtime has no run of: 0, or past what the status
-        says ran before (the runtime lost it, as after a node restart)."""
+        says ran before (the runtime lost it, as after a node restart). A running container
+        found lost was counted as restarted already (unstarted_status)."""
         old = self.old_status(container["name"], init=init)
+        if old and not old.get("containerID") and old.get("lastState", {}).get("terminated") == LOST_RUNNING:
+            return old.get("restartCount", 0)
         if old and (old.get("containerID") or old.get("lastState", {}).get("terminated")):
             return old.get("restartCount", 0) + 1
         return 0
@@ -1051,7 +1063,7 @@ class _PodSync:
         if old and "terminated" in old.get("state", {}):
             return copy.deepcopy(old)  # the runtime no longer has it; what it last was still holds
         reason = "PodInitializing" if self.init_containers else "ContainerCreating"
-        return {
+        status = {
             "image": container.get("image", ""),
             "imageID": "",
             "lastState": copy.deepcopy(old.get("lastState", {})) if old else {},
@@ -1061,6 +1073,13 @@ class _PodSync:
             "started": False,
             "state": {"waiting": {"reason": reason}},
         }
+        if old and "running" in old.get("state", {}):
+            # The runtime lost a container that was running (its node rebooted, or its sandbox was
+            # paused): upstream's kubelet says so and counts a restart, unless the pod is going.
+            status["lastState"] = {"terminated": dict(LOST_RUNNING)}
+            if not self.pod["metadata"].get("deletionTimestamp"):
+                status["restartCount"] += 1
+        return status
 
     def mark_unknown(self, init_statuses: list[dict], statuses: list[dict]) -> None:
         """As the pod ends, a container still waiting counts as failed (upstream's TerminatePod):

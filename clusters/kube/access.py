@@ -7,13 +7,14 @@ bearer token in the Authorization header. A browser session of the owner works t
 The public paths (`/version`, `/healthz`, `/livez`, `/readyz`) answer anyone, as the default
 `system:public-info-viewer` role lets them on a real cluster; credentials that are sent must still
 be good there (a bad token is a 401, never taken for anonymous, as upstream's authenticator does).
+Every other request is use of the sandbox (clusters.idle): it brings a paused one back.
 """
 
 from __future__ import annotations
 
 import uuid
 
-from clusters import errors
+from clusters import errors, idle
 from clusters.models import AccessToken, Sandbox
 
 
@@ -41,4 +42,6 @@ def sandbox_for_request(
         raise errors.NotFound(f'sandbox "{sandbox_uid}" not found')
     if not public and sandbox.owner_id != user.pk and not user.is_superuser:
         raise errors.Forbidden(f'User "{user.get_username()}" cannot access sandbox "{sandbox.name}" of another user')
+    if not public:
+        idle.sandbox_seen(sandbox=sandbox)  # a paused sandbox starts again; the request goes on meanwhile
     return sandbox

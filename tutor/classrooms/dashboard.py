@@ -19,6 +19,7 @@ from django.db.models import Count, Max
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
+from clusters.idle import sandboxes_paused
 from clusters.snapshot import learner_writes, pod_phases, sandbox_snapshot, timeline
 from tutor.classrooms.models import Classroom, Enrollment
 from tutor.classrooms.progress import Grid, LearnerRow, grid_build
@@ -42,6 +43,9 @@ def grid_context(classroom: Classroom, *, filters: dict, language: str) -> dict:
     enrollments = classroom.enrollments.filter(learner_id__in=list(sandboxes)).values_list("learner_id", "sandbox_id")
     phases = pod_phases(sandbox_id for _, sandbox_id in enrollments if sandbox_id)
     pods = {learner: _pods_text(phases.get(sandbox_id, {})) for learner, sandbox_id in enrollments}
+    # Paused for being idle (clusters.idle): the learner's pods stand still until they come back.
+    stopped = sandboxes_paused(sandbox_id for _, sandbox_id in enrollments if sandbox_id)
+    paused = {learner for learner, sandbox_id in enrollments if sandbox_id in stopped}
     return {
         "classroom": classroom,
         "grid": grid,
@@ -53,6 +57,7 @@ def grid_context(classroom: Classroom, *, filters: dict, language: str) -> dict:
             for step_id, text in lesson.text(language).steps.items()
         },
         "pods": pods,
+        "paused": paused,
     }
 
 
@@ -157,7 +162,10 @@ def _parts(context: dict, state: dict) -> list[tuple[str, str]]:
     grid: Grid = context["grid"]
     parts = []
     order = tuple(row.learner_id for row in grid.rows)
-    rows = {row.learner_id: (row, context["pods"].get(row.learner_id)) for row in grid.rows}
+    rows = {
+        row.learner_id: (row, context["pods"].get(row.learner_id), row.learner_id in context["paused"])
+        for row in grid.rows
+    }
     if order != state["order"]:
         state["order"] = order
         parts.append(("grid", render_to_string("classrooms/dashboard.html#grid", context)))

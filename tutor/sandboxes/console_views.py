@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.views.decorators.http import require_POST
 
+from clusters import idle
 from clusters.sandboxes import console_kubeconfig
 from clusters.snapshot import sandbox_of
 from tutor.sandboxes.console import CommandRefused, EndReason, parse_command, reads_stdin, run_kubectl
@@ -36,6 +37,7 @@ def console_run(request, name: str):
     sandbox = sandbox_of(owner=request.user, name=name)
     if sandbox is None:
         raise Http404("no such sandbox")
+    idle.sandbox_seen(sandbox=sandbox)  # the command's kubectl would bring it back too, a moment later
     line = request.POST.get("command", "").strip()
     stdin = request.POST.get("stdin", "")
     record = {

@@ -7,7 +7,7 @@ import copy
 import yaml
 from django.db import IntegrityError, transaction
 
-from clusters import errors, store
+from clusters import errors, idle, store
 from clusters.kube.bodies import BodyError, load_yaml_documents
 from clusters.manifests import ApplyReport, manifest_apply
 from clusters.models import Sandbox
@@ -22,14 +22,18 @@ DEFAULT_SANDBOX = "default"
 
 def learner_sandbox(*, user, name: str | None = None) -> Sandbox:
     """The learner's sandbox of that name, made on first need (a fresh cluster of their own);
-    without a name, the sandbox of the class they joined last, or else their own."""
+    without a name, the sandbox of the class they joined last, or else their own. Asking for it is
+    using it: a paused sandbox starts again (clusters.idle)."""
     if name is None:
         enrollment = current_enrollment(user)
         if enrollment is not None:
+            if enrollment.sandbox is not None:
+                idle.sandbox_seen(sandbox=enrollment.sandbox)
             return enrollment.sandbox
         name = DEFAULT_SANDBOX
     sandbox = sandbox_of(owner=user, name=name)
     if sandbox is not None:
+        idle.sandbox_seen(sandbox=sandbox)
         return sandbox
     try:
         return sandbox_create(owner=user, name=name)

@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.views.decorators.http import require_GET, require_POST
 
-from clusters import errors, faults
+from clusters import errors, faults, idle
 from clusters.snapshot import (
     Snapshot,
     SnapshotError,
@@ -64,9 +64,11 @@ DETAIL_KINDS = (
 
 
 def _own(request, name: str):
+    """The learner's own sandbox of that name; asking for it is using it (clusters.idle)."""
     sandbox = sandbox_of(owner=request.user, name=name)
     if sandbox is None:
         raise Http404("no such sandbox")
+    idle.sandbox_seen(sandbox=sandbox)
     return sandbox
 
 
@@ -100,6 +102,7 @@ def cluster_context(sandbox, snapshot: Snapshot | None = None) -> dict:
         "services": services_shown,
         "claims": sorted(snapshot.objects("PersistentVolumeClaim"), key=_namespaced_name),
         "events": snapshot.events[:15],
+        "idle": idle.sandbox_idle_state(sandbox),
     }
 
 
@@ -289,6 +292,7 @@ async def stream(request, name: str):
     sandbox = await sync_to_async(sandbox_of)(owner=user, name=name)
     if sandbox is None:
         raise Http404("no such sandbox")
+    await sync_to_async(idle.sandbox_seen)(sandbox=sandbox)  # opening the page's stream is use
     try:
         since = int(request.GET.get("since", "0"))
         timeline_since = int(request.GET.get("timeline", str(since)))

@@ -1,9 +1,12 @@
 import os
+from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import IntegrityError
+from django.utils import timezone
 
+from clusters import idle
 from clusters.models import Sandbox
 from clusters.sandboxes import kubeconfig_render, sandbox_create, sandbox_delete
 
@@ -36,6 +39,12 @@ class Command(BaseCommand):
         delete = commands.add_parser("delete", help="delete a sandbox and everything in it")
         delete.add_argument("--owner", required=True)
         delete.add_argument("--name", default="default")
+        pause_idle = commands.add_parser(
+            "pause-idle",
+            help="pause the sandboxes unused for MINUTES (default TUTOR_IDLE_STOP_MINUTES), as beat does every "
+            "minute: their containers stop, their objects stay, they start again when used",
+        )
+        pause_idle.add_argument("--minutes", type=float, default=None)
         commands.add_parser(
             "clean-engine",
             help="remove from the Docker engine the containers, volumes and networks of every sandbox here "
@@ -80,6 +89,15 @@ class Command(BaseCommand):
                 f"{sandbox.owner.get_username():<20} {sandbox.name:<20} {sandbox.runtime + ': ' + sandbox.engine:<20} "
                 f"{sandbox.stored_objects.count():>7}  {sandbox.created_at:%Y-%m-%d %H:%M}"
             )
+
+    def handle_pause_idle(self, *, minutes: float | None, **options):
+        limit = idle.idle_limit() if minutes is None else timedelta(minutes=max(0.0, minutes))
+        if limit is None:
+            raise CommandError("TUTOR_IDLE_STOP_MINUTES is 0 (never): say how long with --minutes")
+        paused = Sandbox.objects.filter(pk__in=idle.sandboxes_idle_pause(now=timezone.now(), limit=limit))
+        for sandbox in paused.select_related("owner").order_by("owner__username", "name"):
+            self.stdout.write(f'paused sandbox "{sandbox.name}" of "{sandbox.owner.get_username()}"')
+        self.stdout.write(f"{paused.count()} sandboxes paused")
 
     def handle_clean_engine(self, **options):
         # Imported here: the Docker SDK loads only in processes that use a Docker engine.
