@@ -33,6 +33,13 @@ class ClassroomForm(forms.ModelForm):
             "pod_security_level": _("Pod Security level of the learners' namespaces"),
         }
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["pod_security_level"].required = False  # left out: the model's default, baseline
+
+    def clean_pod_security_level(self) -> str:
+        return self.cleaned_data["pod_security_level"] or Classroom._meta.get_field("pod_security_level").default
+
     def _quantity(self, field: str) -> str:
         value = self.cleaned_data[field].strip()
         try:
