@@ -159,25 +159,32 @@ def container_findings(
     return found
 
 
-def quota_findings(infos: list[dict], quotas: list[dict]) -> list[str]:
+def quota_findings(infos: list[dict], quotas: list[dict], pods: dict[str, dict]) -> list[str]:
     """Running containers of a namespace whose ResourceQuota caps limits.memory or limits.cpu
-    beyond the cap (pure)."""
+    beyond the cap (pure). A container counts when its pod declares that limit, as the quota counts
+    pods: one that predates its namespace's quota and declares none is no more bound than upstream's."""
     found = []
     for quota in quotas:
         namespace, hard = quota["metadata"]["namespace"], quota.get("spec", {}).get("hard", {})
-        mine = [
-            info
-            for info in infos
-            if (info["Config"].get("Labels") or {}).get(runtime.POD_NAMESPACE) == namespace
-            and (info["Config"].get("Labels") or {}).get(runtime.ROLE) == "container"
-            and info["State"].get("Running")
-        ]
-        memory = sum(info["HostConfig"].get("Memory") or 0 for info in mine)
-        cpus = sum(info["HostConfig"].get("NanoCpus") or 0 for info in mine)
-        if "limits.memory" in hard and memory > _bytes(hard["limits.memory"]):
-            found.append(f"namespace {namespace}: memory {memory} is over its quota {hard['limits.memory']}")
-        if "limits.cpu" in hard and cpus > _nano(hard["limits.cpu"]):
-            found.append(f"namespace {namespace}: CPU {cpus / 1e9:g} is over its quota {hard['limits.cpu']}")
+        for resource, engine_field, parse in (("memory", "Memory", _bytes), ("cpu", "NanoCpus", _nano)):
+            cap = hard.get(f"limits.{resource}")
+            if cap is None:
+                continue
+            total = 0
+            for info in infos:
+                labels = info["Config"].get("Labels") or {}
+                if labels.get(runtime.POD_NAMESPACE) != namespace or labels.get(runtime.ROLE) != "container":
+                    continue
+                spec = _spec_container(
+                    pods.get(labels.get(runtime.POD_UID, "")), labels.get(runtime.CONTAINER_NAME, "")
+                )
+                declared = ((spec or {}).get("resources") or {}).get("limits") or {}
+                if info["State"].get("Running") and resource in declared:
+                    total += info["HostConfig"].get(engine_field) or 0
+            if total > parse(cap):
+                found.append(
+                    f"namespace {namespace}: containers' {resource} limits add up to more than its quota {cap}"
+                )
     return found
 
 
@@ -212,7 +219,7 @@ def sandbox_audit(
             volumes=volumes,
             pauses=pauses,
         )
-    return len(infos), found + quota_findings(infos, list(quotas))
+    return len(infos), found + quota_findings(infos, list(quotas), by_uid)
 
 
 def _inspect(client, container_id: str) -> dict | None:
