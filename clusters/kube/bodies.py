@@ -49,6 +49,13 @@ class BodyError(ValueError):
         self.too_large = too_large
 
 
+def too_large_message(size: int | None = None) -> str:
+    """The API server's words for a body over the limit (apiserver's limitedReadBody), and the size
+    when it is known."""
+    sent = f" (the request body is {size:,} bytes)" if size is not None else ""
+    return f"Request entity too large: limit is {MAX_BODY_BYTES}{sent}"
+
+
 def media_type(content_type: str | None) -> str:
     return (content_type or "application/json").split(";")[0].strip().lower()
 
@@ -78,7 +85,11 @@ def _expanded_size(node: yaml.Node, seen: dict[int, int], depth: int = 0) -> int
     else:
         size = 1
     if size > MAX_EXPANDED_NODES:
-        raise BodyError("the YAML document expands to too many nodes (aliases?)")
+        # go-yaml's own words (decode.go), with the limit that was passed.
+        raise BodyError(
+            "yaml: document contains excessive aliasing: "
+            f"it expands to too many nodes (more than {MAX_EXPANDED_NODES:,})"
+        )
     seen[key] = size
     return size
 
@@ -314,6 +325,8 @@ def load_yaml_documents(text: str) -> list[object]:
         raise BodyError(f"error parsing YAML at {where}: {error.problem}") from None
     except yaml.YAMLError as error:
         raise BodyError(f"error parsing YAML: {error}") from None
+    except RecursionError:  # PyYAML composes nested nodes recursively: far past MAX_DEPTH
+        raise BodyError(f"the YAML document is nested more than {MAX_DEPTH} levels deep") from None
     finally:
         loader.dispose()
     return [as_json(document) for document in documents if document is not None]
@@ -395,13 +408,17 @@ class _MemberReader:
 def load_json(raw: bytes | str, *, positions: bool = False) -> Body:
     """A JSON document, read once quickly and, only when an object sets a key twice (or when
     `positions` are asked for), once more member by member. Raises what `json.loads` raises."""
+    if isinstance(raw, bytes):
+        # As Go's decoder reads JSON: UTF-8 only (no UTF-16/32 detection), an invalid byte read
+        # as U+FFFD, which validation then names in its field.
+        raw = raw.decode("utf-8", errors="replace")
     if not positions:
         try:
-            return Body(json.loads(raw or b"null", object_pairs_hook=_unique_object))
+            return Body(json.loads(raw or "null", object_pairs_hook=_unique_object))
         except _KeySetTwice:
             pass
     reader = _MemberReader()
-    value = reader.read(json.loads(raw or b"null", object_pairs_hook=_Members))
+    value = reader.read(json.loads(raw or "null", object_pairs_hook=_Members))
     return Body(value, tuple(reader.duplicates), reader.positions)
 
 
@@ -410,7 +427,7 @@ def read_body(raw: bytes, content_type: str | None) -> Body:
     value is a dict. Only JSON can carry a key twice: YAML refuses it (as kubectl's reader does)
     and protobuf has no keys."""
     if len(raw) > MAX_BODY_BYTES:
-        raise BodyError(f"the request body is {len(raw)} bytes; the limit is {MAX_BODY_BYTES}", too_large=True)
+        raise BodyError(too_large_message(len(raw)), too_large=True)
     kind = media_type(content_type)
     if kind == PROTOBUF:
         # Imported here: a large decoder that only the few protobuf bodies (kubectl create

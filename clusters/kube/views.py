@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 
 from asgiref.sync import sync_to_async
@@ -22,7 +23,7 @@ from django.views.decorators.csrf import csrf_exempt
 from clusters import errors, logs, store
 from clusters.kube import discovery, health, metrics, openapi
 from clusters.kube.access import sandbox_for_request
-from clusters.kube.bodies import MAX_BODY_BYTES, Body, BodyError, media_type, read_body
+from clusters.kube.bodies import Body, BodyError, media_type, read_body, too_large_message
 from clusters.kube.feed import FEED, changes_after, log_horizon, released
 from clusters.kube.paths import RequestInfo, parse_path
 from clusters.kube.strictness import (
@@ -52,6 +53,8 @@ BOOKMARK_SECONDS = 15
 DEFAULT_WATCH_SECONDS = 1800
 NO_RESOURCE = "the server could not find the requested resource"
 LOG_POLL_SECONDS = 0.1
+
+log = logging.getLogger(__name__)
 
 
 def _json(body: dict, status: int = 200, content_type: str = "application/json") -> HttpResponse:
@@ -172,6 +175,13 @@ def _serve(request: HttpRequest, sandbox_uid: str, token: str | None, user, info
         return _document(request, info)
     except errors.ApiError as error:
         return _status_response(error)
+    except DatabaseError:
+        # The database is down or restarting: a clear 503 the client may retry, not a 500 page.
+        log.warning("the database cannot be reached serving %s %s", request.method, request.path, exc_info=True)
+        connection.close()  # a broken connection is not handed to the next request
+        response = _status_response(errors.storage_unavailable(request.method, info.resource, info.name))
+        response["Retry-After"] = str(errors.RETRY_AFTER_SECONDS)
+        return response
 
 
 # --- health -------------------------------------------------------------------------------------
@@ -282,7 +292,7 @@ def _raw_body(request: HttpRequest) -> bytes:
     try:
         return request.body
     except RequestDataTooBig:
-        raise errors.RequestEntityTooLarge(f"the request body is larger than {MAX_BODY_BYTES} bytes") from None
+        raise errors.RequestEntityTooLarge(too_large_message()) from None
 
 
 def _read_body(request: HttpRequest) -> Body:

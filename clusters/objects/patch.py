@@ -88,9 +88,11 @@ def _decode(body: bytes | str) -> Any:
     def reject_constant(name: str) -> float:
         raise ValueError(name)  # NaN and Infinity are not JSON
 
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", errors="replace")  # as Go reads JSON: a bad byte is U+FFFD
     try:
         return json.loads(body, parse_constant=reject_constant)
-    except ValueError as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+    except ValueError as error:  # JSONDecodeError
         raise PatchError("invalid JSON patch") from error
 
 
