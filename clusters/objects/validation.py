@@ -59,6 +59,9 @@ TOO_LONG = "FieldValueTooLong"
 TOO_MANY = "FieldValueTooMany"
 NOT_FOUND = "FieldValueNotFound"
 
+# The API server's --service-node-port-range (its default).
+NODE_PORT_RANGE = range(30000, 32768)
+
 
 @dataclass(frozen=True)
 class Cause:
@@ -2488,6 +2491,19 @@ def _service_port_causes(port: dict, require_name: bool, names: set[str], path: 
             names.add(name)
     number = _int(port.get("port"), 0) or 0
     causes.extend(_each_invalid(f"{path}.port", number, port_number_errors(number)))
+    node_port = _int(port.get("nodePort"), 0)
+    if node_port and node_port not in NODE_PORT_RANGE:
+        # The node port allocator's words. Checked on every write, not only when a port is
+        # allocated: on Docker a node port is published on the host (127.0.0.1), so 22 or 5432
+        # must never be asked for by a create, a replace or a patch.
+        causes.append(
+            invalid(
+                f"{path}.nodePort",
+                node_port,
+                f"provided port is not in the valid range. The range of valid ports is "
+                f"{NODE_PORT_RANGE.start}-{NODE_PORT_RANGE.stop - 1}",
+            )
+        )
     causes.extend(_required_choice(port, "protocol", path, _PROTOCOLS))
     causes.extend(_port_num_or_name_causes(port.get("targetPort"), f"{path}.targetPort"))
     app_protocol = port.get("appProtocol")
@@ -3241,4 +3257,28 @@ def validate(obj: dict, resource: Resource, *, old: dict | None = None) -> list[
     fills anything in.
     """
     validator = _VALIDATORS.get(resource.kind) or _validate_generic(resource.namespaced)
-    return validator(obj if isinstance(obj, dict) else {}, old if isinstance(old, dict) else None)
+    causes = validator(obj if isinstance(obj, dict) else {}, old if isinstance(old, dict) else None)
+    named = {cause.field for cause in causes}
+    return causes + [cause for cause in _nul_characters(obj) if cause.field not in named]
+
+
+NUL_DETAIL = "must not contain the NUL character (\\u0000): the store cannot keep it"
+
+
+def _nul_characters(value: Any, path: str = "") -> list[Cause]:
+    """Text holding U+0000, wherever it is. etcd would keep it, PostgreSQL's jsonb cannot, so it is
+    refused here with the field it is in, instead of failing at the write."""
+    found: list[Cause] = []
+    if isinstance(value, str):
+        if "\x00" in value:
+            found.append(invalid(path, value, NUL_DETAIL))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            if "\x00" in str(key):
+                found.append(invalid(path or "<root>", key, NUL_DETAIL))
+            found += _nul_characters(item, where)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found += _nul_characters(item, f"{path}[{index}]")
+    return found
