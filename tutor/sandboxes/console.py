@@ -560,6 +560,8 @@ def _shell_syntax(line: str) -> str | None:
             quote = char
         elif char in "|;&<>`":
             return char
+        elif char in "\r\n":  # a line break a shell would read as the end of a command
+            return "\n"
         elif line.startswith("$(", index):
             return "$("
     return None
@@ -575,10 +577,15 @@ def parse_command(line: str, *, stdin_available: bool) -> list[str]:
         )
     if any((ord(char) < 32 and char not in "\t\n\r") or ord(char) == 127 for char in line):
         raise CommandRefused("The command contains control characters; type it again as plain text.")
-    line = line.replace("\\\r\n", " ").replace("\\\n", " ")
+    line = line.replace("\\\r\n", " ").replace("\\\n", " ").strip()
     if not line.strip():
         raise CommandRefused("Type a kubectl command, for example: kubectl get pods")
     operator = _shell_syntax(line)
+    if operator == "\n":
+        raise CommandRefused(
+            "The command is on several lines, and this console runs one kubectl command at a time, without "
+            "a shell: put it on one line (or end a line with \\ to continue it on the next)."
+        )
     if operator:
         raise CommandRefused(
             f"`{operator}` is shell syntax, and this console runs kubectl alone, without a shell: "
