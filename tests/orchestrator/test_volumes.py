@@ -1,9 +1,15 @@
 """Volumes: containers of one pod share an emptyDir, a claim's data outlives its pod, and downward API
-and projected volumes hold the pod's fields, read-only."""
+and projected volumes hold the pod's fields, read-only; a claim's data and every object outlive the
+pause of an idle sandbox."""
 
+import json
+import sqlite3
 import textwrap
+import time
+import uuid
 
-from tests.orchestrator.helpers import eventually, pod
+from clusters.runtime.docker import engine_client
+from tests.orchestrator.helpers import eventually, node_ready, pod, pods, ready
 
 SHARED = textwrap.dedent(
     """\
@@ -138,3 +144,134 @@ def test_downward_api_and_projected_volumes_hold_the_pods_fields_read_only(kubec
     refused = kubectl("exec", "podinfo", "--", "touch", "/etc/podinfo/extra", check=False)
     assert refused.returncode != 0
     assert "Read-only file system" in refused.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# An idle sandbox paused and brought back (clusters.idle): a Deployment, a ConfigMap and a claim
+# with a file in it; `sandbox pause-idle --minutes 0` (what beat does after TUTOR_IDLE_STOP_MINUTES)
+# stops every container (none is left on Docker, no modelled run on the simulated runtime) and
+# keeps the objects; the next kubectl request answers at once and brings it back: the same pods run
+# again (restartCount 1, upstream's SandboxChanged), the file is still in the claim.
+# ---------------------------------------------------------------------------------------------
+
+IDLE_WORK = textwrap.dedent(
+    """\
+    apiVersion: v1
+    kind: ConfigMap
+    metadata: {name: settings}
+    data: {colour: blue}
+    ---
+    apiVersion: v1
+    kind: PersistentVolumeClaim
+    metadata: {name: notes}
+    spec:
+      accessModes: [ReadWriteOnce]
+      resources: {requests: {storage: 10Mi}}
+    ---
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: web}
+    spec:
+      replicas: 2
+      selector: {matchLabels: {app: web}}
+      template:
+        metadata: {labels: {app: web}}
+        spec:
+          containers:
+          - name: web
+            image: nginx:1.27
+            envFrom: [{configMapRef: {name: settings}}]
+            readinessProbe: {httpGet: {path: /, port: 80}, periodSeconds: 1}
+    ---
+    apiVersion: v1
+    kind: Pod
+    metadata: {name: keeper}
+    spec:
+      volumes: [{name: notes, persistentVolumeClaim: {claimName: notes}}]
+      containers:
+      - name: main
+        image: busybox:1.36
+        command: [sleep, "3600"]
+        volumeMounts: [{name: notes, mountPath: /notes}]
+    """
+)
+
+
+def running(stack, runtime: str, namespace: str) -> dict:
+    """What runs for the stack's sandbox: its Docker containers (all, and the namespace's), the
+    simulated runtime's runs, and how many nodes' kubelets hold the pause's mark (stopped, not
+    started again). Read from the stack's database and the engine: asking the API would be use."""
+    with sqlite3.connect(stack.var_dir / "db.sqlite3") as db:
+        [(sandbox_id, uid)] = db.execute("SELECT id, uid FROM clusters_sandbox").fetchall()
+        rows = db.execute(
+            "SELECT state FROM clusters_noderuntimestate WHERE sandbox_id = ? AND node LIKE 'node-%'", (sandbox_id,)
+        ).fetchall()
+    states = [json.loads(state) for (state,) in rows]
+    found = {
+        "marked": sum(1 for s in states if "paused" in s),
+        "runs": sum(len(s.get("runtime", {}).get("runs", {})) for s in states),
+    }
+    found["containers"] = found["namespace"] = []
+    if runtime == "docker":
+        containers = engine_client().containers.list(
+            all=True, filters={"label": [f"kube-tutor.sandbox={uuid.UUID(uid).hex}"]}
+        )
+        found["containers"] = sorted(c.name for c in containers)
+        found["namespace"] = sorted(
+            c.name for c in containers if c.labels.get("io.kubernetes.pod.namespace") == namespace
+        )
+    return found
+
+
+def test_an_idle_sandbox_is_paused_and_restored_from_its_objects(cluster, kubectl, runtime):
+    """Last of the module: it pauses the whole sandbox (the earlier tests' pods start again too)."""
+    stack, _ = cluster
+    namespace = kubectl.namespace
+    kubectl("apply", "-f", "-", input=IDLE_WORK)
+    kubectl("rollout", "status", "deployment/web", "--timeout=90s", timeout=120)
+    eventually(lambda: ready(pod(kubectl, "keeper")), timeout=60)
+    kubectl("exec", "keeper", "--", "sh", "-c", "echo kept through the pause > /notes/file")
+    before = {p["metadata"]["name"]: p["metadata"]["uid"] for p in pods(kubectl, "app=web")}
+    before["keeper"] = pod(kubectl, "keeper")["metadata"]["uid"]
+    if runtime == "docker":
+        # Two containers per pod (pause and app) and the kube-proxy of nothing: no Service here.
+        assert len(running(stack, runtime, namespace)["namespace"]) == 6
+
+    paused = stack.manage("sandbox", "pause-idle", "--minutes", "0")
+    assert paused.returncode == 0, paused.stderr
+    assert 'paused sandbox "default" of "alice"' in paused.stdout
+
+    def stopped():
+        """every node's kubelet stopped what it ran"""
+        state = running(stack, runtime, namespace)
+        return state["marked"] == 2 and state["runs"] == 0 and state["containers"] == []
+
+    eventually(stopped, timeout=60, interval=0.2)
+
+    # The learner comes back: the first request answers at once, from the objects kept whole.
+    returned = time.monotonic()
+    listed = json.loads(kubectl("get", "pods", "-o", "json").stdout)["items"]
+    assert {p["metadata"]["name"]: p["metadata"]["uid"] for p in listed} == before
+    assert json.loads(kubectl("get", "configmap", "settings", "-o", "json").stdout)["data"] == {"colour": "blue"}
+    claim = json.loads(kubectl("get", "pvc", "notes", "-o", "json").stdout)
+    assert claim["status"]["phase"] == "Bound"
+
+    def restored():
+        """the same pods, each running again and ready, counted as restarted once"""
+        current = json.loads(kubectl("get", "pods", "-o", "json").stdout)["items"]
+        return (
+            {p["metadata"]["name"]: p["metadata"]["uid"] for p in current} == before
+            and all(ready(p) for p in current)
+            and all(s["restartCount"] == 1 for p in current for s in p["status"]["containerStatuses"])
+        )
+
+    eventually(restored, timeout=90)
+    print(f"\n{runtime}: restored in {time.monotonic() - returned:.1f} s after the first request")
+    assert kubectl("exec", "keeper", "--", "cat", "/notes/file").stdout == "kept through the pause\n"
+    assert node_ready(kubectl, "node-1") == node_ready(kubectl, "node-2") == "True"
+    events = json.loads(kubectl("get", "events", "-o", "json").stdout)["items"]
+    reasons = {(e["involvedObject"]["name"], e["reason"]) for e in events}
+    assert {("keeper", "Killing"), ("keeper", "SandboxChanged")} <= reasons
+    eventually(lambda: running(stack, runtime, namespace)["marked"] == 0, timeout=30, interval=0.2)
+    if runtime == "docker":
+        assert len(running(stack, runtime, namespace)["namespace"]) == 6
