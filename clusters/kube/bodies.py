@@ -37,6 +37,11 @@ from clusters.objects.validation import KeyPath
 MAX_BODY_BYTES = 3 * 1024 * 1024
 MAX_DEPTH = 100
 MAX_EXPANDED_NODES = 200_000
+# The most documents one manifest may hold. The page's Apply stores every document in one
+# transaction of the web process (all or none), so a 1,000-document paste would hold a database
+# transaction and a web worker for many seconds; a class's quota allows 20 pods, and the longest
+# lesson manifest has a handful. kubectl apply -f sends one request per object and has no limit.
+MAX_DOCUMENTS = 100
 
 PROTOBUF = "application/vnd.kubernetes.protobuf"
 
@@ -313,10 +318,21 @@ def load_yaml_documents(text: str) -> list[object]:
     """Every document of a YAML stream, read as kubectl reads it, refusing alias bombs and keys
     set twice; errors name the line."""
     documents = []
-    loader = _UniqueKeysLoader(text)
+    try:
+        loader = _UniqueKeysLoader(text)  # its reader refuses a NUL or other control character here
+    except yaml.reader.ReaderError as error:
+        line = text.count("\n", 0, error.position) + 1
+        column = error.position - (text.rfind("\n", 0, error.position) + 1) + 1
+        problem = f"unacceptable character #x{error.character:04x}: special characters are not allowed"
+        raise BodyError(f"error parsing YAML at line {line}, column {column}: {problem}") from None
     try:
         while loader.check_node():
             node = loader.get_node()
+            if len(documents) == MAX_DOCUMENTS:
+                raise BodyError(
+                    f"the manifest has more than {MAX_DOCUMENTS} documents: apply at most {MAX_DOCUMENTS} at once "
+                    "(split it, or use kubectl apply -f, which sends one request per object)"
+                )
             _expanded_size(node, {})
             documents.append(loader.construct_document(node))
     except yaml.MarkedYAMLError as error:
