@@ -620,6 +620,7 @@ class _LogCopy:
 _log_copies = _Memo(512)
 LOG_COPY_MAX_BYTES = 64 * 2**10
 LOG_COPY_MAX_LINES = 200
+LOG_READ_MAX_LINES = 10_000  # per read of a run's log
 
 
 def log_file_state(path: str) -> tuple[int, int] | None:
@@ -1251,7 +1252,10 @@ class DockerRuntime:
     def _logs_read(self, info: dict, since: datetime | None) -> list[tuple[datetime, str]]:
         # The file's state is taken first: output written while reading only makes the next call read again.
         file = log_file_state(info.get("LogPath", ""))
-        options: dict[str, Any] = {"stdout": True, "stderr": True, "timestamps": True}
+        # The newest lines only: a flood (`yes` writes ~70,000 lines a second at 5 % of a core) would
+        # otherwise hold the kubelet reading and copying for seconds; the older ones go, as rotation
+        # would drop them (clusters.logs keeps the newest within the cap either way).
+        options: dict[str, Any] = {"stdout": True, "stderr": True, "timestamps": True, "tail": LOG_READ_MAX_LINES}
         if since is not None:
             options["since"] = max(1, int(since.timestamp()))  # whole seconds: the rest is filtered here
         # Sorted by time: the engine reads stdout and stderr apart, and may write them out of order.
