@@ -30,3 +30,12 @@ def _collected_static(django_test_environment, tmp_path_factory):
 
     settings.STATIC_ROOT = tmp_path_factory.mktemp("static")
     call_command("collectstatic", interactive=False, verbosity=0)
+
+
+@pytest.fixture(autouse=True)
+def _own_rate_limit_counters(settings):
+    """Each test counts its requests against the rate limits afresh (tutor.ratelimits), wherever
+    the counters live (Redis keeps them between runs), so tests cannot use up each other's."""
+    import uuid
+
+    settings.RATE_LIMIT_NAMESPACE = f"test-{uuid.uuid4().hex[:12]}:"

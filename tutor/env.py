@@ -98,3 +98,40 @@ def database_config(url: str | None, *, var_dir: Path) -> dict:
         # A pool per process: opening a PostgreSQL connection costs more than most requests.
         config["OPTIONS"] = {"pool": {"min_size": 1, "max_size": 8, "timeout": 10}}
     return config
+
+
+_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_rate(text: str) -> tuple[int, int] | None:
+    """ "30/m", "10/5m", "60/h" as (requests, seconds); "off" as None (no limit)."""
+    text = text.strip().lower()
+    if text in ("off", "none"):
+        return None
+    count, _, period = text.partition("/")
+    multiple, unit = period[:-1] or "1", period[-1:]
+    if not (count.isdigit() and multiple.isdigit() and unit in _PERIODS and int(count) > 0 and int(multiple) > 0):
+        raise ValueError(text)
+    return int(count), int(multiple) * _PERIODS[unit]
+
+
+def env_rates(
+    name: str, defaults: dict[str, str], environ: Mapping[str, str] = os.environ
+) -> dict[str, tuple[int, int] | None]:
+    """Named rate limits: the defaults, each overridden by `name=rate` in a comma-separated list
+    ("login=10/5m,apply=off"); a rate is requests per period (s, m, h, d, with a multiple)."""
+    chosen = dict(defaults)
+    for item in env_list(name, [], environ):
+        key, _, value = item.partition("=")
+        if key.strip() not in defaults:
+            raise EnvError(f"{name}: no rate limit named {key.strip()!r}; the limits are {', '.join(defaults)}")
+        chosen[key.strip()] = value
+    rates = {}
+    for key, value in chosen.items():
+        try:
+            rates[key] = parse_rate(value)
+        except ValueError:
+            raise EnvError(
+                f"{name}: {key}={value.strip()!r} is not a rate; use requests/period, e.g. 30/m, 10/5m, 60/h, or off"
+            ) from None
+    return rates

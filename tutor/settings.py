@@ -13,7 +13,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from tutor.env import EnvError, database_config, env_bool, env_choice, env_float, env_list, kept_secret
+from tutor.env import EnvError, database_config, env_bool, env_choice, env_float, env_list, env_rates, kept_secret
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Everything the embedded setup writes (database, broker messages, keys) lives here.
@@ -70,6 +70,48 @@ else:
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
+# --- Served over https (TLS ends at a reverse proxy) ----------------------------------------------
+# TUTOR_HTTPS=1 says the site is reached only through a proxy that terminates TLS and sets
+# X-Forwarded-Proto (overwriting whatever the client sent). Then cookies are sent over https only,
+# plain http is redirected, and browsers are told to use https (HSTS). The embedded `make run` and
+# the test stacks serve plain http on 127.0.0.1 and leave it off.
+try:
+    HTTPS = env_bool("TUTOR_HTTPS", False)
+    HSTS_SECONDS = int(env_float("TUTOR_HSTS_SECONDS", 365 * 24 * 3600))
+    HSTS_INCLUDE_SUBDOMAINS = env_bool("TUTOR_HSTS_INCLUDE_SUBDOMAINS", True)
+    HSTS_PRELOAD = env_bool("TUTOR_HSTS_PRELOAD", True)
+except EnvError as error:
+    raise ImproperlyConfigured(str(error)) from None
+if HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    # Not redirected: health probes, which reach the web process directly, and the Kubernetes
+    # API, which the console's kubectl reaches directly too (a kubeconfig for an https server
+    # carries its token in a header kubectl sends over https only).
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^k8s/"]
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = HSTS_SECONDS
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = HSTS_INCLUDE_SUBDOMAINS
+    SECURE_HSTS_PRELOAD = HSTS_PRELOAD
+
+# --- Rate limits (tutor.ratelimits) -------------------------------------------------------------
+# Requests per period: sign-ups (and guests) and logins per client address, logins per username,
+# Apply (page, lesson step, REST API) and console commands per user. TUTOR_RATE_LIMITS overrides
+# any of them by name ("apply=120/m,console=off"). The address limits leave room for a class
+# behind one school address.
+DEFAULT_RATE_LIMITS = {
+    "signup": "60/h",
+    "login": "60/5m",
+    "login-user": "10/5m",
+    "apply": "30/m",
+    "console": "30/m",
+}
+try:
+    RATE_LIMITS = env_rates("TUTOR_RATE_LIMITS", DEFAULT_RATE_LIMITS)
+except EnvError as error:
+    raise ImproperlyConfigured(str(error)) from None
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -97,6 +139,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After the CSRF check and the user: a forged request never counts against anyone.
+    "tutor.ratelimits.RateLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -123,6 +167,22 @@ TEMPLATES = [
 
 
 DATABASES = {"default": database_config(os.environ.get("DATABASE_URL"), var_dir=VAR_DIR)}
+# The rate limits' counters: in Redis when there is one, so every web process counts together
+# (under the deployment's key prefix, as the broker's queues); in this process's memory otherwise.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "ratelimits": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["REDIS_URL"],
+            "KEY_PREFIX": os.environ.get("TUTOR_BROKER_KEY_PREFIX", "") + "kube-tutor",
+            # A Redis that does not answer is waited for briefly; then the request goes uncounted.
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+        if os.environ.get("REDIS_URL")
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "ratelimits"}
+    ),
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

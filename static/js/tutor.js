@@ -114,6 +114,19 @@
     for (let i = 0; i < entries.length - TIMELINE_KEPT; i++) entries[i].remove();
     timeline.dataset.last = String(last);
   }
+  // A rate limit's 429 carries a message to show where the request's answer would have gone: in
+  // place of it (the Apply result), or after what is there (the console's output, a lesson step).
+  document.addEventListener("htmx:beforeSwap", (event) => {
+    if (event.detail.xhr.status !== 429) return;
+    event.detail.shouldSwap = false;
+    event.detail.isError = false;
+    const target = event.detail.target;
+    const holder = event.detail.requestConfig.elt.closest("[hx-swap]");
+    const swap = (holder && holder.getAttribute("hx-swap")) || htmx.config.defaultSwapStyle;
+    target.querySelectorAll(".rate-limited").forEach((old) => old.remove());
+    if (swap === "innerHTML") target.innerHTML = event.detail.serverResponse;
+    else target.insertAdjacentHTML("beforeend", event.detail.serverResponse);
+  });
   document.addEventListener("htmx:beforeSwap", (event) => {
     const timeline = event.detail.target;
     if (timeline && timeline.id === "timeline") {
