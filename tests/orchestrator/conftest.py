@@ -47,7 +47,7 @@ def running_cluster(root: Path, runtime: str, *, env: dict | None = None, queues
         yield stack, path
         if runtime == "docker":
             # Every container the tests made is held to the hardening rules before it is removed.
-            hardening.stack_audit(stack, path)
+            hardening.stack_audit(path)
     finally:
         stack.stop_all()
         if runtime == "docker":

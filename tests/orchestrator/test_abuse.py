@@ -17,6 +17,7 @@ The stack's containers are audited by tests/docker/hardening.py when the module 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -24,7 +25,7 @@ import yaml
 
 from clusters.logs import line_bytes
 from clusters.runtime import docker as runtime
-from tests.docker.hardening import sandbox_audit
+from tests.docker.hardening import assert_hardened, kubeconfig_sandbox, sandbox_audit, stack_audit
 from tests.kubectl.conftest import Kubectl
 from tests.orchestrator.conftest import running_cluster
 from tests.orchestrator.helpers import DEPLOYMENT, eventually, moment, pod, pods, ready
@@ -40,17 +41,6 @@ def cluster(tmp_path_factory):
     settings = {"TUTOR_CONTAINER_LOG_MAX_SIZE": str(LOG_MAX_SIZE), "TUTOR_CONTAINER_LOG_MAX_FILES": str(LOG_MAX_FILES)}
     with running_cluster(tmp_path_factory.mktemp("abuse"), "docker", env=settings) as running:
         yield running
-
-
-def sandbox_uid(stack, owner: str = "alice") -> str:
-    found = stack.manage(
-        "shell",
-        "--no-imports",
-        "-c",
-        f"from clusters.models import Sandbox; print(Sandbox.objects.get(owner__username={owner!r}).uid.hex)",
-    )
-    assert found.returncode == 0, found.stderr
-    return found.stdout.strip()
 
 
 def engine_container(namespace: str, pod_name: str, container: str = "") -> dict:
@@ -120,7 +110,7 @@ spec:
 
 
 def test_a_pod_that_asks_for_the_node_gets_none_of_it(cluster, kubectl):
-    stack, _ = cluster
+    _, kubeconfig = cluster
     kubectl("label", "namespace", kubectl.namespace, "pod-security.kubernetes.io/enforce=privileged", "--overwrite")
     port = free_port()
     kubectl("apply", "-f", "-", input=HOSTILE.format(port=port))
@@ -152,7 +142,7 @@ def test_a_pod_that_asks_for_the_node_gets_none_of_it(cluster, kubectl):
     assert shell["HostConfig"]["NanoCpus"] == 2 * 10**9
     pause = engine_container(kubectl.namespace, "hostile")
     assert pause["HostConfig"]["PortBindings"] == {f"{port}/tcp": [{"HostIp": "127.0.0.1", "HostPort": str(port)}]}
-    sandbox = sandbox_uid(stack)
+    sandbox = kubeconfig_sandbox(kubeconfig)
     audited, findings = sandbox_audit(sandbox, pods=kubectl.json("get", "pods")["items"])
     assert audited >= 2
     assert findings == []
@@ -208,7 +198,7 @@ spec:
 
 
 @pytest.fixture(scope="module")
-def neighbour(cluster, tmp_path_factory) -> Kubectl:
+def neighbour(cluster, tmp_path_factory) -> Iterator[Kubectl]:
     """kubectl for another learner's Docker sandbox on the same stack."""
     stack, kubeconfig = cluster
     created = stack.manage("sandbox", "create", "--owner", "bob", "--runtime", "docker")
@@ -220,7 +210,8 @@ def neighbour(cluster, tmp_path_factory) -> Kubectl:
     home = tmp_path_factory.mktemp("bob")
     path = home / "kubeconfig"
     path.write_text(config.stdout)
-    return Kubectl(kubeconfig=path, home=home, namespace="default")
+    yield Kubectl(kubeconfig=path, home=home, namespace="default")
+    stack_audit(path)  # the other learner's containers too, before the stack's cleanup removes them
 
 
 def test_a_fork_bomb_a_memory_hog_and_a_cpu_burner_stay_in_their_containers(cluster, kubectl, neighbour):
@@ -267,6 +258,7 @@ def test_a_fork_bomb_a_memory_hog_and_a_cpu_burner_stay_in_their_containers(clus
         return len([item for item in pods(neighbour) if ready(item)]) == 3
 
     eventually(neighbour_ready, timeout=120)
+    assert assert_hardened(kubeconfig_sandbox(neighbour.kubeconfig), pods=pods(neighbour)) >= 6
     kubectl("delete", "pod", "bomb", "hog", "burner", "--grace-period=0", "--force", "--wait=false")
     neighbour("delete", "deployment", "web", "--wait=false")
 
