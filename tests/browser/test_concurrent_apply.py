@@ -8,11 +8,16 @@ hold: no request ends in a server error; every write either lands whole or is re
 clear message; every version the change log ever held is one writer's whole version; and the
 final object is valid and is the version of a writer of the last round, with that writer's
 manifest as its last-applied configuration, as kubectl's three-way merge leaves it.
+
+The same site, with tight limits for two of the rate limits, shows what a learner over a limit
+sees: the login page's 429 page, and the console's message among its output (the 429 an htmx form
+gets is swapped in by static/js/tutor.js), with no reload.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -70,7 +75,9 @@ def site(tmp_path_factory):
     nothing but the three writers writes the Deployment."""
     root = tmp_path_factory.mktemp("concurrent-apply")
     scratch = ScratchPostgres(services.postgres_url())
-    stack = Stack(root=root, database_url=scratch.url, extra_env={"TUTOR_RUNTIME": "simulated"})
+    # Tight limits for the login and console test; Apply's (30 a minute) is more than the rounds use.
+    limits = {"TUTOR_RATE_LIMITS": "login-user=2/5m,console=2/m"}
+    stack = Stack(root=root, database_url=scratch.url, extra_env={"TUTOR_RUNTIME": "simulated", **limits})
     try:
         for command in (("migrate", "--noinput"), ("collectstatic", "--noinput", "-v", "0")):
             done = stack.manage(*command)
@@ -115,13 +122,17 @@ def open_tab(context: BrowserContext, url: str) -> Page:
     return page
 
 
+def log_in(page: Page, url: str, username: str, password: str) -> None:
+    page.goto(f"{url}/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+
 def test_two_tabs_and_kubectl_writing_one_deployment_never_corrupt_it(context: BrowserContext, site):
     url, stack, scratch = site
     login = context.new_page()
-    login.goto(f"{url}/accounts/login/")
-    login.get_by_label("Username").fill("ada")
-    login.get_by_label("Password").fill("ada-pass-1")
-    login.get_by_role("button", name="Log in").click()
+    log_in(login, url, "ada", "ada-pass-1")
     expect(login.locator(".who")).to_have_text("ada")
     tabs = {"tab-a": open_tab(context, url), "tab-b": open_tab(context, url)}
     statuses: list[int] = []
@@ -192,3 +203,31 @@ def test_two_tabs_and_kubectl_writing_one_deployment_never_corrupt_it(context: B
     assert set(history) <= every, set(history) - every
     assert " 500 " not in stack.log("web")
     assert "Traceback" not in stack.log("web")
+
+
+def test_over_a_limit_the_page_says_what_and_for_how_long(page: Page, site):
+    url, _, _ = site
+    for _ in range(2):
+        log_in(page, url, "mallory", "guess")
+        expect(page.get_by_role("alert")).to_contain_text("didn't match")
+    log_in(page, url, "mallory", "guess")
+    expect(page.get_by_role("heading", name="Too many requests")).to_be_visible()
+    expect(page.get_by_role("alert")).to_have_text(
+        re.compile(r"^Too many login attempts\. Try again in \d+ minutes\.$")
+    )
+
+    log_in(page, url, "ada", "ada-pass-1")  # another username is not held up
+    expect(page.locator(".who")).to_have_text("ada")
+    page.goto(f"{url}/sandbox/")
+    page.get_by_role("tab", name="Console").click()
+    command, output = page.get_by_label("Command"), page.locator("#console-output")
+    for run in range(2):
+        command.fill("kubectl get pods")
+        command.press("Enter")
+        expect(output.locator(".run .end")).to_have_count(run + 1, timeout=15_000)
+    command.fill("kubectl get pods")
+    command.press("Enter")
+    expect(output.locator(".rate-limited")).to_have_text(
+        re.compile(r"^You are running commands faster than the console allows\. Try again in \d+ seconds\.$")
+    )
+    expect(output.locator(".run .end")).to_have_count(2)  # what ran is still there
