@@ -24,6 +24,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerUnreachable
 
 from clusters.models import Sandbox, StoredObject, WorkItem
 
@@ -121,10 +122,16 @@ def retry_delay(failures: int) -> float:
 
 
 def _send(sandbox_id: int, key: str, at: datetime | None = None) -> None:
+    """Wake a worker for the key. The message is only a wake-up: the key is due in the database
+    already, so when the broker cannot be reached (Redis restarting) the resync sends it later,
+    and the write that made it due has succeeded all the same (it must not answer 500)."""
     options = {"queue": queue_for(key)}
     if at is not None:
         options["eta"] = at
-    current_app.send_task(RUN_WORK, (sandbox_id, key), **options)
+    try:
+        current_app.send_task(RUN_WORK, (sandbox_id, key), **options)
+    except BrokerUnreachable as error:
+        log.warning("broker unreachable, %s of sandbox %s left to the resync: %s", key, sandbox_id, error)
 
 
 class Leases:
