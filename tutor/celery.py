@@ -8,10 +8,10 @@ import os
 
 from celery import Celery
 
-from tutor.broker import use_atomic_filesystem_transport
+from tutor.broker import use_fixed_transports
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tutor.settings")
-use_atomic_filesystem_transport()
+use_fixed_transports()
 
 app = Celery("tutor")
 app.config_from_object("django.conf:settings", namespace="CELERY")
