@@ -90,6 +90,30 @@ class Invalid(ApiError):
     code, reason = 422, "Invalid"
 
 
+class ServiceUnavailable(ApiError):
+    code, reason = 503, "ServiceUnavailable"
+
+
+# The verbs upstream's storage errors name, by HTTP method (a GET without a name is a list).
+OPERATIONS = {"GET": "get", "POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
+RETRY_AFTER_SECONDS = 2
+
+
+def storage_unavailable(method: str, resource: Resource | None, name: str | None) -> ServiceUnavailable:
+    """The database (this API server's etcd) cannot be reached. Upstream answers an unreachable
+    etcd with NewServerTimeout's words, and its 503s (ServiceUnavailable) with a Retry-After; here
+    the words are upstream's and the code a 503, since the request can be tried again as it is."""
+    operation = "list" if method == "GET" and not name else OPERATIONS.get(method, method.lower())
+    target = (f"{resource.plural}.{resource.group}" if resource.group else resource.plural) if resource else "the API"
+    details = {"retryAfterSeconds": RETRY_AFTER_SECONDS}
+    if resource:
+        details |= {"name": operation, "kind": resource.plural, **({"group": resource.group} if resource.group else {})}
+    return ServiceUnavailable(
+        f"The {operation} operation against {target} could not be completed at this time, please try again.",
+        details=details,
+    )
+
+
 def _resource_details(resource: Resource, name: str) -> dict:
     details = {"name": name, "kind": resource.plural}
     if resource.group:
