@@ -16,6 +16,7 @@ help:
 	@echo "make setup    everything make run does, but do not start"
 	@echo "make test     start Redis, PostgreSQL, Docker and Chromium (installing what is missing, as root), lint, run every test"
 	@echo "make lint     ruff check and format check, and the import contracts (pyproject.toml)"
+	@echo "make chaos    the fault trials (tests/chaos): kill, restart and remove what the app runs on; figures in var/artifacts/chaos.json"
 
 $(VENV)/.runtime-installed: requirements.txt
 	@test -x $(PY) || $$(scripts/find-python) -m venv $(VENV)
@@ -48,4 +49,14 @@ test: lint $(VENV)/.dev-installed
 	DATABASE_URL=$$TEST_DATABASE_URL REDIS_URL=$$TEST_REDIS_URL $(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS) && \
 	DATABASE_URL= REDIS_URL= $(PY) -m pytest -n 2 --dist loadgroup -m "not system and not docker" $(PYTEST_ARGS)
 
-.PHONY: help setup run lint test
+# The fault trials: workers killed mid-reconcile, web/worker/beat, Redis, PostgreSQL and a Docker
+# engine restarted, containers removed. They restart private servers of their own, never the shared
+# ones. The figures check fails unless every trial ran this time and lost nothing.
+chaos: $(VENV)/.dev-installed
+	trap 'scripts/test-services down' EXIT; \
+	scripts/test-services up && source $${TUTOR_SERVICES_DIR:-/tmp/kube-tutor-test-services}/env && \
+	started=$$(date +%s) && \
+	DATABASE_URL=$$TEST_DATABASE_URL REDIS_URL=$$TEST_REDIS_URL $(PY) -m pytest tests/chaos $(PYTEST_ARGS) && \
+	$(PY) -m tests.chaos.figures --since $$started
+
+.PHONY: help setup run lint test chaos
