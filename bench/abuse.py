@@ -14,7 +14,7 @@ hog's OOM kills, the burner's CPU against its limit. The figures of the two phas
 comparable (same run, same machine), with the machine's load alongside; no target is asserted.
 
 Usage:
-  .venv/bin/python bench/abuse.py [--rounds 60] [--pods 5]
+  .venv/bin/python bench/abuse.py [--rounds 60] [--pods 5] [--abuse bomb,hog,burner,flood]
 Prints one JSON object.
 """
 
@@ -137,6 +137,9 @@ def main() -> None:
     parser.add_argument("--pods", type=int, default=5, help="pods applied one at a time per phase")
     parser.add_argument("--settle", type=float, default=20.0, help="seconds the abuse runs before measuring")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds one pod may take")
+    parser.add_argument(
+        "--abuse", default="bomb,hog,burner,flood", help="which abusive pods run (comma-separated; default all four)"
+    )
     add_stack_options(parser)
     options = parser.parse_args()
     database = database_for(options.database, options.broker)
@@ -155,7 +158,8 @@ def main() -> None:
             apply_to_running(neighbour, times, 1, options.timeout)  # warm-up: images, networks
             quiet = phase(neighbour, times, options)
             for body in abuse_pods():
-                abuser.call("POST", f"{NAMESPACE}/pods", body)
+                if body["metadata"]["name"] in options.abuse.split(","):
+                    abuser.call("POST", f"{NAMESPACE}/pods", body)
             time.sleep(options.settle)
             reconnect(neighbour)
             abused = phase(neighbour, times, options)
@@ -174,6 +178,7 @@ def main() -> None:
                 "benchmark": "abuse",
                 "database": database,
                 "broker": options.broker,
+                "abuse_pods": options.abuse.split(","),
                 "quiet": quiet,
                 "abuse": abused,
                 "abuse_reached": reached,
