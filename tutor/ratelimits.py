@@ -89,12 +89,15 @@ def client_address(remote_addr: str) -> str:
     return str(address)
 
 
+def _key(name: str, who: str, window: int) -> str:
+    return f"{getattr(settings, 'RATE_LIMIT_NAMESPACE', '')}rl:{name}:{who}:{window}"
+
+
 def hit(name: str, who: str, rate: Rate, *, now: float) -> Decision:
     """Count one request of `who` against the limit `name` and decide; a refused one is not counted."""
     cache = caches[CACHE]
     window = int(now // rate.seconds)
-    key = f"{getattr(settings, 'RATE_LIMIT_NAMESPACE', '')}rl:{name}:{who}"
-    current_key, previous_key = f"{key}:{window}", f"{key}:{window - 1}"
+    current_key, previous_key = _key(name, who, window), _key(name, who, window - 1)
     # Kept for two windows: the next window still weighs this one.
     if cache.add(current_key, 1, timeout=2 * rate.seconds + 1):
         current = 1
@@ -106,8 +109,13 @@ def hit(name: str, who: str, rate: Rate, *, now: float) -> Decision:
             current = 1
     decision = decide(rate, previous=cache.get(previous_key, 0), current=current, now=now)
     if not decision.allowed:
-        cache.decr(current_key)
+        uncount(name, who, rate, now=now)
     return decision
+
+
+def uncount(name: str, who: str, rate: Rate, *, now: float) -> None:
+    """Take back one request counted by `hit` at `now`."""
+    caches[CACHE].decr(_key(name, who, int(now // rate.seconds)))
 
 
 def _who(kind: str, request: HttpRequest) -> str | None:
@@ -170,15 +178,19 @@ class RateLimitMiddleware:
         rules = RULES.get(request.resolver_match.url_name or "", ())
         limits = settings.RATE_LIMITS
         now = clock()
-        for name, kind in rules:
-            rate, who = limits.get(name), _who(kind, request)
-            if rate is None or who is None:
-                continue
-            try:
+        counted: list[tuple[str, str, Rate]] = []
+        try:
+            for name, kind in rules:
+                rate, who = limits.get(name), _who(kind, request)
+                if rate is None or who is None:
+                    continue
                 decision = hit(name, who, Rate(*rate), now=now)
-            except Exception:  # a cache that does not answer must not stop the site: count nothing
-                logger.warning("rate limit %s not checked: its cache did not answer", name, exc_info=True)
-                return None
-            if not decision.allowed:
-                return refusal(request, name, decision.retry_after)
+                if not decision.allowed:
+                    # Refused by one limit: the others do not keep this request either.
+                    for counted_name, counted_who, counted_rate in counted:
+                        uncount(counted_name, counted_who, counted_rate, now=now)
+                    return refusal(request, name, decision.retry_after)
+                counted.append((name, who, Rate(*rate)))
+        except Exception:  # a cache that does not answer must not stop the site: count nothing
+            logger.warning("rate limit %s not checked: its cache did not answer", name, exc_info=True)
         return None

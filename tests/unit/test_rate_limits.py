@@ -132,6 +132,18 @@ def test_login_attempts_for_one_username_are_limited_with_a_clear_message_and_re
     assert client.post("/accounts/login/", {"username": "ada", "password": "wrong"}).status_code == 200
 
 
+def test_a_request_refused_by_one_limit_is_kept_by_none(clock, settings):
+    """A login refused for its username does not use up its address's allowance either."""
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "login": (3, 300), "login-user": (1, 300)}
+    client = Client()
+    assert client.post("/accounts/login/", {"username": "ada", "password": "x"}).status_code == 200
+    for _ in range(5):
+        assert client.post("/accounts/login/", {"username": "ada", "password": "x"}).status_code == 429
+    for name in ("grace", "linus"):  # the address has used one of three
+        assert client.post("/accounts/login/", {"username": name, "password": "x"}).status_code == 200
+    assert client.post("/accounts/login/", {"username": "ken", "password": "x"}).status_code == 429
+
+
 def test_the_message_is_in_korean_for_a_korean_reader(clock, settings):
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "login": (1, 60)}
     client = Client(headers={"accept-language": "ko"})
