@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -376,6 +377,25 @@ def _admit_validate(
             raise errors.forbidden(resource, body["metadata"]["name"], refusal)
         _admit_pod_security(resource, body, namespace, warnings)
     _charge_quotas(sandbox, resource, bodies, dry_run=dry_run)
+    _admit_sandbox_pods(sandbox, resource, bodies)
+
+
+def _admit_sandbox_pods(sandbox: Sandbox, resource: Resource, bodies: list[dict]) -> None:
+    """A sandbox holds at most SANDBOX_MAX_PODS pods, in all its namespaces. A real cluster is
+    bounded by its size and its quotas; here one learner's `replicas: 10000` must not fill the
+    database and the workers that everybody shares. Worded as a quota refusal, so the controllers
+    record it as they record one (FailedCreate)."""
+    limit = settings.SANDBOX_MAX_PODS
+    if not limit or resource.group or resource.kind != "Pod":
+        return
+    used = StoredObject.objects.filter(sandbox=sandbox, api_group="", kind="Pod").count()
+    if used + len(bodies) > limit:
+        raise errors.forbidden(
+            resource,
+            bodies[0]["metadata"]["name"],
+            "exceeded the sandbox's pod limit: "
+            f"requested: pods={len(bodies)}, used: pods={used}, limited: pods={limit}",
+        )
 
 
 def _admit_update(

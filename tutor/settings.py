@@ -54,6 +54,9 @@ try:
     # A sandbox unused this long is paused: its containers stop, its objects stay, and it starts
     # again when its learner comes back (clusters.idle). 0 never pauses one.
     IDLE_STOP_MINUTES = max(0.0, env_float("TUTOR_IDLE_STOP_MINUTES", 60.0))
+    # The most pods one sandbox holds, in all its namespaces (0: no limit): `replicas: 10000`
+    # stops there with FailedCreate instead of filling the database everybody shares.
+    SANDBOX_MAX_PODS = int(env_float("TUTOR_SANDBOX_MAX_PODS", 500))
 except EnvError as error:
     raise ImproperlyConfigured(str(error)) from None
 

@@ -358,3 +358,38 @@ def test_a_claim_that_grows_is_bounded_and_charged_but_its_binding_never_refused
     still_small = {**bound, "spec": {**bound["spec"], "resources": {"requests": {"storage": "1536Mi"}}}}
     with pytest.raises(errors.Forbidden, match="minimum storage usage per PersistentVolumeClaim is 2Gi"):
         store.object_update(sandbox=sandbox, resource=CLAIMS, namespace="default", name="data", body=still_small)
+
+
+# --- the sandbox's pod ceiling --------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_ten_thousand_replicas_stop_at_the_sandbox_pod_limit_and_say_why(sandbox, settings):
+    settings.SANDBOX_MAX_PODS = 5
+    manager._refusals.pop(sandbox.pk, None)
+    create(sandbox, DEPLOYMENTS, deployment(replicas=10_000))
+    controllers_reconcile(sandbox, now=NOW)
+    assert len(store.object_list(sandbox=sandbox, resource=PODS, namespace="default").items) == 5
+    [rs] = store.object_list(sandbox=sandbox, resource=REPLICA_SETS, namespace="default").items
+    [failure] = [c for c in rs["status"]["conditions"] if c["type"] == "ReplicaFailure"]
+    assert failure["message"].endswith(
+        "is forbidden: exceeded the sandbox's pod limit: requested: pods=1, used: pods=5, limited: pods=5"
+    )
+    with pytest.raises(errors.Forbidden) as refused:
+        create(sandbox, PODS, pod("one-more"), dry_run=True)
+    assert refused.value.message == (
+        'pods "one-more" is forbidden: exceeded the sandbox\'s pod limit: '
+        "requested: pods=1, used: pods=5, limited: pods=5"
+    )
+
+
+@pytest.mark.django_db
+def test_the_pod_limit_counts_every_namespace_of_the_sandbox_and_no_other_sandbox(sandbox, settings):
+    settings.SANDBOX_MAX_PODS = 2
+    other = sandbox_create(owner=User.objects.create(username="bob"))
+    store.object_create(sandbox=other, resource=PODS, body=pod("theirs"), namespace="default")
+    create(sandbox, PODS, pod("a"))
+    store.object_create(sandbox=sandbox, resource=PODS, body=pod("b"), namespace="kube-system")
+    with pytest.raises(errors.Forbidden):
+        create(sandbox, PODS, pod("c"))
+    store.object_create(sandbox=other, resource=PODS, body=pod("also-theirs"), namespace="default")
