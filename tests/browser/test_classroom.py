@@ -88,7 +88,7 @@ def test_an_instructor_follows_a_learner_live_and_steps_in(browser: Browser, sit
         dashboard_streams = stream_requests(dashboard)
         log_in(dashboard, site, instructor_name, instructor_password)
         dashboard.get_by_role("link", name="Classrooms").click()
-        dashboard.get_by_label("Name").fill("Kubernetes 101")
+        dashboard.get_by_role("textbox", name="Name").fill("Kubernetes 101")
         dashboard.get_by_role("button", name="Create classroom").click()
         expect(dashboard.get_by_role("heading", name="Kubernetes 101")).to_be_visible()
         code = dashboard.locator("[data-join-code]").inner_text().strip()

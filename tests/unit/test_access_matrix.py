@@ -138,6 +138,7 @@ MATRIX: list[Row] = [
     row("classroom-stream",          "GET",    "/classrooms/{C}/stream",                403,   404, 404, 200, 404, 200),
     row("classroom-export",          "GET",    "/classrooms/{C}/progress.csv",          LOGIN, 404, 404, 200, 404, 200),
     row("classroom-lock",            "POST",   "/classrooms/{C}/lessons/pods/lock",     LOGIN, 404, 404, 200, 404, 200),
+    row("classroom-pod-security",    "POST",   "/classrooms/{C}/pod-security",          LOGIN, 404, 404, 302, 404, 302),
     row("classroom-learner",         "GET",    "/classrooms/{C}/learners/{a}/",         LOGIN, 404, 404, 200, 404, 200),
     # … and a learner of another class is not in this one, for its instructor either:
     row("classroom-learner",         "GET",    "/classrooms/{C}/learners/{b}/",         LOGIN, 404, 404, 404, 404, 404),
@@ -228,6 +229,7 @@ FORMS: dict[tuple[str, str], dict] = {
         "stuck_minutes": 5,
     },
     ("classroom-lock", "POST"): {"locked": "1"},
+    ("classroom-pod-security", "POST"): {"pod_security_level": "restricted"},
     ("classroom-learner-message", "POST"): {"kind": "hint", "text": "Look at the selector"},
 }
 JSON_BODIES: dict[tuple[str, str], dict] = {

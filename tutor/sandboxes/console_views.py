@@ -77,10 +77,12 @@ def _finish(command: ConsoleCommand, *, output: str, exit_code: int | None, ende
 
 
 def _server(request) -> str:
-    """The address this web process serves on, as kubectl running beside it reaches it."""
+    """The address this web process serves on, as kubectl running beside it reaches it: always
+    plain http, since TLS ends at the proxy in front (a request that came in over https, as
+    `X-Forwarded-Proto` says, still reached this process over http)."""
     host, port = request.META.get("SERVER_NAME", "127.0.0.1"), request.META.get("SERVER_PORT", "80")
     host = f"[{host}]" if ":" in host else host
-    return f"{'https' if request.is_secure() else 'http'}://{host}:{port}"
+    return f"http://{host}:{port}"
 
 
 def _end_html(exit_code: int | None, ended: str) -> str:
