@@ -98,3 +98,23 @@ def test_an_invalid_manifest_is_refused_with_its_line_for_the_editor(ada, client
     response = client_of(ada).post("/sandboxes/default/apply", {"manifest": manifest})
     assert 'unknown field "spec.containers[0].imagee"' in html.unescape(response.text)
     assert '"line": 8' in response["HX-Trigger"]
+
+
+def test_the_apply_shows_the_api_servers_warnings_as_kubectl_prints_them(ada, client_of):
+    learner_sandbox(user=ada)
+    manifest = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: host-admin}
+spec:
+  selector: {matchLabels: {app: host-admin}}
+  template:
+    metadata: {labels: {app: host-admin}}
+    spec:
+      hostNetwork: true
+      containers: [{name: admin, image: busybox}]
+"""
+    response = client_of(ada).post("/sandboxes/default/apply", {"manifest": manifest})
+    page = html.unescape(response.text)
+    assert "deployment/host-admin</code> created" in " ".join(page.split())
+    assert 'Warning: would violate PodSecurity "baseline:latest": host namespaces (hostNetwork=true)' in page
