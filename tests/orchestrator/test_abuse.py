@@ -31,7 +31,7 @@ from tests.orchestrator.conftest import running_cluster
 from tests.orchestrator.helpers import DEPLOYMENT, eventually, moment, pod, pods, ready
 from tests.system.stack import free_port
 
-pytestmark = pytest.mark.docker
+pytestmark = [pytest.mark.docker, pytest.mark.xdist_group("abuse")]  # one stack for the module
 
 LOG_MAX_SIZE, LOG_MAX_FILES = 16 * 1024, 2
 
@@ -234,7 +234,10 @@ def test_a_fork_bomb_a_memory_hog_and_a_cpu_burner_stay_in_their_containers(clus
         state = (pod(kubectl, "hog").get("status", {}).get("containerStatuses") or [{}])[0].get("state", {})
         return state.get("terminated")
 
-    terminated = eventually(hog_terminated, timeout=60)
+    try:
+        terminated = eventually(hog_terminated, timeout=90)
+    except AssertionError:
+        raise AssertionError(f"the hog did not end: {pod(kubectl, 'hog').get('status')}") from None
     assert (terminated["reason"], terminated["exitCode"]) == ("OOMKilled", 137)
     hog = engine_container(kubectl.namespace, "hog", "hog")
     assert hog["State"]["OOMKilled"]
