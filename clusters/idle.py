@@ -20,6 +20,8 @@ the controllers carry on. Requests never wait for it: the objects were in the st
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -174,6 +176,24 @@ def sandbox_idle_state(sandbox: Sandbox) -> IdleState | None:
     if stopping.exists():
         return IdleState("restoring", row.idle_minutes, None)
     return None
+
+
+def restore_wait(
+    *,
+    sandbox: Sandbox,
+    timeout: float,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> bool:
+    """Wait until a sandbox coming back has its containers started again (at most `timeout`
+    seconds): a stream to a container (exec, attach, port-forward) waits for it rather than
+    failing on a container that is being recreated. Whether it is back."""
+    deadline = clock() + timeout
+    while sandbox_idle_state(sandbox) is not None:
+        if clock() >= deadline:
+            return False
+        sleep(0.25)
+    return True
 
 
 def sandboxes_paused(sandbox_ids) -> set[int]:

@@ -26,7 +26,7 @@ from urllib.parse import parse_qs
 
 from django.db import connections
 
-from clusters import errors
+from clusters import errors, idle
 from clusters.kube import spdy
 from clusters.kube.access import sandbox_for_request
 from clusters.kube.paths import parse_path
@@ -39,6 +39,7 @@ PORT_READ_BYTES = 32 * 1024
 STDIN, STDOUT, STDERR, ERROR, RESIZE, CLOSE = 0, 1, 2, 3, 4, 255
 READ_SECONDS = 0.25  # how long one blocking read waits before the pump looks at the connection again
 EXIT_WAIT_SECONDS = 10
+RESTORE_WAIT_SECONDS = 60  # at most, for a sandbox back from a pause to start its containers again
 NORMAL_CLOSURE = 1000
 API_PATH = re.compile(r"^/k8s/(?P<sandbox>[0-9a-f-]{32,36})(?:/t/(?P<token>[A-Za-z0-9_-]+))?(?P<path>/.*)$")
 THREADS = ThreadPoolExecutor(max_workers=256, thread_name_prefix="kube-stream")
@@ -117,9 +118,13 @@ def _offered(scope: dict, headers: dict[str, str]) -> list[str]:
 
 
 def _sandbox(target: StreamTarget, authorization: str):
-    return sandbox_for_request(
+    sandbox = sandbox_for_request(
         sandbox_uid=target.sandbox_uid, path_token=target.token, authorization=authorization, user=None
     )
+    # A sandbox coming back from an idle pause (clusters.idle) is recreating its containers: a
+    # stream to one waits for it, rather than failing on a container about to run again.
+    idle.restore_wait(sandbox=sandbox, timeout=RESTORE_WAIT_SECONDS)
+    return sandbox
 
 
 def _open(target: StreamTarget, authorization: str) -> ExecProcess:

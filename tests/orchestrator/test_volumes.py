@@ -255,6 +255,8 @@ def test_an_idle_sandbox_is_paused_and_restored_from_its_objects(cluster, kubect
     assert json.loads(kubectl("get", "configmap", "settings", "-o", "json").stdout)["data"] == {"colour": "blue"}
     claim = json.loads(kubectl("get", "pvc", "notes", "-o", "json").stdout)
     assert claim["status"]["phase"] == "Bound"
+    # An exec while the containers are being recreated waits for them, then runs.
+    assert kubectl("exec", "keeper", "--", "cat", "/notes/file").stdout == "kept through the pause\n"
 
     def restored():
         """the same pods, each running again and ready, counted as restarted once"""
@@ -267,7 +269,6 @@ def test_an_idle_sandbox_is_paused_and_restored_from_its_objects(cluster, kubect
 
     eventually(restored, timeout=90)
     print(f"\n{runtime}: restored in {time.monotonic() - returned:.1f} s after the first request")
-    assert kubectl("exec", "keeper", "--", "cat", "/notes/file").stdout == "kept through the pause\n"
     assert node_ready(kubectl, "node-1") == node_ready(kubectl, "node-2") == "True"
     events = json.loads(kubectl("get", "events", "-o", "json").stdout)["items"]
     reasons = {(e["involvedObject"]["name"], e["reason"]) for e in events}

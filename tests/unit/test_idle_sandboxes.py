@@ -202,3 +202,26 @@ def test_the_instructor_sees_a_paused_learner_as_paused_without_waking_the_sandb
     learner = " ".join(client.get(f"/classrooms/{classroom.pk}/learners/{ada.pk}/").content.decode().split())
     assert "This sandbox was paused after 120 minutes without use: its containers are stopped" in learner
     assert idle.sandbox_paused(enrollment.sandbox)  # looking is not using
+
+
+def test_a_stream_waits_for_a_returning_sandbox_to_start_its_containers(sandbox):
+    with_work(sandbox)
+    SandboxActivity.objects.create(sandbox=sandbox, last_active_at=timezone.now() - 2 * HOUR)
+    idle.sandboxes_idle_pause(now=timezone.now())
+    settle(sandbox, rounds=1)
+    assert idle.sandbox_seen(sandbox=sandbox)  # back: its kubelets have work to do
+    waited = []
+
+    def sleep(seconds: float) -> None:  # while the stream waits, the workers run the kubelets
+        waited.append(seconds)
+        settle(sandbox, rounds=2)
+
+    assert idle.restore_wait(sandbox=sandbox, timeout=60, sleep=sleep)
+    assert waited
+    assert all(running(p) for p in pods(sandbox))
+    assert idle.restore_wait(sandbox=sandbox, timeout=0) is True  # running: no wait
+    # One that does not come back in time: the stream goes on after the timeout, and says what it finds.
+    SandboxActivity.objects.filter(sandbox=sandbox).update(paused_at=timezone.now())
+    assert (
+        idle.restore_wait(sandbox=sandbox, timeout=1, sleep=lambda s: None, clock=iter([0, 0.5, 2]).__next__) is False
+    )
