@@ -55,7 +55,13 @@ def runtime_for(sandbox: Sandbox, node: dict, saved: dict):
         from clusters.runtime.docker import DockerRuntime
 
         allocatable = node.get("status", {}).get("allocatable")
-        return DockerRuntime(sandbox=sandbox.uid.hex, node=name, network=sandbox.network, allocatable=allocatable)
+        return DockerRuntime(
+            sandbox=sandbox.uid.hex,
+            node=name,
+            network=sandbox.network,
+            allocatable=allocatable,
+            pull_registries=tuple(settings.IMAGE_PULL_REGISTRIES),
+        )
     from clusters.runtime.simulated import SimulatedRuntime
     from clusters.simulated_traffic import SandboxTraffic
     from clusters.simulated_volumes import SandboxVolumes

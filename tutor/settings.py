@@ -57,6 +57,10 @@ try:
     # The most pods one sandbox holds, in all its namespaces (0: no limit): `replicas: 10000`
     # stops there with FailedCreate instead of filling the database everybody shares.
     SANDBOX_MAX_PODS = int(env_float("TUTOR_SANDBOX_MAX_PODS", 500))
+    # The registries the Docker runtime may pull images from (`docker.io`, `registry.k8s.io`, or
+    # `*` for any). None by default: learners run the local teaching images and whatever the
+    # engine already holds, and an image from anywhere else ends in ErrImagePull.
+    IMAGE_PULL_REGISTRIES = env_list("TUTOR_IMAGE_PULL_REGISTRIES", [])
 except EnvError as error:
     raise ImproperlyConfigured(str(error)) from None
 

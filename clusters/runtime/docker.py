@@ -652,12 +652,16 @@ class DockerRuntime:
         network: str | None = None,
         client: docker.DockerClient | None = None,
         allocatable: dict | None = None,
+        pull_registries: tuple[str, ...] = (),
     ):
         """`node` labels what is made for pods whose PodRef names no node; `network` is the
         sandbox's subnet (clusters.sandbox_network), None for one made before sandboxes had one;
-        `allocatable` is the node's (its status), which bounds every container's limits."""
+        `allocatable` is the node's (its status), which bounds every container's limits;
+        `pull_registries` are the registries images may be pulled from (none: only local images
+        and the teaching images' stand-ins run)."""
         self.sandbox = sandbox
         self.allocatable = allocatable or {}
+        self.pull_registries = pull_registries
         self.node = node
         self.network = network
         self.client = client or shared_engine_client()
@@ -972,7 +976,8 @@ class DockerRuntime:
             )
         if present and policy != "Always":
             return PullResult(True)
-        if policy != "Never" and registry_reachable():
+        allowed = images.pull_allowed(image, self.pull_registries)
+        if policy != "Never" and allowed and registry_reachable():
             started = time.monotonic()
             try:
                 repository, tag = _split_for_pull(image)
@@ -988,7 +993,7 @@ class DockerRuntime:
         if stand_in is not None:
             self._teaching_images()
             return PullResult(True)
-        return PullResult(False, "ErrImagePull", offline_pull_message(image))
+        return PullResult(False, "ErrImagePull", offline_pull_message(image, allowed=allowed))
 
     def _image_to_run(self, image: str) -> str:
         if self._image_present(image):
@@ -1668,14 +1673,20 @@ class DockerRuntime:
         return cpu, max(memory["usage"] - inactive, 0), at
 
 
-def offline_pull_message(image: str) -> str:
+def offline_pull_message(image: str, *, allowed: bool = True) -> str:
     """What a failed pull says here: the engine's words for an unknown repository (the kubelet
-    prints them), and why no registry could have had it."""
+    prints them), and why no registry could have had it: none is reachable, or the site does not
+    let images be pulled from this one (TUTOR_IMAGE_PULL_REGISTRIES)."""
     registry, repository, _ = images.image_reference_split(image)
     name = f"{registry}/{repository}" if registry else repository
+    why = (
+        "no registry is reachable from this machine"
+        if allowed
+        else f"this site pulls no images from {registry or 'docker.io'} (TUTOR_IMAGE_PULL_REGISTRIES)"
+    )
     return (
         f"pull access denied for {name}, repository does not exist or may require 'docker login' "
-        f"(no registry is reachable from this machine, and {image!r} is neither a local image nor one that "
+        f"({why}, and {image!r} is neither a local image nor one that "
         f"kube-tutor stands in for: {', '.join(images.STAND_INS)})"
     )
 

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from clusters.runtime import docker as docker_runtime
 from clusters.runtime import images
 from clusters.runtime.base import PodRef, RuntimeError_, VolumeSpec
 from clusters.runtime.docker import (
@@ -617,6 +618,35 @@ def test_well_known_images_run_as_stand_ins_and_a_typo_fails_fast(runtime):
     never = runtime.image_pull("no-such/image:1", policy="Never")
     assert (never.ok, never.reason) == (False, "ErrImageNeverPull")
     assert runtime.image_pull(images.BUSYBOX, policy="Never").ok
+
+
+def test_an_image_from_a_registry_the_site_does_not_allow_is_never_pulled(runtime, monkeypatch):
+    # As if a registry answered (this machine reaches none), so only the site's list can stop a pull.
+    monkeypatch.setattr(docker_runtime, "_registry_checked", (time.monotonic(), True))
+    asked: list[str] = []
+    runtime.api = _CountingPulls(runtime.api, asked)  # the engine's own API, pulls counted
+    refused = runtime.image_pull("ghcr.io/someone/miner:1", policy="Always")
+    assert (refused.ok, refused.reason) == (False, "ErrImagePull")
+    assert "this site pulls no images from ghcr.io (TUTOR_IMAGE_PULL_REGISTRIES)" in refused.message
+    assert runtime.image_pull("nginx:1.27", policy="Always").ok  # a stand-in needs no pull
+    assert asked == []
+    runtime.pull_registries = ("ghcr.io",)
+    assert not runtime.image_pull("ghcr.io/someone/miner:1", policy="Always").ok  # no registry here
+    assert asked == ["ghcr.io/someone/miner"]
+
+
+class _CountingPulls:
+    """The engine's API client, with every pull noted before it is made."""
+
+    def __init__(self, api, asked: list[str]) -> None:
+        self._api, self._asked = api, asked
+
+    def pull(self, repository, **options):
+        self._asked.append(repository)
+        return self._api.pull(repository, **options)
+
+    def __getattr__(self, name):
+        return getattr(self._api, name)
 
 
 # ---- how fast ----

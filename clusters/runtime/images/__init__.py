@@ -56,6 +56,14 @@ def image_reference_split(reference: str) -> tuple[str, str, str]:
     return registry, name, digest or tag or "latest"
 
 
+def pull_allowed(reference: str, registries: tuple[str, ...]) -> bool:
+    """Whether the site lets the runtime pull `reference` from its registry: `registries` names
+    the allowed ones (`docker.io` for Docker Hub, `*` for any); empty allows none."""
+    registry = image_reference_split(reference)[0] or "docker.io"
+    allowed = {"docker.io" if name in DOCKER_HUB_NAMES else name for name in registries}
+    return "*" in allowed or registry in allowed
+
+
 def stand_in_for(reference: str) -> str | None:
     """The local teaching image that stands in for `reference`, or None when none does."""
     registry, repository, _ = image_reference_split(reference)
