@@ -20,7 +20,7 @@ from django.middleware.csrf import CsrfViewMiddleware
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from clusters import errors, logs, store
+from clusters import errors, idle, logs, store
 from clusters.kube import discovery, health, metrics, openapi
 from clusters.kube.access import sandbox_for_request
 from clusters.kube.bodies import Body, BodyError, media_type, read_body, too_large_message
@@ -53,6 +53,7 @@ BOOKMARK_SECONDS = 15
 DEFAULT_WATCH_SECONDS = 1800
 NO_RESOURCE = "the server could not find the requested resource"
 LOG_POLL_SECONDS = 0.1
+LOG_RESTORE_WAIT_SECONDS = 60
 
 log = logging.getLogger(__name__)
 
@@ -390,6 +391,8 @@ def _list(request: HttpRequest, sandbox: Sandbox, resource: Resource, namespace:
 
 
 def _get(request: HttpRequest, sandbox: Sandbox, resource: Resource, info: RequestInfo) -> HttpResponse:
+    if info.subresource == "log":
+        _restored_wait(sandbox)
     body = store.object_get(sandbox=sandbox, resource=resource, namespace=info.namespace or "", name=info.name)
     if info.subresource == "scale":
         return _json(_scale_of(body))
@@ -600,7 +603,14 @@ def _pod_log(request: HttpRequest, sandbox: Sandbox, pod: dict) -> HttpResponse:
     return HttpResponse(text.encode(), content_type="text/plain")
 
 
+def _restored_wait(sandbox: Sandbox) -> None:
+    """A log read while a sandbox comes back from an idle pause (clusters.idle) waits for its
+    containers to run again, rather than finding one "waiting to start"."""
+    idle.restore_wait(sandbox=sandbox, timeout=LOG_RESTORE_WAIT_SECONDS)
+
+
 def _follow_target(request: HttpRequest, sandbox: Sandbox, info: RequestInfo) -> tuple[dict, str, int, dict]:
+    _restored_wait(sandbox)
     pod = store.object_get(sandbox=sandbox, resource=info.resource, namespace=info.namespace or "", name=info.name)
     container, run, options = _log_target(request, pod)
     return pod, container, run, options

@@ -255,7 +255,8 @@ def test_an_idle_sandbox_is_paused_and_restored_from_its_objects(cluster, kubect
     assert json.loads(kubectl("get", "configmap", "settings", "-o", "json").stdout)["data"] == {"colour": "blue"}
     claim = json.loads(kubectl("get", "pvc", "notes", "-o", "json").stdout)
     assert claim["status"]["phase"] == "Bound"
-    # An exec while the containers are being recreated waits for them, then runs.
+    # An exec and a log read while the containers are being recreated wait for them, then run.
+    assert kubectl("logs", "deployment/web").returncode == 0
     assert kubectl("exec", "keeper", "--", "cat", "/notes/file").stdout == "kept through the pause\n"
 
     def restored():
