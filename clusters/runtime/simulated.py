@@ -808,6 +808,12 @@ class SimulatedRuntime:
     def pod_remove(self, pod: PodRef) -> None:
         self._forget_pod(pod.uid)
 
+    def pod_containers_remove(self, pod: PodRef) -> None:
+        """Every run of the pod goes, its sandbox's volumes (emptyDirs too) and address stay: what
+        a node reboot leaves. The next pod_sandbox_ensure finds them again."""
+        for key in [k for k, r in self.state["runs"].items() if r["pod"] == pod.uid]:
+            del self.state["runs"][key]
+
     def _forget_pod(self, uid: str) -> None:
         self.state["pods"].pop(uid, None)
         for key in [k for k, r in self.state["runs"].items() if r["pod"] == uid]:

@@ -225,3 +225,39 @@ def test_a_stream_waits_for_a_returning_sandbox_to_start_its_containers(sandbox)
     assert (
         idle.restore_wait(sandbox=sandbox, timeout=1, sleep=lambda s: None, clock=iter([0, 0.5, 2]).__next__) is False
     )
+
+
+def test_an_empty_dir_keeps_what_it_holds_through_a_pause_on_the_simulated_runtime(sandbox):
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "counter"},
+        "spec": {
+            "nodeName": "node-1",
+            "volumes": [{"name": "cache", "emptyDir": {}}],
+            "containers": [
+                {
+                    "name": "main",
+                    "image": "busybox:1.36",
+                    "command": ["sh", "-c", "echo run >> /cache/runs; sleep 3600"],
+                    "volumeMounts": [{"name": "cache", "mountPath": "/cache"}],
+                }
+            ],
+        },
+    }
+    uid = store.object_create(sandbox=sandbox, resource=PODS, namespace="default", body=pod)["metadata"]["uid"]
+    settle(sandbox, rounds=2)
+
+    def cache() -> dict:
+        state = NodeRuntimeState.objects.get(sandbox=sandbox, node="node-1").state
+        return state["runtime"]["pods"][uid]["volumes"]["cache"]["files"]
+
+    assert list(cache().values()) == ["run\n"]
+    SandboxActivity.objects.create(sandbox=sandbox, last_active_at=timezone.now() - 2 * HOUR)
+    idle.sandboxes_idle_pause(now=timezone.now())
+    settle(sandbox, rounds=1)
+    assert simulated_runs(sandbox) == 0
+    idle.sandbox_seen(sandbox=sandbox)
+    settle(sandbox, rounds=2)
+    assert running(store.object_get(sandbox=sandbox, resource=PODS, namespace="default", name="counter"))
+    assert list(cache().values()) == ["run\nrun\n"]  # the second run found the first one's line
