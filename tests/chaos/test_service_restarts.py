@@ -58,19 +58,22 @@ def cluster(servers, tmp_path_factory):
         yield running
 
 
-def pods_faults(cluster: Cluster, names: set[str]) -> list[str]:
-    """What keeps `names` from all being stored, Running and Ready."""
+def pods_faults(cluster: Cluster, names: set[str], configmaps: set[str] = frozenset()) -> list[str]:
+    """What keeps the pods `names` from all being stored, Running and Ready, and `configmaps`
+    from all being stored."""
     answer = cluster.call("GET", f"{PODS}?labelSelector=app%3Dburst")
-    if answer.status != 200:
-        return [f"GET pods: {answer.status}"]
+    stored = cluster.call("GET", f"{CONFIGMAPS}?labelSelector=app%3Dburst")
+    if answer.status != 200 or stored.status != 200:
+        return [f"GET pods: {answer.status}, configmaps: {stored.status}"]
     found = {p["metadata"]["name"]: p for p in answer.body["items"]}
     faults = [f"LOST: {name}" for name in sorted(names - set(found))]
+    faults += [f"LOST: {name}" for name in sorted(configmaps - {c["metadata"]["name"] for c in stored.body["items"]})]
     return faults + [f"{name} not ready" for name in sorted(names & set(found)) if not ready(found[name])]
 
 
 class Burst(threading.Thread):
-    """Creates pods one after another, as fast as the API answers, until stopped; remembers what
-    each create got."""
+    """Creates objects one after another, as fast as the API answers, until stopped — a pod every
+    fourth write (a node takes 110 pods), ConfigMaps between — and remembers what each got."""
 
     def __init__(self, cluster: Cluster, prefix: str):
         super().__init__(daemon=True)
@@ -82,7 +85,11 @@ class Burst(threading.Thread):
         index = 0
         while not self.stopped.is_set():
             name = f"{self.prefix}-{index}"
-            self.answers[name] = self.cluster.call("POST", PODS, pod(name), timeout=30).status
+            if index % 4 == 0:
+                body, path = pod(name), PODS
+            else:
+                body, path = {"metadata": {"name": f"{name}-cm", "labels": {"app": "burst"}}}, CONFIGMAPS
+            self.answers[body["metadata"]["name"]] = self.cluster.call("POST", path, body, timeout=30).status
             index += 1
 
     def accepted(self) -> set[str]:
@@ -110,10 +117,16 @@ def test_redis_killed_during_a_burst_of_writes_loses_no_accepted_write(cluster, 
         for status in burst.answers.values():
             if not 200 <= status < 300:
                 failed[status] = failed.get(status, 0) + 1
+        pods = {name for name in accepted if not name.endswith("-cm")}
+        configmaps = accepted - pods
+
+        def converged(pods=pods, configmaps=configmaps) -> list[str]:
+            return pods_faults(cluster, pods, configmaps)
+
         try:
-            times.append(converge_time(lambda a=accepted: pods_faults(cluster, a), since=down_at, timeout=90))
+            times.append(converge_time(converged, since=down_at, timeout=90, what="after redis", cluster=cluster))
         finally:
-            lost += [fault for fault in pods_faults(cluster, accepted) if fault.startswith("LOST")]
+            lost += [fault for fault in converged() if fault.startswith("LOST")]
     figures.record(
         "redis_restart_during_burst",
         {
