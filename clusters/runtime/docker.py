@@ -1138,8 +1138,25 @@ class DockerRuntime:
                     return info
             raise
         for directory, files in copies.items():
-            self.api.put_archive(created["Id"], directory, files_tar(files))
+            self._files_put(created["Id"], directory, files)
         return {"Id": created["Id"], "State": {"Status": "created"}}
+
+    def _files_put(self, container_id: str, directory: str, files: dict[str, str]) -> None:
+        """Copy `files` into `directory` of a created container, making the directories the image
+        lacks (the kubelet makes a subPath's mountPath, e.g. /etc/app/app.conf in busybox): the
+        archive goes to the nearest existing ancestor, so no existing directory's mode is touched.
+        The engine resolves the path inside the container's root, symbolic links included."""
+        base, below = directory.rstrip("/"), ""
+        while True:
+            try:
+                tree = {f"{below}/{name}".lstrip("/"): text for name, text in files.items()}
+                self.api.put_archive(container_id, base or "/", files_tar(tree))
+                return
+            except NotFound:
+                if not base:
+                    raise
+                base, _, leaf = base.rpartition("/")
+                below = f"{leaf}/{below}".rstrip("/")
 
     def _runs_collect(self, pod: PodRef, name: str, *, keep_from: int) -> None:
         """Remove runs older than the previous one (`kubectl logs --previous` reads that one)."""

@@ -151,13 +151,16 @@ def test_configmap_files_are_mounted_read_only_and_follow_updates(runtime):
     mounts = [
         {"name": "config", "mountPath": "/etc/app"},
         {"name": "config", "mountPath": "/etc/single.conf", "subPath": "app.conf"},
+        # The image has no /tmp/made: it is made, and /tmp keeps its mode.
+        {"name": "config", "mountPath": "/tmp/made/here.conf", "subPath": "app.conf"},
     ]
     script = (
-        "cat /etc/app/app.conf /etc/app/nested/key /etc/single.conf; (: > /etc/app/new) 2>/dev/null || echo refused"
+        "cat /etc/app/app.conf /etc/app/nested/key /etc/single.conf /tmp/made/here.conf; stat -c %a /tmp; "
+        "(: > /etc/app/new) 2>/dev/null || echo refused"
     )
     started(runtime, pod, busybox("c", script, volumeMounts=mounts), volumes=[config])
     exited(runtime, pod, "c")
-    assert lines(runtime, pod, "c") == ["mode=one", "vmode=one", "refused"]
+    assert lines(runtime, pod, "c") == ["mode=one", "vmode=one", "mode=one", "1777", "refused"]
 
     updated = VolumeSpec("config", "files", files={"app.conf": "mode=two\n", "nested/key": "v"})
     runtime.pod_sandbox_ensure(pod, hostname=pod.name, volumes=[updated])
