@@ -13,13 +13,13 @@ import stat
 import subprocess
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
 
+from tests.event_loops import run_apart
 from tests.kubectl.conftest import KUBECTL
 from tutor.sandboxes import console
 from tutor.sandboxes.console import Chunk, CommandRefused, EndReason, console_run, run_kubectl
@@ -58,18 +58,6 @@ class Outcome:
     def end(self) -> Chunk:
         assert self.chunks[-1].final, self.chunks
         return self.chunks[-1]
-
-
-def run_apart(coroutine, loop_factory=None):
-    """asyncio.run on a thread of its own: a browser test earlier in this process leaves
-    Playwright's event loop running in the main thread, where asyncio.run refuses to start."""
-
-    def run():
-        with asyncio.Runner(loop_factory=loop_factory) as runner:
-            return runner.run(coroutine)
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(run).result()
 
 
 def collect(run) -> Outcome:

@@ -33,7 +33,6 @@ console: a line typed into the sandbox page's console (tutor.sandboxes.console).
 
 from __future__ import annotations
 
-import asyncio
 import html
 import json
 import re
@@ -45,6 +44,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from tests.event_loops import run_apart
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "hostile"
 KINDS = ("request", "page", "console")
@@ -329,7 +330,7 @@ def test_console_case(case, request, tmp_path):
                     printed.append(chunk.text)
             return "".join(printed)
 
-        output = asyncio.run(run())
+        output = run_apart(run())
         assert expect["output"] in output, output
     if absent:
         assert not Path(absent).exists(), f"{absent} appeared: a shell ran the line"
