@@ -77,7 +77,14 @@ def site(tmp_path_factory):
     scratch = ScratchPostgres(services.postgres_url())
     # Tight limits for the login and console test; Apply's (30 a minute) is more than the rounds use.
     limits = {"TUTOR_RATE_LIMITS": "login-user=2/5m,console=2/m"}
-    stack = Stack(root=root, database_url=scratch.url, extra_env={"TUTOR_RUNTIME": "simulated", **limits})
+    # Redis holds the limits' counts, as in production: with two web processes, counts kept in each
+    # process's memory would let every other request through.
+    stack = Stack(
+        root=root,
+        database_url=scratch.url,
+        redis_url=services.redis_url(),
+        extra_env={"TUTOR_RUNTIME": "simulated", **limits},
+    )
     try:
         for command in (("migrate", "--noinput"), ("collectstatic", "--noinput", "-v", "0")):
             done = stack.manage(*command)
