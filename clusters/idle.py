@@ -34,6 +34,7 @@ from django.utils import timezone
 from clusters import store, workqueue
 from clusters.controllers.actions import Event, ref
 from clusters.controllers.actor import actions_apply
+from clusters.controllers.kubelet import SANDBOX_CHANGED
 from clusters.models import NodeRuntimeState, Sandbox, SandboxActivity, StoredObject
 
 # Activity is written at most this often per sandbox (less when the limit is shorter than twice it).
@@ -41,7 +42,6 @@ TOUCH_EVERY = timedelta(seconds=60)
 # What a node's runtime state holds once its kubelet has stopped its pods for a pause, until the
 # kubelet's first run after the return has started them again: {"at", "pods": {uid: [ns, name]}}.
 PAUSED_MARK = "paused"
-SANDBOX_CHANGED = "Pod sandbox changed, it will be killed and re-created."
 
 
 @dataclass(frozen=True)

@@ -531,6 +531,7 @@ def _kubelet_run(sandbox: Sandbox, *, node: str, now: datetime) -> datetime | No
             memory=memory,
             sandbox=sandbox.uid.hex,
             only=focus,
+            sandboxes=frozenset(runtime.pod_sandboxes(node=node)),
         )
         if plan.empty:
             if focus is None:
@@ -571,9 +572,8 @@ def _kubelet_run(sandbox: Sandbox, *, node: str, now: datetime) -> datetime | No
 
 def kubelet_pause(sandbox: Sandbox, *, node: str, now: datetime, mark: str) -> None:
     """The run of a paused sandbox's kubelet (clusters.idle): copy what the containers wrote last,
-    remove every container of the node's pods (pause containers too; claims' volumes stay, and
-    emptyDirs where the runtime can keep them: pod_containers_remove), and
-    forget everything, as a rebooted node's kubelet has nothing; the pods that ran are written
+    remove every container of the node's pods (pause containers too; their volumes stay, emptyDirs
+    too), and forget everything, as a rebooted node's kubelet has nothing; the pods that ran are written
     under `mark` for the return. The stored pods are left as they were: the desired state is whole.
     Safe to run again: a second run finds nothing to stop."""
     with store.writing_as(f"kubelet/{node}"):
@@ -588,13 +588,11 @@ def kubelet_pause(sandbox: Sandbox, *, node: str, now: datetime, mark: str) -> N
         memory = saved.state.get("kubelet", {})
         _copy_logs(sandbox, runtime, observed, memory, pods)
         stopping = [run for run in observed if run.state == "running" and run.pod_uid in pods]
-        # A runtime that can remove a pod's containers and keep its volumes does, as a reboot would;
-        # one that cannot (Docker, for now) removes the pods whole, emptyDirs with them.
-        keep_volumes = getattr(runtime, "pod_containers_remove", None)
-        runtime.orphans_remove(node=node, known_pod_uids=set(pods) if keep_volumes else set())
-        for uid, pod in pods.items() if keep_volumes else ():
+        # The pods' containers go and their volumes stay, emptyDirs too, as a reboot leaves them.
+        runtime.orphans_remove(node=node, known_pod_uids=set(pods))
+        for uid, pod in pods.items():
             metadata = pod["metadata"]
-            keep_volumes(PodRef(sandbox.uid.hex, metadata["namespace"], metadata["name"], uid, node))
+            runtime.pod_containers_remove(PodRef(sandbox.uid.hex, metadata["namespace"], metadata["name"], uid, node))
         events = [_stopping_event(pods[run.pod_uid], run.name) for run in stopping]
         had_sandbox = set(memory.get("sandboxes", {})) | {run.pod_uid for run in observed}
         ran = {

@@ -66,6 +66,7 @@ from clusters.runtime.base import (
 )
 
 SOURCE = "kubelet"
+SANDBOX_CHANGED = "Pod sandbox changed, it will be killed and re-created."  # upstream's words
 KUBELET_CONDITIONS = ("PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled")
 PROBE_KINDS = ("startup", "liveness", "readiness")
 PROBE_FIELDS = {"startup": "startupProbe", "liveness": "livenessProbe", "readiness": "readinessProbe"}
@@ -427,6 +428,7 @@ class _Context:
     host_ip: str
     sandbox: str
     node: str
+    sandboxes: frozenset[str] | None  # the pods whose sandbox the runtime has up; None: not asked
 
 
 class _PodSync:
@@ -491,15 +493,31 @@ class _PodSync:
         self.status_write(terminal=terminal)
 
     def sync(self) -> None:
-        if self.ip is None:
-            self.sandbox_ensure()
-        if self.main_containers_done():
-            # Upstream's KillPod: nothing will run again, so the sidecars stop (a Job's pod completes).
+        # Upstream's computePodActions: a sandbox that is gone or not ready is made again only for
+        # containers that will start in it; those cut off in the old one are started again there.
+        lost = self.sandbox_lost()
+        if lost:
+            self.ip = None
+        if self.main_containers_done() or (lost and self.never_restarts_after_running()):
+            # Upstream's KillPod: nothing will run again, so what still runs stops (a Job's pod completes).
             self.stop_containers(self.pod_grace())
             return
+        if lost and self.uid not in _section(self.ctx.memory, "sandbox_failures"):
+            self.event(None, "SandboxChanged", SANDBOX_CHANGED)
+        if self.ip is None:
+            self.sandbox_ensure()
         if self.sync_init_containers():
             for container in self.containers:
                 self.sync_container(container)
+
+    def sandbox_lost(self) -> bool:
+        """The kubelet gave the pod a sandbox, and the runtime no longer has it up."""
+        return self.ip is not None and self.ctx.sandboxes is not None and self.uid not in self.ctx.sandboxes
+
+    def never_restarts_after_running(self) -> bool:
+        """restartPolicy Never, and a container has run: no new sandbox would have work to do."""
+        names = [c["name"] for c in self.init_containers + self.containers]
+        return self.spec.get("restartPolicy", "Always") == "Never" and any(self.runs(name) for name in names)
 
     def main_containers_done(self) -> bool:
         """Every main container has exited and none will be restarted."""
@@ -1322,16 +1340,18 @@ def plan_node(
     memory: dict | None = None,
     sandbox: str = "",
     only: frozenset[str] | None = None,
+    sandboxes: frozenset[str] | None = None,
 ) -> NodePlan:
     """Plan one pass of the kubelet of `node` for the pods bound to it (`spec.nodeName`).
 
-    `observed` is what the runtime reports, `memory` what earlier passes recorded with
-    `outcome_record`, `sandbox` the sandbox uid that goes into every PodRef. `only` limits the
-    pass to those pods (the others are still known, not orphans); the wake-up then covers only
-    them."""
+    `observed` is what the runtime reports, `sandboxes` the pods whose sandbox it has up (None
+    when it was not asked), `memory` what earlier passes recorded with `outcome_record`, `sandbox`
+    the sandbox uid that goes into every PodRef. `only` limits the pass to those pods (the others
+    are still known, not orphans); the wake-up then covers only them."""
     memory = memory or {}
     name = node["metadata"]["name"]
-    context = _Context(now, backoff, memory, _runs_by_container(observed), _host_ip(node), sandbox, name)
+    runs = _runs_by_container(observed)
+    context = _Context(now, backoff, memory, runs, _host_ip(node), sandbox, name, sandboxes)
     mine = sorted(
         (p for p in pods if p.get("spec", {}).get("nodeName") == name),
         key=lambda p: (p["metadata"].get("namespace", ""), p["metadata"]["name"]),

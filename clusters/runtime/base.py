@@ -181,6 +181,16 @@ class Runtime(Protocol):
     def pod_remove(self, pod: PodRef) -> None:
         """Remove every container of the pod and its sandbox; keep persistent volumes."""
 
+    def pod_containers_remove(self, pod: PodRef) -> None:
+        """Remove every container of the pod and its sandbox, and keep all of its volumes, emptyDirs
+        too: what a node's reboot leaves (an idle sandbox is paused this way). The next
+        pod_sandbox_ensure finds the volumes again."""
+
+    def pod_sandboxes(self, *, node: str) -> set[str]:
+        """The uids of the node's pods whose sandbox is up (upstream's SANDBOX_READY). A pod the
+        kubelet gave a sandbox that is not among them has lost it (removed, or its engine
+        restarted): its containers are cut off, and the kubelet restarts them in a new one."""
+
     def observe(self, *, node: str) -> list[ContainerObservation]:
         """Every container this runtime runs for the node: the newest run of each container and, while
         the runtime keeps it, the run before (the kubelet's garbage collection keeps one dead

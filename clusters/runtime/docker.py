@@ -851,6 +851,7 @@ class DockerRuntime:
         info = self._inspect_own(name)
         fresh = False
         if info is None:
+            self._cut_off_stop(pod)  # containers left by a sandbox that was removed
             self._teaching_images()
             self._network_ensure(network, internal=True)
             self._volumes_ensure(pod, volumes)
@@ -920,10 +921,7 @@ class DockerRuntime:
             if info is None:
                 raise RuntimeError_(f"pod sandbox {name} vanished while it was being made")
         if not info["State"].get("Running"):
-            # A dead sandbox means a new network namespace: the pod's running containers are cut off
-            # from it, so they are stopped and the kubelet starts them again (SandboxChanged).
-            for container in self._containers(**{POD_UID: pod.uid, DOCKER_TYPE: "container"}, all=False):
-                self.api.stop(container["Id"], timeout=0)
+            self._cut_off_stop(pod)
             self.api.start(info["Id"])
             info = self._inspect_own(name)
             fresh = True
@@ -932,6 +930,18 @@ class DockerRuntime:
         if not address:
             raise RuntimeError_(f"pod sandbox {name} has no address on network {network}")
         return address
+
+    def _cut_off_stop(self, pod: PodRef) -> None:
+        """A new sandbox means a new network namespace: containers still running in the old one are
+        cut off from the pod's address, so they are stopped and the kubelet starts them again in
+        the new one (SandboxChanged)."""
+        for container in self._containers(**{POD_UID: pod.uid, DOCKER_TYPE: "container"}, all=False):
+            self.api.stop(container["Id"], timeout=0)
+
+    def pod_sandboxes(self, *, node: str) -> set[str]:
+        """The uids of the node's pods whose pause container runs."""
+        running = self._containers(**{NODE: node, DOCKER_TYPE: "podsandbox"}, all=False)
+        return {(container.get("Labels") or {}).get(POD_UID, "") for container in running} - {""}
 
     def pod_ip(self, pod: PodRef) -> str:
         """The pod's address on the sandbox network, or "" when it has no running sandbox."""
@@ -945,12 +955,21 @@ class DockerRuntime:
         self._own(pod)
         self._pod_remove(pod.uid)
 
-    def _pod_remove(self, pod_uid: str) -> None:
+    def pod_containers_remove(self, pod: PodRef) -> None:
+        """Remove every container of the pod and its pause container; its volumes stay, emptyDirs
+        too, labelled with the pod's uid, for the next pod_sandbox_ensure to mount again."""
+        self._own(pod)
+        self._pod_containers_remove(pod.uid)
+
+    def _pod_containers_remove(self, pod_uid: str) -> None:
         containers = self._containers(**{POD_UID: pod_uid})
         # The pod's containers first: the pause owns the namespace they run in.
         containers.sort(key=lambda container: (container.get("Labels") or {}).get(DOCKER_TYPE) == "podsandbox")
         for container in containers:
             self._remove_container(container["Id"])
+
+    def _pod_remove(self, pod_uid: str) -> None:
+        self._pod_containers_remove(pod_uid)
         volumes = self.api.volumes(filters={"label": label_filters(**{SANDBOX: self.sandbox, POD_UID: pod_uid})})
         for volume in volumes.get("Volumes") or []:
             self._files_written.pop(volume["Name"], None)

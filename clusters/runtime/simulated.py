@@ -603,7 +603,10 @@ class SimulatedRuntime:
         """`subdomain` and `ports` name the pod on a network and publish its hostPorts: the
         simulated runtime has no network, so it only hands out an address."""
         pods = self.state["pods"]
+        if not pods.get(pod.uid, {}).get("up", True):
+            pods[pod.uid]["up"] = True  # after pod_containers_remove: its volumes and address again
         if pod.uid not in pods:
+            self._cut_off_kill(pod.uid)
             pods[pod.uid] = {
                 "namespace": pod.namespace,
                 "name": pod.name,
@@ -799,8 +802,15 @@ class SimulatedRuntime:
     def container_kill(self, pod: PodRef, name: str) -> None:
         """SIGKILL from outside, now: the run ends as one the kernel killed (137, "Error") — its
         program never gets to handle it, and no stop of the kubelet's is pending."""
+        self._kill([run for run in self.state["runs"].values() if (run["pod"], run["name"]) == (pod.uid, name)])
+
+    def _cut_off_kill(self, pod_uid: str) -> None:
+        """Runs left from a sandbox that was lost end as Docker's do when a new one is made: killed."""
+        self._kill([run for run in self.state["runs"].values() if run["pod"] == pod_uid])
+
+    def _kill(self, runs: list[dict]) -> None:
         now = self.clock()
-        for run in self._runs(pod.uid, name):
+        for run in runs:
             self._advance(run, now)
             if run["state"] != "exited":
                 self._apply(run, _exited(run["state"], 0, 137), now)
@@ -813,6 +823,12 @@ class SimulatedRuntime:
         a node reboot leaves. The next pod_sandbox_ensure finds them again."""
         for key in [k for k, r in self.state["runs"].items() if r["pod"] == pod.uid]:
             del self.state["runs"][key]
+        if pod.uid in self.state["pods"]:
+            self.state["pods"][pod.uid]["up"] = False
+
+    def pod_sandboxes(self, *, node: str) -> set[str]:
+        pods = self.state["pods"]
+        return {uid for uid in pods if pods[uid].get("up", True) and self._on_node(uid, node)}
 
     def _forget_pod(self, uid: str) -> None:
         self.state["pods"].pop(uid, None)

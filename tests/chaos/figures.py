@@ -23,6 +23,7 @@ TRIALS = (
     "redis_restart_during_burst",
     "docker_engine_restart",
     "container_removed",
+    "pod_sandbox_removed",
     "postgres_restart",
 )
 

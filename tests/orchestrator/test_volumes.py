@@ -187,12 +187,14 @@ IDLE_WORK = textwrap.dedent(
     kind: Pod
     metadata: {name: keeper}
     spec:
-      volumes: [{name: notes, persistentVolumeClaim: {claimName: notes}}]
+      volumes:
+      - {name: notes, persistentVolumeClaim: {claimName: notes}}
+      - {name: scratch, emptyDir: {}}
       containers:
       - name: main
         image: busybox:1.36
         command: [sleep, "3600"]
-        volumeMounts: [{name: notes, mountPath: /notes}]
+        volumeMounts: [{name: notes, mountPath: /notes}, {name: scratch, mountPath: /scratch}]
     """
 )
 
@@ -213,12 +215,15 @@ def running(stack, runtime: str, namespace: str) -> dict:
     }
     found["containers"] = found["namespace"] = []
     if runtime == "docker":
-        containers = engine_client().containers.list(
+        # The low-level list: the SDK's list inspects each container after listing, and one the
+        # kubelet removes in between would fail the inspection.
+        containers = engine_client().api.containers(
             all=True, filters={"label": [f"kube-tutor.sandbox={uuid.UUID(uid).hex}"]}
         )
-        found["containers"] = sorted(c.name for c in containers)
+        names = {c["Names"][0].lstrip("/"): c["Labels"] for c in containers}
+        found["containers"] = sorted(names)
         found["namespace"] = sorted(
-            c.name for c in containers if c.labels.get("io.kubernetes.pod.namespace") == namespace
+            n for n, labels in names.items() if labels.get("io.kubernetes.pod.namespace") == namespace
         )
     return found
 
@@ -230,7 +235,8 @@ def test_an_idle_sandbox_is_paused_and_restored_from_its_objects(cluster, kubect
     kubectl("apply", "-f", "-", input=IDLE_WORK)
     kubectl("rollout", "status", "deployment/web", "--timeout=90s", timeout=120)
     eventually(lambda: ready(pod(kubectl, "keeper")), timeout=60)
-    kubectl("exec", "keeper", "--", "sh", "-c", "echo kept through the pause > /notes/file")
+    for folder in ("notes", "scratch"):  # a claim, and an emptyDir: the pod lives on, so does its emptyDir
+        kubectl("exec", "keeper", "--", "sh", "-c", f"echo kept through the pause > /{folder}/file")
     before = {p["metadata"]["name"]: p["metadata"]["uid"] for p in pods(kubectl, "app=web")}
     before["keeper"] = pod(kubectl, "keeper")["metadata"]["uid"]
     if runtime == "docker":
@@ -257,7 +263,8 @@ def test_an_idle_sandbox_is_paused_and_restored_from_its_objects(cluster, kubect
     assert claim["status"]["phase"] == "Bound"
     # An exec and a log read while the containers are being recreated wait for them, then run.
     assert kubectl("logs", "deployment/web").returncode == 0
-    assert kubectl("exec", "keeper", "--", "cat", "/notes/file").stdout == "kept through the pause\n"
+    kept = kubectl("exec", "keeper", "--", "cat", "/notes/file", "/scratch/file").stdout
+    assert kept == "kept through the pause\n" * 2
 
     def restored():
         """the same pods, each running again and ready, counted as restarted once"""

@@ -217,3 +217,33 @@ def test_a_persistent_volume_keeps_its_files_after_its_pod_is_gone(runtime):
     runtime.container_start(second, reader, restart=0, env={}, volumes=claim)
     assert reaches(runtime, second, "main", "exited").exit_code == 0
     assert [line for _, line in runtime.logs(second, "main", restart=0, since=None)] == ["kept"]
+
+
+def test_a_pod_whose_containers_are_removed_keeps_its_empty_dir_for_its_next_sandbox(runtime):
+    pod, kept = runtime.pod("rebooted"), [VolumeSpec("cache", "emptyDir")]
+    mounts = [{"name": "cache", "mountPath": "/cache"}]
+    assert runtime.image_pull("busybox:1.36", policy="IfNotPresent").ok
+    runtime.pod_sandbox_ensure(pod, hostname=pod.name, volumes=kept)
+    assert pod.uid in runtime.pod_sandboxes(node=runtime.node)
+    counter = {**shell("main", "echo run >> /cache/runs; cat /cache/runs"), "volumeMounts": mounts}
+    runtime.container_start(pod, counter, restart=0, env={}, volumes=kept)
+    assert reaches(runtime, pod, "main", "exited").exit_code == 0
+
+    runtime.pod_containers_remove(pod)  # what a node's reboot leaves: nothing runs, the volume stays
+    assert runs(runtime, pod) == []
+    assert pod.uid not in runtime.pod_sandboxes(node=runtime.node)
+    runtime.pod_sandbox_ensure(pod, hostname=pod.name, volumes=kept)
+    runtime.container_start(pod, counter, restart=1, env={}, volumes=kept)
+    assert reaches(runtime, pod, "main", "exited", restart=1).exit_code == 0
+    assert [line for _, line in runtime.logs(pod, "main", restart=1, since=None)] == ["run", "run"]
+
+
+def test_the_sandboxes_up_are_the_nodes_pods_with_one(runtime):
+    pod, other = runtime.pod("up"), runtime.pod("gone")
+    start(runtime, pod, WEB)
+    start(runtime, other, WEB)
+    assert {pod.uid, other.uid} <= runtime.pod_sandboxes(node=runtime.node)
+    runtime.pod_remove(other)
+    assert pod.uid in runtime.pod_sandboxes(node=runtime.node)
+    assert other.uid not in runtime.pod_sandboxes(node=runtime.node)
+    assert runtime.pod_sandboxes(node="a-node-with-nothing") == set()

@@ -12,6 +12,7 @@ import pytest
 from clusters.controllers.actions import Delete, Event, Patch
 from clusters.controllers.kubelet import (
     FAST_BACKOFF,
+    SANDBOX_CHANGED,
     UPSTREAM_BACKOFF,
     EnsureSandbox,
     NodePlan,
@@ -104,6 +105,7 @@ class World:
             backoff=self.backoff,
             memory=self.memory,
             sandbox="sandbox-1",
+            sandboxes=frozenset(self.runtime.pod_sandboxes(node="node-1")),
         )
 
     def step(self) -> NodePlan:
@@ -1067,6 +1069,31 @@ def test_a_sandbox_that_fails_to_start_is_reported_and_retried_after_a_growing_b
     world.settle()
     assert world.state()[0] == "running"
     assert "sandbox_failures" not in world.memory or world.memory["sandbox_failures"] == {}
+
+
+def test_a_lost_sandbox_is_made_again_and_its_containers_restarted_in_it():
+    world = World(pod())
+    world.settle()
+    assert world.state() == ("running", None, 0)
+    del world.runtime.state["pods"]["uid-web"]  # the pod's sandbox is gone (its pause removed by hand)
+    world.settle()
+    assert ("Normal", "SandboxChanged", SANDBOX_CHANGED) in world.events_since(0)
+    assert world.state() == ("running", None, 1)
+    assert world.container()["lastState"]["terminated"]["exitCode"] == 137
+    assert world.status()["podIP"] == world.memory["sandboxes"]["uid-web"]
+    assert world.events_since(0).count(("Normal", "SandboxChanged", SANDBOX_CHANGED)) == 1
+
+
+def test_a_pod_that_never_restarts_gets_no_new_sandbox_and_ends():
+    world = World(pod(restart="Never"))
+    world.settle()
+    assert world.state() == ("running", None, 0)
+    del world.runtime.state["pods"]["uid-web"]
+    world.settle()
+    assert world.status()["phase"] in ("Succeeded", "Failed")
+    assert world.state()[0] == "terminated"
+    assert "uid-web" not in world.runtime.pod_sandboxes(node="node-1")
+    assert "SandboxChanged" not in [reason for _, reason, _ in world.events_since(0)]
 
 
 def test_the_sandbox_gets_the_pods_subdomain_and_every_containers_ports():
