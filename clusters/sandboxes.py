@@ -26,7 +26,6 @@ NODE_CAPACITY = {"cpu": "2", "memory": "4Gi", "pods": "110", "ephemeral-storage"
 DEFAULT_STORAGE_CLASS = "standard"
 
 
-SYSTEM_NAMESPACE_LABELS = {"kube-system": {pod_security.ENFORCE_LABEL: pod_security.PRIVILEGED}}
 RUNTIME_VERSIONS = {"docker": "docker://20.10", "simulated": "kube-tutor-simulated://1"}
 
 
@@ -104,13 +103,13 @@ def _node(name: str, index: int, engine: str) -> dict:
 
 
 def _seed_objects(engine: str, network: str | None = None) -> list[dict]:
-    # Every namespace but kube-system enforces the sandbox's Pod Security level (the store labels
-    # them); kube-system is a cluster's own, labelled privileged as its system pods would need.
+    # The store labels each with the Pod Security level it enforces: the sandbox's, but privileged
+    # for kube-system, a cluster's own.
     namespaces = [
         {
             "apiVersion": "v1",
             "kind": "Namespace",
-            "metadata": {"name": name, "labels": SYSTEM_NAMESPACE_LABELS.get(name, {})},
+            "metadata": {"name": name},
         }
         for name in store.SYSTEM_NAMESPACES
     ]

@@ -309,10 +309,43 @@ def _admit_create(sandbox: Sandbox, resource: Resource, body: dict, limit_ranges
 
 
 def _default_pod_security(sandbox: Sandbox, body: dict) -> None:
-    """A new namespace without an enforce level gets the sandbox's (baseline unless an
-    instructor chose another), as a cluster whose admin labels every namespace would."""
+    """A namespace without an enforce level gets the one it must have (the sandbox's, baseline
+    unless an instructor chose another), as a cluster whose admin labels every namespace would."""
     labels = body["metadata"].setdefault("labels", {})
-    labels.setdefault(pod_security.ENFORCE_LABEL, sandbox.pod_security_level)
+    labels.setdefault(pod_security.ENFORCE_LABEL, _enforced_level(sandbox, body["metadata"]["name"]))
+
+
+# The admin's policy that keeps the learners' namespaces at the class's level, named as a cluster
+# admin would name a ValidatingAdmissionPolicy and its binding doing the same.
+LEVEL_POLICY = "kube-tutor-pod-security-level"
+
+
+def _enforced_level(sandbox: Sandbox, namespace: str) -> str:
+    """The enforce level a namespace must carry: kube-system is the system's own (privileged, as
+    its pods would need); every other one is at the sandbox's level, which its instructor sets."""
+    return pod_security.PRIVILEGED if namespace == "kube-system" else sandbox.pod_security_level
+
+
+def _admit_namespace_level(sandbox: Sandbox, resource: Resource, body: dict) -> None:
+    """A learner is the admin of their sandbox but not of their class's Pod Security level: a
+    namespace may enforce a stricter level than the one it must carry, never a looser one (the
+    level changes through the classroom's form). Refused in the words of a
+    ValidatingAdmissionPolicy's denial, the tool a cluster's admin would use for this."""
+    if resource.kind != "Namespace" or resource.group or body["metadata"].get("deletionTimestamp"):
+        return  # a namespace going away is never held up by its labels
+    name = body["metadata"]["name"]
+    wanted = _enforced_level(sandbox, name)
+    found = (body["metadata"].get("labels") or {}).get(pod_security.ENFORCE_LABEL)
+    if found in pod_security.LEVELS[pod_security.LEVELS.index(wanted) :]:
+        return
+    allowed = " or ".join(f'"{level}"' for level in pod_security.LEVELS[pod_security.LEVELS.index(wanted) :])
+    raise errors.forbidden(
+        resource,
+        name,
+        f"ValidatingAdmissionPolicy '{LEVEL_POLICY}' with binding '{LEVEL_POLICY}' denied request: "
+        f"{pod_security.ENFORCE_LABEL} must be {allowed}: the class's instructor set this sandbox's "
+        f'Pod Security level to "{wanted}", and a namespace may only be stricter, not "{found}"',
+    )
 
 
 def _admit_pod_security(
@@ -376,6 +409,7 @@ def _admit_validate(
         if refusal:
             raise errors.forbidden(resource, body["metadata"]["name"], refusal)
         _admit_pod_security(resource, body, namespace, warnings)
+        _admit_namespace_level(sandbox, resource, body)
     _charge_quotas(sandbox, resource, bodies, dry_run=dry_run)
     _admit_sandbox_pods(sandbox, resource, bodies)
 
@@ -408,6 +442,7 @@ def _admit_update(
     Service turned NodePort, a claim grown)."""
     if resource.kind == "Namespace" and not resource.group:
         _admit_pod_security(resource, new, None, warnings, old=old)
+        _admit_namespace_level(sandbox, resource, new)
         if warnings is not None:
             warnings.extend(_existing_pod_warnings(sandbox, new, old))
         return
@@ -770,6 +805,8 @@ def _write_update(
             merged.pop("status", None)
     merged = _decode(merged, resource, field_validation, warnings)
     merged = apply_defaults(merged, resource)  # once; `old` was defaulted when it was written
+    if resource.kind == "Namespace" and not resource.group and subresource is None:
+        _default_pod_security(sandbox, merged)  # put back when an update leaves it out
     if resource.kind == "ResourceQuota" and subresource != "status" and merged.get("spec") != old.get("spec"):
         merged["status"] = _quota_status(sandbox, merged, new=False)  # as for a new quota: binds at once
     merged["metadata"]["generation"] = old["metadata"].get("generation", 1) + (

@@ -1,6 +1,7 @@
 """Pod Security admission as the real kubectl shows it: the 403 word for word, the Warning on a
 Deployment whose template violates the level and its ReplicaSet's FailedCreate, the warnings of a
-namespace relabelled stricter, and a privileged namespace admitting what baseline refuses."""
+namespace relabelled stricter, a learner's relabelling to a looser level refused, and the instructor's
+privileged level admitting what baseline refuses."""
 
 from __future__ import annotations
 
@@ -90,8 +91,29 @@ def test_relabelling_a_namespace_stricter_warns_about_its_pods(kubectl):
     )
 
 
-def test_a_privileged_namespace_admits_what_baseline_refuses(kubectl):
-    kubectl("label", "ns", kubectl.namespace, f"{ENFORCE}=privileged", "--overwrite")
-    result = kubectl("apply", "-f", "-", input=json.dumps(PRIVILEGED_POD))
-    assert "pod/x created" in result.stdout
-    assert "Warning" not in result.stderr
+def test_the_learner_may_not_relax_the_level_and_the_instructor_may(kubectl, api_server):
+    refused = kubectl("label", "ns", kubectl.namespace, f"{ENFORCE}=privileged", "--overwrite", check=False)
+    assert refused.stderr.strip() == (
+        f'Error from server (Forbidden): namespaces "{kubectl.namespace}" is forbidden: ValidatingAdmissionPolicy '
+        "'kube-tutor-pod-security-level' with binding 'kube-tutor-pod-security-level' denied request: "
+        f'{ENFORCE} must be "baseline" or "restricted": the class\'s instructor set this sandbox\'s Pod Security '
+        'level to "baseline", and a namespace may only be stricter, not "privileged"'
+    )
+    assert kubectl.json("get", "namespace", kubectl.namespace)["metadata"]["labels"][ENFORCE] == "baseline"
+
+    def level(name: str):
+        ran = api_server.stack.manage("sandbox", "pod-security", "--owner", "alice", "--level", name)
+        assert ran.returncode == 0, ran.stderr
+        return ran
+
+    level("privileged")
+    try:
+        assert kubectl.json("get", "namespace", kubectl.namespace)["metadata"]["labels"][ENFORCE] == "privileged"
+        result = kubectl("apply", "-f", "-", input=json.dumps(PRIVILEGED_POD))
+        assert "pod/x created" in result.stdout
+        assert "Warning" not in result.stderr
+    finally:
+        tightened = level("baseline")
+    assert f'existing pods in namespace "{kubectl.namespace}" violate the new PodSecurity enforce level' in (
+        tightened.stderr
+    )

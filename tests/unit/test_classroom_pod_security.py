@@ -1,6 +1,8 @@
 """An instructor relaxes or tightens the Pod Security level of a class (Django's test client): the
 learners' namespaces are relabelled, the API enforces the new level, sandboxes made later get it."""
 
+import json
+
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
@@ -117,3 +119,33 @@ def test_only_the_classrooms_instructor_changes_its_level_and_only_to_a_level(cl
     assert Classroom.objects.get(pk=classroom.pk).pod_security_level == "baseline"
     page = logged_in(teacher).get(f"/classrooms/{classroom.pk}/")
     assert b"data-pod-security" in page.content
+
+
+def relabel(sandbox, namespace: str, labels_: dict | None) -> str | None:
+    """Apply the namespace with these labels (None: none at all) as a learner would."""
+    metadata = {"name": namespace} | ({"labels": labels_} if labels_ is not None else {})
+    return refusal(sandbox, json.dumps({"apiVersion": "v1", "kind": "Namespace", "metadata": metadata}))
+
+
+def test_a_learner_may_make_a_namespace_stricter_but_never_looser_than_the_class(classroom):
+    ada = User.objects.create_user("ada")
+    sandbox = services.classroom_join(learner=ada, code=classroom.join_code).sandbox
+
+    assert relabel(sandbox, "default", {ENFORCE_LABEL: "privileged"}) == (
+        "namespaces \"default\" is forbidden: ValidatingAdmissionPolicy 'kube-tutor-pod-security-level' with binding "
+        "'kube-tutor-pod-security-level' denied request: pod-security.kubernetes.io/enforce must be \"baseline\" or "
+        '"restricted": the class\'s instructor set this sandbox\'s Pod Security level to "baseline", and a namespace '
+        'may only be stricter, not "privileged"'
+    )
+    assert relabel(sandbox, "lab", {ENFORCE_LABEL: "privileged"}).startswith('namespaces "lab" is forbidden')
+    assert sandbox_snapshot(sandbox).get("Namespace", "", "lab") is None  # nothing half-written
+    assert labels(sandbox, "default")[ENFORCE_LABEL] == "baseline"
+
+    assert relabel(sandbox, "default", {ENFORCE_LABEL: "restricted"}) is None
+    assert labels(sandbox, "default")[ENFORCE_LABEL] == "restricted"
+    # An update that leaves the label out gets the class's level back, as a new namespace does.
+    assert relabel(sandbox, "default", {}) is None
+    assert labels(sandbox, "default")[ENFORCE_LABEL] == "baseline"
+    # kube-system is the system's own and stays privileged.
+    assert relabel(sandbox, "kube-system", {"team": "ops"}) is None
+    assert labels(sandbox, "kube-system")[ENFORCE_LABEL] == "privileged"

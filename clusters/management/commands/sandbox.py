@@ -8,7 +8,8 @@ from django.utils import timezone
 
 from clusters import idle
 from clusters.models import Sandbox
-from clusters.sandboxes import kubeconfig_render, sandbox_create, sandbox_delete
+from clusters.objects import pod_security
+from clusters.sandboxes import kubeconfig_render, sandbox_create, sandbox_delete, sandbox_pod_security_set
 
 
 def default_server() -> str:
@@ -35,6 +36,14 @@ class Command(BaseCommand):
         kubeconfig.add_argument("--owner", required=True)
         kubeconfig.add_argument("--name", default="default")
         kubeconfig.add_argument("--server", default=None, help="the API server address (default: make run's)")
+        level = commands.add_parser(
+            "pod-security",
+            help="set the Pod Security level a sandbox's namespaces enforce (a classroom's form does it for a "
+            "class): the learner may make a namespace stricter, never looser",
+        )
+        level.add_argument("--owner", required=True)
+        level.add_argument("--name", default="default")
+        level.add_argument("--level", required=True, choices=pod_security.LEVELS)
         commands.add_parser("list", help="list every sandbox")
         delete = commands.add_parser("delete", help="delete a sandbox and everything in it")
         delete.add_argument("--owner", required=True)
@@ -80,6 +89,11 @@ class Command(BaseCommand):
         self.stdout.write(
             kubeconfig_render(sandbox=self._sandbox(owner, name), server=server or default_server()), ending=""
         )
+
+    def handle_pod_security(self, *, owner: str, name: str, level: str, **options):
+        for warning in sandbox_pod_security_set(sandbox=self._sandbox(owner, name), level=level):
+            self.stderr.write(f"Warning: {warning}")
+        self.stdout.write(f'sandbox "{name}" of "{owner}" enforces Pod Security level "{level}"')
 
     def handle_list(self, **options):
         sandboxes = Sandbox.objects.select_related("owner").order_by("owner__username", "name")
