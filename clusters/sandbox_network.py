@@ -12,7 +12,6 @@ Sandboxes on the simulated runtime keep the usual service range, 10.96.0.0/12.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
 
 SERVICE_CIDR = ipaddress.ip_network("10.96.0.0/12")
 RESERVED_SERVICE_ADDRESSES = 10  # the first ones go to the API service and DNS, as on a real cluster
@@ -48,8 +47,3 @@ def cluster_ip_choose(network: str | None, used: set[str]) -> str | None:
         if int(address) - int(service.network_address) > RESERVED_SERVICE_ADDRESSES and str(address) not in used:
             return str(address)
     return None
-
-
-def network_choose(free: Iterable[str], taken: set[str]) -> str | None:
-    """The first subnet the engine has free that no other sandbox has been given."""
-    return next((subnet for subnet in free if subnet not in taken), None)

@@ -172,30 +172,28 @@ def sandbox_create(
     engine = engine_for(runtime)
     fast = settings.FAST_BACKOFF if fast_backoff is None else fast_backoff
     with transaction.atomic(), store.writing_as("kube-tutor: new sandbox"):
-        network = _network_for(engine)
         sandbox = Sandbox.objects.create(
             owner=owner,
             name=name,
             runtime=runtime,
             engine=engine,
             fast_backoff=fast,
-            network=network,
             pod_security_level=pod_security_level,
         )
+        if engine == "docker":
+            sandbox.network = _network_claim(sandbox)
+            sandbox.save(update_fields=["network"])
         _seed(sandbox)
     return sandbox
 
 
-def _network_for(engine: str) -> str | None:
-    """A Docker sandbox's subnet: one the engine has free and no other sandbox was given (the
-    unique column settles a race between two creations)."""
-    if engine != "docker":
-        return None
+def _network_claim(sandbox: Sandbox) -> str:
+    """A Docker sandbox's subnet, its network made in the engine at once (which settles races)."""
     # Imported here: the Docker SDK loads only in processes that use a Docker engine.
-    from clusters.runtime.docker import free_subnets
+    from clusters.runtime.docker import sandbox_network_claim
 
     taken = set(Sandbox.objects.exclude(network=None).values_list("network", flat=True))
-    network = sandbox_network.network_choose(free_subnets(), taken)
+    network = sandbox_network_claim(sandbox.uid.hex, taken)
     if network is None:
         raise SandboxError("no free subnet is left for a new sandbox network on this Docker engine")
     return network

@@ -1755,6 +1755,26 @@ def free_subnets(client: docker.DockerClient | None = None) -> Iterator[str]:
             yield str(subnet)
 
 
+def sandbox_network_claim(sandbox: str, taken: set[str], client: docker.DockerClient | None = None) -> str | None:
+    """Make a new sandbox's own network on the first free subnet that no other sandbox was given,
+    and return that subnet (None: none is left). Made at once rather than at the first pod: the
+    engine refuses a pool that overlaps another, so it settles a race between two creations, even
+    of two installations (or two test runs) sharing one engine, which no database can."""
+    for subnet in free_subnets(client):
+        if subnet in taken:
+            continue
+        try:
+            DockerRuntime(sandbox=sandbox, network=subnet, client=client)._network_ensure(
+                sandbox_network_name(sandbox), internal=True
+            )
+        except RuntimeError_ as error:
+            if "overlap" in str(error):
+                continue
+            raise
+        return subnet
+    return None
+
+
 # ---- exec streams ----
 
 

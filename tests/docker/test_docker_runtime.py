@@ -409,6 +409,23 @@ def test_a_sandbox_network_gets_a_subnet_of_its_own_when_the_engine_runs_out(run
     assert ipaddress.ip_address(address) in ipaddress.ip_network(SUBNET_POOL)
 
 
+def test_a_new_sandbox_claims_its_subnet_in_the_engine_and_passes_over_one_taken_meanwhile(runtime, monkeypatch):
+    """Two creations that saw the same subnet free (two databases sharing one engine): the engine
+    refuses the second's overlapping pool, and the claim moves on to the next subnet."""
+    first, second, *_ = docker_runtime.free_subnets(runtime.client)
+    assert docker_runtime.sandbox_network_claim(runtime.sandbox, set(), runtime.client) == first
+    stale = [first, second]  # listed before the first claim made its network
+    monkeypatch.setattr(docker_runtime, "free_subnets", lambda client=None: iter(stale))
+    other = DockerRuntime(sandbox=f"test{uuid.uuid4().hex[:12]}", node=NODE)
+    try:
+        assert docker_runtime.sandbox_network_claim(other.sandbox, set(), runtime.client) == second
+        assert docker_runtime.sandbox_network_claim(f"test{uuid.uuid4().hex[:12]}", {second}, runtime.client) is None
+        [made] = runtime.api.networks(names=[docker_runtime.sandbox_network_name(other.sandbox)])
+        assert made["IPAM"]["Config"][0]["Subnet"] == second
+    finally:
+        other.sandbox_remove()
+
+
 # ---- adoption, orphans and what is not ours ----
 
 

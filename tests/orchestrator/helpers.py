@@ -79,9 +79,9 @@ def containers_without_pod(stack, *, node: str = "") -> list[str]:
         "from clusters.models import Sandbox, StoredObject; from clusters.runtime.docker import engine_client; "
         "live = set(str(u) for u in StoredObject.objects.filter(kind='Pod').values_list('uid', flat=True)); "
         "sandbox = Sandbox.objects.get().uid.hex; "
-        f"containers = engine_client().containers.list(all=True, filters={{'label': [{labels}]}}); "
-        "print('\\n'.join(c.name for c in containers "
-        "if 'io.kubernetes.pod.uid' in c.labels and c.labels['io.kubernetes.pod.uid'] not in live))",
+        f"containers = engine_client().api.containers(all=True, filters={{'label': [{labels}]}}); "
+        "print('\\n'.join(c['Names'][0].lstrip('/') for c in containers "
+        "if c['Labels'].get('io.kubernetes.pod.uid') not in live | {None}))",
     )
     assert found.returncode == 0, found.stderr
     return found.stdout.split()
@@ -95,9 +95,9 @@ def pod_containers(stack, namespace: str) -> list[str]:
         "-c",
         "from clusters.models import Sandbox; from clusters.runtime.docker import engine_client; "
         "sandbox = Sandbox.objects.get().uid.hex; "
-        "containers = engine_client().containers.list(all=True, filters={'label': ["
+        "containers = engine_client().api.containers(all=True, filters={'label': ["
         f"f'kube-tutor.sandbox={{sandbox}}', 'io.kubernetes.pod.namespace={namespace}']}}); "
-        "print('\\n'.join(c.name for c in containers))",
+        "print('\\n'.join(c['Names'][0].lstrip('/') for c in containers))",
     )
     assert found.returncode == 0, found.stderr
     return found.stdout.split()
