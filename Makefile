@@ -16,6 +16,7 @@ help:
 	@echo "make setup    everything make run does, but do not start"
 	@echo "make test     start Redis, PostgreSQL, Docker and Chromium (installing what is missing, as root), lint, run every test"
 	@echo "make lint     ruff check and format check, and the import contracts (pyproject.toml)"
+	@echo "make compose-smoke  build the app image and run docker-compose.yml for real: every part healthy, a learner's flow, torn down"
 	@echo "make chaos    the fault trials (tests/chaos): kill, restart and remove what the app runs on; figures in var/artifacts/chaos.json"
 
 $(VENV)/.runtime-installed: requirements.txt
@@ -59,4 +60,11 @@ chaos: $(VENV)/.dev-installed
 	DATABASE_URL=$$TEST_DATABASE_URL REDIS_URL=$$TEST_REDIS_URL $(PY) -m pytest tests/chaos $(PYTEST_ARGS) && \
 	$(PY) -m tests.chaos.figures --since $$started
 
-.PHONY: help setup run lint test chaos
+# The compose stack from this checkout: local base, Redis and PostgreSQL images where no registry
+# answers (scripts/base-image), then tests/compose; figures in var/artifacts/compose-smoke.json.
+compose-smoke: $(VENV)/.dev-installed
+	trap 'scripts/test-services down' EXIT; \
+	scripts/test-services up && source $${TUTOR_SERVICES_DIR:-/tmp/kube-tutor-test-services}/env && \
+	TUTOR_COMPOSE_SMOKE=1 $(PY) -m pytest tests/compose -s $(PYTEST_ARGS)
+
+.PHONY: help setup run lint test chaos compose-smoke

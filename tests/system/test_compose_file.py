@@ -1,4 +1,4 @@
-"""docker-compose.yml validated by Debian's docker-compose (bringing the stack up comes later)."""
+"""docker-compose.yml validated by Debian's docker-compose (`make compose-smoke` brings it up: tests/compose)."""
 
 import os
 import subprocess
@@ -34,13 +34,14 @@ def test_the_compose_file_validates_and_runs_every_part_of_the_app():
         assert "healthcheck" in config["services"][name], f"{name} has no healthcheck"
 
 
-def test_only_the_worker_is_given_the_docker_socket():
+def test_only_web_and_worker_are_given_the_docker_socket():
+    """The worker runs the containers; web opens exec, attach and port-forward streams into them."""
     services_with_socket = {
         name
         for name, service in compose_config()["services"].items()
         if any("docker.sock" in str(volume) for volume in service.get("volumes", []))
     }
-    assert services_with_socket == {"worker"}
+    assert services_with_socket == {"web", "worker"}
 
 
 def test_postgres_keeps_its_data_in_a_named_volume():

@@ -1,0 +1,198 @@
+"""The compose stack for real (`make compose-smoke`): the app image built from a clean checkout,
+docker-compose.yml brought up with Debian's docker-compose, every part healthy, a learner's flow
+over HTTP and kubectl, then everything torn down. No registry answers here, so the base, Redis and
+PostgreSQL images are local stand-ins (scripts/base-image); the compose file is the one users run.
+
+Build, start and flow times go to var/artifacts/compose-smoke.json."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests import services
+from tests.kubectl.conftest import Kubectl
+from tests.system.stack import REPO, free_port, wait_for
+
+pytestmark = [pytest.mark.system, pytest.mark.docker]
+
+ARTIFACT = REPO / "var" / "artifacts" / "compose-smoke.json"
+DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - {name: web, image: nginx:1.27, ports: [{containerPort: 80}]}
+"""
+
+
+class Compose:
+    """docker-compose on the repository's compose file, as a project of this run's own."""
+
+    def __init__(self, env: dict[str, str]):
+        self.env = env
+
+    def __call__(self, *args: str, timeout: float = 600, check: bool = True) -> subprocess.CompletedProcess:
+        result = subprocess.run(
+            [services.command("docker-compose"), "-f", "docker-compose.yml", *args],
+            cwd=REPO,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if check:
+            assert result.returncode == 0, f"docker-compose {' '.join(args)}:\n{result.stdout}\n{result.stderr}"
+        return result
+
+
+def timed(figures: dict, key: str, action):
+    started = time.monotonic()
+    result = action()
+    figures[key] = round(time.monotonic() - started, 1)
+    return result
+
+
+@pytest.fixture(scope="module")
+def stack():
+    services.docker_engine()
+    figures: dict = {}
+    made = timed(figures, "local_images_s", lambda: subprocess.run(["scripts/base-image"], cwd=REPO, check=False))
+    assert made.returncode == 0, "scripts/base-image failed (its output is above)"
+    port = free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "REDIS_URL", "TUTOR_"))},
+        "COMPOSE_PROJECT_NAME": f"kube-tutor-smoke-{uuid.uuid4().hex[:8]}",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "POSTGRES_PASSWORD": secrets.token_urlsafe(16),
+        "PORT": str(port),
+        "BASE_IMAGE": "kube-tutor-base:trixie",
+        "REDIS_IMAGE": "kube-tutor-redis:local",
+        "POSTGRES_IMAGE": "kube-tutor-postgres:local",
+        "BUILD_NETWORK": "host",
+        "DOCKER_GID": str(Path("/var/run/docker.sock").stat().st_gid),
+        "TUTOR_RUNTIME": "docker",
+    }
+    compose = Compose(env)
+    timed(figures, "build_s", lambda: compose("build", "--quiet", timeout=1200))
+    try:
+        timed(figures, "up_s", lambda: compose("up", "-d", timeout=600))
+        url = f"http://127.0.0.1:{port}"
+        timed(figures, "healthy_s", lambda: wait_for(lambda: healthy(url), timeout=240, what="/healthz all ok"))
+        # Worker and beat run their first health check after its 30 s interval.
+        timed(
+            figures,
+            "all_containers_healthy_s",
+            lambda: wait_for(lambda: every_container_healthy(compose), timeout=240, what="every container healthy"),
+        )
+        yield compose, url, figures
+    finally:
+        logs = compose("logs", "--no-color", "--tail", "200", check=False).stdout
+        (REPO / "var" / "artifacts").mkdir(parents=True, exist_ok=True)
+        (REPO / "var" / "artifacts" / "compose-smoke.log").write_text(logs)
+        # What the worker started for sandboxes lives in the engine, outside the compose project.
+        compose("exec", "-T", "worker", "python", "manage.py", "sandbox", "clean-engine", check=False, timeout=120)
+        timed(figures, "down_s", lambda: compose("down", "--volumes", "--remove-orphans", timeout=300))
+        ARTIFACT.write_text(json.dumps(figures, indent=2) + "\n")
+        print(json.dumps({"compose_smoke": figures}))
+
+
+def healthy(url: str) -> bool:
+    try:
+        report = requests.get(f"{url}/healthz", timeout=5).json()
+    except (requests.RequestException, ValueError):
+        return False
+    return report["status"] == "ok" and all(
+        report[part] == "ok" for part in ("database", "broker", "worker", "runtime")
+    )
+
+
+SERVICES = ("web", "worker", "beat", "redis", "postgres")
+
+
+def every_container_healthy(compose: Compose) -> bool:
+    listed = compose("ps").stdout.splitlines()
+    return all(any(f"_{service}_1 " in line and "(healthy)" in line for line in listed) for service in SERVICES)
+
+
+def csrf(session: requests.Session, url: str) -> str:
+    page = session.get(url, timeout=30)
+    assert page.status_code == 200, page.text[:500]
+    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+
+
+def test_every_service_is_healthy_and_the_app_logs_json_lines(stack):
+    compose, _, _ = stack
+    assert every_container_healthy(compose), compose("ps").stdout
+    for service, logger in (("web", "uvicorn.error"), ("worker", "celery.worker.consumer.connection")):
+        lines = compose("logs", "--no-color", "--no-log-prefix", service).stdout.splitlines()
+        records = [json.loads(line) for line in lines if line.startswith("{")]
+        assert any(r["logger"] == logger and r["level"] == "INFO" and r["time"] for r in records), lines[-20:]
+
+
+def test_the_stack_serves_a_learner_from_sign_up_to_kubectl(stack, tmp_path):
+    _, url, figures = stack
+    report = requests.get(f"{url}/healthz", timeout=5).json()
+    assert (report["database_vendor"], report["broker_transport"]) == ("postgresql", "redis"), report
+    assert report["runtime_kind"] == "docker", report
+    # Static files are served by the app itself (whitenoise), by their hashed names; DEBUG is off.
+    home = requests.get(url, timeout=30)
+    assert home.status_code == 200
+    stylesheets = re.findall(r'href="(/static/[^"]+\.css)"', home.text)
+    assert stylesheets, home.text[:1000]
+    assert requests.get(url + stylesheets[0], timeout=10).status_code == 200
+    missing = requests.get(f"{url}/no-such-page", timeout=10)
+    assert missing.status_code == 404
+    assert "Traceback" not in missing.text
+
+    learner = requests.Session()
+    started = time.monotonic()
+    token = csrf(learner, f"{url}/accounts/signup/")
+    password = secrets.token_urlsafe(12)
+    signed_up = learner.post(
+        f"{url}/accounts/signup/",
+        data={"csrfmiddlewaretoken": token, "username": "learner1", "password1": password, "password2": password},
+        timeout=30,
+    )
+    assert signed_up.status_code == 200, signed_up.text[:1000]
+    assert "sessionid" in learner.cookies, signed_up.text[:1000]
+    headers = {"X-CSRFToken": learner.cookies["csrftoken"], "Referer": url}
+
+    if not learner.get(f"{url}/api/sandboxes/", timeout=30).json():
+        created = learner.post(f"{url}/api/sandboxes/", json={"name": "default"}, headers=headers, timeout=60)
+        assert created.status_code == 201, created.text
+    sandbox = learner.get(f"{url}/api/sandboxes/default/", timeout=30).json()
+    assert sandbox["engine"] == "docker", sandbox
+
+    applied = learner.post(
+        f"{url}/api/sandboxes/default/apply/", json={"manifest": DEPLOYMENT}, headers=headers, timeout=60
+    )
+    assert applied.status_code == 200, applied.text
+    assert [r["result"] for r in applied.json()["results"]] == ["created"]
+
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(learner.get(f"{url}/api/sandboxes/default/kubeconfig/", timeout=30).text)
+    kubectl = Kubectl(kubeconfig=kubeconfig, home=tmp_path, namespace="default")
+    kubectl("rollout", "status", "deployment/web", "--timeout=180s", timeout=200)
+    pods = kubectl.json("get", "pods", "-l", "app=web")["items"]
+    assert [p["status"]["phase"] for p in pods] == ["Running", "Running"], pods
+    figures["learner_flow_s"] = round(time.monotonic() - started, 1)
+    # The pods are real containers the worker started, and answer from inside the sandbox.
+    answer = kubectl("exec", pods[0]["metadata"]["name"], "--", "wget", "-qO-", "http://localhost/")
+    assert pods[0]["metadata"]["name"] in answer.stdout
