@@ -244,12 +244,30 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
 }
 
+# LOG_FORMAT=json (the compose stack's): one JSON object per line on stdout, with time, level,
+# logger and process, for a log collector; uvicorn's own loggers go through it too. Celery leaves
+# the root logger alone (CELERY_WORKER_HIJACK_ROOT_LOGGER), so worker and beat log the same way.
+LOG_FORMAT = env_choice("LOG_FORMAT", "text", ("text", "json"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "text": {"format": "%(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s",
+            "datefmt": "%Y-%m-%dT%H:%M:%S%z",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}
+        | ({"stream": "ext://sys.stdout"} if LOG_FORMAT == "json" else {})
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+if LOG_FORMAT == "json":
+    LOGGING["loggers"] = {name: {"handlers": ["console"], "propagate": False} for name in ("uvicorn", "uvicorn.access")}
 
 # --- Celery -------------------------------------------------------------------------------
 # The database is the source of truth; the broker only carries wake-ups. Without Redis the
