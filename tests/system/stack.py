@@ -24,7 +24,9 @@ import psycopg
 
 REPO = Path(__file__).resolve().parents[2]
 # Variables that would point a stack at the outer test run's services.
-OUTER_SERVICE_VARIABLES = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "TUTOR_BROKER_KEY_PREFIX")
+# What a stack does not inherit from the test process: its services, and the runtime the test
+# process defaults to (tests/environment.py); a stack's extra_env names its own.
+OUTER_SERVICE_VARIABLES = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "TUTOR_BROKER_KEY_PREFIX", "TUTOR_RUNTIME")
 
 
 def free_port() -> int:
