@@ -5,14 +5,17 @@ from __future__ import annotations
 import copy
 import fcntl
 import json
+import logging
 import os
 import tempfile
 from pathlib import Path
 
 import yaml
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerUnreachable
 
 from clusters import faults, sandbox_network, store
 from clusters.models import AccessToken, Change, Sandbox, StoredObject
@@ -22,6 +25,8 @@ from clusters.objects.times import format_time
 from clusters.runtime.selection import runtime_status
 
 NODE_NAMES = ("node-1", "node-2")
+log = logging.getLogger(__name__)
+
 NODE_CAPACITY = {"cpu": "2", "memory": "4Gi", "pods": "110", "ephemeral-storage": "20Gi"}
 DEFAULT_STORAGE_CLASS = "standard"
 
@@ -242,8 +247,23 @@ def sandbox_pod_security_set(*, sandbox: Sandbox, level: str) -> list[str]:
     return warnings
 
 
+ENGINE_FORGET = "clusters.tasks.sandbox_engine_remove"
+
+
 def sandbox_delete(*, sandbox: Sandbox) -> None:
+    """Delete the sandbox and everything stored of it; once that commits, a worker removes what
+    the Docker engine ran for it (its kubelets, which would have, are gone with it)."""
+    uid, engine = sandbox.uid.hex, sandbox.engine
     sandbox.delete()
+    if engine == "docker":
+        transaction.on_commit(lambda: _engine_forget(uid))
+
+
+def _engine_forget(uid: str) -> None:
+    try:
+        current_app.send_task(ENGINE_FORGET, (uid,))
+    except BrokerUnreachable as error:
+        log.warning("broker unreachable: the engine keeps deleted sandbox %s's containers (%s)", uid, error)
 
 
 def kubeconfig_render(*, sandbox: Sandbox, server: str) -> str:

@@ -110,6 +110,15 @@ def pause_idle_sandboxes() -> int:
     return len(idle.sandboxes_idle_pause(now=timezone.now()))
 
 
+@shared_task(name="clusters.tasks.sandbox_engine_remove", ignore_result=True)
+def sandbox_engine_remove(uid: str) -> None:
+    """A deleted Docker sandbox's containers, volumes and networks removed from the engine."""
+    # Imported here: the Docker SDK loads only in processes that use a Docker engine.
+    from clusters.runtime.docker import DockerRuntime
+
+    DockerRuntime(sandbox=uid).sandbox_remove()
+
+
 @shared_task(name="clusters.tasks.compact_change_log")
 def compact_change_log() -> int:
     return change_log_compact(keep=settings.CHANGE_LOG_KEEP)
