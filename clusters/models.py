@@ -161,6 +161,8 @@ class WorkItem(models.Model):
     sandbox = models.ForeignKey(Sandbox, on_delete=models.CASCADE, related_name="work_items")
     key = models.CharField(max_length=100)  # "controllers" or "kubelet/<node>"
     dirty = models.BooleanField(default=True)
+    # When it last turned dirty: how long due work has waited (clusters.monitoring).
+    dirty_since = models.DateTimeField(null=True, blank=True, default=timezone.now)
     wake_at = models.DateTimeField(null=True, blank=True)
     leased_until = models.DateTimeField(null=True, blank=True)
     failures = models.PositiveIntegerField(default=0)

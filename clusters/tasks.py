@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from clusters import engine_watch, idle, workqueue
+from clusters import engine_watch, idle, monitoring, workqueue
 from clusters.controllers.manager import controllers_reconcile
 from clusters.kube_proxy import kube_proxy_reconcile, kube_proxy_stop
 from clusters.kubelet import kubelet_pause, kubelet_reconcile, node_leases_renew, sandboxes_with_leases_just_expired
@@ -30,7 +30,7 @@ def run_work(sandbox_id: int, key: str) -> None:
     if sandbox is None:
         return
     try:
-        with workqueue.running(sandbox_id, key):
+        with workqueue.running(sandbox_id, key), monitoring.reconcile_timed(key):
             wake_at = reconcile(sandbox, key, now=now)
     except Exception as error:
         delay = workqueue.work_failed(sandbox_id, key, error=traceback.format_exc(), now=timezone.now())
@@ -135,3 +135,18 @@ def follow_engine_events(sender=None, **kwargs) -> None:
 
     if engine_ping()[0]:
         engine_watch.follow_in_background()
+
+
+@worker_ready.connect
+def resync_at_start(sender=None, **kwargs) -> None:
+    """A controller that starts lists everything and reconciles it, as upstream's informers do: a
+    worker started after an outage, an upgrade or a restored backup converges every sandbox now,
+    not at the next full resync."""
+    resync.delay()
+
+
+@worker_ready.connect
+def serve_metrics(sender=None, **kwargs) -> None:
+    """This worker's reconcile and plan metrics for Prometheus, when TUTOR_WORKER_METRICS_PORT says where."""
+    if settings.WORKER_METRICS_PORT:
+        monitoring.worker_exporter_start(settings.WORKER_METRICS_PORT)

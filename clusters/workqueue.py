@@ -208,7 +208,9 @@ def work_request(sandbox_id: int, keys: list[str], *, send_always: bool = False)
     for key in keys:
         if (sandbox_id, key) == own:
             continue
-        turned_dirty = WorkItem.objects.filter(sandbox_id=sandbox_id, key=key, dirty=False).update(dirty=True)
+        turned_dirty = WorkItem.objects.filter(sandbox_id=sandbox_id, key=key, dirty=False).update(
+            dirty=True, dirty_since=timezone.now()
+        )
         if not turned_dirty:
             _, created = WorkItem.objects.get_or_create(sandbox_id=sandbox_id, key=key, defaults={"dirty": True})
             turned_dirty = created
@@ -287,7 +289,7 @@ def resync_due(*, now: datetime) -> int:
     """Send a message for every key that is due but may have none: its message was lost, or it
     was leased by a worker that died (the lease has run out; what it was doing is due again).
     Cheap (two queries when nothing is due), so it runs every few seconds."""
-    WorkItem.objects.filter(leased_until__lt=now).update(dirty=True, leased_until=None)
+    WorkItem.objects.filter(leased_until__lt=now).update(dirty=True, dirty_since=now, leased_until=None)
     free = Q(leased_until__isnull=True) | Q(leased_until__lt=now)
     due = WorkItem.objects.filter(free & (Q(dirty=True) | Q(wake_at__lte=now)))
     keys = list(due.order_by("sandbox_id", "key").values_list("sandbox_id", "key"))

@@ -42,6 +42,10 @@ try:
     NODE_STATUS_REPORT_SECONDS = env_float("TUTOR_NODE_STATUS_REPORT_SECONDS", 300.0)
     # How often the node monitor looks for expired leases (upstream's node-monitor-period: 5 s).
     NODE_MONITOR_SECONDS = env_float("TUTOR_NODE_MONITOR_SECONDS", 5.0)
+    # Prometheus: the bearer token that may read /metrics (unset: staff sessions only), and the
+    # port a worker serves its own metrics on (0: none).
+    METRICS_TOKEN = os.environ.get("TUTOR_METRICS_TOKEN", "")
+    WORKER_METRICS_PORT = int(env_float("TUTOR_WORKER_METRICS_PORT", 0))
     # New sandboxes back off crash loops from 1 s to 60 s (class time) instead of 10 s to 5 min.
     FAST_BACKOFF = env_bool("TUTOR_FAST_BACKOFF", False)
     # How often the HorizontalPodAutoscaler controller syncs each autoscaler (upstream: 15 s); a

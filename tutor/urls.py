@@ -2,11 +2,12 @@ from django.contrib import admin
 from django.urls import include, path
 
 from tutor import views
-from tutor.health.views import healthz
+from tutor.health.views import healthz, metrics
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics, name="metrics"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("tutor.accounts.urls")),
     path("accounts/", include("django.contrib.auth.urls")),

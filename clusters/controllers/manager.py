@@ -30,7 +30,7 @@ from types import ModuleType
 from django.conf import settings
 from django.utils import timezone
 
-from clusters import metrics
+from clusters import metrics, monitoring
 from clusters.controllers import horizontal_pod_autoscaler, job, refusals
 from clusters.controllers.actions import Event
 from clusters.controllers.actor import Outcome, actions_apply
@@ -215,11 +215,11 @@ def controllers_reconcile(
     work_left = False
     for _ in range(MAX_PASSES):
         held = refusals.held(remembered.values(), state, now)
-        actions = [
-            _signed(action, planner)
-            for planner, options in arguments
-            for action in planner.plan(state, now=now, **options, **_held_argument(planner, held))
-        ]
+        actions = []
+        for planner, options in arguments:
+            with monitoring.plan_timed(_name(planner)):
+                planned = list(planner.plan(state, now=now, **options, **_held_argument(planner, held)))
+            actions += [_signed(action, planner) for action in planned]
         actions = refusals.without_held(actions, held)
         arguments = [(planner, _remembered(sandbox, planner, options, state, now)) for planner, options in arguments]
         if not actions:

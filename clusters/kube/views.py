@@ -20,7 +20,7 @@ from django.middleware.csrf import CsrfViewMiddleware
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from clusters import errors, idle, logs, store
+from clusters import errors, idle, logs, monitoring, store
 from clusters.kube import discovery, health, metrics, openapi
 from clusters.kube.access import sandbox_for_request
 from clusters.kube.bodies import Body, BodyError, media_type, read_body, too_large_message
@@ -146,11 +146,24 @@ async def kube_api(request: HttpRequest, sandbox_uid: str, path: str = "", token
             # A stream lives for minutes: give back the connection reading the session used.
             await sync_to_async(_close_connection)()
             _check_resource(info)
-            return await follow(request, sandbox, info)
+            response = await follow(request, sandbox, info)
         except errors.ApiError as error:
             return _status_response(error)
+        if response.streaming and response.is_async:
+            verb = "WATCH" if follow is _watch else "GET"
+            response.streaming_content = monitoring.stream_counted(response.streaming_content, verb)
+        return response
     # Everything else is answered in one trip to the synchronous world (one database thread hop).
-    return await sync_to_async(_serve)(request, sandbox_uid, token, user, info)
+    started = time.perf_counter()
+    response = await sync_to_async(_serve)(request, sandbox_uid, token, user, info)
+    if info.target == "resource":
+        monitoring.API_SECONDS.labels(
+            monitoring.api_verb(request.method, named=info.name is not None),
+            # Only known resources: a made-up name per request would make a label value each.
+            monitoring.api_resource(info.resource.plural, info.subresource) if info.resource else "unknown",
+            str(response.status_code),
+        ).observe(time.perf_counter() - started)
+    return response
 
 
 def client_actor(headers) -> str:

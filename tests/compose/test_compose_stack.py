@@ -25,6 +25,7 @@ from tests.system.stack import REPO, free_port, wait_for
 
 pytestmark = [pytest.mark.system, pytest.mark.docker]
 
+METRICS_TOKEN = secrets.token_urlsafe(16)
 ARTIFACT = REPO / "var" / "artifacts" / "compose-smoke.json"
 DEPLOYMENT = """\
 apiVersion: apps/v1
@@ -88,6 +89,7 @@ def stack():
         "BUILD_NETWORK": "host",
         "DOCKER_GID": str(Path("/var/run/docker.sock").stat().st_gid),
         "TUTOR_RUNTIME": "docker",
+        "TUTOR_METRICS_TOKEN": METRICS_TOKEN,
     }
     compose = Compose(env)
     timed(figures, "build_s", lambda: compose("build", "--quiet", timeout=1200))
@@ -196,3 +198,10 @@ def test_the_stack_serves_a_learner_from_sign_up_to_kubectl(stack, tmp_path):
     # The pods are real containers the worker started, and answer from inside the sandbox.
     answer = kubectl("exec", pods[0]["metadata"]["name"], "--", "wget", "-qO-", "http://localhost/")
     assert pods[0]["metadata"]["name"] in answer.stdout
+    # Prometheus sees them too, with the stack's token.
+    scraped = requests.get(f"{url}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}, timeout=30)
+    assert scraped.status_code == 200
+    running = re.search(r'^kube_tutor_pods\{phase="Running"\} ([0-9.]+)$', scraped.text, re.MULTILINE)
+    assert running, scraped.text[:2000]
+    assert float(running.group(1)) >= 2
+    assert requests.get(f"{url}/metrics", timeout=30).status_code == 403

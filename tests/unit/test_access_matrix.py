@@ -88,6 +88,7 @@ MATRIX: list[Row] = [
     # --- public pages and accounts
     row("home",                      "GET",    "/",                                     200,   200, 200, 200, 200, 200),
     row("healthz",                   "GET",    "/healthz",                              200,   200, 200, 200, 200, 200),
+    row("metrics",                   "GET",    "/metrics",                              403,   403, 403, 403, 403, 200),
     row("signup",                    "GET",    "/accounts/signup/",                     200,   302, 302, 302, 302, 302),
     row("signup",                    "POST",   "/accounts/signup/",                     302,   302, 302, 302, 302, 302),
     row("guest",                     "POST",   "/accounts/guest/",                      302,   302, 302, 302, 302, 302),
