@@ -236,12 +236,13 @@ def _remove_and_time(cluster: Cluster, role: str) -> tuple[float, float]:
     return replaced, converged
 
 
-def test_a_managed_container_removed_with_docker_rm_is_replaced_within_one_resync(cluster):
+def _removal_trials(cluster: Cluster, role: str, trials: int, figure: str) -> None:
+    """`trials` removals of a `role` container, each replaced in the same pod, recorded as `figure`
+    with the resync interval and the seconds each took."""
     resync = float(cluster.stack.extra_env["TUTOR_RESYNC_INTERVAL"])
-    trials = 6
-    replaced, converged = zip(*(_remove_and_time(cluster, "container") for _ in range(trials)), strict=True)
+    replaced, converged = zip(*(_remove_and_time(cluster, role) for _ in range(trials)), strict=True)
     figures.record(
-        "container_removed",
+        figure,
         {
             "runtime": "docker",
             "trials": trials,
@@ -252,29 +253,18 @@ def test_a_managed_container_removed_with_docker_rm_is_replaced_within_one_resyn
             "lost": [],
         },
     )
-    # Within one resync, give or take the time the engine takes to start a container.
-    assert max(replaced) < resync + 3, replaced
+
+
+def test_a_managed_container_removed_with_docker_rm_is_replaced_in_its_pod(cluster):
+    # Each one is back within converge_time's deadline; how soon is a figure, not a test (bench/).
+    _removal_trials(cluster, "container", 6, "container_removed")
 
 
 def test_a_removed_pod_sandbox_is_made_again_and_its_pod_restarted_in_it(cluster):
     """Upstream's kubelet sees the sandbox gone, says SandboxChanged, and restarts the pod's
     containers in a new one: the old ones are cut off from the pod's address."""
-    resync = float(cluster.stack.extra_env["TUTOR_RESYNC_INTERVAL"])
     trials = 3
-    replaced, converged = zip(*(_remove_and_time(cluster, "pod-sandbox") for _ in range(trials)), strict=True)
-    figures.record(
-        "pod_sandbox_removed",
-        {
-            "runtime": "docker",
-            "trials": trials,
-            "faults_injected": trials,
-            "resync_interval_seconds": resync,
-            "replaced_seconds": figures.seconds(list(replaced)),
-            "converge_seconds": figures.seconds(list(converged)),
-            "lost": [],
-        },
-    )
+    _removal_trials(cluster, "pod-sandbox", trials, "pod_sandbox_removed")
     events = cluster.call("GET", "/api/v1/namespaces/default/events").body["items"]
     # One Event per pod, its count raised when the same pod's sandbox goes again (upstream's aggregation).
     assert sum(e.get("count", 1) for e in events if e["reason"] == "SandboxChanged") >= trials
-    assert max(replaced) < resync + 3, replaced

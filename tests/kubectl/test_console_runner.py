@@ -147,7 +147,7 @@ def test_the_time_limit_ends_a_watch(sandbox_console):
     assert outcome.end.reason is EndReason.TIMEOUT
     assert outcome.end.exit_code != 0
     assert outcome.notices == ["kubectl was stopped after 2 s, the time limit for this command."]
-    assert 2 <= elapsed < 6, elapsed
+    assert 2 <= elapsed < 20, elapsed
 
 
 def test_the_output_limit_stops_a_flood(sandbox_console):

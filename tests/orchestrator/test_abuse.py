@@ -225,11 +225,15 @@ def test_a_fork_bomb_a_memory_hog_and_a_cpu_burner_stay_in_their_containers(clus
     bomb = engine_container(kubectl.namespace, "bomb", "bomb")
     limit = bomb["HostConfig"]["PidsLimit"]
 
-    def bomb_at_its_limit():
-        return engine_stats(bomb["Id"])["pids_stats"].get("current", 0) >= limit
+    seen = []
 
-    eventually(bomb_at_its_limit, timeout=30)
-    assert engine_stats(bomb["Id"])["pids_stats"]["current"] == limit == 256
+    def bomb_at_its_limit():
+        seen.append(engine_stats(bomb["Id"])["pids_stats"].get("current", 0))
+        return seen[-1] >= limit
+
+    # Its 200m of CPU ramps it up slowly on a busy machine; once there, it stays there.
+    eventually(bomb_at_its_limit, timeout=120)
+    assert max(seen) == limit == 256
 
     # The memory hog is killed by the kernel at its limit, and kubectl says OOMKilled.
     def hog_terminated():
