@@ -17,6 +17,7 @@ help:
 	@echo "make test     start Redis, PostgreSQL, Docker and Chromium (installing what is missing, as root), lint, run every test"
 	@echo "make lint     ruff check and format check, and the import contracts (pyproject.toml)"
 	@echo "make compose-smoke  build the app image and run docker-compose.yml for real: every part healthy, a learner's flow, torn down"
+	@echo "make bench    every benchmark on real stacks, one JSON object (bench/results/latest.json); BENCH_QUICK=1 for a short run"
 	@echo "make chaos    the fault trials (tests/chaos): kill, restart and remove what the app runs on; figures in var/artifacts/chaos.json"
 
 $(VENV)/.runtime-installed: requirements.txt
@@ -67,4 +68,10 @@ compose-smoke: $(VENV)/.dev-installed
 	scripts/test-services up && source $${TUTOR_SERVICES_DIR:-/tmp/kube-tutor-test-services}/env && \
 	TUTOR_COMPOSE_SMOKE=1 $(PY) -m pytest tests/compose -s $(PYTEST_ARGS)
 
-.PHONY: help setup run lint test chaos compose-smoke
+# Every benchmark (bench/suite.py), each on a stack of its own, with the test services up.
+bench: $(VENV)/.dev-installed
+	trap 'scripts/test-services down' EXIT; \
+	scripts/test-services up && source $${TUTOR_SERVICES_DIR:-/tmp/kube-tutor-test-services}/env && \
+	$(PY) bench/suite.py
+
+.PHONY: help setup run lint test chaos compose-smoke bench

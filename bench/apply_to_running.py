@@ -153,7 +153,10 @@ def reconnect(api: Api) -> None:
 
 def remove_docker_sandboxes(bench) -> None:
     """Leave the engine as found: every container, volume and network of the benchmark's sandboxes.
-    The stack stops first: its kubelets would start the pods' containers again."""
+    The stack stops first: its kubelets would start the pods' containers again. On bench/suite.py's
+    stack, the suite deletes the sandboxes, and a worker their containers."""
+    if bench.shared:
+        return
     bench.stack.stop_all()
     bench.stack.manage("sandbox", "clean-engine")
 
@@ -259,6 +262,7 @@ def main() -> None:
         "pods": count,
         "worker": {"processes": options.workers, "pool": "threads", "concurrency": options.concurrency},
         "apply_to_running_ms": summary(total),
+        "apply_to_running_samples_ms": [round(value, 1) for value in total],
         "apply_to_scheduled_seen_ms": summary(scheduled),
         "api_post_ms": summary(post),
         "worker_tasks_per_pod": round(tasks / (options.warmup + count), 1),

@@ -10,6 +10,7 @@ import contextlib
 import http.client
 import json
 import os
+import re
 import signal
 import statistics
 import subprocess
@@ -77,6 +78,39 @@ def process_tree(root: int) -> list[int]:
         frontier = [pid for pid, parent in parents.items() if parent in frontier]
         tree += frontier
     return tree
+
+
+def resident_kb(roots: list[int]) -> int:
+    """Resident memory (VmRSS) of the processes and all their descendants, in KiB."""
+    total = 0
+    for root in roots:
+        for pid in process_tree(root):
+            try:
+                with open(f"/proc/{pid}/status") as status:
+                    found = re.search(r"^VmRSS:\s+(\d+) kB", status.read(), re.MULTILINE)
+            except OSError:
+                continue
+            total += int(found.group(1)) if found else 0
+    return total
+
+
+class PeakMemory(threading.Thread):
+    """The highest resident memory of some process trees, sampled every `interval` seconds."""
+
+    def __init__(self, roots: list[int], interval: float = 0.5):
+        super().__init__(daemon=True)
+        self.roots, self.interval, self.peak_kb = roots, interval, 0
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            self.peak_kb = max(self.peak_kb, resident_kb(self.roots))
+            self._stop_event.wait(self.interval)
+
+    def stop(self) -> int:
+        self._stop_event.set()
+        self.join(timeout=5)
+        return self.peak_kb
 
 
 def cpu_seconds(root: int) -> float:
@@ -283,6 +317,21 @@ def event_counts(stack: Stack, reasons: tuple[str, ...]) -> dict[str, int]:
 # --- the stack ------------------------------------------------------------------------------------
 
 
+# Set by bench/suite.py: the path of a JSON file describing a stack it already started, for every
+# benchmark to measure on, instead of each migrating and starting a stack of its own.
+SHARED_STACK = "KUBE_TUTOR_BENCH_STACK"
+
+
+@dataclass
+class Running:
+    """A process of a stack another program started: as much of a Popen as the benchmarks use."""
+
+    pid: int
+
+    def poll(self) -> int | None:
+        return None if Path(f"/proc/{self.pid}").exists() else 0
+
+
 @dataclass
 class BenchStack:
     stack: Stack
@@ -291,6 +340,37 @@ class BenchStack:
     broker: str
     workers: list = field(default_factory=list)
     profilers: list = field(default_factory=list)
+    shared: bool = False
+
+    def describe(self) -> dict:
+        """What a benchmark needs to measure on this stack from another process (see SHARED_STACK)."""
+        return {
+            "root": str(self.stack.root),
+            "database_url": self.stack.database_url,
+            "redis_url": self.stack.redis_url,
+            "extra_env": self.stack.extra_env,
+            "broker_key_prefix": self.stack.broker_key_prefix,
+            "port": self.port,
+            "database": self.database,
+            "broker": self.broker,
+            "processes": {name: process.pid for name, process in self.stack.processes},
+        }
+
+    @classmethod
+    def attached(cls, description: dict, wanted_env: dict[str, str]) -> BenchStack:
+        differing = {k: v for k, v in wanted_env.items() if description["extra_env"].get(k) != v}
+        if differing:
+            print(f"bench: measuring on a shared stack without the settings {differing}", file=sys.stderr)
+        stack = Stack(
+            root=Path(description["root"]),
+            database_url=description["database_url"],
+            redis_url=description["redis_url"],
+            extra_env=description["extra_env"],
+            broker_key_prefix=description["broker_key_prefix"],
+            processes=[(name, Running(pid)) for name, pid in description["processes"].items()],
+        )
+        port, database, broker = description["port"], description["database"], description["broker"]
+        return cls(stack=stack, port=port, database=database, broker=broker, shared=True)
 
     def sandboxes_create(self, count: int, *, runtime: str, owner_prefix: str = "bench") -> list[str]:
         """Create `count` sandboxes (one per new owner) in one process; return their API prefixes."""
@@ -313,6 +393,8 @@ class BenchStack:
         return [server.split(f":{self.port}", 1)[1] for server in json.loads(line.removeprefix("SERVERS="))]
 
     def start(self, *, workers: int = 1, concurrency: int = 4, pool: str = "threads") -> None:
+        if self.shared:  # already running, as bench/suite.py started it
+            return
         uvicorn = str(Path(sys.executable).with_name("uvicorn"))
         self.stack.start(
             "web", [uvicorn, "tutor.asgi:application", "--ws", "wsproto", "--port", str(self.port), "--no-access-log"]
@@ -358,9 +440,13 @@ def bench_stack(
     """A migrated stack with nothing started yet. database: sqlite | postgresql (a scratch
     database on TEST_DATABASE_URL's server); broker: embedded (the filesystem transport) |
     redis (TEST_REDIS_URL, under a key prefix of its own). With `trace`, every process of the
-    stack appends its Celery task timings to <folder>/trace.jsonl (see bench/trace/)."""
-    root = Path(tempfile.mkdtemp(prefix="kube-tutor-bench-"))
+    stack appends its Celery task timings to <folder>/trace.jsonl (see bench/trace/). Under
+    bench/suite.py (SHARED_STACK set): the suite's running stack, as it is."""
     extra_env = dict(extra_env or {})
+    if shared := os.environ.get(SHARED_STACK):
+        yield BenchStack.attached(json.loads(Path(shared).read_text()), extra_env)
+        return
+    root = Path(tempfile.mkdtemp(prefix="kube-tutor-bench-"))
     if trace:
         extra_env["PYTHONPATH"] = str(Path(__file__).resolve().parent / "trace")
         extra_env["KUBE_TUTOR_BENCH_TRACE"] = str(root / "trace.jsonl")
@@ -431,3 +517,13 @@ def add_stack_options(parser) -> None:
     parser.add_argument(
         "--trace", action="store_true", help="record every task's timings in <folder>/trace.jsonl (implies --keep)"
     )
+
+
+def docker_answers() -> bool:
+    """Whether a Docker engine answers (DOCKER_HOST, or the local socket)."""
+    try:
+        import docker
+
+        return bool(docker.from_env(timeout=5).ping())
+    except Exception:
+        return False

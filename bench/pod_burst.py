@@ -26,6 +26,7 @@ import time
 from harness import (
     Api,
     MachineLoad,
+    PeakMemory,
     ReadyPoller,
     add_stack_options,
     bench_stack,
@@ -87,6 +88,8 @@ def main() -> None:
         if options.profile:
             bench.profile_start("worker", wall=options.profile == "wall")
         load = MachineLoad()
+        memory = PeakMemory(list(processes.values()))
+        memory.start()
         started = time.perf_counter()
         for prefix in prefixes:
             api = Api(bench.port, prefix)
@@ -99,6 +102,7 @@ def main() -> None:
         done = counter.wait_for(total, options.timeout)
         elapsed = time.perf_counter() - started
         counter.stop()
+        peak_kb = memory.stop()
         if options.profile:
             bench.profile_stop()
         machine = load.report()
@@ -135,6 +139,8 @@ def main() -> None:
                 "seconds_writing": round(written, 2),
                 "seconds_to_fraction_ready": milestones,
                 "pods_per_second": round(len(moments) / elapsed, 1),
+                # web, worker and beat with their children (the database and broker servers apart)
+                "peak_memory_mb": round(peak_kb / 1024, 1),
                 "cpu_seconds": cpu,
                 "worker_tasks": tasks,
                 "events": events,
