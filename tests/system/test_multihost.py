@@ -23,6 +23,7 @@ from clusters.runtime.docker import sandbox_network_name
 from tests import services
 from tests.chaos.cluster import FAST_LOOP, Cluster, ready
 from tests.chaos.private import PrivateDockerd
+from tests.kubectl.conftest import Kubectl
 from tests.system.stack import ScratchPostgres, Stack, free_port, wait_for
 
 NODE_HOSTS = "node-1=host-a,node-2=host-b"
@@ -111,6 +112,7 @@ def cluster(engine_b, tmp_path_factory):
         assert config.returncode == 0, config.stderr
         server = next(line.split("server:", 1)[1].strip() for line in config.stdout.splitlines() if "server:" in line)
         prefix = server.split(f":{port}", 1)[1]
+        (root / "kubeconfig").write_text(config.stdout)
         running = Cluster(stack=stack, port=port, prefix=prefix, sandbox=prefix.split("/")[2], database_url=scratch.url)
         uvicorn = str(Path(sys.executable).with_name("uvicorn"))
         stack.start("web", [uvicorn, "tutor.asgi:application", "--ws", "wsproto", "--port", str(port)])
@@ -210,6 +212,16 @@ def test_a_deployment_spreads_over_two_engines_and_fails_over_when_a_host_stops(
     finally:
         shared.close()
         private.close()
+
+    # From a pod on host-a the Service answers, always from a pod of host-a: the proxy forwards only
+    # to endpoints its engine reaches (docs/operations.md, "Adding a worker host").
+    kubectl = Kubectl(kubeconfig=stack.root / "kubeconfig", home=stack.root, namespace="default")
+    node_1 = sorted(p["metadata"]["name"] for p in pods if p["spec"]["nodeName"] == "node-1")
+    answers = []
+    for _ in range(6):
+        fetched = kubectl("exec", node_1[0], "--", "timeout", "5", "wget", "-qO-", "http://web", timeout=60)
+        answers.append(fetched.stdout.split("Hello from ", 1)[1].split("<", 1)[0])
+    assert set(answers) <= set(node_1), answers
 
     # host-b's worker stops: node-2 goes silent, turns NotReady, and its pods are replaced on node-1.
     on_node_2 = {p["metadata"]["name"] for p in pods if p["spec"]["nodeName"] == "node-2"}
