@@ -2,7 +2,8 @@
 a private one started here, tests/chaos/private.py) and two workers, each bound to one engine and
 serving the nodes TUTOR_NODE_HOSTS gives its host (TUTOR_WORKER_HOST). A Deployment's pods run on
 both engines, with addresses from each host's own share of the sandbox's pod range; when one
-host's worker stops, its node turns NotReady and its pods are replaced on the other host.
+host's worker stops, its node turns NotReady and its pods are replaced on the other host; when it
+comes back, its node is Ready again and what its engine still ran of the evicted pods is removed.
 
 The stack runs on PostgreSQL and Redis, as a deployment across hosts would, with short node
 timings (heartbeat every second, NotReady after 4 s of silence, eviction 3 s later)."""
@@ -241,6 +242,22 @@ def test_a_deployment_spreads_over_two_engines_and_fails_over_when_a_host_stops(
     assert node_ready(cluster, "node-1") == "True"
     figures = {"node_not_ready_seconds": round(not_ready, 1), "failover_seconds": round(failover, 1)}
     print(f"multihost failover (heartbeat 1 s, grace 4 s, eviction 3 s): {json.dumps(figures)}")
+
+    # As on a partitioned node, the evicted pods still run on host-b's engine: nobody there stops
+    # them. When host-b's worker comes back, node-2 is Ready again and its kubelet removes them.
+    evicted = {p["metadata"]["uid"] for p in pods if p["spec"]["nodeName"] == "node-2"}
+    private = engine(engine_b.host)
+    try:
+        assert evicted <= set(pod_sandboxes(private, cluster.sandbox))
+        start_host_worker(stack, "host-b", engine_b.host)
+        wait_for(lambda: node_ready(cluster, "node-2") == "True", timeout=120, what="node-2 Ready again")
+        wait_for(
+            lambda: not evicted & set(pod_sandboxes(private, cluster.sandbox)),
+            timeout=120,
+            what="the evicted pods' containers removed from host-b's engine",
+        )
+    finally:
+        private.close()
     artifacts = Path(__file__).resolve().parents[2] / "var" / "artifacts"
     artifacts.mkdir(parents=True, exist_ok=True)
     (artifacts / "multihost.json").write_text(json.dumps(figures) + "\n")
