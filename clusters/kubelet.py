@@ -63,12 +63,12 @@ def runtime_for(sandbox: Sandbox, node: dict, saved: dict):
 
         allocatable = node.get("status", {}).get("allocatable")
         return DockerRuntime(
-            pod_ip_range=host_pod_ip_range(sandbox, settings.NODE_HOSTS.get(name, node_hosts.DEFAULT_HOST)),
             sandbox=sandbox.uid.hex,
             node=name,
             network=sandbox.network,
             allocatable=allocatable,
             pull_registries=tuple(settings.IMAGE_PULL_REGISTRIES),
+            pod_ip_range=host_pod_ip_range(sandbox, settings.NODE_HOSTS.get(name, node_hosts.DEFAULT_HOST)),
         )
     from clusters.runtime.simulated import SimulatedRuntime
     from clusters.simulated_traffic import SandboxTraffic

@@ -7,7 +7,8 @@ from types import SimpleNamespace
 import pytest
 
 from clusters import node_hosts, workqueue
-from clusters.kube_proxy import proxy_plan, ready_endpoints
+from clusters.kube_proxy import proxy_nodes, proxy_plan, ready_endpoints
+from clusters.kubelet import host_pod_ip_range
 from clusters.node_hosts import NodeHostsError, node_hosts_parse, pod_ip_range, worker_queues
 from clusters.runtime.docker import subnet_interfaces
 from tests.unit.test_settings import read_setting
@@ -143,3 +144,15 @@ def test_the_route_table_tells_which_bridges_carry_a_subnet(tmp_path):
     assert subnet_interfaces("10.213.4.0/24", str(table)) == ["br-aaaaaaaaaaaa", "br-bbbbbbbbbbbb"]
     assert subnet_interfaces("10.213.5.0/24", str(table)) == ["br-cccccccccccc"]
     assert subnet_interfaces("10.213.6.0/24", str(table)) == []
+
+
+def test_a_kubelet_and_kube_proxy_use_their_hosts_share(settings):
+    sandbox = SimpleNamespace(network="10.213.4.0/24")
+    settings.NODE_HOSTS = SPLIT
+    assert host_pod_ip_range(sandbox, "host-b") == "10.213.4.64/26"
+    assert host_pod_ip_range(sandbox, "host-c") is None  # no node there: the engine's default
+    assert host_pod_ip_range(SimpleNamespace(network=None), "host-a") is None  # made before subnets
+    assert proxy_nodes() == ["node-1"]
+    settings.NODE_HOSTS = ONE_HOST
+    assert host_pod_ip_range(sandbox, "local") == "10.213.4.0/25"
+    assert proxy_nodes() is None
