@@ -18,13 +18,16 @@ connections unanswered. Each policy gets a Warning Event saying what is not enfo
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from clusters import store
+from django.conf import settings
+
+from clusters import node_hosts, store
 from clusters.controllers.actions import Event, ref
 from clusters.controllers.actor import events_record
+from clusters.kubelet import host_pod_ip_range
 from clusters.models import Sandbox
 from clusters.objects.network_policy import connection_allowed, pod_endpoint
 from clusters.objects.resources import resource_for_kind
@@ -60,12 +63,15 @@ class ProxyPlan:
     denied: dict[tuple[str, str], Denied] = field(default_factory=dict)
 
 
-def ready_endpoints(endpoints: dict | None) -> list[Endpoint]:
+def ready_endpoints(endpoints: dict | None, nodes: Collection[str] | None = None) -> list[Endpoint]:
     """Each ready address of an Endpoints object with each port of its subset; notReadyAddresses
-    receive no traffic."""
+    receive no traffic. Given `nodes`, only the addresses of pods on those nodes: those the proxy's
+    engine can reach (pods on another host's engine are on another bridge, see docs/operations.md)."""
     found = []
     for subset in (endpoints or {}).get("subsets") or []:
         for address in subset.get("addresses") or []:
+            if nodes is not None and address.get("nodeName") not in nodes:
+                continue
             for port in subset.get("ports") or []:
                 if port.get("protocol", "TCP") == "TCP":
                     found.append((address["ip"], int(port["port"]), port.get("name", "")))
@@ -108,9 +114,11 @@ def proxy_plan(
     pods: Sequence[dict] = (),
     policies: Sequence[dict] = (),
     namespace_labels: Mapping[str, Mapping[str, str]] | None = None,
+    nodes: Collection[str] | None = None,
 ) -> ProxyPlan:
     """Sync every Service with its ready endpoints (and whom the NetworkPolicies deny them);
-    remove proxies whose Service is gone."""
+    remove proxies whose Service is gone. `nodes`: the nodes whose pods the proxies can reach
+    (None: every node's)."""
     by_key = {(e["metadata"]["namespace"], e["metadata"]["name"]): e for e in endpoints}
     plan = ProxyPlan()
     wanted = set()
@@ -119,7 +127,7 @@ def proxy_plan(
         if key == API_SERVICE:
             continue
         wanted.add(key)
-        backends = ready_endpoints(by_key.get(key))
+        backends = ready_endpoints(by_key.get(key), nodes)
         plan.syncs.append((service, backends))
         denied = denied_clients(backends, list(pods), list(policies), namespace_labels or {})
         if denied:
@@ -142,11 +150,25 @@ def warnings_plan(policies: list[dict], warned: set[str]) -> list[Event]:
 # deleted sandboxes fall out; one that falls out only costs a full sync. The work queue never
 # runs one sandbox's kube-proxy twice at once.
 @functools.lru_cache(maxsize=256)
-def _runtime(sandbox_uid: str, network: str | None):
+def _runtime(sandbox_uid: str, network: str | None, pod_ip_range: str | None):
     # Imported here: the Docker SDK loads only in processes that use a Docker engine.
     from clusters.runtime.docker import DockerRuntime
 
-    return DockerRuntime(sandbox=sandbox_uid, network=network)
+    return DockerRuntime(sandbox=sandbox_uid, network=network, pod_ip_range=pod_ip_range)
+
+
+def _proxy_runtime(sandbox: Sandbox):
+    """The runtime on the engine of the host that runs the sandbox's proxies (clusters.node_hosts)."""
+    host = node_hosts.proxy_host(settings.NODE_HOSTS)
+    return _runtime(sandbox.uid.hex, sandbox.network, host_pod_ip_range(sandbox, host))
+
+
+def proxy_nodes() -> list[str] | None:
+    """The nodes whose pods the proxies reach: those of the proxies' host; None when one host runs every node."""
+    mapping = settings.NODE_HOSTS
+    if len(node_hosts.hosts(mapping)) == 1:
+        return None
+    return node_hosts.host_nodes(mapping, node_hosts.proxy_host(mapping))
 
 
 @functools.lru_cache(maxsize=256)
@@ -178,7 +200,7 @@ def _policy_warnings(sandbox: Sandbox, policies: list[dict]) -> None:
 def kube_proxy_reconcile(sandbox: Sandbox, *, now: datetime) -> None:
     if sandbox.engine != "docker":
         return None
-    runtime = _runtime(sandbox.uid.hex, sandbox.network)
+    runtime = _proxy_runtime(sandbox)
     services = store.object_list(sandbox=sandbox, resource=SERVICES).items
     endpoints = store.object_list(sandbox=sandbox, resource=ENDPOINTS).items
     policies = store.object_list(sandbox=sandbox, resource=NETWORK_POLICIES).items
@@ -188,7 +210,9 @@ def kube_proxy_reconcile(sandbox: Sandbox, *, now: datetime) -> None:
         namespaces = store.object_list(sandbox=sandbox, resource=NAMESPACES).items
         labels = {namespace["metadata"]["name"]: namespace["metadata"].get("labels") or {} for namespace in namespaces}
     existing = runtime.service_list(sandbox.uid.hex)
-    plan = proxy_plan(services, endpoints, existing, pods=pods, policies=policies, namespace_labels=labels)
+    plan = proxy_plan(
+        services, endpoints, existing, pods=pods, policies=policies, namespace_labels=labels, nodes=proxy_nodes()
+    )
     for namespace, name in plan.removals:
         runtime.service_remove(sandbox.uid.hex, namespace, name)
     for service, backends in plan.syncs:
@@ -203,7 +227,7 @@ def kube_proxy_stop(sandbox: Sandbox) -> list[tuple[str, str]]:
     reconcile after the return makes them again from the Services. The removed, by (namespace, name)."""
     if sandbox.engine != "docker":
         return []
-    runtime = _runtime(sandbox.uid.hex, sandbox.network)
+    runtime = _proxy_runtime(sandbox)
     removed = runtime.service_list(sandbox.uid.hex)
     for namespace, name in removed:
         runtime.service_remove(sandbox.uid.hex, namespace, name)

@@ -23,7 +23,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from clusters import errors, store
+from clusters import errors, node_hosts, store
 from clusters.controllers import kubelet as planner
 from clusters.controllers.actions import Event, Patch
 from clusters.controllers.actor import actions_apply
@@ -47,6 +47,13 @@ def backoff_policy(sandbox: Sandbox) -> planner.BackoffPolicy:
     return planner.FAST_BACKOFF if sandbox.fast_backoff else planner.UPSTREAM_BACKOFF
 
 
+def host_pod_ip_range(sandbox: Sandbox, host: str) -> str | None:
+    """Where `host`'s engine gives the sandbox's pods their addresses (clusters.node_hosts)."""
+    if not sandbox.network or host not in settings.NODE_HOSTS.values():
+        return None
+    return node_hosts.pod_ip_range(sandbox.network, settings.NODE_HOSTS, host)
+
+
 def runtime_for(sandbox: Sandbox, node: dict, saved: dict):
     """The sandbox's runtime for one node: Docker, or the simulated one restored from its state."""
     name = node["metadata"]["name"]
@@ -61,6 +68,7 @@ def runtime_for(sandbox: Sandbox, node: dict, saved: dict):
             network=sandbox.network,
             allocatable=allocatable,
             pull_registries=tuple(settings.IMAGE_PULL_REGISTRIES),
+            pod_ip_range=host_pod_ip_range(sandbox, settings.NODE_HOSTS.get(name, node_hosts.DEFAULT_HOST)),
         )
     from clusters.runtime.simulated import SimulatedRuntime
     from clusters.simulated_traffic import SandboxTraffic

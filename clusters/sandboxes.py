@@ -17,14 +17,14 @@ from django.db import transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnreachable
 
-from clusters import faults, sandbox_network, store
+from clusters import faults, node_hosts, sandbox_network, store
 from clusters.models import AccessToken, Change, Sandbox, StoredObject
 from clusters.objects import pod_security
 from clusters.objects.resources import resource_for_kind
 from clusters.objects.times import format_time
 from clusters.runtime.selection import runtime_status
 
-NODE_NAMES = ("node-1", "node-2")
+NODE_NAMES = node_hosts.NODE_NAMES
 log = logging.getLogger(__name__)
 
 NODE_CAPACITY = {"cpu": "2", "memory": "4Gi", "pods": "110", "ephemeral-storage": "20Gi"}
@@ -260,10 +260,12 @@ def sandbox_delete(*, sandbox: Sandbox) -> None:
 
 
 def _engine_forget(uid: str) -> None:
-    try:
-        current_app.send_task(ENGINE_FORGET, (uid,))
-    except BrokerUnreachable as error:
-        log.warning("broker unreachable: the engine keeps deleted sandbox %s's containers (%s)", uid, error)
+    """Ask the worker of every host to remove what its engine ran for the sandbox."""
+    for host in node_hosts.hosts(settings.NODE_HOSTS):
+        try:
+            current_app.send_task(ENGINE_FORGET, (uid,), queue=node_hosts.host_queue(host))
+        except BrokerUnreachable as error:
+            log.warning("broker unreachable: host %s keeps deleted sandbox %s's containers (%s)", host, uid, error)
 
 
 def kubeconfig_render(*, sandbox: Sandbox, server: str) -> str:

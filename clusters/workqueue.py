@@ -26,6 +26,7 @@ from django.db.models import Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnreachable
 
+from clusters import node_hosts
 from clusters.models import Sandbox, StoredObject, WorkItem
 
 log = logging.getLogger(__name__)
@@ -56,9 +57,14 @@ def kubelet_key(node: str) -> str:
 
 
 def queue_for(key: str) -> str:
-    """Controllers run on the default queue; each kubelet on its node's own queue, so a node can be
-    served by a worker on another host that consumes only that queue."""
-    return f"kubelet.{key.split('/', 1)[1]}" if key.startswith("kubelet/") else "celery"
+    """Controllers run on the default queue, which every worker consumes; each kubelet on its
+    node's own queue, consumed by the worker of the node's host (clusters.node_hosts); kube-proxy
+    on the queue of the host that runs the sandbox's Service proxies."""
+    if key.startswith("kubelet/"):
+        return node_hosts.kubelet_queue(key.split("/", 1)[1])
+    if key == KUBE_PROXY:
+        return node_hosts.host_queue(node_hosts.proxy_host(settings.NODE_HOSTS))
+    return "celery"
 
 
 def _unversioned(obj: dict) -> dict:

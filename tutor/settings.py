@@ -13,6 +13,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
+from clusters.node_hosts import DEFAULT_HOST, NodeHostsError, host_name_check, node_hosts_parse
 from tutor.env import EnvError, database_config, env_bool, env_choice, env_float, env_list, env_rates, kept_secret
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -65,7 +66,13 @@ try:
     # `*` for any). None by default: learners run the local teaching images and whatever the
     # engine already holds, and an image from anywhere else ends in ErrImagePull.
     IMAGE_PULL_REGISTRIES = env_list("TUTOR_IMAGE_PULL_REGISTRIES", [])
-except EnvError as error:
+    # Which worker host runs each node's kubelet (`node-1=host-a,node-2=host-b`; unset: every node
+    # on one host), and which host this process's worker serves (clusters.node_hosts).
+    NODE_HOSTS = node_hosts_parse(os.environ.get("TUTOR_NODE_HOSTS", ""))
+    WORKER_HOST = host_name_check(
+        os.environ.get("TUTOR_WORKER_HOST", "").strip() or DEFAULT_HOST, setting="TUTOR_WORKER_HOST"
+    )
+except (EnvError, NodeHostsError) as error:
     raise ImproperlyConfigured(str(error)) from None
 
 if os.environ.get("SECRET_KEY"):

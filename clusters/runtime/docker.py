@@ -36,6 +36,7 @@ import http.client
 import io
 import ipaddress
 import json
+import logging
 import os
 import shlex
 import socket
@@ -70,6 +71,8 @@ from clusters.runtime.base import (
     RuntimeError_,
     VolumeSpec,
 )
+
+log = logging.getLogger(__name__)
 
 PING_TIMEOUT_SECONDS = 2
 API_TIMEOUT_SECONDS = 60
@@ -456,6 +459,27 @@ def proxy_endpoints_file(endpoints: list[tuple[str, int]], denied: dict[tuple[st
     return "".join(lines)
 
 
+def subnet_interfaces(subnet: str, path: str = "/proc/net/route") -> list[str]:
+    """The interfaces this host routes exactly `subnet` through, from the kernel's table: more than
+    one when two engines on one machine each made a bridge for the same sandbox subnet."""
+    found = []
+    wanted = ipaddress.ip_network(subnet, strict=False)
+    try:
+        with open(path) as table:
+            next(table, None)
+            for line in table:
+                fields = line.split()
+                if len(fields) < 8:
+                    continue
+                destination = ipaddress.IPv4Address(int(fields[1], 16).to_bytes(4, "little"))
+                mask = ipaddress.IPv4Address(int(fields[7], 16).to_bytes(4, "little"))
+                if int(mask) and ipaddress.ip_network(f"{destination}/{mask}", strict=False) == wanted:
+                    found.append(fields[0])
+    except OSError:
+        pass
+    return found
+
+
 def host_routes(path: str = "/proc/net/route") -> list[str]:
     """This host's IPv4 routes as CIDRs (default routes left out), from the kernel's table."""
     routes = []
@@ -653,13 +677,17 @@ class DockerRuntime:
         client: docker.DockerClient | None = None,
         allocatable: dict | None = None,
         pull_registries: tuple[str, ...] = (),
+        pod_ip_range: str | None = None,
     ):
         """`node` labels what is made for pods whose PodRef names no node; `network` is the
         sandbox's subnet (clusters.sandbox_network), None for one made before sandboxes had one;
         `allocatable` is the node's (its status), which bounds every container's limits;
         `pull_registries` are the registries images may be pulled from (none: only local images
-        and the teaching images' stand-ins run)."""
+        and the teaching images' stand-ins run); `pod_ip_range` is the part of the subnet where this
+        engine gives pods their addresses (clusters.node_hosts.pod_ip_range; None: the whole pod
+        range, as when one engine runs every node)."""
         self.sandbox = sandbox
+        self.pod_ip_range = pod_ip_range
         self.allocatable = allocatable or {}
         self.pull_registries = pull_registries
         self.node = node
@@ -732,9 +760,13 @@ class DockerRuntime:
             with contextlib.suppress(APIError):
                 self.api.remove_network(extra["Id"])
 
+    def _ip_range(self) -> str:
+        return self.pod_ip_range or str(sandbox_network.pod_range(self.network))
+
     def _network_create(self, name: str, *, internal: bool) -> None:
         found = self.api.networks(names=[name], filters={"label": label_filters(**{SANDBOX: self.sandbox})})
-        if any(network["Name"] == name for network in found):
+        found = [network for network in found if network["Name"] == name]
+        if found and not self._network_misranged(found[0]):
             return
         options = {
             "driver": "bridge",
@@ -748,7 +780,7 @@ class DockerRuntime:
             # The sandbox's own subnet: the engine gives pods its lower half; ClusterIPs are the upper.
             pool = docker.types.IPAMPool(
                 subnet=self.network,
-                iprange=str(sandbox_network.pod_range(self.network)),
+                iprange=self._ip_range(),
                 gateway=sandbox_network.gateway(self.network),
             )
             try:
@@ -777,6 +809,32 @@ class DockerRuntime:
                 if "overlap" not in str(error.explanation or error):
                     raise RuntimeError_(f"creating network {name}: {error.explanation or error}") from error
         raise RuntimeError_(f"creating network {name}: no free subnet left in {SUBNET_POOL}")
+
+    def _network_misranged(self, listed: dict) -> bool:
+        """Whether the sandbox's network on this engine hands pods addresses from another range
+        than this host's (it was made where the sandbox was created, or before the nodes moved
+        between hosts) and holds no container yet: then it is removed, to be made again. One in
+        use is kept as it is; its pods keep their addresses."""
+        if not self.network or listed["Name"] != sandbox_network_name(self.sandbox):
+            return False
+        config = ((listed.get("IPAM") or {}).get("Config") or [{}])[0]
+        if config.get("IPRange", "") in ("", self._ip_range()):
+            return False
+        try:
+            if self.api.inspect_network(listed["Id"]).get("Containers"):
+                log.warning(
+                    "network %s hands out %s, not %s: kept, it is in use",
+                    listed["Name"],
+                    config["IPRange"],
+                    self._ip_range(),
+                )
+                return False
+            self.api.remove_network(listed["Id"])
+        except NotFound:
+            pass
+        except APIError as error:
+            raise RuntimeError_(f"replacing network {listed['Name']}: {error.explanation or error}") from error
+        return True
 
     # -- volumes --
 
@@ -1367,6 +1425,11 @@ class DockerRuntime:
             self.probe_from_host = bool(gateway)
         except OSError:
             self.probe_from_host = False
+        if self.probe_from_host and config.get("Subnet"):
+            # Only when the kernel routes the subnet through this network's bridge and no other:
+            # a second engine on this machine may have a bridge of the same subnet (clusters.node_hosts).
+            bridge = (network.get("Options") or {}).get("com.docker.network.bridge.name") or f"br-{network['Id'][:12]}"
+            self.probe_from_host = subnet_interfaces(config["Subnet"]) == [bridge]
         return self.probe_from_host
 
     @staticmethod

@@ -138,24 +138,37 @@ class PrivateDockerd:
     chains at start would flush the shared engine's; this one's sandboxes need none (their pods
     talk over their own network namespaces, and the trials publish no ports)."""
 
-    def __init__(self, root: Path):
+    def __init__(
+        self,
+        root: Path,
+        *,
+        bridge: str = PRIVATE_BRIDGE,
+        bridge_address: str = PRIVATE_BRIDGE_ADDRESS,
+        name: str = "chaos",
+        address_pool: str = "",
+    ):
+        """`bridge` and `bridge_address`: the engine's default bridge, which must not overlap any
+        other engine's; `address_pool`, where the engine takes the subnets of networks made
+        without one (`base=172.30.0.0/16,size=24`; empty: the engine's defaults); `name` keeps
+        the sockets of two private engines of one process apart."""
         self.binary = services.command("dockerd")
         if os.geteuid() != 0:
             services.service_missing("a private Docker engine needs root")
+        self.bridge, self.bridge_address, self.address_pool = bridge, bridge_address, address_pool
         # Unix sockets take paths up to 107 bytes: keep the socket's short.
         self.root = root
-        self.socket = Path(f"/run/kt-chaos-{os.getpid()}.sock")
+        self.socket = Path(f"/run/kt-{name}-{os.getpid()}.sock")
         self.host = f"unix://{self.socket}"
         self.pidfile = root / "dockerd.pid"
         self.process: subprocess.Popen | None = None
 
     def _bridge(self) -> None:
-        if subprocess.run(["ip", "link", "show", PRIVATE_BRIDGE], capture_output=True, check=False).returncode == 0:
+        if subprocess.run(["ip", "link", "show", self.bridge], capture_output=True, check=False).returncode == 0:
             return
         for args in (
-            ["ip", "link", "add", PRIVATE_BRIDGE, "type", "bridge"],
-            ["ip", "addr", "add", PRIVATE_BRIDGE_ADDRESS, "dev", PRIVATE_BRIDGE],
-            ["ip", "link", "set", PRIVATE_BRIDGE, "up"],
+            ["ip", "link", "add", self.bridge, "type", "bridge"],
+            ["ip", "addr", "add", self.bridge_address, "dev", self.bridge],
+            ["ip", "link", "set", self.bridge, "up"],
         ):
             subprocess.run(args, check=True, capture_output=True)
 
@@ -181,11 +194,12 @@ class PrivateDockerd:
                 "--pidfile",
                 str(self.pidfile),
                 "--bridge",
-                PRIVATE_BRIDGE,
+                self.bridge,
                 "--iptables=false",
                 "--ip-masq=false",
                 "--log-level",
                 "warn",
+                *(["--default-address-pool", self.address_pool] if self.address_pool else []),
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -236,6 +250,6 @@ class PrivateDockerd:
             subprocess.run(["docker", "-H", self.host, "volume", "prune", "-f"], capture_output=True, check=False)
             self.stop()
         # The data root holds overlay mounts only while containers run; none do now.
-        subprocess.run(["ip", "link", "delete", PRIVATE_BRIDGE], capture_output=True, check=False)
+        subprocess.run(["ip", "link", "delete", self.bridge], capture_output=True, check=False)
         shutil.rmtree(self.root, ignore_errors=True)
         self.socket.unlink(missing_ok=True)

@@ -426,6 +426,25 @@ def test_a_new_sandbox_claims_its_subnet_in_the_engine_and_passes_over_one_taken
         other.sandbox_remove()
 
 
+def test_a_host_hands_out_pod_addresses_from_its_own_share_and_remakes_an_unused_network_for_it(runtime):
+    """Nodes on two hosts (clusters.node_hosts): the network made where the sandbox was created
+    hands out the whole pod range; the host's kubelet makes it again with its share while it is
+    empty, and pods take addresses from that share. A network in use is kept as it is."""
+    subnet = docker_runtime.sandbox_network_claim(runtime.sandbox, set(), runtime.client)
+    name = docker_runtime.sandbox_network_name(runtime.sandbox)
+    share = str(list(ipaddress.ip_network(subnet).subnets(new_prefix=26))[1])  # the second node's
+    on_host = DockerRuntime(sandbox=runtime.sandbox, node=NODE, network=subnet, pod_ip_range=share)
+
+    address = on_host.pod_sandbox_ensure(new_pod(on_host), hostname="pod", volumes=[])
+
+    assert ipaddress.ip_address(address) in ipaddress.ip_network(share)
+    [network] = runtime.api.networks(names=[name])
+    assert network["IPAM"]["Config"][0]["IPRange"] == share
+    elsewhere = DockerRuntime(sandbox=runtime.sandbox, node=NODE, network=subnet, pod_ip_range=None)
+    elsewhere._network_ensure(name, internal=True)
+    assert [n["Id"] for n in runtime.api.networks(names=[name])] == [network["Id"]]
+
+
 # ---- adoption, orphans and what is not ours ----
 
 

@@ -1,0 +1,112 @@
+"""Which worker host runs each node's kubelet (pure: no Django, no Docker).
+
+Every sandbox has the same node names. TUTOR_NODE_HOSTS (`node-1=host-a,node-2=host-b`) maps
+each to a host: a machine with a Docker engine and a Celery worker started with
+TUTOR_WORKER_HOST naming it. That worker consumes the kubelet queues of its host's nodes, and
+its host's own queue (`host.<name>`), where the work that must run on that engine goes: the
+sandbox's kube-proxy (on the host of the first node) and the removal of a deleted sandbox (on
+every host). Unmapped nodes live on DEFAULT_HOST, so with nothing set every node is on one
+host and one worker serves them all, as `make run` does.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import re
+from collections.abc import Iterable, Mapping
+
+NODE_NAMES = ("node-1", "node-2")
+DEFAULT_HOST = "local"
+KUBELET_QUEUE_PREFIX = "kubelet."
+HOST_QUEUE_PREFIX = "host."
+_HOST_NAME = re.compile(r"^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$")
+
+
+class NodeHostsError(ValueError):
+    """TUTOR_NODE_HOSTS or TUTOR_WORKER_HOST says something that cannot be right; the message says what."""
+
+
+def host_name_check(host: str, *, setting: str) -> str:
+    if not _HOST_NAME.match(host):
+        raise NodeHostsError(
+            f"{setting}: {host!r} is not a host name (lower-case letters, digits, '.' and '-', at most 63)"
+        )
+    return host
+
+
+def node_hosts_parse(text: str, nodes: Iterable[str] = NODE_NAMES) -> dict[str, str]:
+    """The host of every node: `node=host` pairs, comma-separated; a node left out is on
+    DEFAULT_HOST. Unknown nodes, repeated nodes and malformed pairs are refused."""
+    nodes = tuple(nodes)
+    mapping = dict.fromkeys(nodes, DEFAULT_HOST)
+    seen: set[str] = set()
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        node, sep, host = (side.strip() for side in item.partition("="))
+        if not sep or not node or not host:
+            raise NodeHostsError(f"TUTOR_NODE_HOSTS: {item!r} is not node=host (e.g. node-1=host-a)")
+        if node not in mapping:
+            raise NodeHostsError(f"TUTOR_NODE_HOSTS: there is no node {node!r}; the nodes are {', '.join(nodes)}")
+        if node in seen:
+            raise NodeHostsError(f"TUTOR_NODE_HOSTS: node {node!r} is given twice")
+        seen.add(node)
+        mapping[node] = host_name_check(host, setting="TUTOR_NODE_HOSTS")
+    return mapping
+
+
+def hosts(mapping: Mapping[str, str]) -> list[str]:
+    """Every host that runs a node, in the order of the nodes."""
+    return list(dict.fromkeys(mapping.values()))
+
+
+def host_nodes(mapping: Mapping[str, str], host: str) -> list[str]:
+    """The nodes `host` runs, in the order of the nodes."""
+    return [node for node, where in mapping.items() if where == host]
+
+
+def host_queue(host: str) -> str:
+    return f"{HOST_QUEUE_PREFIX}{host}"
+
+
+def kubelet_queue(node: str) -> str:
+    return f"{KUBELET_QUEUE_PREFIX}{node}"
+
+
+def proxy_host(mapping: Mapping[str, str]) -> str:
+    """Where a sandbox's kube-proxy runs its Services' proxy containers: on the host of the first
+    node, always the same one, so a Service never has proxies on two engines at once."""
+    return next(iter(mapping.values()), DEFAULT_HOST)
+
+
+def worker_queues(mapping: Mapping[str, str], host: str, given: Iterable[str]) -> list[str]:
+    """The queues a worker of `host` adds to those it was started with (`given`): its host's
+    queue, and the kubelet queues of its host's nodes — unless the command line names kubelet
+    queues itself, which then says exactly which nodes this worker serves."""
+    given = list(given)
+    wanted = [host_queue(host)]
+    if not any(queue.startswith(KUBELET_QUEUE_PREFIX) for queue in given):
+        wanted += [kubelet_queue(node) for node in host_nodes(mapping, host)]
+    return [queue for queue in wanted if queue not in given]
+
+
+def pod_ip_range(network: str, mapping: Mapping[str, str], host: str) -> str:
+    """Where a host's engine hands out the pod addresses of a sandbox on subnet `network`: the
+    whole pod range (the subnet's lower half) when the host runs every node; otherwise the share
+    of the host's first node, as Kubernetes gives every node a podCIDR of its own. The pod range
+    is split into as many equal parts as a power of two holds nodes, one per node in order, so
+    two hosts never hand out one address, whichever nodes each runs."""
+    subnet = ipaddress.ip_network(network)
+    pods = next(subnet.subnets(prefixlen_diff=1))
+    nodes = list(mapping)
+    mine = host_nodes(mapping, host)
+    if not mine:
+        raise NodeHostsError(f"host {host!r} runs none of the nodes {', '.join(nodes)}")
+    if len(mine) == len(nodes):
+        return str(pods)
+    bits = math.ceil(math.log2(len(nodes)))
+    if pods.prefixlen + bits > subnet.max_prefixlen - 2:
+        raise NodeHostsError(f"subnet {network} is too small to give {len(nodes)} nodes a pod range each")
+    shares = list(pods.subnets(prefixlen_diff=bits))
+    return str(shares[nodes.index(mine[0])])
