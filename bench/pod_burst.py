@@ -117,6 +117,11 @@ def main() -> None:
         if int(fraction * total) <= len(moments)
     }
     seconds = round(elapsed, 2) if done else None
+    # The last pods to be Ready, to follow up a straggler in the stack's logs (--keep).
+    last = sorted(counter.ready.items(), key=lambda item: item[1])[-3:]
+    stragglers = [
+        {"sandbox_id": row[0], "pod": f"{row[1]}/{row[2]}", "seconds": round(at - started, 2)} for row, at in last
+    ]
     print(
         json.dumps(
             {
@@ -138,6 +143,7 @@ def main() -> None:
                 "seconds_to_all_running": seconds,
                 "seconds_writing": round(written, 2),
                 "seconds_to_fraction_ready": milestones,
+                "last_ready": stragglers,
                 "pods_per_second": round(len(moments) / elapsed, 1),
                 # web, worker and beat with their children (the database and broker servers apart)
                 "peak_memory_mb": round(peak_kb / 1024, 1),
