@@ -324,12 +324,10 @@ SHARED_STACK = "KUBE_TUTOR_BENCH_STACK"
 
 @dataclass
 class Running:
-    """A process of a stack another program started: as much of a Popen as the benchmarks use."""
+    """A process of a stack another program started: as much of a Popen as the benchmarks use
+    (its pid; they never stop it)."""
 
     pid: int
-
-    def poll(self) -> int | None:
-        return None if Path(f"/proc/{self.pid}").exists() else 0
 
 
 @dataclass

@@ -459,29 +459,8 @@ def proxy_endpoints_file(endpoints: list[tuple[str, int]], denied: dict[tuple[st
     return "".join(lines)
 
 
-def subnet_interfaces(subnet: str, path: str = "/proc/net/route") -> list[str]:
-    """The interfaces this host routes exactly `subnet` through, from the kernel's table: more than
-    one when two engines on one machine each made a bridge for the same sandbox subnet."""
-    found = []
-    wanted = ipaddress.ip_network(subnet, strict=False)
-    try:
-        with open(path) as table:
-            next(table, None)
-            for line in table:
-                fields = line.split()
-                if len(fields) < 8:
-                    continue
-                destination = ipaddress.IPv4Address(int(fields[1], 16).to_bytes(4, "little"))
-                mask = ipaddress.IPv4Address(int(fields[7], 16).to_bytes(4, "little"))
-                if int(mask) and ipaddress.ip_network(f"{destination}/{mask}", strict=False) == wanted:
-                    found.append(fields[0])
-    except OSError:
-        pass
-    return found
-
-
-def host_routes(path: str = "/proc/net/route") -> list[str]:
-    """This host's IPv4 routes as CIDRs (default routes left out), from the kernel's table."""
+def _routes(path: str = "/proc/net/route") -> list[tuple[str, ipaddress.IPv4Network]]:
+    """This host's IPv4 routes as (interface, network), default routes left out, from the kernel's table."""
     routes = []
     try:
         with open(path) as table:
@@ -493,10 +472,22 @@ def host_routes(path: str = "/proc/net/route") -> list[str]:
                 destination = ipaddress.IPv4Address(int(fields[1], 16).to_bytes(4, "little"))
                 mask = ipaddress.IPv4Address(int(fields[7], 16).to_bytes(4, "little"))
                 if int(mask):
-                    routes.append(str(ipaddress.ip_network(f"{destination}/{mask}", strict=False)))
+                    routes.append((fields[0], ipaddress.ip_network(f"{destination}/{mask}", strict=False)))
     except OSError:
         pass
     return routes
+
+
+def subnet_interfaces(subnet: str, path: str = "/proc/net/route") -> list[str]:
+    """The interfaces this host routes exactly `subnet` through: more than one when two engines on
+    one machine each made a bridge for the same sandbox subnet."""
+    wanted = ipaddress.ip_network(subnet, strict=False)
+    return [interface for interface, network in _routes(path) if network == wanted]
+
+
+def host_routes(path: str = "/proc/net/route") -> list[str]:
+    """This host's IPv4 routes as CIDRs (default routes left out)."""
+    return [str(network) for _, network in _routes(path)]
 
 
 # ---- events ----
