@@ -209,7 +209,7 @@ def work_request(sandbox_id: int, keys: list[str], *, send_always: bool = False)
     that was clean. A key already dirty has a message on its way, or a running reconcile that
     sends one when it finishes (work_done), so a burst of writes sends one message per key, not
     one per write. `send_always` (the resync) sends regardless, in case a message was lost."""
-    woken = []
+    woken, rechecked = [], []
     own = getattr(_running, "key", None)
     for key in keys:
         if (sandbox_id, key) == own:
@@ -222,8 +222,25 @@ def work_request(sandbox_id: int, keys: list[str], *, send_always: bool = False)
             turned_dirty = created
         if turned_dirty or send_always:
             woken.append(key)
+        elif connection.in_atomic_block:
+            rechecked.append(key)
     if woken:
         transaction.on_commit(lambda: [_send(sandbox_id, key) for key in woken])
+    if rechecked:
+        transaction.on_commit(lambda: _dirty_again_if_claimed(sandbox_id, rechecked))
+
+
+def _dirty_again_if_claimed(sandbox_id: int, keys: list[str]) -> None:
+    """After a commit whose write found its keys dirty already (and so sent nothing): a key that
+    is clean now was claimed before the write committed, and its run planned from a state without
+    the write, so it is due once more. (Turning a key dirty locks its row until the commit, which
+    holds a claim back; finding it dirty takes no lock, hence this look after the commit.) A key
+    claimed just after the commit runs once more for nothing, which is harmless."""
+    for key in keys:
+        if WorkItem.objects.filter(sandbox_id=sandbox_id, key=key, dirty=False).update(
+            dirty=True, dirty_since=timezone.now()
+        ):
+            _send(sandbox_id, key)
 
 
 def work_claim(sandbox_id: int, key: str, *, now: datetime) -> bool:

@@ -1,3 +1,4 @@
+import threading
 from datetime import timedelta
 
 import pytest
@@ -259,3 +260,42 @@ def test_a_wake_up_is_the_run_work_task_sent_by_name_to_the_keys_queue(monkeypat
         (tasks.run_work.name, (7, "kubelet/node-2"), {"queue": "kubelet.node-2", "eta": at}),
         (tasks.run_work.name, (7, "controllers"), {"queue": "celery"}),
     ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_write_that_found_its_key_dirty_is_not_lost_when_the_key_is_claimed_before_it_commits(sandbox, sent):
+    """The race of two real connections (PostgreSQL; SQLite lets one writer in at a time): a
+    writer finds the key dirty already, so it sends nothing, and counts on the pending message.
+    That message's run claims the key before the writer commits, and plans from a state without
+    the write. Once the writer commits, the key must be due again, or the write waits for the
+    next full resync (minutes: a learner's pod stays Pending)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serializes writers: a claim cannot run while a write is open")
+    workqueue.work_request(sandbox.pk, ["controllers"])  # an earlier write: dirty, its message on the way
+    sent.clear()
+    requested, claimed = threading.Event(), threading.Event()
+
+    def writer():
+        try:
+            with transaction.atomic():
+                User.objects.create(username="written-meanwhile")  # stands for the object write
+                workqueue.work_request(sandbox.pk, ["controllers"])
+                requested.set()
+                assert claimed.wait(10)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    assert requested.wait(10)
+    assert workqueue.work_claim(sandbox.pk, "controllers", now=timezone.now())
+    assert not User.objects.filter(username="written-meanwhile").exists()  # the run cannot see the write
+    claimed.set()
+    thread.join(10)
+    workqueue.work_done(sandbox.pk, "controllers", wake_at=None)
+    assert User.objects.filter(username="written-meanwhile").exists()
+    assert WorkItem.objects.get(sandbox=sandbox, key="controllers").dirty
+    assert ("controllers", None) in sent  # woken after the commit (and by work_done: a duplicate, harmless)
+    assert workqueue.work_claim(sandbox.pk, "controllers", now=timezone.now())
