@@ -221,19 +221,24 @@ def test_a_fork_bomb_a_memory_hog_and_a_cpu_burner_stay_in_their_containers(clus
     kubectl("wait", "--for=condition=Ready", "pod/bomb", "pod/burner", "--timeout=90s")
     neighbour("apply", "-f", "-", input=DEPLOYMENT)
 
-    # The fork bomb fills its pids limit and no more.
+    # The fork bomb runs into its pids limit and never past it. The kernel refusing a fork (EAGAIN,
+    # which the shell logs) is the proof it hit the limit: the count itself may settle a few below
+    # the limit once every shell left is waiting on its children, so it is bounded, not matched.
     bomb = engine_container(kubectl.namespace, "bomb", "bomb")
     limit = bomb["HostConfig"]["PidsLimit"]
-
     seen = []
 
-    def bomb_at_its_limit():
+    def bomb_refused_a_fork():
         seen.append(engine_stats(bomb["Id"])["pids_stats"].get("current", 0))
-        return seen[-1] >= limit
+        return "can't fork: Resource temporarily unavailable" in kubectl("logs", "bomb", "--tail=50").stdout
 
-    # Its 200m of CPU ramps it up slowly on a busy machine; once there, it stays there.
-    eventually(bomb_at_its_limit, timeout=120)
-    assert max(seen) == limit == 256
+    # Its 200m of CPU ramps it up slowly on a busy machine.
+    try:
+        eventually(bomb_refused_a_fork, timeout=120)
+    except AssertionError:
+        raise AssertionError(f"no refused fork; pids seen {seen[-20:]}; pod {pod(kubectl, 'bomb').get('status')}") from None
+    assert limit == 256
+    assert limit * 0.75 <= max(seen) <= limit, (seen, pod(kubectl, "bomb").get("status"))
 
     # The memory hog is killed by the kernel at its limit, and kubectl says OOMKilled.
     def hog_terminated():
