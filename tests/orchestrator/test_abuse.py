@@ -236,7 +236,8 @@ def test_a_fork_bomb_a_memory_hog_and_a_cpu_burner_stay_in_their_containers(clus
     try:
         eventually(bomb_refused_a_fork, timeout=120)
     except AssertionError:
-        raise AssertionError(f"no refused fork; pids seen {seen[-20:]}; pod {pod(kubectl, 'bomb').get('status')}") from None
+        status = pod(kubectl, "bomb").get("status")
+        raise AssertionError(f"no refused fork; pids seen {seen[-20:]}; pod {status}") from None
     assert limit == 256
     assert limit * 0.75 <= max(seen) <= limit, (seen, pod(kubectl, "bomb").get("status"))
 
