@@ -305,6 +305,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TASK_IGNORE_RESULT = True
+# No result backend is used (results are ignored), so the one Celery builds is shared by every
+# thread instead of built anew per thread: the web serves each request on a thread of its own
+# (asgiref), and building it scans the installed packages' entry points (0.3 ms of CPU per
+# write measured alone, more while the web's other threads want the GIL).
+CELERY_RESULT_BACKEND_THREAD_SAFE = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
