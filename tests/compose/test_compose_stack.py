@@ -110,7 +110,12 @@ def stack():
         (REPO / "var" / "artifacts").mkdir(parents=True, exist_ok=True)
         (REPO / "var" / "artifacts" / "compose-smoke.log").write_text(logs)
         # What the worker started for sandboxes lives in the engine, outside the compose project.
-        compose("exec", "-T", "worker", "python", "manage.py", "sandbox", "clean-engine", check=False, timeout=120)
+        # The kubelets stop first, or they make again what is being removed (pods left running on
+        # the engine after the stack was gone); the cleaning runs in a one-off container of the
+        # worker's service, the one whose Docker API proxy lets removals through.
+        compose("stop", "beat", "worker", check=False, timeout=120)
+        clean = ("run", "--rm", "--no-deps", "-T", "worker", "python", "manage.py", "sandbox", "clean-engine")
+        compose(*clean, check=False, timeout=180)
         timed(figures, "down_s", lambda: compose("down", "--volumes", "--remove-orphans", timeout=300))
         ARTIFACT.write_text(json.dumps(figures, indent=2) + "\n")
         print(json.dumps({"compose_smoke": figures}))
