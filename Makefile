@@ -16,7 +16,7 @@ help:
 	@echo "make setup    everything make run does, but do not start"
 	@echo "make test     start Redis, PostgreSQL, Docker and Chromium (installing what is missing, as root), lint, run every test"
 	@echo "make lint     ruff check and format check, and the import contracts (pyproject.toml)"
-	@echo "make compose-smoke  build the app image and run docker-compose.yml for real: every part healthy, a learner's flow, torn down"
+	@echo "make compose-smoke  build the images and run docker-compose.yml for real: every part healthy, a learner's flow through the Docker API proxies, their refusals, torn down"
 	@echo "make bench    every benchmark on real stacks, one JSON object (bench/results/latest.json); BENCH_QUICK=1 for a short run"
 	@echo "make chaos    the fault trials (tests/chaos): kill, restart and remove what the app runs on; figures in var/artifacts/chaos.json"
 

@@ -293,6 +293,13 @@ def spec_hash(container: dict) -> str:
     return hashlib.sha256(json.dumps(container, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+def listed_name(container: dict) -> str:
+    """A listed container's name (`k8s_…`), which the web process uses instead of its id: the web
+    process's Docker API proxy lets exec and attach name pod containers only, so that a compromised
+    web process cannot run commands in any other container of the engine (deploy/docker-proxy)."""
+    return container["Names"][0].lstrip("/")
+
+
 def label_filters(**labels: str) -> list[str]:
     return [f"{key}={value}" if value is not None else key for key, value in labels.items()]
 
@@ -1452,28 +1459,28 @@ class DockerRuntime:
             raise RuntimeError_(f"exec in {name}: {error.explanation or error}") from error
 
     def container_exec(self, pod: PodRef, name: str, command: list[str], *, tty: bool, stdin: bool) -> ExecProcess:
-        """`kubectl exec`: the engine's exec API inside the container, its streams attached."""
-        container = self._running_container(pod, name)
+        """`kubectl exec`: the engine's exec API inside the container, its streams attached. The
+        container is named by its name, not its id (see listed_name)."""
+        target = listed_name(self._running_container(pod, name))
         try:
-            execution = self.api.exec_create(container["Id"], command, stdin=stdin, tty=tty, stdout=True, stderr=True)
+            execution = self.api.exec_create(target, command, stdin=stdin, tty=tty, stdout=True, stderr=True)
             sock = self.api.exec_start(execution["Id"], tty=tty, socket=True)
         except APIError as error:
             raise RuntimeError_(f"exec in {name}: {error.explanation or error}") from error
-        return DockerExecProcess(self.api, container["Id"], execution["Id"], sock, tty=tty)
+        return DockerExecProcess(self.api, target, execution["Id"], sock, tty=tty)
 
     def container_attach(self, pod: PodRef, name: str, *, stdin: bool) -> ExecProcess:
         """`kubectl attach`: the engine's attach to the container's own process; its stdin only
-        when the spec opened it (`stdin: true`), a terminal when the spec asked for one."""
-        container = self._running_container(pod, name)
-        config = (self._inspect(container["Id"]) or {}).get("Config") or {}
+        when the spec opened it (`stdin: true`), a terminal when the spec asked for one. The
+        container is named by its name, not its id (see listed_name)."""
+        target = listed_name(self._running_container(pod, name))
+        config = (self._inspect(target) or {}).get("Config") or {}
         stdin = stdin and bool(config.get("OpenStdin"))
         try:
-            sock = self.api.attach_socket(
-                container["Id"], params={"stdin": int(stdin), "stdout": 1, "stderr": 1, "stream": 1}
-            )
+            sock = self.api.attach_socket(target, params={"stdin": int(stdin), "stdout": 1, "stderr": 1, "stream": 1})
         except APIError as error:
             raise RuntimeError_(f"attach to {name}: {error.explanation or error}") from error
-        return DockerAttachProcess(self.api, container["Id"], "", sock, tty=bool(config.get("Tty")))
+        return DockerAttachProcess(self.api, target, "", sock, tty=bool(config.get("Tty")))
 
     def port_connect(self, pod: PodRef, port: int) -> PortConnection:
         """A TCP connection to the pod's IP and port, from this host (which holds the sandbox

@@ -1,6 +1,7 @@
 """The compose stack for real (`make compose-smoke`): the app image built from a clean checkout,
 docker-compose.yml brought up with Debian's docker-compose, every part healthy, a learner's flow
-over HTTP and kubectl, then everything torn down. No registry answers here, so the base, Redis and
+over HTTP and kubectl through the Docker API proxies, the proxies refusing what the app never
+asks, then everything torn down. No registry answers here, so the base, Redis and
 PostgreSQL images are local stand-ins (scripts/base-image); the compose file is the one users run.
 
 Build, start and flow times go to var/artifacts/compose-smoke.json."""
@@ -109,7 +110,12 @@ def stack():
         (REPO / "var" / "artifacts").mkdir(parents=True, exist_ok=True)
         (REPO / "var" / "artifacts" / "compose-smoke.log").write_text(logs)
         # What the worker started for sandboxes lives in the engine, outside the compose project.
-        compose("exec", "-T", "worker", "python", "manage.py", "sandbox", "clean-engine", check=False, timeout=120)
+        # The kubelets stop first, or they make again what is being removed (pods left running on
+        # the engine after the stack was gone); the cleaning runs in a one-off container of the
+        # worker's service, the one whose Docker API proxy lets removals through.
+        compose("stop", "beat", "worker", check=False, timeout=120)
+        clean = ("run", "--rm", "--no-deps", "-T", "worker", "python", "manage.py", "sandbox", "clean-engine")
+        compose(*clean, check=False, timeout=180)
         timed(figures, "down_s", lambda: compose("down", "--volumes", "--remove-orphans", timeout=300))
         ARTIFACT.write_text(json.dumps(figures, indent=2) + "\n")
         print(json.dumps({"compose_smoke": figures}))
@@ -125,7 +131,7 @@ def healthy(url: str) -> bool:
     )
 
 
-SERVICES = ("web", "worker", "beat", "redis", "postgres")
+SERVICES = ("web", "worker", "beat", "redis", "postgres", "docker-proxy", "docker-proxy-web")
 
 
 def every_container_healthy(compose: Compose) -> bool:
@@ -198,6 +204,9 @@ def test_the_stack_serves_a_learner_from_sign_up_to_kubectl(stack, tmp_path):
     # The pods are real containers the worker started, and answer from inside the sandbox.
     answer = kubectl("exec", pods[0]["metadata"]["name"], "--", "wget", "-qO-", "http://localhost/")
     assert pods[0]["metadata"]["name"] in answer.stdout
+    # stdin to its end: the exec's stream stays open through the proxy once its input is closed.
+    counted = kubectl("exec", "-i", pods[1]["metadata"]["name"], "--", "wc", "-c", input="through the proxy\n")
+    assert counted.stdout.strip() == "18", counted
     # Prometheus sees them too, with the stack's token.
     scraped = requests.get(f"{url}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}, timeout=30)
     assert scraped.status_code == 200
@@ -205,3 +214,100 @@ def test_the_stack_serves_a_learner_from_sign_up_to_kubectl(stack, tmp_path):
     assert running, scraped.text[:2000]
     assert float(running.group(1)) >= 2
     assert requests.get(f"{url}/metrics", timeout=30).status_code == 403
+
+
+# Run inside a container of the stack: each (proxy, method, path) asked, and the status it got
+# ("unreachable" when the proxy's name does not even resolve there). Bodies are not JSON, so a
+# call that a proxy let through by mistake would be refused by the engine itself (400), change
+# nothing on the engine, and fail the test.
+ASK = """
+import json, sys, urllib.error, urllib.request
+answers = []
+for base, method, path in json.loads(sys.argv[1]):
+    body = b"{" if method in ("POST", "PUT") else None
+    headers = {"Content-Type": "application/json"}
+    request = urllib.request.Request(base + path, data=body, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=20) as response:
+            answers.append(response.status)
+    except urllib.error.HTTPError as error:
+        answers.append(error.code)
+    except OSError:
+        answers.append("unreachable")
+print(json.dumps(answers))
+"""
+WORKER_PROXY, WEB_PROXY = "http://docker-proxy:2375", "http://docker-proxy-web:2375"
+# What Kube Tutor never asks the engine for: swarm, secrets, plugins, the engine's own details,
+# pruning, pushing, listing and committing images, reading files out of a container, changing a
+# container's limits, a build context or an imported image fetched by the engine from a URL.
+NEVER_ASKED = [
+    ("POST", "/v1.41/swarm/init"),
+    ("GET", "/v1.41/secrets"),
+    ("POST", "/v1.41/plugins/pull?remote=example.org/plugin"),
+    ("GET", "/v1.41/info"),
+    ("POST", "/v1.41/containers/prune?filters=%7B%22label%22%3A%5B%22kube-tutor.none%22%5D%7D"),
+    ("POST", "/v1.41/images/kube-tutor/busybox/push"),
+    ("GET", "/v1.41/images/json"),
+    ("POST", "/v1.41/commit?container=none"),
+    ("GET", "/v1.41/containers/none/archive?path=/etc"),
+    ("POST", "/v1.41/containers/none/update"),
+    ("POST", "/v1.41/build?remote=http://127.0.0.1:9/context.tar"),
+    ("POST", "/v1.41/images/create?fromSrc=http://127.0.0.1:9/rootfs.tar"),
+]
+
+
+def proxies_answer(compose: Compose, service: str, expected: dict[tuple[str, str, str], int | str]) -> dict:
+    """What the proxies answered `service`'s calls, by call, to compare with `expected`."""
+    calls = list(expected)
+    asked = compose("exec", "-T", service, "python", "-c", ASK, json.dumps(calls), timeout=120)
+    return dict(zip(calls, json.loads(asked.stdout), strict=True))
+
+
+def inspect(container: str) -> dict:
+    found = subprocess.run([services.command("docker"), "inspect", container], capture_output=True, text=True)
+    assert found.returncode == 0, found.stderr
+    return json.loads(found.stdout)[0]
+
+
+def test_only_the_proxies_hold_the_docker_socket_and_read_only(stack):
+    compose, _, _ = stack
+    holders = {}
+    for container in compose("ps", "-q").stdout.split():
+        inspected = inspect(container)
+        for mount in inspected["Mounts"]:
+            if mount["Destination"].endswith("docker.sock"):
+                holders[inspected["Config"]["Labels"]["com.docker.compose.service"]] = mount["RW"]
+    assert holders == {"docker-proxy": False, "docker-proxy-web": False}
+
+
+def test_the_worker_s_proxy_refuses_what_the_app_never_asks(stack):
+    compose, _, _ = stack
+    expected: dict = {(WORKER_PROXY, method, path): 403 for method, path in NEVER_ASKED}
+    expected |= {(WORKER_PROXY, "GET", "/_ping"): 200, (WORKER_PROXY, "GET", "/v1.41/containers/json"): 200}
+    assert proxies_answer(compose, "worker", expected) == expected
+
+
+def test_the_web_proxy_lets_web_exec_into_pods_only_and_make_no_container(stack):
+    """Web gets less than the worker: no container, image or volume of its own, nothing written
+    into a container, and exec or attach into pods' containers only, never into another container
+    of the engine (this proxy's own holds the socket). The worker's proxy is not on its network."""
+    compose, _, _ = stack
+    proxy = inspect(compose("ps", "-q", "docker-proxy-web").stdout.strip())
+    refused = [
+        *NEVER_ASKED,
+        ("POST", "/v1.41/containers/create"),
+        ("POST", "/v1.41/build"),
+        ("POST", "/v1.41/images/create?fromImage=busybox&tag=latest"),
+        ("POST", "/v1.41/volumes/create"),
+        ("PUT", "/v1.41/containers/none/archive?path=/"),
+        ("POST", "/v1.41/containers/k8s_none/start"),
+        ("DELETE", "/v1.41/containers/k8s_none"),
+        ("POST", f"/v1.41/containers/{proxy['Id']}/exec"),
+        ("POST", f"/v1.41/containers/{proxy['Name'].lstrip('/')}/exec"),
+        ("POST", f"/v1.41/containers/{proxy['Name'].lstrip('/')}/attach"),
+        ("GET", f"/v1.41/containers/{proxy['Id']}/json"),
+    ]
+    expected: dict = {(WEB_PROXY, method, path): 403 for method, path in refused}
+    expected |= {(WEB_PROXY, "GET", "/_ping"): 200, (WEB_PROXY, "GET", "/v1.41/containers/json"): 200}
+    expected[(WORKER_PROXY, "GET", "/_ping")] = "unreachable"
+    assert proxies_answer(compose, "web", expected) == expected
