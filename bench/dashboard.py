@@ -372,6 +372,9 @@ def main() -> None:
     parser.add_argument("--draws", type=int, default=30, help="stream draws timed in this process")
     parser.add_argument("--trials", type=int, default=12, help="steps passed, timed to the grid in Chromium")
     parser.add_argument(
+        "--settle", type=float, default=3.0, help="seconds for the last status writes once all are Ready"
+    )
+    parser.add_argument(
         "--live-write",
         choices=["status", "runtime"],
         default="status",
@@ -386,7 +389,7 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     with bench_stack(database=database, broker=options.broker, extra_env=env, keep=options.keep) as bench:
-        assert bench.stack.manage("collectstatic", "--noinput", "-v", "0").returncode == 0
+        bench.static_collect()
         django_setup(bench.stack.env)
         started = time.monotonic()
         seeded = class_seed(options)
@@ -400,7 +403,7 @@ def main() -> None:
             raise RuntimeError(f"only {len(poller.ready)} of {expected} pods became Ready")
         ready_seconds = time.monotonic() - started
         poller.stop()
-        time.sleep(3)  # the last kubelet runs' status writes and Events settle
+        time.sleep(options.settle)  # the last kubelet runs' status writes and Events settle
 
         from clusters.snapshot import pod_phases
 

@@ -19,6 +19,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -390,6 +391,15 @@ class BenchStack:
         line = next(line for line in created.stdout.splitlines() if line.startswith("SERVERS="))
         return [server.split(f":{self.port}", 1)[1] for server in json.loads(line.removeprefix("SERVERS="))]
 
+    def static_collect(self) -> None:
+        """The pages' scripts and styles for the web to serve (DEBUG is off); under bench/suite.py
+        they were collected once for every benchmark."""
+        if self.shared:
+            return
+        collected = self.stack.manage("collectstatic", "--noinput", "-v", "0")
+        if collected.returncode != 0:
+            raise RuntimeError(f"collectstatic failed: {collected.stderr[-2000:]}")
+
     def start(self, *, workers: int = 1, concurrency: int = 4, pool: str = "threads") -> None:
         if self.shared:  # already running, as bench/suite.py started it
             return
@@ -433,7 +443,13 @@ class BenchStack:
 
 @contextlib.contextmanager
 def bench_stack(
-    *, database: str, broker: str, extra_env: dict[str, str] | None = None, keep: bool = False, trace: bool = False
+    *,
+    database: str,
+    broker: str,
+    extra_env: dict[str, str] | None = None,
+    keep: bool = False,
+    trace: bool = False,
+    static: bool = False,
 ) -> Iterator[BenchStack]:
     """A migrated stack with nothing started yet. database: sqlite | postgresql (a scratch
     database on TEST_DATABASE_URL's server); broker: embedded (the filesystem transport) |
@@ -457,9 +473,12 @@ def bench_stack(
     # Beat keeps its schedule under var/; with PostgreSQL and Redis nothing else creates it.
     stack.var_dir.mkdir(parents=True, exist_ok=True)
     try:
-        migrated = stack.manage("migrate", "--noinput")
-        if migrated.returncode != 0:
-            raise RuntimeError(f"migrate failed: {migrated.stderr[-2000:]}")
+        # With `static`, the pages' files are collected meanwhile: neither needs the other.
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            commands = [("migrate", "--noinput")] + [("collectstatic", "--noinput", "-v", "0")] * static
+            for command, done in zip(commands, pool.map(lambda command: stack.manage(*command), commands), strict=True):
+                if done.returncode != 0:
+                    raise RuntimeError(f"{command[0]} failed: {done.stderr[-2000:]}")
         yield BenchStack(stack=stack, port=free_port(), database=database, broker=broker)
     finally:
         stack.stop_all()

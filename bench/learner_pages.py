@@ -137,8 +137,7 @@ def main() -> None:
             f"user = User.objects.create_user({LEARNER!r}, None, {PASSWORD!r}); learner_sandbox(user=user)",
         )
         assert made.returncode == 0, made.stderr
-        for command in (("collectstatic", "--noinput", "-v", "0"),):
-            assert bench.stack.manage(*command).returncode == 0
+        bench.static_collect()
         prefix = kube_prefix(bench)
         bench.start(workers=options.workers, concurrency=options.concurrency)
         api = Api(bench.port, prefix)

@@ -68,7 +68,11 @@ RUNS: dict[str, tuple[list[str], list[str], bool]] = {
         False,
     ),
     "learner_pages": ([], ["--page-loads", "10", "--writes", "5", "--commands", "2"], False),
-    "dashboard": ([], ["--learners", "5", "--page-loads", "10", "--draws", "3", "--trials", "2"], False),
+    "dashboard": (
+        [],
+        ["--learners", "5", "--page-loads", "10", "--draws", "3", "--trials", "2", "--settle", "1"],
+        False,
+    ),
 }
 PROGRAMS = {"apply_simulated": "apply_to_running", "apply_docker": "apply_to_running"}
 
@@ -319,11 +323,8 @@ def main() -> None:
     started = time.monotonic()
     docker = docker_answers()
     keep = os.environ.get("BENCH_KEEP") == "1"
-    with bench_stack(database="postgresql", broker="redis", extra_env=SHARED_ENV, keep=keep) as bench:
-        # The pages' scripts and styles, served by the web as deployed (DEBUG off).
-        collected = bench.stack.manage("collectstatic", "--noinput", "-v", "0")
-        if collected.returncode != 0:
-            raise SystemExit(f"collectstatic failed: {collected.stderr[-2000:]}")
+    # With the pages' scripts and styles collected, served by the web as deployed (DEBUG off).
+    with bench_stack(database="postgresql", broker="redis", extra_env=SHARED_ENV, keep=keep, static=True) as bench:
         bench.start()
         django_attach(bench.stack.env)
         print(f"bench: the stack started in {round(time.monotonic() - started, 1)} s", file=sys.stderr)
