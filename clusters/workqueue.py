@@ -227,20 +227,40 @@ def work_request(sandbox_id: int, keys: list[str], *, send_always: bool = False)
     if woken:
         transaction.on_commit(lambda: [_send(sandbox_id, key) for key in woken])
     if rechecked:
-        transaction.on_commit(lambda: _dirty_again_if_claimed(sandbox_id, rechecked))
+        _Recheck.of(sandbox_id).keys.update(rechecked)
 
 
-def _dirty_again_if_claimed(sandbox_id: int, keys: list[str]) -> None:
-    """After a commit whose write found its keys dirty already (and so sent nothing): a key that
-    is clean now was claimed before the write committed, and its run planned from a state without
-    the write, so it is due once more. (Turning a key dirty locks its row until the commit, which
-    holds a claim back; finding it dirty takes no lock, hence this look after the commit.) A key
-    claimed just after the commit runs once more for nothing, which is harmless."""
-    for key in keys:
-        if WorkItem.objects.filter(sandbox_id=sandbox_id, key=key, dirty=False).update(
-            dirty=True, dirty_since=timezone.now()
-        ):
-            _send(sandbox_id, key)
+class _Recheck:
+    """After a commit whose writes found their keys dirty already (and so sent nothing): a key
+    that is clean now was claimed before the writes committed, and its run planned from a state
+    without them, so it is due once more. (Turning a key dirty locks its row until the commit,
+    which holds a claim back; finding it dirty takes no lock, hence this look after the commit.)
+    A key claimed just after the commit runs once more for nothing, which is harmless. One look
+    per sandbox and transaction, however many of its writes found a key dirty."""
+
+    def __init__(self, sandbox_id: int) -> None:
+        self.sandbox_id = sandbox_id
+        self.keys: set[str] = set()
+        self.done = False
+
+    @classmethod
+    def of(cls, sandbox_id: int) -> _Recheck:
+        """The transaction's look for the sandbox, registered with it once. One registered within
+        a savepoint that rolls back goes with it; so do the writes it was for."""
+        for _, callback, _ in connection.run_on_commit:
+            if isinstance(callback, cls) and callback.sandbox_id == sandbox_id and not callback.done:
+                return callback
+        recheck = cls(sandbox_id)
+        transaction.on_commit(recheck)
+        return recheck
+
+    def __call__(self) -> None:
+        self.done = True
+        for key in sorted(self.keys):
+            if WorkItem.objects.filter(sandbox_id=self.sandbox_id, key=key, dirty=False).update(
+                dirty=True, dirty_since=timezone.now()
+            ):
+                _send(self.sandbox_id, key)
 
 
 def work_claim(sandbox_id: int, key: str, *, now: datetime) -> bool:

@@ -299,3 +299,15 @@ def test_a_write_that_found_its_key_dirty_is_not_lost_when_the_key_is_claimed_be
     assert WorkItem.objects.get(sandbox=sandbox, key="controllers").dirty
     assert ("controllers", None) in sent  # woken after the commit (and by work_done: a duplicate, harmless)
     assert workqueue.work_claim(sandbox.pk, "controllers", now=timezone.now())
+
+
+def test_writes_of_one_transaction_that_find_the_key_dirty_look_again_once_after_it_commits(
+    sandbox, sent, django_capture_on_commit_callbacks
+):
+    workqueue.work_request(sandbox.pk, ["controllers"])  # dirty, its message on the way
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, transaction.atomic():
+        for _ in range(20):  # a kubelet run's pod statuses, each in a savepoint of its own
+            with transaction.atomic():
+                workqueue.work_request(sandbox.pk, ["controllers"])
+    assert len(callbacks) == 1
+    assert sent == []  # still dirty after the commit: the pending message covers the writes
