@@ -213,14 +213,20 @@ def _source_data(sandbox: Sandbox, kind: str, namespace: str, ref: dict) -> dict
     return _decoded(obj.get("data") or {}, base64_values=kind == "Secret")
 
 
-def container_env(sandbox: Sandbox, pod: dict, container: dict, planned: dict[str, str]) -> dict[str, str]:
+def container_env(
+    sandbox: Sandbox, pod: dict, container: dict, planned: dict[str, str], *, seen: dict[str, list] | None = None
+) -> dict[str, str]:
     """The container's environment as upstream's makeEnvironmentVariables makes it: envFrom first,
     then env (a later entry winning; a value's `$(VAR)` expanded from the entries before it and the
     Service variables; ConfigMap and Secret keys read here, downward-API fields from the planner's
     `planned`, resources from the container and its node), then the Service variables
-    (clusters.objects.service_env) that no entry set."""
+    (clusters.objects.service_env) that no entry set. `seen` keeps the Services read per namespace
+    for the rest of a kubelet run, as upstream's kubelet reads them from its informer's cache."""
     namespace = pod["metadata"]["namespace"]
-    services = service_env.pod_service_env(pod, _services(sandbox, namespace))
+    seen = {} if seen is None else seen
+    if namespace not in seen:
+        seen[namespace] = _services(sandbox, namespace)
+    services = service_env.pod_service_env(pod, seen[namespace])
     env: dict[str, str] = {}
     for source in container.get("envFrom", []):
         kind = "Secret" if "secretRef" in source else "ConfigMap"
@@ -430,13 +436,14 @@ def _is_pod_status(action) -> bool:
     )
 
 
-def _perform(sandbox: Sandbox, runtime, operation, *, pods: dict[str, dict], node: str):
-    """One operation, with what only the thin half can look up: volumes' contents, env references."""
+def _perform(sandbox: Sandbox, runtime, operation, *, pods: dict[str, dict], node: str, services: dict[str, list]):
+    """One operation, with what only the thin half can look up: volumes' contents, env references
+    (`services`: those read so far in this run, per namespace)."""
     pod = pods.get(getattr(operation, "pod", PodRef("", "", "", "")).uid)
     volumes = volume_specs(sandbox, pod) if pod and isinstance(operation, START_OPERATIONS) else []
     if pod and isinstance(operation, planner.StartContainer):
         try:
-            env = container_env(sandbox, pod, operation.container, operation.env)
+            env = container_env(sandbox, pod, operation.container, operation.env, seen=services)
         except ContainerConfigError as error:
             return error
         operation = dataclasses.replace(operation, env=env)
@@ -527,6 +534,7 @@ def _kubelet_run(sandbox: Sandbox, *, node: str, now: datetime) -> datetime | No
     # After a pass over every pod, the next ones look only at the pods that had something to do;
     # when those are done, a last pass over every pod confirms it and gives the next wake-up.
     focus: frozenset[str] | None = None
+    services: dict[str, list] = {}  # the Services the run's new containers' variables come from
     for _ in range(MAX_PASSES):
         pods = writes.pods(node)
         observed = runtime.observe(node=node)
@@ -548,7 +556,7 @@ def _kubelet_run(sandbox: Sandbox, *, node: str, now: datetime) -> datetime | No
             continue
         focus = plan.busy
         by_uid = {pod["metadata"]["uid"]: pod for pod in pods}
-        perform = functools.partial(_perform, sandbox, runtime, pods=by_uid, node=node)
+        perform = functools.partial(_perform, sandbox, runtime, pods=by_uid, node=node, services=services)
         for operation, outcome in planner.operations_perform(plan.operations, perform):
             memory, events = planner.outcome_record(memory, operation, outcome, now=timezone.now())
             writes.add(events)
