@@ -4,9 +4,9 @@ Each size is a class of sandboxes with 20 pods each (5 to 250 sandboxes), run as
 it: a fresh stack as `make run` starts it (web, one worker process with four threads, beat;
 PostgreSQL and Redis), a Deployment of 20 replicas written to every sandbox, timed until every
 pod is Running and Ready. For each size it keeps the time, the peak memory of web, worker and
-beat, and the CPU each used; then the seconds per 1,000 pods at each size, against the smallest
-class's. Growth is called linear while that rate stays within 25 % of the smallest class's: past
-that, something grows with the class (the answer says which process's CPU per pod grew most).
+beat, and the CPU each used; then the marginal cost, seconds per 1,000 more pods from one size
+to the next. Growth is called linear while that stays within 25 % of the first step's: past
+that, something grows with the class (the answer shows each process's CPU per pod on both sides).
 
 Writes bench/results/growth.json and bench/results/growth.png (time and peak memory against
 pods) and prints the JSON object.
@@ -17,6 +17,7 @@ Usage: .venv/bin/python bench/growth.py [--sizes 100,500,1000,2000,5000] (the te
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import subprocess
 import sys
@@ -59,21 +60,29 @@ def point(result: dict) -> dict:
 
 
 def linearity(points: list[dict]) -> dict:
-    """Where the seconds per 1,000 pods leave the smallest class's rate by more than 25 %."""
-    base = points[0]
-    rates = [(p["pods"], p["seconds_per_1000_pods"]) for p in points if p["seconds_per_1000_pods"]]
-    beyond = [pods for pods, rate in rates if rate > base["seconds_per_1000_pods"] * LINEAR_WITHIN]
-    answer = {"base_seconds_per_1000_pods": base["seconds_per_1000_pods"], "linear_up_to_pods": None}
-    linear = [pods for pods, _ in rates if not beyond or pods < beyond[0]]
-    answer["linear_up_to_pods"] = linear[-1] if linear else None
-    if beyond:
-        first = next(p for p in points if p["pods"] == beyond[0])
-        grew = {
-            name: round(first["cpu_ms_per_pod"][name] / max(base["cpu_ms_per_pod"][name], 0.1), 2)
-            for name in first["cpu_ms_per_pod"]
+    """The marginal cost, seconds per 1,000 more pods from one size to the next, and the first
+    size where it exceeds the first step's by more than 25 % (the smallest class carries the
+    stack's fixed costs, so rates are compared step to step, not against it), with how much each
+    process's CPU per pod grew there against the size before."""
+    steps = []
+    for before, after in itertools.pairwise(points):
+        if before["seconds"] is None or after["seconds"] is None:
+            break
+        rate = (after["seconds"] - before["seconds"]) / (after["pods"] - before["pods"]) * 1000
+        steps.append({"from_pods": before["pods"], "to_pods": after["pods"], "seconds_per_1000_more": round(rate, 1)})
+    answer = {"steps": steps, "linear_up_to_pods": steps[-1]["to_pods"] if steps else None}
+    if not steps:
+        return answer
+    first = steps[0]["seconds_per_1000_more"]
+    beyond = next((step for step in steps if step["seconds_per_1000_more"] > first * LINEAR_WITHIN), None)
+    if beyond is not None:
+        answer["linear_up_to_pods"] = beyond["from_pods"]
+        before = next(p for p in points if p["pods"] == beyond["from_pods"])
+        after = next(p for p in points if p["pods"] == beyond["to_pods"])
+        answer["cpu_ms_per_pod_there"] = {
+            name: [before["cpu_ms_per_pod"][name], after["cpu_ms_per_pod"][name]] for name in after["cpu_ms_per_pod"]
         }
-        answer["first_beyond_pods"] = beyond[0]
-        answer["cpu_per_pod_growth_there"] = grew
+        answer["worker_tasks_per_pod_there"] = [before["worker_tasks_per_pod"], after["worker_tasks_per_pod"]]
     return answer
 
 
@@ -86,18 +95,22 @@ def plot(points: list[dict], path: Path) -> None:
     pods = [p["pods"] for p in points]
     figure, time_axis = pyplot.subplots(figsize=(8, 4.5))
     time_axis.plot(pods, [p["seconds"] for p in points], "o-", color="tab:blue", label="seconds to all Ready")
-    time_axis.plot(
-        pods,
-        [points[0]["seconds_per_1000_pods"] * n / 1000 for n in pods],
-        ":",
-        color="tab:blue",
-        label="linear from the smallest class",
-    )
+    if len(points) > 1 and points[1]["seconds"] is not None:
+        first, second = points[0], points[1]
+        rate = (second["seconds"] - first["seconds"]) / (second["pods"] - first["pods"])
+        time_axis.plot(
+            pods,
+            [first["seconds"] + rate * (n - first["pods"]) for n in pods],
+            ":",
+            color="tab:blue",
+            label="linear at the first step's rate",
+        )
     time_axis.set_xlabel("pods (20 per sandbox)")
     time_axis.set_ylabel("seconds")
     memory_axis = time_axis.twinx()
     memory_axis.plot(pods, [p["peak_memory_mb"] for p in points], "s--", color="tab:red", label="peak memory (MB)")
     memory_axis.set_ylabel("MB (web + worker + beat)")
+    memory_axis.set_ylim(0, max(p["peak_memory_mb"] for p in points) * 1.2)  # from zero: a flat line reads flat
     lines = time_axis.get_legend_handles_labels()
     more = memory_axis.get_legend_handles_labels()
     time_axis.legend(lines[0] + more[0], lines[1] + more[1], loc="upper left")
