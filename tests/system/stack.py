@@ -73,6 +73,11 @@ class ScratchPostgres:
                     time.sleep(0.2)
 
 
+# As the Procfile: no Celery event heartbeats or gossip (nothing here reads worker events; the
+# health checks use a task and `inspect ping`) and no mingle (a second's wait at start).
+WORKER_QUIET = ["--without-heartbeat", "--without-gossip", "--without-mingle"]
+
+
 @dataclass
 class Stack:
     root: Path
@@ -146,6 +151,7 @@ class Stack:
             queues,
             "--hostname",
             f"{'celery' if name == 'worker' else name}@%h",
+            *WORKER_QUIET,
         ]
         return self.start(name, [celery, "-A", "tutor", "worker", *options])
 
