@@ -18,6 +18,7 @@ help:
 	@echo "make lint     ruff check and format check, and the import contracts (pyproject.toml)"
 	@echo "make compose-smoke  build the images and run docker-compose.yml for real: every part healthy, a learner's flow through the Docker API proxies, their refusals, torn down"
 	@echo "make bench    every benchmark on real stacks, one JSON object (bench/results/latest.json); BENCH_QUICK=1 for a short run"
+	@echo "make bench-growth  the burst at 100 to 5,000 pods: time and peak memory (bench/results/growth.json, growth.png)"
 	@echo "make chaos    the fault trials (tests/chaos): kill, restart and remove what the app runs on; figures in var/artifacts/chaos.json"
 
 $(VENV)/.runtime-installed: requirements.txt
@@ -74,4 +75,10 @@ bench: $(VENV)/.dev-installed
 	scripts/test-services up && source $${TUTOR_SERVICES_DIR:-/tmp/kube-tutor-test-services}/env && \
 	$(PY) bench/suite.py
 
-.PHONY: help setup run lint test chaos compose-smoke bench
+# The burst's growth curve (bench/growth.py): 100 to 5,000 pods, each size on a fresh stack.
+bench-growth: $(VENV)/.dev-installed
+	trap 'scripts/test-services down' EXIT; \
+	scripts/test-services up && source $${TUTOR_SERVICES_DIR:-/tmp/kube-tutor-test-services}/env && \
+	$(PY) bench/growth.py
+
+.PHONY: help setup run lint test chaos compose-smoke bench bench-growth

@@ -126,6 +126,14 @@ def _machine_busy() -> tuple[float, float]:
     return (sum(values) - idle) / CLOCK_TICKS, sum(values) / CLOCK_TICKS
 
 
+def _own_cpu_seconds() -> float:
+    """CPU seconds of this benchmark and its children, and of bench/suite.py's stack when the
+    benchmark runs on it (that stack is no child of this process)."""
+    shared = os.environ.get(SHARED_STACK)
+    pids = json.loads(Path(shared).read_text())["processes"].values() if shared else []
+    return cpu_seconds(os.getpid()) + sum(cpu_seconds(pid) for pid in pids)
+
+
 @dataclass
 class MachineLoad:
     """The machine around a measurement: load averages, and how busy every CPU was, split into
@@ -135,13 +143,13 @@ class MachineLoad:
     started: float = field(default_factory=time.monotonic)
     loadavg_before: tuple[float, ...] = field(default_factory=os.getloadavg)
     busy_before: tuple[float, float] = field(default_factory=_machine_busy)
-    own_before: float = field(default_factory=lambda: cpu_seconds(os.getpid()))
+    own_before: float = field(default_factory=lambda: _own_cpu_seconds())
 
     def report(self) -> dict:
         elapsed = time.monotonic() - self.started
         busy, total = _machine_busy()
         busy -= self.busy_before[0]
-        own = cpu_seconds(os.getpid()) - self.own_before
+        own = _own_cpu_seconds() - self.own_before
         return {
             "date": datetime.now(UTC).isoformat(timespec="seconds"),
             "cpus": os.cpu_count(),
