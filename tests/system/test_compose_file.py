@@ -27,21 +27,33 @@ def compose_config() -> dict:
     return yaml.safe_load(result.stdout)
 
 
+PARTS = {"web", "worker", "beat", "redis", "postgres", "docker-proxy", "docker-proxy-web"}
+
+
 def test_the_compose_file_validates_and_runs_every_part_of_the_app():
     config = compose_config()
-    assert set(config["services"]) == {"web", "worker", "beat", "redis", "postgres"}
-    for name in ("web", "worker", "beat", "redis", "postgres"):
+    assert set(config["services"]) == PARTS
+    for name in PARTS:
         assert "healthcheck" in config["services"][name], f"{name} has no healthcheck"
 
 
-def test_only_web_and_worker_are_given_the_docker_socket():
-    """The worker runs the containers; web opens exec, attach and port-forward streams into them."""
-    services_with_socket = {
-        name
-        for name, service in compose_config()["services"].items()
-        if any("docker.sock" in str(volume) for volume in service.get("volumes", []))
+def test_only_the_docker_api_proxies_hold_the_socket_and_web_and_worker_reach_the_engine_through_them():
+    """The worker runs the containers and web opens exec, attach and port-forward streams into
+    them, each through a proxy of its own (deploy/docker-proxy) that alone mounts the socket,
+    read-only."""
+    services = compose_config()["services"]
+    holders = {
+        name: [volume for volume in service.get("volumes", []) if "docker.sock" in str(volume)]
+        for name, service in services.items()
     }
-    assert services_with_socket == {"web", "worker"}
+    assert {name for name, volumes in holders.items() if volumes} == {"docker-proxy", "docker-proxy-web"}
+    for name in ("docker-proxy", "docker-proxy-web"):
+        (volume,) = holders[name]
+        # Debian's docker-compose prints the short form, source:target:mode
+        assert str(volume).endswith(":ro"), volume
+    assert services["worker"]["environment"]["DOCKER_HOST"] == "tcp://docker-proxy:2375"
+    assert services["web"]["environment"]["DOCKER_HOST"] == "tcp://docker-proxy-web:2375"
+    assert "DOCKER_HOST" not in services["beat"].get("environment", {})
 
 
 def test_postgres_keeps_its_data_in_a_named_volume():
