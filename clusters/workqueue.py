@@ -214,9 +214,7 @@ def work_request(sandbox_id: int, keys: list[str], *, send_always: bool = False)
     for key in keys:
         if (sandbox_id, key) == own:
             continue
-        turned_dirty = WorkItem.objects.filter(sandbox_id=sandbox_id, key=key, dirty=False).update(
-            dirty=True, dirty_since=timezone.now()
-        )
+        turned_dirty = _mark_dirty(sandbox_id, key)
         if not turned_dirty:
             _, created = WorkItem.objects.get_or_create(sandbox_id=sandbox_id, key=key, defaults={"dirty": True})
             turned_dirty = created
@@ -257,10 +255,15 @@ class _Recheck:
     def __call__(self) -> None:
         self.done = True
         for key in sorted(self.keys):
-            if WorkItem.objects.filter(sandbox_id=self.sandbox_id, key=key, dirty=False).update(
-                dirty=True, dirty_since=timezone.now()
-            ):
+            if _mark_dirty(self.sandbox_id, key):
                 _send(self.sandbox_id, key)
+
+
+def _mark_dirty(sandbox_id: int, key: str) -> int:
+    """Turn a clean key dirty (1), or leave a dirty or missing one as it is (0)."""
+    return WorkItem.objects.filter(sandbox_id=sandbox_id, key=key, dirty=False).update(
+        dirty=True, dirty_since=timezone.now()
+    )
 
 
 def work_claim(sandbox_id: int, key: str, *, now: datetime) -> bool:
