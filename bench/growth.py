@@ -95,9 +95,9 @@ def plot(points: list[dict], path: Path) -> None:
     pods = [p["pods"] for p in points]
     figure, time_axis = pyplot.subplots(figsize=(8, 4.5))
     time_axis.plot(pods, [p["seconds"] for p in points], "o-", color="tab:blue", label="seconds to all Ready")
-    if len(points) > 1 and points[1]["seconds"] is not None:
-        first, second = points[0], points[1]
-        rate = (second["seconds"] - first["seconds"]) / (second["pods"] - first["pods"])
+    steps = linearity(points)["steps"]
+    if steps:
+        first, rate = points[0], steps[0]["seconds_per_1000_more"] / 1000
         time_axis.plot(
             pods,
             [first["seconds"] + rate * (n - first["pods"]) for n in pods],
@@ -113,7 +113,7 @@ def plot(points: list[dict], path: Path) -> None:
     memory_axis.set_ylim(0, max(p["peak_memory_mb"] for p in points) * 1.2)  # from zero: a flat line reads flat
     lines = time_axis.get_legend_handles_labels()
     more = memory_axis.get_legend_handles_labels()
-    time_axis.legend(lines[0] + more[0], lines[1] + more[1], loc="upper left")
+    time_axis.legend(lines[0] + more[0], lines[1] + more[1], loc="lower right")
     time_axis.set_title("Simulated burst: time and peak memory against pods")
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

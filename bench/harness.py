@@ -143,7 +143,7 @@ class MachineLoad:
     started: float = field(default_factory=time.monotonic)
     loadavg_before: tuple[float, ...] = field(default_factory=os.getloadavg)
     busy_before: tuple[float, float] = field(default_factory=_machine_busy)
-    own_before: float = field(default_factory=lambda: _own_cpu_seconds())
+    own_before: float = field(default_factory=_own_cpu_seconds)
 
     def report(self) -> dict:
         elapsed = time.monotonic() - self.started
@@ -405,11 +405,8 @@ class BenchStack:
     def static_collect(self) -> None:
         """The pages' scripts and styles for the web to serve (DEBUG is off); under bench/suite.py
         they were collected once for every benchmark."""
-        if self.shared:
-            return
-        collected = self.stack.manage("collectstatic", "--noinput", "-v", "0")
-        if collected.returncode != 0:
-            raise RuntimeError(f"collectstatic failed: {collected.stderr[-2000:]}")
+        if not self.shared:
+            _manage(self.stack, *COLLECT_STATIC)
 
     def start(self, *, workers: int = 1, concurrency: int = 4, pool: str = "threads") -> None:
         if self.shared:  # already running, as bench/suite.py started it
@@ -452,6 +449,16 @@ class BenchStack:
         return sum(self.stack.log(n).count(" succeeded in ") for n, _ in self.stack.processes if "worker" in n)
 
 
+COLLECT_STATIC = ("collectstatic", "--noinput", "-v", "0")
+
+
+def _manage(stack: Stack, *command: str) -> None:
+    """`manage.py <command>` for the stack, which must succeed."""
+    done = stack.manage(*command)
+    if done.returncode != 0:
+        raise RuntimeError(f"{command[0]} failed: {done.stderr[-2000:]}")
+
+
 @contextlib.contextmanager
 def bench_stack(
     *,
@@ -486,10 +493,8 @@ def bench_stack(
     try:
         # With `static`, the pages' files are collected meanwhile: neither needs the other.
         with ThreadPoolExecutor(max_workers=2) as pool:
-            commands = [("migrate", "--noinput")] + [("collectstatic", "--noinput", "-v", "0")] * static
-            for command, done in zip(commands, pool.map(lambda command: stack.manage(*command), commands), strict=True):
-                if done.returncode != 0:
-                    raise RuntimeError(f"{command[0]} failed: {done.stderr[-2000:]}")
+            commands = [("migrate", "--noinput")] + [COLLECT_STATIC] * static
+            list(pool.map(lambda command: _manage(stack, *command), commands))
         yield BenchStack(stack=stack, port=free_port(), database=database, broker=broker)
     finally:
         stack.stop_all()
