@@ -24,10 +24,10 @@ from datetime import datetime
 
 from django.conf import settings
 
-from clusters import node_hosts, store
+from clusters import host_links, node_hosts, store
 from clusters.controllers.actions import Event, ref
 from clusters.controllers.actor import events_record
-from clusters.kubelet import host_pod_ip_range
+from clusters.kubelet import host_network_link, host_pod_ip_range
 from clusters.models import Sandbox
 from clusters.objects.network_policy import connection_allowed, pod_endpoint
 from clusters.objects.resources import resource_for_kind
@@ -150,23 +150,26 @@ def warnings_plan(policies: list[dict], warned: set[str]) -> list[Event]:
 # deleted sandboxes fall out; one that falls out only costs a full sync. The work queue never
 # runs one sandbox's kube-proxy twice at once.
 @functools.lru_cache(maxsize=256)
-def _runtime(sandbox_uid: str, network: str | None, pod_ip_range: str | None):
+def _runtime(sandbox_uid: str, network: str | None, pod_ip_range: str | None, link: host_links.Link | None):
     # Imported here: the Docker SDK loads only in processes that use a Docker engine.
     from clusters.runtime.docker import DockerRuntime
 
-    return DockerRuntime(sandbox=sandbox_uid, network=network, pod_ip_range=pod_ip_range)
+    return DockerRuntime(sandbox=sandbox_uid, network=network, pod_ip_range=pod_ip_range, link=link)
 
 
 def _proxy_runtime(sandbox: Sandbox):
     """The runtime on the engine of the host that runs the sandbox's proxies (clusters.node_hosts)."""
     host = node_hosts.proxy_host(settings.NODE_HOSTS)
-    return _runtime(sandbox.uid.hex, sandbox.network, host_pod_ip_range(sandbox, host))
+    return _runtime(
+        sandbox.uid.hex, sandbox.network, host_pod_ip_range(sandbox, host), host_network_link(sandbox, host)
+    )
 
 
 def proxy_nodes() -> list[str] | None:
-    """The nodes whose pods the proxies reach: those of the proxies' host; None when one host runs every node."""
+    """The nodes whose pods the proxies reach: those of the proxies' host when the hosts are not
+    linked (clusters.host_links); None, every node, when they are, or when one host runs them all."""
     mapping = settings.NODE_HOSTS
-    if len(node_hosts.hosts(mapping)) == 1:
+    if len(node_hosts.hosts(mapping)) == 1 or settings.HOST_LINKS:
         return None
     return node_hosts.host_nodes(mapping, node_hosts.proxy_host(mapping))
 

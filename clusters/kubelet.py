@@ -23,7 +23,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from clusters import errors, node_hosts, store
+from clusters import errors, host_links, node_hosts, store
 from clusters.controllers import kubelet as planner
 from clusters.controllers.actions import Event, Patch
 from clusters.controllers.actor import actions_apply
@@ -54,6 +54,11 @@ def host_pod_ip_range(sandbox: Sandbox, host: str) -> str | None:
     return node_hosts.pod_ip_range(sandbox.network, settings.NODE_HOSTS, host)
 
 
+def host_network_link(sandbox: Sandbox, host: str) -> host_links.Link | None:
+    """`host`'s link of the sandbox's network to the other hosts' (clusters.host_links), if any."""
+    return host_links.host_link(sandbox.network, settings.HOST_LINKS, host)
+
+
 def runtime_for(sandbox: Sandbox, node: dict, saved: dict):
     """The sandbox's runtime for one node: Docker, or the simulated one restored from its state."""
     name = node["metadata"]["name"]
@@ -62,13 +67,15 @@ def runtime_for(sandbox: Sandbox, node: dict, saved: dict):
         from clusters.runtime.docker import DockerRuntime
 
         allocatable = node.get("status", {}).get("allocatable")
+        host = settings.NODE_HOSTS.get(name, node_hosts.DEFAULT_HOST)
         return DockerRuntime(
             sandbox=sandbox.uid.hex,
             node=name,
             network=sandbox.network,
             allocatable=allocatable,
             pull_registries=tuple(settings.IMAGE_PULL_REGISTRIES),
-            pod_ip_range=host_pod_ip_range(sandbox, settings.NODE_HOSTS.get(name, node_hosts.DEFAULT_HOST)),
+            pod_ip_range=host_pod_ip_range(sandbox, host),
+            link=host_network_link(sandbox, host),
         )
     from clusters.runtime.simulated import SimulatedRuntime
     from clusters.simulated_traffic import SandboxTraffic

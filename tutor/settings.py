@@ -13,7 +13,8 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from clusters.node_hosts import DEFAULT_HOST, NodeHostsError, host_name_check, node_hosts_parse
+from clusters.host_links import host_links_parse
+from clusters.node_hosts import DEFAULT_HOST, NodeHostsError, host_name_check, hosts, node_hosts_parse
 from tutor.env import EnvError, database_config, env_bool, env_choice, env_float, env_list, env_rates, kept_secret
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -69,6 +70,9 @@ try:
     # Which worker host runs each node's kubelet (`node-1=host-a,node-2=host-b`; unset: every node
     # on one host), and which host this process's worker serves (clusters.node_hosts).
     NODE_HOSTS = node_hosts_parse(os.environ.get("TUTOR_NODE_HOSTS", ""))
+    # Each worker host's address between the hosts (`host-a=10.0.0.1,host-b=10.0.0.2:4790`; unset:
+    # no links): a sandbox's network is then one across its hosts (clusters.host_links).
+    HOST_LINKS = host_links_parse(os.environ.get("TUTOR_HOST_LINKS", ""), hosts(NODE_HOSTS))
     WORKER_HOST = host_name_check(
         os.environ.get("TUTOR_WORKER_HOST", "").strip() or DEFAULT_HOST, setting="TUTOR_WORKER_HOST"
     )

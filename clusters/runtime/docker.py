@@ -54,9 +54,10 @@ from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 from docker.types import LogConfig, Mount
 
 from clusters import sandbox_network
+from clusters.host_links import Link
 from clusters.objects.quantity import quantity_from_json
 from clusters.objects.times import parse_time, rfc3339_error
-from clusters.runtime import images
+from clusters.runtime import images, links
 from clusters.runtime.base import (
     STDERR,
     STDOUT,
@@ -130,6 +131,7 @@ TERMINATION_MESSAGE_BYTES = 2048
 
 # Where sandbox networks get a /24 of their own once the engine's default address pools run out.
 SUBNET_POOL = "10.213.0.0/16"
+MTU_OPTION = "com.docker.network.driver.mtu"
 
 REGISTRY_ADDRESS = ("registry-1.docker.io", 443)
 REGISTRY_PROBE_SECONDS = 1.5
@@ -676,6 +678,7 @@ class DockerRuntime:
         allocatable: dict | None = None,
         pull_registries: tuple[str, ...] = (),
         pod_ip_range: str | None = None,
+        link: Link | None = None,
     ):
         """`node` labels what is made for pods whose PodRef names no node; `network` is the
         sandbox's subnet (clusters.sandbox_network), None for one made before sandboxes had one;
@@ -683,9 +686,11 @@ class DockerRuntime:
         `pull_registries` are the registries images may be pulled from (none: only local images
         and the teaching images' stand-ins run); `pod_ip_range` is the part of the subnet where this
         engine gives pods their addresses (clusters.node_hosts.pod_ip_range; None: the whole pod
-        range, as when one engine runs every node)."""
+        range, as when one engine runs every node); `link`, this host's link of the sandbox's
+        network to the other hosts' (clusters.host_links; None: the network stays on this host)."""
         self.sandbox = sandbox
         self.pod_ip_range = pod_ip_range
+        self.link = link
         self.allocatable = allocatable or {}
         self.pull_registries = pull_registries
         self.node = node
@@ -751,6 +756,11 @@ class DockerRuntime:
         with _NETWORK_LOCK:
             self._network_create(name, internal=internal)
         self._network_dedupe(name)
+        if self.link and name == sandbox_network_name(self.sandbox):
+            bridge = links.bridge_name(self.api.inspect_network(name)["Id"])
+            with _NETWORK_LOCK:
+                if links.link_ensure(self.link, bridge):
+                    log.info("network %s linked to the other hosts through %s", name, self.link.device)
 
     def _network_dedupe(self, name: str) -> None:
         same = [n for n in self.api.networks(names=[name]) if n["Name"] == name]
@@ -774,6 +784,8 @@ class DockerRuntime:
             # No masquerading: even on an engine that masquerades by default, nothing leaves.
             "options": {"com.docker.network.bridge.enable_ip_masquerade": "false"},
         }
+        if self.link and name == sandbox_network_name(self.sandbox):
+            options["options"][MTU_OPTION] = str(self.link.mtu)  # room for the link's wrapping
         if self.network and name == sandbox_network_name(self.sandbox):
             # The sandbox's own subnet: the engine gives pods its lower half; ClusterIPs are the upper.
             pool = docker.types.IPAMPool(
@@ -809,23 +821,21 @@ class DockerRuntime:
         raise RuntimeError_(f"creating network {name}: no free subnet left in {SUBNET_POOL}")
 
     def _network_misranged(self, listed: dict) -> bool:
-        """Whether the sandbox's network on this engine hands pods addresses from another range
-        than this host's (it was made where the sandbox was created, or before the nodes moved
-        between hosts) and holds no container yet: then it is removed, to be made again. One in
-        use is kept as it is; its pods keep their addresses."""
+        """Whether the sandbox's network on this engine is not as this host makes it — it hands pods
+        addresses from another range than this host's (it was made where the sandbox was created,
+        or before the nodes moved between hosts), or its MTU leaves no room for the link to the
+        other hosts, or leaves room for one no longer there — and holds no container yet: then it
+        is removed, to be made again. One in use is kept as it is; its pods keep their addresses."""
         if not self.network or listed["Name"] != sandbox_network_name(self.sandbox):
             return False
         config = ((listed.get("IPAM") or {}).get("Config") or [{}])[0]
-        if config.get("IPRange", "") in ("", self._ip_range()):
+        wanted = (self._ip_range(), str(self.link.mtu) if self.link else "")
+        found = (config.get("IPRange") or self._ip_range(), (listed.get("Options") or {}).get(MTU_OPTION, ""))
+        if found == wanted:
             return False
         try:
             if self.api.inspect_network(listed["Id"]).get("Containers"):
-                log.warning(
-                    "network %s hands out %s, not %s: kept, it is in use",
-                    listed["Name"],
-                    config["IPRange"],
-                    self._ip_range(),
-                )
+                log.warning("network %s is %s, not %s (range, MTU): kept, it is in use", listed["Name"], found, wanted)
                 return False
             self.api.remove_network(listed["Id"])
         except NotFound:
@@ -1719,8 +1729,11 @@ class DockerRuntime:
             with contextlib.suppress(NotFound):
                 self.api.remove_volume(volume["Name"], force=True)
         for network in self.api.networks(filters={"label": label_filters(**{SANDBOX: self.sandbox})}):
+            linked = links.bridge_links(links.bridge_name(network["Id"]))  # the bridge goes, its links stay
             with contextlib.suppress(NotFound):
                 self.api.remove_network(network["Id"])
+            for device in linked:
+                links.link_remove(device)
         self._files_written.clear()
         self._proxy_endpoints.clear()
 

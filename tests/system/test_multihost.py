@@ -1,8 +1,10 @@
 """A sandbox's nodes on two worker hosts, on one machine: two Docker engines (the shared one and
 a private one started here, tests/chaos/private.py) and two workers, each bound to one engine and
 serving the nodes TUTOR_NODE_HOSTS gives its host (TUTOR_WORKER_HOST). A Deployment's pods run on
-both engines, with addresses from each host's own share of the sandbox's pod range; when one
-host's worker stops, its node turns NotReady and its pods are replaced on the other host; when it
+both engines, with addresses from each host's own share of the sandbox's pod range, and the two
+engines' bridges of the sandbox are linked into one network (VXLAN over the loopback interface, each
+host's links on a UDP port of its own): a Service answers from pods of both hosts, to pods of both
+hosts. When one host's worker stops, its node turns NotReady and its pods are replaced on the other host; when it
 comes back, its node is Ready again and what its engine still ran of the evicted pods is removed.
 
 The stack runs on PostgreSQL and Redis, as a deployment across hosts would, with short node
@@ -12,6 +14,8 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import socket
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -19,8 +23,10 @@ from pathlib import Path
 import docker
 import pytest
 
-from clusters import node_hosts
-from clusters.runtime.docker import sandbox_network_name
+from clusters import host_links, node_hosts
+from clusters.host_links import DEVICE_PREFIX
+from clusters.runtime import links
+from clusters.runtime.docker import SUBNET_POOL, sandbox_network_name
 from tests import services
 from tests.chaos.cluster import FAST_LOOP, Cluster, ready
 from tests.chaos.private import PrivateDockerd
@@ -67,6 +73,19 @@ SERVICE = {
 }
 
 
+# A private engine runs with --iptables=false (tests/chaos/private.py), and so does not accept the
+# frames its bridges forward between their own ports, as an engine on a host of its own does for
+# each of its networks; the shared engine's FORWARD policy (DROP) would then drop host-b's pod
+# traffic. This rule stands in for host-b's own: frames staying on one bridge, within the pool.
+BRIDGED_IN_POOL = ["-m", "physdev", "--physdev-is-bridged", "-s", SUBNET_POOL, "-d", SUBNET_POOL, "-j", "ACCEPT"]
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 @pytest.fixture(scope="module")
 def engine_b(tmp_path_factory):
     """The second host's engine: its own socket, data and exec roots, pid file, default bridge
@@ -80,9 +99,11 @@ def engine_b(tmp_path_factory):
         address_pool="base=172.30.0.0/16,size=24",
     )
     private.start()
+    subprocess.run(["iptables", "-I", "DOCKER-USER", *BRIDGED_IN_POOL], check=True, capture_output=True)
     try:
         yield private
     finally:
+        subprocess.run(["iptables", "-D", "DOCKER-USER", *BRIDGED_IN_POOL], check=False, capture_output=True)
         private.remove()
 
 
@@ -98,10 +119,23 @@ def start_host_worker(stack: Stack, host: str, docker_host: str = ""):
 
 
 @pytest.fixture(scope="module")
-def cluster(engine_b, tmp_path_factory):
+def link_ports() -> tuple[int, int]:
+    """Both hosts are this machine: their links meet on the loopback interface, on ports of their own."""
+    return free_udp_port(), free_udp_port()
+
+
+@pytest.fixture(scope="module")
+def cluster(engine_b, link_ports, tmp_path_factory):
     root = tmp_path_factory.mktemp("multihost-stack")
     scratch = ScratchPostgres(services.postgres_url())
-    settings = {"TUTOR_RUNTIME": "docker", "TUTOR_NODE_HOSTS": NODE_HOSTS, **FAST_LOOP, **SHORT_NODE_TIMINGS}
+    links_setting = f"host-a=127.0.0.1:{link_ports[0]},host-b=127.0.0.1:{link_ports[1]}"
+    settings = {
+        "TUTOR_RUNTIME": "docker",
+        "TUTOR_NODE_HOSTS": NODE_HOSTS,
+        "TUTOR_HOST_LINKS": links_setting,
+        **FAST_LOOP,
+        **SHORT_NODE_TIMINGS,
+    }
     stack = Stack(root=root, database_url=scratch.url, redis_url=services.redis_url(), extra_env=settings)
     stack.var_dir.mkdir(parents=True, exist_ok=True)
     try:
@@ -126,6 +160,10 @@ def cluster(engine_b, tmp_path_factory):
         stack.stop_all()
         removed = stack.manage("sandbox", "clean-engine")  # the shared engine; engine_b goes whole
         scratch.drop()
+        # host-b's links stay on the bridges a stopped engine leaves behind: remove them by their port.
+        for device in Path("/sys/class/net").iterdir():
+            if device.name.startswith(DEVICE_PREFIX) and device.name.endswith(tuple(f"{p:04x}" for p in link_ports)):
+                links.link_remove(device.name)
         assert removed.returncode == 0, removed.stderr
 
 
@@ -150,6 +188,10 @@ def network_ip_range(client: docker.DockerClient, sandbox: str) -> tuple[str, st
     return config["Subnet"], config.get("IPRange", "")
 
 
+def network_bridge(client: docker.DockerClient, sandbox: str) -> str:
+    return links.bridge_name(client.api.inspect_network(sandbox_network_name(sandbox))["Id"])
+
+
 def ready_pods(cluster: Cluster) -> list[dict]:
     return [p for p in cluster.items(f"{PODS}?labelSelector=app%3Dweb") if ready(p)]
 
@@ -159,7 +201,7 @@ def node_ready(cluster: Cluster, node: str) -> str:
     return next(c["status"] for c in conditions if c["type"] == "Ready")
 
 
-def test_a_deployment_spreads_over_two_engines_and_fails_over_when_a_host_stops(cluster, engine_b):
+def test_a_deployment_spreads_over_two_engines_and_fails_over_when_a_host_stops(cluster, engine_b, link_ports):
     stack = cluster.stack
     # Each worker consumes its host's queue and the kubelet queues of its host's nodes only.
     assert ".> kubelet.node-1" in stack.log("worker-host-a")
@@ -210,19 +252,40 @@ def test_a_deployment_spreads_over_two_engines_and_fails_over_when_a_host_stops(
         wait_for(lambda: endpoint_nodes() == {"node-1", "node-2"}, timeout=60, what="endpoints on both nodes")
         wait_for(lambda: proxies(shared, cluster.sandbox), timeout=60, what="the Service's proxy on host-a")
         assert proxies(private, cluster.sandbox) == []
+
+        # Each engine's bridge of the sandbox carries its host's link, both of the subnet's VXLAN id.
+        vni = host_links.vxlan_id(subnet)
+        for client, port in ((shared, link_ports[0]), (private, link_ports[1])):
+            device = host_links.device_name(vni, port)
+            assert links.bridge_links(network_bridge(client, cluster.sandbox)) == [device]
     finally:
         shared.close()
         private.close()
 
-    # From a pod on host-a the Service answers, always from a pod of host-a: the proxy forwards only
-    # to endpoints its engine reaches (docs/operations.md, "Adding a worker host").
+    # The Service's proxy runs on host-a; from a pod on host-b (the exec goes through host-b's engine:
+    # web's DOCKER_HOST is host-a's) its ClusterIP answers, in turn from every ready pod, those of both
+    # hosts. (By its ClusterIP: host-b's engine does not resolve the Service's name, docs/operations.md.)
+    node_2 = sorted(p["metadata"]["name"] for p in pods if p["spec"]["nodeName"] == "node-2")
+    cluster_ip = cluster.get("/api/v1/namespaces/default/services/web")["spec"]["clusterIP"]
+    fetch = ["timeout", "5", "wget", "-qO-", f"http://{cluster_ip}"]  # (busybox wget -T crashes)
+    client_b = engine(engine_b.host)
+    try:
+        container = next(c for c in client_b.api.containers(filters={"name": f"k8s_web_{node_2[0]}_"}))
+        answers = []
+        for _ in range(2 * REPLICAS):
+            ran = client_b.api.exec_create(container["Id"], fetch)
+            output = client_b.api.exec_start(ran["Id"]).decode()
+            assert client_b.api.exec_inspect(ran["Id"])["ExitCode"] == 0, output
+            answers.append(output.split("Hello from ", 1)[1].split("<", 1)[0])
+    finally:
+        client_b.close()
+    assert set(answers) == {p["metadata"]["name"] for p in pods}, answers
+    # And from a pod on host-a, a pod on host-b straight at its address.
     kubectl = Kubectl(kubeconfig=stack.root / "kubeconfig", home=stack.root, namespace="default")
     node_1 = sorted(p["metadata"]["name"] for p in pods if p["spec"]["nodeName"] == "node-1")
-    answers = []
-    for _ in range(6):
-        fetched = kubectl("exec", node_1[0], "--", "timeout", "5", "wget", "-qO-", "http://web", timeout=60)
-        answers.append(fetched.stdout.split("Hello from ", 1)[1].split("<", 1)[0])
-    assert set(answers) <= set(node_1), answers
+    address_b = next(p["status"]["podIP"] for p in pods if p["metadata"]["name"] == node_2[0])
+    fetched = kubectl("exec", node_1[0], "--", "timeout", "5", "wget", "-qO-", f"http://{address_b}", timeout=60)
+    assert f"Hello from {node_2[0]}<" in fetched.stdout, fetched.stdout
 
     # host-b's worker stops: node-2 goes silent, turns NotReady, and its pods are replaced on node-1.
     on_node_2 = {p["metadata"]["name"] for p in pods if p["spec"]["nodeName"] == "node-2"}
