@@ -121,7 +121,18 @@ def test_an_instructor_follows_a_learner_live_and_steps_in(browser: Browser, sit
         step.get_by_role("button", name="Commit my prediction").click()
         learner.locator(f"#step-{STEP}").get_by_role("button", name="Apply to my sandbox").click()
         expect(learner.locator(f"#check-{STEP} .check-line.ok")).to_contain_text("Check passed", timeout=30_000)
-        expect(cell).to_have_class(re.compile(r"\bstate-passed\b"), timeout=5_000)
+        try:
+            expect(cell).to_have_class(re.compile(r"\bstate-passed\b"), timeout=5_000)
+        except AssertionError as missed:  # seen once in a whole run, never alone: say what was recorded
+            recorded = site.shell(
+                "from tutor.lessons.models import StepProgress; print(list(StepProgress.objects.filter("
+                f"user_id={learner_id}, lesson={LESSON!r}, step={STEP!r}).values("
+                "'passed_at', 'failing_since', 'last_message', 'updated_at')))"
+            )
+            raise AssertionError(
+                f"{missed}\nthe learner's progress row: {recorded.strip()}\n"
+                f"the dashboard's streams: {dashboard_streams}\nthe cell: {cell.get_attribute('title')}"
+            ) from missed
         learner_saw = learner.evaluate("window.seenAt.passed")
         dashboard_saw = dashboard.evaluate("window.seenAt.passed")
         latency = dashboard_saw - learner_saw
