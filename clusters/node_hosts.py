@@ -56,6 +56,35 @@ def node_hosts_parse(text: str, nodes: Iterable[str] = NODE_NAMES) -> dict[str, 
     return mapping
 
 
+ENGINE_SCHEMES = ("unix://", "tcp://", "ssh://")
+
+
+def host_engines_parse(text: str, known: Iterable[str]) -> dict[str, str]:
+    """The Docker engine the web process reaches for pods on each host (`kubectl exec`, `attach`,
+    `port-forward`): `host=url` pairs, comma-separated; a host left out is served by the web's own
+    DOCKER_HOST. Hosts that run no node, repeated hosts and malformed pairs are refused."""
+    known = list(known)
+    engines: dict[str, str] = {}
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        host, sep, url = (side.strip() for side in item.partition("="))
+        if not sep or not host or not url:
+            raise NodeHostsError(f"TUTOR_HOST_ENGINES: {item!r} is not host=url (e.g. host-b=tcp://10.0.0.2:2375)")
+        if host not in known:
+            raise NodeHostsError(
+                f"TUTOR_HOST_ENGINES: {host!r} runs no node; the hosts in TUTOR_NODE_HOSTS are {', '.join(known)}"
+            )
+        if host in engines:
+            raise NodeHostsError(f"TUTOR_HOST_ENGINES: host {host!r} is given twice")
+        if not url.startswith(ENGINE_SCHEMES) or url in ENGINE_SCHEMES:
+            raise NodeHostsError(
+                f"TUTOR_HOST_ENGINES: {item!r}: the engine's address must start with {', '.join(ENGINE_SCHEMES)}"
+            )
+        engines[host] = url
+    return engines
+
+
 def hosts(mapping: Mapping[str, str]) -> list[str]:
     """Every host that runs a node, in the order of the nodes."""
     return list(dict.fromkeys(mapping.values()))

@@ -14,7 +14,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from clusters import errors, logs, store
+from django.conf import settings
+
+from clusters import errors, logs, node_hosts, store
 from clusters.models import Sandbox
 from clusters.objects.resources import resource_for_kind
 from clusters.runtime.base import STDOUT, ContainerNotRunning, ExecProcess, PodRef, PortConnection, RuntimeError_
@@ -71,9 +73,7 @@ def exec_open(*, sandbox: Sandbox, request: ExecRequest) -> ExecProcess:
     )
     try:
         if sandbox.engine == "docker":
-            from clusters.runtime.docker import DockerRuntime
-
-            runtime = DockerRuntime(sandbox=ref.sandbox, node=ref.node)
+            runtime = _docker_runtime(ref)
             return runtime.container_exec(ref, container, list(request.command), tty=request.tty, stdin=request.stdin)
         from clusters import simulated_exec
 
@@ -89,6 +89,16 @@ def exec_open(*, sandbox: Sandbox, request: ExecRequest) -> ExecProcess:
         raise errors.BadRequest(str(error)) from error
     except RuntimeError_ as error:
         raise errors.ApiError(str(error)) from error
+
+
+def _docker_runtime(ref: PodRef):
+    """The Docker runtime on the engine of the host that runs the pod's node: the web's own
+    DOCKER_HOST, or the one TUTOR_HOST_ENGINES names for that host."""
+    # Imported here: the Docker SDK loads only in processes that use a Docker engine.
+    from clusters.runtime.docker import DockerRuntime, shared_engine_client
+
+    engine = settings.HOST_ENGINES.get(settings.NODE_HOSTS.get(ref.node, node_hosts.DEFAULT_HOST), "")
+    return DockerRuntime(sandbox=ref.sandbox, node=ref.node, client=shared_engine_client(engine))
 
 
 def _pod_ref(sandbox: Sandbox, pod: dict) -> PodRef:
@@ -111,9 +121,7 @@ def port_open(*, sandbox: Sandbox, namespace: str, pod_name: str, port: int) -> 
     ref = _pod_ref(sandbox, pod)
     try:
         if sandbox.engine == "docker":
-            from clusters.runtime.docker import DockerRuntime
-
-            return DockerRuntime(sandbox=ref.sandbox, node=ref.node).port_connect(ref, port)
+            return _docker_runtime(ref).port_connect(ref, port)
         from clusters import simulated_ports
 
         return simulated_ports.port_connect(sandbox=sandbox, pod=ref, port=port)
@@ -130,11 +138,7 @@ def attach_open(*, sandbox: Sandbox, request: ExecRequest) -> ExecProcess:
     ref = _pod_ref(sandbox, pod)
     try:
         if sandbox.engine == "docker":
-            from clusters.runtime.docker import DockerRuntime
-
-            return DockerRuntime(sandbox=ref.sandbox, node=ref.node).container_attach(
-                ref, container, stdin=request.stdin
-            )
+            return _docker_runtime(ref).container_attach(ref, container, stdin=request.stdin)
     except ContainerNotRunning as error:
         raise errors.BadRequest(str(error)) from error
     except RuntimeError_ as error:

@@ -14,7 +14,14 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from clusters.host_links import host_links_parse
-from clusters.node_hosts import DEFAULT_HOST, NodeHostsError, host_name_check, hosts, node_hosts_parse
+from clusters.node_hosts import (
+    DEFAULT_HOST,
+    NodeHostsError,
+    host_engines_parse,
+    host_name_check,
+    hosts,
+    node_hosts_parse,
+)
 from tutor.env import EnvError, database_config, env_bool, env_choice, env_float, env_list, env_rates, kept_secret
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -73,6 +80,9 @@ try:
     # Each worker host's address between the hosts (`host-a=10.0.0.1,host-b=10.0.0.2:4790`; unset:
     # no links): a sandbox's network is then one across its hosts (clusters.host_links).
     HOST_LINKS = host_links_parse(os.environ.get("TUTOR_HOST_LINKS", ""), hosts(NODE_HOSTS))
+    # The engine the web process reaches for pods on each host (`host-b=tcp://10.0.0.2:2375`): kubectl
+    # exec, attach and port-forward; a host left out is served by the web's own DOCKER_HOST.
+    HOST_ENGINES = host_engines_parse(os.environ.get("TUTOR_HOST_ENGINES", ""), hosts(NODE_HOSTS))
     WORKER_HOST = host_name_check(
         os.environ.get("TUTOR_WORKER_HOST", "").strip() or DEFAULT_HOST, setting="TUTOR_WORKER_HOST"
     )

@@ -138,24 +138,28 @@ REGISTRY_PROBE_SECONDS = 1.5
 REGISTRY_PROBE_TTL_SECONDS = 60.0
 
 
-def engine_client(timeout: int | None = API_TIMEOUT_SECONDS) -> docker.DockerClient:
-    """A client for the engine at DOCKER_HOST (or the default socket); timeout None waits forever."""
+def engine_client(timeout: int | None = API_TIMEOUT_SECONDS, base_url: str = "") -> docker.DockerClient:
+    """A client for the engine at `base_url`, or else DOCKER_HOST (or the default socket); timeout
+    None waits forever."""
+    if base_url:
+        return docker.DockerClient(base_url=base_url, timeout=timeout)
     return docker.from_env(timeout=timeout)
 
 
-_shared_client: tuple[int, docker.DockerClient] | None = None
+_shared_clients: dict[tuple[int, str], docker.DockerClient] = {}
 _SHARED_CLIENT_LOCK = threading.Lock()
 
 
-def shared_engine_client() -> docker.DockerClient:
-    """One client for every DockerRuntime of this process: a new client asks the engine for its
-    API version first, and a kubelet makes a runtime on every run. Keyed by the process id, so a
-    forked worker never shares the parent's connections."""
-    global _shared_client
+def shared_engine_client(base_url: str = "") -> docker.DockerClient:
+    """One client per engine for every DockerRuntime of this process: a new client asks the engine
+    for its API version first, and a kubelet makes a runtime on every run. Keyed by the process id,
+    so a forked worker never shares the parent's connections. `base_url`: another host's engine
+    (clusters.node_hosts.host_engines_parse); empty: DOCKER_HOST's."""
+    key = (os.getpid(), base_url)
     with _SHARED_CLIENT_LOCK:
-        if _shared_client is None or _shared_client[0] != os.getpid():
-            _shared_client = (os.getpid(), engine_client())
-        return _shared_client[1]
+        if key not in _shared_clients:
+            _shared_clients[key] = engine_client(base_url=base_url)
+        return _shared_clients[key]
 
 
 def engine_ping() -> tuple[bool, str]:

@@ -133,6 +133,7 @@ def cluster(engine_b, link_ports, tmp_path_factory):
         "TUTOR_RUNTIME": "docker",
         "TUTOR_NODE_HOSTS": NODE_HOSTS,
         "TUTOR_HOST_LINKS": links_setting,
+        "TUTOR_HOST_ENGINES": f"host-b={engine_b.host}",  # for the web's kubectl exec into host-b's pods
         **FAST_LOOP,
         **SHORT_NODE_TIMINGS,
     }
@@ -262,27 +263,20 @@ def test_a_deployment_spreads_over_two_engines_and_fails_over_when_a_host_stops(
         shared.close()
         private.close()
 
-    # The Service's proxy runs on host-a; from a pod on host-b (the exec goes through host-b's engine:
-    # web's DOCKER_HOST is host-a's) its ClusterIP answers, in turn from every ready pod, those of both
+    # The Service's proxy runs on host-a; from a pod on host-b (kubectl exec reaches it through host-b's
+    # engine, TUTOR_HOST_ENGINES) its ClusterIP answers, in turn from every ready pod, those of both
     # hosts. (By its ClusterIP: host-b's engine does not resolve the Service's name, docs/operations.md.)
-    node_2 = sorted(p["metadata"]["name"] for p in pods if p["spec"]["nodeName"] == "node-2")
-    cluster_ip = cluster.get("/api/v1/namespaces/default/services/web")["spec"]["clusterIP"]
-    fetch = ["timeout", "5", "wget", "-qO-", f"http://{cluster_ip}"]  # (busybox wget -T crashes)
-    client_b = engine(engine_b.host)
-    try:
-        container = next(c for c in client_b.api.containers(filters={"name": f"k8s_web_{node_2[0]}_"}))
-        answers = []
-        for _ in range(2 * REPLICAS):
-            ran = client_b.api.exec_create(container["Id"], fetch)
-            output = client_b.api.exec_start(ran["Id"]).decode()
-            assert client_b.api.exec_inspect(ran["Id"])["ExitCode"] == 0, output
-            answers.append(output.split("Hello from ", 1)[1].split("<", 1)[0])
-    finally:
-        client_b.close()
-    assert set(answers) == {p["metadata"]["name"] for p in pods}, answers
-    # And from a pod on host-a, a pod on host-b straight at its address.
     kubectl = Kubectl(kubeconfig=stack.root / "kubeconfig", home=stack.root, namespace="default")
     node_1 = sorted(p["metadata"]["name"] for p in pods if p["spec"]["nodeName"] == "node-1")
+    node_2 = sorted(p["metadata"]["name"] for p in pods if p["spec"]["nodeName"] == "node-2")
+    cluster_ip = cluster.get("/api/v1/namespaces/default/services/web")["spec"]["clusterIP"]
+    answers = []
+    for _ in range(2 * REPLICAS):
+        # busybox's wget -T crashes: `timeout` bounds it instead
+        fetched = kubectl("exec", node_2[0], "--", "timeout", "5", "wget", "-qO-", f"http://{cluster_ip}", timeout=60)
+        answers.append(fetched.stdout.split("Hello from ", 1)[1].split("<", 1)[0])
+    assert set(answers) == {p["metadata"]["name"] for p in pods}, answers
+    # And from a pod on host-a, a pod on host-b straight at its address.
     address_b = next(p["status"]["podIP"] for p in pods if p["metadata"]["name"] == node_2[0])
     fetched = kubectl("exec", node_1[0], "--", "timeout", "5", "wget", "-qO-", f"http://{address_b}", timeout=60)
     assert f"Hello from {node_2[0]}<" in fetched.stdout, fetched.stdout

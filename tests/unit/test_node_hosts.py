@@ -156,3 +156,36 @@ def test_a_kubelet_and_kube_proxy_use_their_hosts_share(settings):
     settings.NODE_HOSTS = ONE_HOST
     assert host_pod_ip_range(sandbox, "local") == "10.213.4.0/25"
     assert proxy_nodes() is None
+
+
+def test_the_web_reaches_each_hosts_pods_through_the_engine_named_for_that_host():
+    known = ["host-a", "host-b"]
+    assert node_hosts.host_engines_parse("", known) == {}
+    assert node_hosts.host_engines_parse(" host-b=tcp://10.0.0.2:2375 ", known) == {"host-b": "tcp://10.0.0.2:2375"}
+    refusals = {
+        "host-b": "is not host=url",
+        "host-c=tcp://10.0.0.3:2375": "'host-c' runs no node",
+        "host-b=tcp://a:1,host-b=tcp://b:1": "host 'host-b' is given twice",
+        "host-b=10.0.0.2:2375": "must start with unix://, tcp://, ssh://",
+        "host-b=tcp://": "must start with unix://, tcp://, ssh://",
+    }
+    for text, says in refusals.items():
+        with pytest.raises(NodeHostsError, match="TUTOR_HOST_ENGINES") as refused:
+            node_hosts.host_engines_parse(text, known)
+        assert says in str(refused.value), text
+
+
+def test_exec_goes_to_the_engine_of_the_host_of_the_pods_node(settings, monkeypatch):
+    from clusters import pod_exec
+    from clusters.runtime import docker as docker_runtime
+
+    asked: list[str] = []
+    monkeypatch.setattr(
+        docker_runtime, "shared_engine_client", lambda url="": asked.append(url) or SimpleNamespace(api=None)
+    )
+    settings.NODE_HOSTS = SPLIT
+    settings.HOST_ENGINES = {"host-b": "tcp://10.0.0.2:2375"}
+    ref = SimpleNamespace(sandbox="s", node="node-2")
+    assert pod_exec._docker_runtime(ref).node == "node-2"
+    pod_exec._docker_runtime(SimpleNamespace(sandbox="s", node="node-1"))
+    assert asked == ["tcp://10.0.0.2:2375", ""]  # node-1's host has none named: the web's own DOCKER_HOST
