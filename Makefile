@@ -49,7 +49,7 @@ lint: $(VENV)/.dev-installed
 test: lint $(VENV)/.dev-installed
 	trap 'scripts/test-services down' EXIT; \
 	scripts/test-services up && source $${TUTOR_SERVICES_DIR:-/tmp/kube-tutor-test-services}/env && \
-	DATABASE_URL=$$TEST_DATABASE_URL REDIS_URL=$$TEST_REDIS_URL $(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS) && \
+	DATABASE_URL=$$TEST_DATABASE_URL REDIS_URL=$$TEST_REDIS_URL $(PY) -m pytest -n 2 --dist loadgroup --durations=25 $(PYTEST_ARGS) && \
 	DATABASE_URL= REDIS_URL= $(PY) -m pytest -n 2 --dist loadgroup -m "not system and not docker" $(PYTEST_ARGS)
 
 # The fault trials: workers killed mid-reconcile, web/worker/beat, Redis, PostgreSQL and a Docker

@@ -63,7 +63,7 @@ RUNS: dict[str, tuple[list[str], list[str], bool]] = {
     ),
     "exec_round_trip": (["--samples", "30"], ["--samples", "6"], True),
     "idle_cpu": (
-        ["--sandboxes", "50", "--seconds", "60", "--settle", "30"],
+        ["--sandboxes", "50", "--seconds", "300", "--settle", "30"],  # 300: one full-resync period
         ["--sandboxes", "10", "--seconds", "6", "--settle", "2"],
         False,
     ),
