@@ -20,7 +20,7 @@ import ipaddress
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from clusters.node_hosts import NodeHostsError
+from clusters.node_hosts import NodeHostsError, host_pairs
 
 VXLAN_PORT = 4789  # IANA's, as the kernel, Docker's overlay driver and flannel use
 # VXLAN wraps each frame in 50 bytes (outer Ethernet, IP, UDP, VXLAN): on a 1500-byte network
@@ -61,20 +61,8 @@ def host_links_parse(text: str, hosts: Iterable[str]) -> dict[str, Endpoint]:
     """Each host's endpoint: `host=address[:port]` pairs, comma-separated. Empty: no links. When
     given, every host that runs a node needs one; two hosts on one address need ports of their own."""
     hosts = list(hosts)
-    links: dict[str, Endpoint] = {}
-    for item in (part.strip() for part in text.split(",")):
-        if not item:
-            continue
-        host, sep, where = (side.strip() for side in item.partition("="))
-        if not sep or not host or not where:
-            raise NodeHostsError(f"TUTOR_HOST_LINKS: {item!r} is not host=address[:port] (e.g. host-a=10.0.0.1)")
-        if host not in hosts:
-            raise NodeHostsError(
-                f"TUTOR_HOST_LINKS: {host!r} runs no node; the hosts in TUTOR_NODE_HOSTS are {', '.join(hosts)}"
-            )
-        if host in links:
-            raise NodeHostsError(f"TUTOR_HOST_LINKS: host {host!r} is given twice")
-        links[host] = _endpoint(where, item)
+    given = host_pairs(text, hosts, setting="TUTOR_HOST_LINKS", form="host=address[:port]", example="host-a=10.0.0.1")
+    links = {host: _endpoint(where, f"{host}={where}") for host, where in given.items()}
     if not links:
         return {}
     missing = [host for host in hosts if host not in links]

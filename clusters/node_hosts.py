@@ -56,32 +56,41 @@ def node_hosts_parse(text: str, nodes: Iterable[str] = NODE_NAMES) -> dict[str, 
     return mapping
 
 
+def host_pairs(text: str, known: Iterable[str], *, setting: str, form: str, example: str) -> dict[str, str]:
+    """`host=value` pairs, comma-separated, as the settings that say something per host give them
+    (`form`, what a pair looks like, and `example`, one): each host must run a node, and appear
+    once. The values are the caller's to check."""
+    known = list(known)
+    pairs: dict[str, str] = {}
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        host, sep, value = (side.strip() for side in item.partition("="))
+        if not sep or not host or not value:
+            raise NodeHostsError(f"{setting}: {item!r} is not {form} (e.g. {example})")
+        if host not in known:
+            hosts_named = ", ".join(known)
+            raise NodeHostsError(f"{setting}: {host!r} runs no node; the hosts in TUTOR_NODE_HOSTS are {hosts_named}")
+        if host in pairs:
+            raise NodeHostsError(f"{setting}: host {host!r} is given twice")
+        pairs[host] = value
+    return pairs
+
+
 ENGINE_SCHEMES = ("unix://", "tcp://", "ssh://")
 
 
 def host_engines_parse(text: str, known: Iterable[str]) -> dict[str, str]:
     """The Docker engine the web process reaches for pods on each host (`kubectl exec`, `attach`,
-    `port-forward`): `host=url` pairs, comma-separated; a host left out is served by the web's own
-    DOCKER_HOST. Hosts that run no node, repeated hosts and malformed pairs are refused."""
-    known = list(known)
-    engines: dict[str, str] = {}
-    for item in (part.strip() for part in text.split(",")):
-        if not item:
-            continue
-        host, sep, url = (side.strip() for side in item.partition("="))
-        if not sep or not host or not url:
-            raise NodeHostsError(f"TUTOR_HOST_ENGINES: {item!r} is not host=url (e.g. host-b=tcp://10.0.0.2:2375)")
-        if host not in known:
-            raise NodeHostsError(
-                f"TUTOR_HOST_ENGINES: {host!r} runs no node; the hosts in TUTOR_NODE_HOSTS are {', '.join(known)}"
-            )
-        if host in engines:
-            raise NodeHostsError(f"TUTOR_HOST_ENGINES: host {host!r} is given twice")
+    `port-forward`): `host=url` pairs; a host left out is served by the web's own DOCKER_HOST."""
+    engines = host_pairs(
+        text, known, setting="TUTOR_HOST_ENGINES", form="host=url", example="host-b=tcp://10.0.0.2:2375"
+    )
+    for host, url in engines.items():
         if not url.startswith(ENGINE_SCHEMES) or url in ENGINE_SCHEMES:
             raise NodeHostsError(
-                f"TUTOR_HOST_ENGINES: {item!r}: the engine's address must start with {', '.join(ENGINE_SCHEMES)}"
+                f"TUTOR_HOST_ENGINES: {host}={url}: the engine's address must start with {', '.join(ENGINE_SCHEMES)}"
             )
-        engines[host] = url
     return engines
 
 
