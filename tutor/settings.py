@@ -46,7 +46,8 @@ try:
     NODE_GRACE_SECONDS = env_float("TUTOR_NODE_GRACE_SECONDS", 40.0)
     POD_EVICTION_SECONDS = env_float("TUTOR_POD_EVICTION_SECONDS", 60.0)
     # How often the kubelets renew their nodes' leases (the heartbeat), and how often a kubelet
-    # writes its Node's status when nothing in it changed (upstream: 10 s and 5 min).
+    # writes its Node's status when nothing in it changed (upstream: 10 s and 5 min; here the
+    # report rides along the full resync's run, clusters.kubelet._status_report).
     NODE_HEARTBEAT_SECONDS = env_float("TUTOR_NODE_HEARTBEAT_SECONDS", 10.0)
     NODE_STATUS_REPORT_SECONDS = env_float("TUTOR_NODE_STATUS_REPORT_SECONDS", 300.0)
     # How often the node monitor looks for expired leases (upstream's node-monitor-period: 5 s).
