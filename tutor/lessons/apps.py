@@ -21,5 +21,6 @@ def lessons_load_check(app_configs, **kwargs) -> list[checks.CheckMessage]:
     try:
         catalog()
     except LessonError as error:
-        return [checks.Error(str(error), hint="tutor/lessons/content/README.md describes the format", id="lessons.E001")]
+        hint = "tutor/lessons/content/README.md describes the format"
+        return [checks.Error(str(error), hint=hint, id="lessons.E001")]
     return []
