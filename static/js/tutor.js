@@ -154,6 +154,27 @@
     filterTimeline(event.target.closest(".timeline-panel").querySelector(".timeline"));
   });
 
+  // ---- a check's newest verdict stays ----------------------------------------------------------
+  // A step's block comes back whole after an action on it (apply, predict, hint), its check judged
+  // when that request was served. The live stream may have shown a later verdict meanwhile, and it
+  // sends none again until the sandbox changes; so a verdict judged on an older version of the
+  // sandbox (its data-version) never replaces a newer one, whichever arrives last.
+  const newestChecks = new Map();
+  function keepNewestChecks() {
+    for (const check of document.querySelectorAll(".check[id]")) {
+      const line = check.querySelector("[data-version]");
+      if (!line) continue;
+      const version = Number(line.dataset.version);
+      const newest = newestChecks.get(check.id);
+      if (newest && version < newest.version) check.innerHTML = newest.html;
+      else newestChecks.set(check.id, { version, html: check.innerHTML });
+    }
+  }
+  for (const name of ["htmx:afterSettle", "htmx:oobAfterSwap", "htmx:sseMessage"]) {
+    document.addEventListener(name, keepNewestChecks);
+  }
+  keepNewestChecks();
+
   // ---- object details --------------------------------------------------------------------------
   document.addEventListener("click", (event) => {
     if (event.target.closest("[data-close-detail]")) document.getElementById("detail").replaceChildren();

@@ -48,6 +48,9 @@ class StepState:
     step: Step
     result: Result | None
     progress: StepProgress | None
+    # The sandbox's version the verdict was judged on: the page keeps the newest of the verdicts
+    # that reach it (the live stream's, an action's answer), whatever order they arrive in.
+    version: int = 0
 
     @property
     def passed(self) -> bool:
@@ -75,7 +78,8 @@ def lesson_evaluate(
     with transaction.atomic():
         for step_id, result in results.items():
             progress[step_id] = _record(user, lesson, step_id, result, progress.get(step_id), now)
-    return [StepState(step, results.get(step.id), progress.get(step.id)) for step in lesson.steps]
+    version = observed.snapshot.version
+    return [StepState(step, results.get(step.id), progress.get(step.id), version) for step in lesson.steps]
 
 
 def _record(user, lesson: Lesson, step_id: str, result: Result, row: StepProgress | None, now: datetime):
