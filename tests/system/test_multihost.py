@@ -210,6 +210,10 @@ def test_a_deployment_spreads_over_two_engines_and_fails_over_when_a_host_stops(
     assert ".> kubelet.node-2" in stack.log("worker-host-b")
     assert ".> host.host-b" in stack.log("worker-host-b")
 
+    # Both nodes Ready first: the scheduler places pods on Ready nodes only, and a loaded machine
+    # may not have had host-b's first lease renewal land yet when the workers say they are ready.
+    for node in ("node-1", "node-2"):
+        wait_for(lambda node=node: node_ready(cluster, node) == "True", timeout=60, what=f"{node} Ready")
     assert cluster.call("POST", "/apis/apps/v1/namespaces/default/deployments", DEPLOYMENT).status == 201
     assert cluster.call("POST", "/api/v1/namespaces/default/services", SERVICE).status == 201
     began = time.monotonic()
@@ -220,7 +224,12 @@ def test_a_deployment_spreads_over_two_engines_and_fails_over_when_a_host_stops(
             return found
         return None
 
-    pods = wait_for(spread, timeout=300, interval=0.5, what=f"{REPLICAS} ready pods on both nodes")
+    try:
+        pods = wait_for(spread, timeout=300, interval=0.5, what=f"{REPLICAS} ready pods on both nodes")
+    except AssertionError as missed:  # say where the pods are and how the nodes stand
+        placed = [(p["metadata"]["name"], p["spec"].get("nodeName"), ready(p)) for p in cluster.items(PODS)]
+        nodes = {node: node_ready(cluster, node) for node in ("node-1", "node-2")}
+        raise AssertionError(f"{missed}; pods (name, node, ready): {placed}; nodes Ready: {nodes}") from missed
     print(f"\nmultihost: {REPLICAS} pods ready on two engines in {time.monotonic() - began:.1f} s")
 
     # What runs where: each engine runs the pods of its host's node, and nothing else's.
