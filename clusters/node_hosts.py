@@ -14,7 +14,7 @@ from __future__ import annotations
 import ipaddress
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 NODE_NAMES = ("node-1", "node-2")
 DEFAULT_HOST = "local"
@@ -35,46 +35,66 @@ def host_name_check(host: str, *, setting: str) -> str:
     return host
 
 
-def node_hosts_parse(text: str, nodes: Iterable[str] = NODE_NAMES) -> dict[str, str]:
-    """The host of every node: `node=host` pairs, comma-separated; a node left out is on
-    DEFAULT_HOST. Unknown nodes, repeated nodes and malformed pairs are refused."""
-    nodes = tuple(nodes)
-    mapping = dict.fromkeys(nodes, DEFAULT_HOST)
-    seen: set[str] = set()
-    for item in (part.strip() for part in text.split(",")):
-        if not item:
-            continue
-        node, sep, host = (side.strip() for side in item.partition("="))
-        if not sep or not node or not host:
-            raise NodeHostsError(f"TUTOR_NODE_HOSTS: {item!r} is not node=host (e.g. node-1=host-a)")
-        if node not in mapping:
-            raise NodeHostsError(f"TUTOR_NODE_HOSTS: there is no node {node!r}; the nodes are {', '.join(nodes)}")
-        if node in seen:
-            raise NodeHostsError(f"TUTOR_NODE_HOSTS: node {node!r} is given twice")
-        seen.add(node)
-        mapping[node] = host_name_check(host, setting="TUTOR_NODE_HOSTS")
-    return mapping
-
-
-def host_pairs(text: str, known: Iterable[str], *, setting: str, form: str, example: str) -> dict[str, str]:
-    """`host=value` pairs, comma-separated, as the settings that say something per host give them
-    (`form`, what a pair looks like, and `example`, one): each host must run a node, and appear
-    once. The values are the caller's to check."""
+def pairs_parse(
+    text: str,
+    *,
+    setting: str,
+    form: str,
+    example: str,
+    what: str,
+    known: Iterable[str],
+    unknown: Callable[[str], str],
+    value_check: Callable[[str], str] = str,
+) -> dict[str, str]:
+    """`key=value` pairs, comma-separated, of a setting that says something per node or per host
+    (`form`, what a pair looks like, and `example`, one): each key one of `known` (else the error
+    `unknown(key)` says), and given once; each value as `value_check` returns it (or refuses it)."""
     known = list(known)
     pairs: dict[str, str] = {}
     for item in (part.strip() for part in text.split(",")):
         if not item:
             continue
-        host, sep, value = (side.strip() for side in item.partition("="))
-        if not sep or not host or not value:
+        key, sep, value = (side.strip() for side in item.partition("="))
+        if not sep or not key or not value:
             raise NodeHostsError(f"{setting}: {item!r} is not {form} (e.g. {example})")
-        if host not in known:
-            hosts_named = ", ".join(known)
-            raise NodeHostsError(f"{setting}: {host!r} runs no node; the hosts in TUTOR_NODE_HOSTS are {hosts_named}")
-        if host in pairs:
-            raise NodeHostsError(f"{setting}: host {host!r} is given twice")
-        pairs[host] = value
+        if key not in known:
+            raise NodeHostsError(f"{setting}: {unknown(key)}")
+        if key in pairs:
+            raise NodeHostsError(f"{setting}: {what} {key!r} is given twice")
+        pairs[key] = value_check(value)
     return pairs
+
+
+def node_hosts_parse(text: str, nodes: Iterable[str] = NODE_NAMES) -> dict[str, str]:
+    """The host of every node: `node=host` pairs, comma-separated; a node left out is on
+    DEFAULT_HOST. Unknown nodes, repeated nodes and malformed pairs are refused."""
+    nodes = tuple(nodes)
+    given = pairs_parse(
+        text,
+        setting="TUTOR_NODE_HOSTS",
+        form="node=host",
+        example="node-1=host-a",
+        what="node",
+        known=nodes,
+        unknown=lambda node: f"there is no node {node!r}; the nodes are {', '.join(nodes)}",
+        value_check=lambda host: host_name_check(host, setting="TUTOR_NODE_HOSTS"),
+    )
+    return {**dict.fromkeys(nodes, DEFAULT_HOST), **given}
+
+
+def host_pairs(text: str, known: Iterable[str], *, setting: str, form: str, example: str) -> dict[str, str]:
+    """`host=value` pairs, as the settings that say something per host give them: each host must
+    run a node (one of `known`), and appear once. The values are the caller's to check."""
+    known = list(known)
+    return pairs_parse(
+        text,
+        setting=setting,
+        form=form,
+        example=example,
+        what="host",
+        known=known,
+        unknown=lambda host: f"{host!r} runs no node; the hosts in TUTOR_NODE_HOSTS are {', '.join(known)}",
+    )
 
 
 ENGINE_SCHEMES = ("unix://", "tcp://", "ssh://")
