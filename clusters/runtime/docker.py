@@ -761,18 +761,21 @@ class DockerRuntime:
         # only the oldest should another process have raced us.
         with _NETWORK_LOCK:
             self._network_create(name, internal=internal)
-        self._network_dedupe(name)
-        if self.link and name == sandbox_network_name(self.sandbox):
-            bridge = links.bridge_name(self.api.inspect_network(name)["Id"])
+        kept = self._network_dedupe(name)
+        if self.link and kept and name == sandbox_network_name(self.sandbox):
+            bridge = links.bridge_name(kept)
             with _NETWORK_LOCK:
                 if links.link_ensure(self.link, bridge):
                     log.info("network %s linked to the other hosts through %s", name, self.link.device)
 
-    def _network_dedupe(self, name: str) -> None:
-        same = [n for n in self.api.networks(names=[name]) if n["Name"] == name]
-        for extra in sorted(same, key=lambda n: n.get("Created", ""))[1:]:
+    def _network_dedupe(self, name: str) -> str:
+        """Remove all but the oldest network of this name; the id of the one kept ("" if none)."""
+        named = [n for n in self.api.networks(names=[name]) if n["Name"] == name]
+        same = sorted(named, key=lambda n: n.get("Created", ""))
+        for extra in same[1:]:
             with contextlib.suppress(APIError):
                 self.api.remove_network(extra["Id"])
+        return same[0]["Id"] if same else ""
 
     def _ip_range(self) -> str:
         return self.pod_ip_range or str(sandbox_network.pod_range(self.network))
