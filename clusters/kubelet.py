@@ -428,12 +428,14 @@ class RunWrites:
         ]
 
     def flush(self) -> None:
-        """Each pod's status on its own (one lost race drops only that pod's), then the Events."""
+        """The pods' statuses together (a pod gone meanwhile drops only its own), then the Events."""
+        patches = [
+            store.StatusPatch(namespace, name, status, "; ".join(self.whys.get((namespace, name), [])))
+            for (namespace, name), status in self.statuses.items()
+        ]
         with transaction.atomic():
-            for (namespace, name), status in self.statuses.items():
-                why = "; ".join(self.whys.get((namespace, name), []))
-                patch = Patch("v1", "Pod", namespace, name, {"status": status}, "status", why=why)
-                actions_apply(self.sandbox, [patch])
+            if patches:
+                store.statuses_patch(sandbox=self.sandbox, resource=PODS, patches=patches)
             actions_apply(self.sandbox, self.events)
         self.statuses, self.whys, self.events = {}, {}, []
 

@@ -15,6 +15,7 @@ import contextvars
 import copy
 import functools
 import itertools
+import json
 import secrets
 import uuid
 from collections.abc import Iterator
@@ -30,7 +31,7 @@ from clusters.models import Change, ResourceVersionCounter, Sandbox, StoredObjec
 from clusters.objects import limit_range, pod_security, resource_quota, selectors
 from clusters.objects.conversion import storage_resource, to_storage, to_version
 from clusters.objects.defaults import apply_create_defaults, apply_defaults
-from clusters.objects.patch import PatchError, apply_patch
+from clusters.objects.patch import PatchError, apply_patch, merge_patch
 from clusters.objects.resources import Resource, resource_for_kind
 from clusters.objects.times import format_time
 from clusters.objects.validation import STRICT, WARN, decode, decode_error_message, validate, without_fields
@@ -633,6 +634,26 @@ def _record_created(sandbox: Sandbox, resource: Resource, bodies: list[dict]) ->
     return bodies
 
 
+def _record_modified(sandbox: Sandbox, resource: Resource, writes: list[tuple[StoredObject, dict, str]]) -> None:
+    """`_record` of many changed objects of one kind, each (row, new body, why it was written):
+    one counter bump, one update of the rows, one insert of changes."""
+    if not writes:
+        return
+    actor = _writer.get().actor
+    previous = [row.body for row, _, _ in writes]
+    changes = []
+    for version, (row, body, why) in zip(_next_resource_versions(len(writes)), writes, strict=True):
+        body["metadata"]["resourceVersion"] = str(version)
+        row.resource_version, row.body = version, body
+        identity = _identity(sandbox, resource, body["metadata"])
+        changes.append(
+            Change(**identity, resource_version=version, type=Change.MODIFIED, body=body, actor=actor, reason=why[:300])
+        )
+    _wake_controllers(sandbox, resource, [(old, row.body) for old, (row, _, _) in zip(previous, writes, strict=True)])
+    StoredObject.objects.bulk_update([row for row, _, _ in writes], ["resource_version", "body"])
+    Change.objects.bulk_create(changes)
+
+
 def _wake_controllers(sandbox: Sandbox, resource: Resource, writes: list[tuple[dict | None, dict]]) -> None:
     """Make the work the writes (previous, new) affect due: the controllers, a pod's kubelet, the
     kube-proxy."""
@@ -788,6 +809,42 @@ def _write_update(
 ) -> dict:
     """Turn the requested new state into the stored one and write it, if anything changed."""
     old = row.body
+    merged = _updated(
+        sandbox,
+        resource,
+        old,
+        new,
+        subresource=subresource,
+        dry_run=dry_run,
+        field_validation=field_validation,
+        warnings=warnings,
+    )
+    if merged == old or dry_run:
+        return merged if dry_run else old
+    body = _record(sandbox, resource, merged, Change.MODIFIED, row)
+    if _deletion_finishes(old, merged):
+        body = _finish_deletion(sandbox, resource, row, body)
+    return body
+
+
+def _deletion_finishes(old: dict, new: dict) -> bool:
+    """An object being deleted goes once a write leaves nothing to wait for."""
+    return bool(old["metadata"].get("deletionTimestamp")) and not _deletion_blocked(new)
+
+
+def _updated(
+    sandbox: Sandbox,
+    resource: Resource,
+    old: dict,
+    new: dict,
+    *,
+    subresource: str | None,
+    dry_run: bool,
+    field_validation: str,
+    warnings: list[str] | None,
+) -> dict:
+    """The stored state that the requested new state of `old` turns into, admitted and validated
+    (equal to `old` when nothing changes). Nothing is written."""
     merged = copy.deepcopy(new)
     metadata = merged.setdefault("metadata", {})
     # Fields the server owns.
@@ -816,12 +873,7 @@ def _write_update(
     _validate(merged, resource, old=_as_bound(old, merged) if resource.kind == "Pod" else old)
     if merged != old and subresource is None:
         _admit_update(sandbox, resource, merged, old, dry_run=dry_run, warnings=warnings)
-    if merged == old or dry_run:
-        return merged if dry_run else old
-    body = _record(sandbox, resource, merged, Change.MODIFIED, row)
-    if metadata.get("deletionTimestamp") and not _deletion_blocked(merged):
-        body = _finish_deletion(sandbox, resource, row, body)
-    return body
+    return merged
 
 
 @_served
@@ -901,27 +953,120 @@ def object_patch(
         )
 
 
+def _locked_rows(sandbox: Sandbox, resource: Resource, names: list[tuple[str, str]]) -> dict[tuple, StoredObject]:
+    """The stored rows of these (namespace, name)s that exist, locked, in one read per namespace."""
+    by_namespace: dict[str, list[str]] = {}
+    for namespace, name in names:
+        by_namespace.setdefault(namespace, []).append(name)
+    rows = {}
+    for namespace, names_there in by_namespace.items():
+        found = _rows(sandbox, resource, namespace).select_for_update().filter(name__in=names_there).order_by("pk")
+        rows.update({(namespace, row.name): row for row in found})
+    return rows
+
+
+@dataclass(frozen=True)
+class Binding:
+    """A pod's binding to a node: what a pods/binding request carries, and why it was chosen."""
+
+    namespace: str
+    name: str
+    node: str
+    conditions: list[dict]
+    resource_version: str | None = None
+    why: str = ""
+
+
+def pods_bind(*, sandbox: Sandbox, bindings: list[Binding]) -> list[dict]:
+    """What the pods/binding subresource does, for many pods in one transaction, all or none: set
+    each pod's node and its conditions (the binder adds PodScheduled=True) in one write. A pod that
+    changed since its binding's `resource_version`, is already bound or is being deleted cannot be
+    bound (Conflict), as upstream answers; a pod that is gone is NotFound."""
+    resource = resource_for_kind("v1", "Pod")
+    with transaction.atomic():
+        rows = _locked_rows(sandbox, resource, [(binding.namespace, binding.name) for binding in bindings])
+        writes = []
+        for binding in bindings:
+            row = rows.get((binding.namespace, binding.name))
+            if row is None:
+                raise errors.not_found(resource, binding.name)
+            writes.append((row, _bound(resource, row.body, binding), binding.why or _writer.get().reason))
+        _record_modified(sandbox, resource, writes)
+    return [body for _, body, _ in writes]
+
+
+def _bound(resource: Resource, old: dict, binding: Binding) -> dict:
+    name = binding.name
+    if binding.resource_version and binding.resource_version != old["metadata"]["resourceVersion"]:
+        raise errors.conflict(resource, name)
+    if old["spec"].get("nodeName"):
+        raise errors.Conflict(f'pod {name} is already assigned to node "{old["spec"]["nodeName"]}"')
+    if old["metadata"].get("deletionTimestamp"):
+        raise errors.Conflict(f"pod {name} is being deleted, cannot be assigned to a host")
+    new = copy.deepcopy(old)
+    new["spec"]["nodeName"] = binding.node
+    new.setdefault("status", {})["conditions"] = binding.conditions
+    _validate(new, resource, old=_as_bound(old, new))
+    return new
+
+
 def pod_bind(
     *, sandbox: Sandbox, namespace: str, name: str, node: str, conditions: list[dict], resource_version: str | None
 ) -> dict:
-    """What the pods/binding subresource does: set the pod's node and its conditions (the binder
-    adds PodScheduled=True) in one write. A pod that changed since `resource_version`, is
-    already bound or is being deleted cannot be bound (Conflict), as upstream answers."""
-    resource = resource_for_kind("v1", "Pod")
+    """`pods_bind` of one pod."""
+    binding = Binding(namespace, name, node, conditions, resource_version)
+    return pods_bind(sandbox=sandbox, bindings=[binding])[0]
+
+
+@dataclass(frozen=True)
+class StatusPatch:
+    """A JSON merge patch of one object's status, and why it is written."""
+
+    namespace: str
+    name: str
+    status: dict
+    why: str = ""
+
+
+def statuses_patch(*, sandbox: Sandbox, resource: Resource, patches: list[StatusPatch]) -> list[dict]:
+    """What `object_patch` of the status subresource does (with the status in the kind's storage
+    version), for many objects of one kind in one transaction: one read of the rows, one counter
+    bump, one update and one insert of changes. An object that is gone is skipped (its lost race
+    drops its own write only); a status the API server would refuse refuses them all. Returns the
+    objects as written (those that did not change left out)."""
+    resource = storage_resource(resource)
     with transaction.atomic():
-        row = _locked_row(sandbox, resource, namespace, name)
-        old = row.body
-        if resource_version and resource_version != old["metadata"]["resourceVersion"]:
-            raise errors.conflict(resource, name)
-        if old["spec"].get("nodeName"):
-            raise errors.Conflict(f'pod {name} is already assigned to node "{old["spec"]["nodeName"]}"')
-        if old["metadata"].get("deletionTimestamp"):
-            raise errors.Conflict(f"pod {name} is being deleted, cannot be assigned to a host")
-        new = copy.deepcopy(old)
-        new["spec"]["nodeName"] = node
-        new.setdefault("status", {})["conditions"] = conditions
-        _validate(new, resource, old=_as_bound(old, new))
-        return _record(sandbox, resource, new, Change.MODIFIED, row)
+        rows = _locked_rows(sandbox, resource, [(patch.namespace, patch.name) for patch in patches])
+        writes, deletions = [], []
+        for patch in patches:
+            row = rows.get((patch.namespace, patch.name))
+            if row is None:
+                continue
+            old = row.body
+            try:
+                # Through JSON, as a patch on the wire would come: tuples become lists.
+                patched = merge_patch(old, json.loads(json.dumps({"status": patch.status})))
+            except PatchError as error:
+                raise errors.for_patch_error(error) from None
+            new = _updated(
+                sandbox,
+                resource,
+                old,
+                patched,
+                subresource="status",
+                dry_run=False,
+                field_validation=STRICT,
+                warnings=None,
+            )
+            if new == old:
+                continue
+            why = patch.why or _writer.get().reason
+            (deletions if _deletion_finishes(old, new) else writes).append((row, new, why))
+        _record_modified(sandbox, resource, writes)
+        for row, new, why in deletions:  # rare: a status write that lets a deletion finish
+            with writing_as(_writer.get().actor, why):
+                _finish_deletion(sandbox, resource, row, _record(sandbox, resource, new, Change.MODIFIED, row))
+    return [body for _, body, _ in writes + deletions]
 
 
 def _finish_deletion(sandbox: Sandbox, resource: Resource, row: StoredObject, body: dict) -> dict:

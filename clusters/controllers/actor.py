@@ -158,11 +158,14 @@ def events_record(sandbox: Sandbox, events: list[Event]) -> None:
 def _batch_key(action: Action) -> tuple | None:
     """Writes with one key, in a row but for the Events between them, go to the store together:
     Creates of one kind in one namespace whose admission does not read the store, by one writer
-    for one reason."""
+    for one reason; a scheduler pass's Binds."""
     match action:
         case Create(body=body) if body["kind"] not in store.ADMITTED_ONE_BY_ONE:
             namespace = body["metadata"].get("namespace")
             return ("Create", body["apiVersion"], body["kind"], namespace, action.by, action.why)
+        case Bind():
+            # Each binding keeps its own reason; those without one take the writer's.
+            return ("Bind", action.by, bool(action.why))
     return None
 
 
@@ -217,14 +220,12 @@ def _perform_as_is(sandbox: Sandbox, batch: list[Action]) -> None:
                 subresource=action.subresource,
             )
         case Bind():
-            store.pod_bind(
-                sandbox=sandbox,
-                namespace=action.namespace,
-                name=action.name,
-                node=action.node,
-                conditions=list(action.conditions),
-                resource_version=action.resource_version,
-            )
+            reason = store.current_writer().reason
+            bindings = [
+                store.Binding(a.namespace, a.name, a.node, list(a.conditions), a.resource_version, a.why or reason)
+                for a in batch
+            ]
+            store.pods_bind(sandbox=sandbox, bindings=bindings)
         case Delete():
             store.object_delete(
                 sandbox=sandbox,
@@ -361,9 +362,16 @@ def actions_apply(sandbox: Sandbox, actions: list[Action]) -> Outcome:
             _perform(sandbox, [action for _, action in batch])
             _landed(batch, outcome)
         except RACES as race:
+            if len(batch) > 1 and isinstance(batch[0][1], Bind):
+                # Binds land in order until one loses its race, as when they were written one by one.
+                lost = _one_by_one(sandbox, batch, plan, outcome)
+                if lost is None:
+                    continue
+                reached = lost
+                break
             outcome.raced += 1
             log.debug("dropped %r and the rest of the plan: %s", batch[0][1], race)
-            reached = batch[0][0]  # a batch is all or none
+            reached = batch[0][0]  # a batch of creates is all or none
             break
         except REFUSALS:
             if len(batch) == 1 and not isinstance(batch[0][1], Create):

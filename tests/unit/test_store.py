@@ -3,6 +3,8 @@ import json
 
 import pytest
 from django.contrib.auth.models import User
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from clusters import errors, sandbox_network, store
 from clusters.models import Change, Sandbox, StoredObject
@@ -410,6 +412,74 @@ def test_a_pod_that_changed_is_bound_or_is_leaving_cannot_be_bound(sandbox):
         store.pod_bind(
             sandbox=sandbox, namespace="default", name="leaving", node="node-1", conditions=[], resource_version=None
         )
+
+
+def _statements(action) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        action()
+    return len(queries)
+
+
+def test_many_bindings_are_one_transaction_of_a_few_statements_and_all_or_none(sandbox):
+    names = [f"web-{n}" for n in range(20)]
+    store.objects_create(sandbox=sandbox, resource=PODS, bodies=[pod(name) for name in names], namespace="default")
+
+    def bindings(chosen):
+        return [store.Binding("default", name, "node-1", [], why=f"{name} fits node-1") for name in chosen]
+
+    one = _statements(lambda: store.pods_bind(sandbox=sandbox, bindings=bindings(names[:1])))
+    many = _statements(lambda: store.pods_bind(sandbox=sandbox, bindings=bindings(names[1:])))
+    assert many == one  # not one more per pod
+    changes = Change.objects.filter(sandbox=sandbox, kind="Pod", type=Change.MODIFIED).order_by("resource_version")
+    assert [c.reason for c in changes] == [f"{name} fits node-1" for name in names]
+    versions = [c.resource_version for c in changes][1:]
+    assert versions == list(range(versions[0], versions[0] + 19))  # one bump of the counter, in order
+    assert all(c.body["metadata"]["resourceVersion"] == str(c.resource_version) for c in changes)
+    stored = store.object_get(sandbox=sandbox, resource=PODS, namespace="default", name="web-7")
+    assert (stored["spec"]["nodeName"], stored["metadata"]["resourceVersion"]) == ("node-1", str(versions[6]))
+
+    store.objects_create(sandbox=sandbox, resource=PODS, bodies=[pod("a"), pod("b")], namespace="default")
+    before = Change.objects.count()
+    with pytest.raises(errors.Conflict, match="already assigned"):
+        store.pods_bind(sandbox=sandbox, bindings=bindings(["a", "web-3", "b"]))
+    with pytest.raises(errors.NotFound):
+        store.pods_bind(sandbox=sandbox, bindings=bindings(["a", "gone"]))
+    assert Change.objects.count() == before
+    assert "nodeName" not in store.object_get(sandbox=sandbox, resource=PODS, namespace="default", name="a")["spec"]
+
+
+def test_many_statuses_are_written_together_skipping_a_pod_that_is_gone(sandbox):
+    names = [f"web-{n}" for n in range(10)]
+    store.objects_create(sandbox=sandbox, resource=PODS, bodies=[pod(name) for name in names], namespace="default")
+
+    def patches(phase, chosen):
+        return [store.StatusPatch("default", name, {"phase": phase}, why=f"{name} is {phase}") for name in chosen]
+
+    with store.writing_as("kubelet/node-1"):
+        one = _statements(
+            lambda: store.statuses_patch(sandbox=sandbox, resource=PODS, patches=patches("Running", names[:1]))
+        )
+        written = store.statuses_patch(sandbox=sandbox, resource=PODS, patches=patches("Running", [*names, "gone"]))
+        many = _statements(
+            lambda: store.statuses_patch(sandbox=sandbox, resource=PODS, patches=patches("Succeeded", names))
+        )
+    assert many == one
+    assert [body["metadata"]["name"] for body in written] == names[1:]  # web-0 was Running already; "gone" is skipped
+    for name in names:
+        stored = store.object_get(sandbox=sandbox, resource=PODS, namespace="default", name=name)
+        assert stored["status"]["phase"] == "Succeeded"
+        assert stored["status"]["qosClass"] == "BestEffort"  # merged into the status, not replacing it
+    last = Change.objects.filter(sandbox=sandbox, name="web-4").latest("resource_version")
+    assert (last.actor, last.reason) == ("kubelet/node-1", "web-4 is Succeeded")
+
+    before = Change.objects.count()
+    bad = [*patches("Failed", names[:3]), store.StatusPatch("default", "web-5", {"phase": ["Failed"]})]
+    with pytest.raises(errors.BadRequest, match="phase"):
+        store.statuses_patch(sandbox=sandbox, resource=PODS, patches=bad)
+    assert Change.objects.count() == before
+    assert store.object_get(sandbox=sandbox, resource=PODS, namespace="default", name="web-0")["status"]["phase"] == (
+        "Succeeded"
+    )
 
 
 def _node_port_service(name: str, node_port: int | None = None) -> dict:

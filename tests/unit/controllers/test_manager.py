@@ -5,9 +5,10 @@ import pytest
 from django.contrib.auth.models import User
 
 from clusters import store
-from clusters.controllers.actions import Create, Event, Patch, ref
+from clusters.controllers.actions import Bind, Create, Event, Patch, ref
 from clusters.controllers.actor import actions_apply
 from clusters.controllers.manager import PLANNERS, controllers_reconcile
+from clusters.models import Change
 from clusters.objects.resources import resource_for_kind
 from clusters.sandboxes import sandbox_create
 
@@ -241,3 +242,31 @@ def test_events_between_creates_neither_split_their_batch_nor_outlive_it(sandbox
     assert versions[1] == versions[0] + 1  # one batch: the events come after both
     recorded = store.object_list(sandbox=sandbox, resource=events, namespace="default").items
     assert sorted(e["message"] for e in recorded) == ["made x", "made y"]
+
+
+def test_a_passes_binds_land_together_and_in_order_until_one_loses_its_race(sandbox):
+    pods = resource_for_kind("v1", "Pod")
+    containers = [{"name": "main", "image": "busybox:1.36"}]
+    bodies = [{"metadata": {"name": name}, "spec": {"containers": containers}} for name in ("a", "b", "c", "d")]
+    made = store.objects_create(sandbox=sandbox, resource=pods, bodies=bodies, namespace="default")
+    version = {body["metadata"]["name"]: body["metadata"]["resourceVersion"] for body in made}
+
+    def bind(name: str) -> list:
+        about = ref(next(body for body in made if body["metadata"]["name"] == name))
+        scheduled = Event(about, "Scheduled", f"Successfully assigned default/{name} to node-1", "Normal", "scheduler")
+        return [Bind("default", name, "node-1", (), resource_version=version[name], why=f"{name} fits"), scheduled]
+
+    together = actions_apply(sandbox, bind("a") + bind("b"))
+    assert (together.applied, together.raced) == (4, 0)
+    store.pod_bind(sandbox=sandbox, namespace="default", name="d", node="node-2", conditions=[], resource_version=None)
+    raced = actions_apply(sandbox, bind("c") + bind("d"))  # d was bound meanwhile
+    assert (raced.applied, raced.raced) == (2, 1)  # c and its Event; not d's Event
+    nodes = {
+        pod["metadata"]["name"]: pod["spec"].get("nodeName")
+        for pod in store.object_list(sandbox=sandbox, resource=pods, namespace="default").items
+    }
+    assert nodes == {"a": "node-1", "b": "node-1", "c": "node-1", "d": "node-2"}
+    events = store.object_list(sandbox=sandbox, resource=resource_for_kind("v1", "Event"), namespace="default").items
+    assert sorted(event["involvedObject"]["name"] for event in events) == ["a", "b", "c"]
+    reasons = Change.objects.filter(sandbox=sandbox, kind="Pod", type=Change.MODIFIED).values_list("reason", flat=True)
+    assert {"a fits", "b fits", "c fits"} <= set(reasons)
