@@ -8,6 +8,7 @@ from django.test.utils import CaptureQueriesContext
 
 from clusters import errors, sandbox_network, store
 from clusters.models import Change, Sandbox, StoredObject
+from clusters.objects import selectors
 from clusters.objects.resources import resource_for_kind
 from clusters.sandboxes import sandbox_create
 
@@ -253,6 +254,48 @@ def test_list_filters_by_labels_and_fields_and_reports_the_current_version(sandb
     by_field = store.object_list(sandbox=sandbox, resource=PODS, field_selector="metadata.name=b")
     assert [item["metadata"]["name"] for item in by_field.items] == ["b"]
     assert listing.resource_version == store.current_resource_version()
+
+
+@pytest.mark.parametrize(
+    "selector",
+    [
+        "spec.nodeName=node-1",
+        "spec.nodeName==node-2",
+        "spec.nodeName=",
+        "spec.nodeName!=node-1",
+        "spec.nodeName=node-1,metadata.namespace=default",
+        "metadata.name=b",
+        "metadata.namespace=teach",
+        "metadata.name=b,spec.nodeName=node-2",
+    ],
+)
+def test_a_field_selector_the_database_narrows_lists_what_the_selector_alone_would(sandbox, selector):
+    store.object_create(
+        sandbox=sandbox, resource=NAMESPACES, body={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "teach"}}
+    )
+    for name, namespace, node in [("a", "default", "node-1"), ("b", "default", "node-2"), ("c", "teach", "node-1")]:
+        body = pod(name)
+        body["spec"]["nodeName"] = node
+        store.object_create(sandbox=sandbox, resource=PODS, body=body, namespace=namespace)
+    store.object_create(sandbox=sandbox, resource=PODS, body=pod("d"), namespace="default")  # not scheduled
+    everything = store.object_list(sandbox=sandbox, resource=PODS).items
+    requirements = selectors.parse_field_selector(selector)
+    expected = [body["metadata"]["name"] for body in everything if selectors.fields_match(requirements, body)]
+
+    listed = store.object_list(sandbox=sandbox, resource=PODS, field_selector=selector).items
+
+    assert [body["metadata"]["name"] for body in listed] == expected
+
+
+def test_a_kubelets_listing_of_its_node_reads_only_that_nodes_pods(sandbox):
+    for name, node in [("a", "node-1"), ("b", "node-2")]:
+        body = pod(name)
+        body["spec"]["nodeName"] = node
+        store.object_create(sandbox=sandbox, resource=PODS, body=body, namespace="default")
+    with CaptureQueriesContext(connection) as queries:
+        store.object_list(sandbox=sandbox, resource=PODS, field_selector="spec.nodeName=node-1")
+    read = [query["sql"] for query in queries.captured_queries if "clusters_storedobject" in query["sql"]]
+    assert len(read) == 1 and "nodeName" in read[0], read
 
 
 def test_compaction_keeps_the_newest_changes_and_moves_the_horizon_forward_only(sandbox):
