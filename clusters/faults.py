@@ -257,7 +257,7 @@ def _node_check(sandbox: Sandbox, node: str) -> None:
     try:
         store.object_get(sandbox=sandbox, resource=NODES, namespace="", name=node)
     except errors.NotFound:
-        names = sorted(item["metadata"]["name"] for item in store.object_list(sandbox=sandbox, resource=NODES).items)
+        names = sorted(item["metadata"]["name"] for item in store.objects_read(sandbox=sandbox, resource=NODES))
         raise ObjectNotFound(f'node "{node}" not found; the sandbox\'s nodes are: {", ".join(names)}') from None
 
 

@@ -187,12 +187,12 @@ def _policy_warnings(sandbox: Sandbox, policies: list[dict]) -> None:
         uid = policy["metadata"]["uid"]
         if uid in warned:
             continue
-        events = store.object_list(
+        events = store.objects_read(
             sandbox=sandbox,
             resource=EVENTS,
             namespace=policy["metadata"]["namespace"],
             field_selector=f"involvedObject.uid={uid},reason={NOT_ENFORCED}",
-        ).items
+        )
         if events:
             warned.add(uid)
     for event in warnings_plan(policies, warned):
@@ -204,13 +204,13 @@ def kube_proxy_reconcile(sandbox: Sandbox, *, now: datetime) -> None:
     if sandbox.engine != "docker":
         return None
     runtime = _proxy_runtime(sandbox)
-    services = store.object_list(sandbox=sandbox, resource=SERVICES).items
-    endpoints = store.object_list(sandbox=sandbox, resource=ENDPOINTS).items
-    policies = store.object_list(sandbox=sandbox, resource=NETWORK_POLICIES).items
+    services = store.objects_read(sandbox=sandbox, resource=SERVICES)
+    endpoints = store.objects_read(sandbox=sandbox, resource=ENDPOINTS)
+    policies = store.objects_read(sandbox=sandbox, resource=NETWORK_POLICIES)
     pods, labels = [], {}
     if policies:
-        pods = store.object_list(sandbox=sandbox, resource=PODS).items
-        namespaces = store.object_list(sandbox=sandbox, resource=NAMESPACES).items
+        pods = store.objects_read(sandbox=sandbox, resource=PODS)
+        namespaces = store.objects_read(sandbox=sandbox, resource=NAMESPACES)
         labels = {namespace["metadata"]["name"]: namespace["metadata"].get("labels") or {} for namespace in namespaces}
     existing = runtime.service_list(sandbox.uid.hex)
     plan = proxy_plan(

@@ -150,7 +150,7 @@ def _records(sandbox: Sandbox, nodes: list[str], now: datetime) -> dict[str, dic
 
 
 def _all_nodes(sandbox: Sandbox) -> list[dict]:
-    return store.object_list(sandbox=sandbox, resource=NODES).items
+    return store.objects_read(sandbox=sandbox, resource=NODES)
 
 
 def _node_metrics(sandbox: Sandbox, nodes: list[dict]) -> list[dict]:
@@ -167,9 +167,9 @@ def _node_metrics(sandbox: Sandbox, nodes: list[dict]) -> list[dict]:
 def node_metrics_list(*, sandbox: Sandbox, label_selector: str | None = None, field_selector: str | None = None):
     """NodeMetrics of the nodes that match and are measured, by name."""
     check_field_selector(field_selector)
-    nodes = store.object_list(
+    nodes = store.objects_read(
         sandbox=sandbox, resource=NODES, label_selector=label_selector, field_selector=field_selector
-    ).items
+    )
     return _node_metrics(sandbox, nodes)
 
 
@@ -222,13 +222,13 @@ def pod_metrics_list(
 ) -> list[dict]:
     """PodMetrics of the pods that match and are measured, by namespace and name."""
     check_field_selector(field_selector)
-    pods = store.object_list(
+    pods = store.objects_read(
         sandbox=sandbox,
         resource=PODS,
         namespace=namespace,
         label_selector=label_selector,
         field_selector=field_selector,
-    ).items
+    )
     return _pod_metrics(sandbox, pods)
 
 

@@ -209,7 +209,7 @@ class ClusterNetwork:
             return [ip for ip, _ in self._endpoints(service, None)]
         if len(parts) == 3:  # <hostname>.<subdomain>.<namespace>: a pod of a headless Service
             hostname, subdomain, namespace = parts
-            pods = store.object_list(sandbox=self.sandbox, resource=PODS, namespace=namespace).items
+            pods = store.objects_read(sandbox=self.sandbox, resource=PODS, namespace=namespace)
             return [
                 pod["status"]["podIP"]
                 for pod in pods
@@ -226,7 +226,7 @@ class ClusterNetwork:
         if address in ("127.0.0.1", "localhost"):
             return self._pod_answer(self.pod.uid, self.pod.node, port, path)
         service = next(
-            (s for s in store.object_list(sandbox=self.sandbox, resource=SERVICES).items
+            (s for s in store.objects_read(sandbox=self.sandbox, resource=SERVICES)
              if s["spec"].get("clusterIP") == address),
             None,
         )  # fmt: skip
@@ -239,7 +239,7 @@ class ClusterNetwork:
         return self._address_answer(address, port, path)
 
     def _address_answer(self, address: str, port: int, path: str) -> shell.Answer | None:
-        for pod in store.object_list(sandbox=self.sandbox, resource=PODS).items:
+        for pod in store.objects_read(sandbox=self.sandbox, resource=PODS):
             if pod.get("status", {}).get("podIP") == address and pod["spec"].get("nodeName"):
                 if not self._policies_allow(pod, port):
                     return shell.DROPPED
@@ -248,11 +248,11 @@ class ClusterNetwork:
 
     def _policies_allow(self, destination: dict, port: int) -> bool:
         """Whether the sandbox's NetworkPolicies let this pod connect to `destination`'s `port`."""
-        policies = store.object_list(sandbox=self.sandbox, resource=NETWORK_POLICIES).items
+        policies = store.objects_read(sandbox=self.sandbox, resource=NETWORK_POLICIES)
         source = self._pod_by_uid(self.pod.uid) if policies else None
         if source is None:
             return True
-        namespaces = store.object_list(sandbox=self.sandbox, resource=NAMESPACES).items
+        namespaces = store.objects_read(sandbox=self.sandbox, resource=NAMESPACES)
         labels = {namespace["metadata"]["name"]: namespace["metadata"].get("labels") or {} for namespace in namespaces}
         return connection_allowed(policies, labels, pod_endpoint(source), pod_endpoint(destination), port)
 

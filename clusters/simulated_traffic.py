@@ -26,6 +26,6 @@ class SandboxTraffic:
 
     def __call__(self) -> dict[str, float]:
         def listed(resource) -> list[dict]:
-            return store.object_list(sandbox=self.sandbox, resource=resource).items
+            return store.objects_read(sandbox=self.sandbox, resource=resource)
 
         return served_rates(listed(PODS), listed(SERVICES), listed(ENDPOINTS))

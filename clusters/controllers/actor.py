@@ -65,7 +65,7 @@ def _stored_events(sandbox: Sandbox, namespace: str, uids: set[str]) -> list[dic
     by the database, so recording an event does not decode every event of the namespace. An
     empty uid matches an involvedObject without one, as the field selector would."""
     if "" in uids:
-        return store.object_list(sandbox=sandbox, resource=EVENTS, namespace=namespace).items
+        return store.objects_read(sandbox=sandbox, resource=EVENTS, namespace=namespace)
     rows = StoredObject.objects.filter(
         sandbox=sandbox,
         api_group=EVENTS.group,

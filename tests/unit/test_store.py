@@ -286,6 +286,16 @@ def test_a_field_selector_the_database_narrows_lists_what_the_selector_alone_wou
     assert [body["metadata"]["name"] for body in listed] == expected
 
 
+def test_a_read_without_a_version_is_one_statement_and_lists_what_a_listing_does(sandbox):
+    for name in "ab":
+        store.object_create(sandbox=sandbox, resource=PODS, body=pod(name, labels={"app": name}), namespace="default")
+    listed = store.object_list(sandbox=sandbox, resource=PODS, label_selector="app=b")
+    with CaptureQueriesContext(connection) as queries:
+        read = store.objects_read(sandbox=sandbox, resource=PODS, label_selector="app=b")
+    assert read == listed.items
+    assert len(queries.captured_queries) == 1
+
+
 def test_a_kubelets_listing_of_its_node_reads_only_that_nodes_pods(sandbox):
     for name, node in [("a", "node-1"), ("b", "node-2")]:
         body = pod(name)
