@@ -268,7 +268,7 @@ def container_env(
 
 def _services(sandbox: Sandbox, namespace: str) -> list[dict]:
     """The Services whose variables a pod of `namespace` may get: its namespace's and `default/kubernetes`."""
-    services = store.object_list(sandbox=sandbox, resource=SERVICES, namespace=namespace).items
+    services = store.objects_read(sandbox=sandbox, resource=SERVICES, namespace=namespace)
     if namespace != service_env.MASTER_SERVICE_NAMESPACE:
         services += [
             service
@@ -288,7 +288,7 @@ def _get(sandbox: Sandbox, kind: str, namespace: str, name: str | None) -> dict 
 
 
 def _bound_pods(sandbox: Sandbox, node: str) -> list[dict]:
-    return store.object_list(sandbox=sandbox, resource=PODS, field_selector=f"spec.nodeName={node}").items
+    return store.objects_read(sandbox=sandbox, resource=PODS, field_selector=f"spec.nodeName={node}")
 
 
 def _copy_logs(sandbox: Sandbox, runtime, observed, memory: dict, pods: dict[str, dict]) -> None:
@@ -377,9 +377,11 @@ class RunWrites:
     """The store writes of one kubelet run.
 
     On a runtime whose operations return at once (the simulated one) a run is over in
-    milliseconds, so its pod statuses are merged and written once, with its Events, at its end:
-    what a watcher sees settles on the same state, and the controllers, woken by every pod write,
-    wake once instead of at every pass. Later passes read the pods as if the statuses were written.
+    milliseconds, so its pod statuses are merged and written once at its end, with the node's
+    state, and its Events right after: what a watcher sees settles on the same state, and the
+    controllers, woken by every pod write, wake once instead of at every pass. Later passes read
+    the pods as if the statuses were written. The Events follow the commit, as upstream's event
+    recorder works apart from the status manager: a pod shows Ready without waiting for them.
     On Docker, where a pull or a start takes seconds, every pass writes at once, so that
     `ContainerCreating` shows while it lasts."""
 
@@ -428,16 +430,22 @@ class RunWrites:
         ]
 
     def flush(self) -> None:
-        """The pods' statuses together (a pod gone meanwhile drops only its own), then the Events."""
+        self.statuses_flush()
+        self.events_flush()
+
+    def statuses_flush(self) -> None:
+        """The pods' statuses together (a pod gone meanwhile drops only its own)."""
         patches = [
             store.StatusPatch(namespace, name, status, "; ".join(self.whys.get((namespace, name), [])))
             for (namespace, name), status in self.statuses.items()
         ]
-        with transaction.atomic():
-            if patches:
-                store.statuses_patch(sandbox=self.sandbox, resource=PODS, patches=patches)
-            actions_apply(self.sandbox, self.events)
-        self.statuses, self.whys, self.events = {}, {}, []
+        if patches:
+            store.statuses_patch(sandbox=self.sandbox, resource=PODS, patches=patches)
+        self.statuses, self.whys = {}, {}
+
+    def events_flush(self) -> None:
+        actions_apply(self.sandbox, self.events)
+        self.events = []
 
 
 def _is_pod_status(action) -> bool:
@@ -584,8 +592,7 @@ def _kubelet_run(sandbox: Sandbox, *, node: str, now: datetime) -> datetime | No
     if hasattr(runtime, "to_json"):
         state["runtime"] = runtime.to_json()
     with transaction.atomic():
-        if writes.deferred:
-            writes.flush()
+        writes.statuses_flush()
         # Every run ends with the output written since the last copy: a run with nothing else to do
         # is how a reader's request for fresh logs (clusters.logs.log_refresh) is answered.
         _copy_logs(sandbox, runtime, runtime.observe(node=node), memory, {p["metadata"]["uid"]: p for p in pods})
@@ -594,6 +601,7 @@ def _kubelet_run(sandbox: Sandbox, *, node: str, now: datetime) -> datetime | No
         saved.lease_renewed_at = now  # the kubelet ran: it lives
         saved.save(update_fields=["state", "usage", "lease_renewed_at"])
         _kills_forget(saved, killed)
+    writes.events_flush()
     next_sample = usage_next_sample(usage, wanted_until=saved.usage_wanted_until, now=now)
     wakeups = [moment for moment in (plan.next_wakeup, next_report, next_sample) if moment is not None]
     return min(wakeups, default=None)
