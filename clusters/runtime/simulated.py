@@ -571,6 +571,10 @@ class SimulatedRuntime:
         self.traffic = traffic
         self.state = state or {"node": node, "pod_cidr": pod_cidr, "ids": 0, "images": [], "pods": {}, "runs": {}}
         self.volumes = volumes if volumes is not None else StateVolumes(self.state)
+        # Each stage as a Stage, by the id of its dict in a run's "stages", which is kept beside it
+        # (so the id is not reused while cached): a run's stages are replaced, never edited, and a
+        # kubelet run reads every container's stages at each of its passes.
+        self._stages: dict[int, tuple[dict, Stage]] = {}
 
     # -- persistence --------------------------------------------------------------------------
 
@@ -897,7 +901,13 @@ class SimulatedRuntime:
     # -- the clock's work ---------------------------------------------------------------------
 
     def _stage_from(self, run: dict, state: str) -> Stage | None:
-        return next((Stage.from_dict(s) for s in run["stages"] if s["when"] == state), None)
+        data = next((s for s in run["stages"] if s["when"] == state), None)
+        if data is None:
+            return None
+        cached = self._stages.get(id(data))
+        if cached is None or cached[0] is not data:
+            cached = self._stages[id(data)] = (data, Stage.from_dict(data))
+        return cached[1]
 
     def _kill_at(self, run: dict) -> tuple[datetime, int, str] | None:
         """When a requested stop ends the run, with which exit code and reason."""
