@@ -688,7 +688,11 @@ def _record_modified(sandbox: Sandbox, resource: Resource, writes: list[tuple[St
             Change(**identity, resource_version=version, type=Change.MODIFIED, body=body, actor=actor, reason=why[:300])
         )
     _wake_controllers(sandbox, resource, [(old, row.body) for old, (row, _, _) in zip(previous, writes, strict=True)])
-    StoredObject.objects.bulk_update([row for row, _, _ in writes], ["resource_version", "body"])
+    if len(writes) == 1:  # bulk_update's CASE expression costs a millisecond more to build than it saves
+        row = writes[0][0]
+        StoredObject.objects.filter(pk=row.pk).update(resource_version=row.resource_version, body=row.body)
+    else:
+        StoredObject.objects.bulk_update([row for row, _, _ in writes], ["resource_version", "body"])
     Change.objects.bulk_create(changes)
 
 
