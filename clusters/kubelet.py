@@ -575,7 +575,9 @@ def _kubelet_run(sandbox: Sandbox, *, node: str, now: datetime) -> datetime | No
                 break
             focus = None
             continue
-        focus = plan.busy
+        # A pass that only wrote (statuses, Events) left the runtime as it was: the confirming pass
+        # over every pod comes next, instead of one more over the busy pods alone.
+        focus = plan.busy if plan.operations else None
         by_uid = {pod["metadata"]["uid"]: pod for pod in pods}
         perform = functools.partial(_perform, sandbox, runtime, pods=by_uid, node=node, services=services)
         for operation, outcome in planner.operations_perform(plan.operations, perform):
