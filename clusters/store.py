@@ -598,12 +598,14 @@ def _next_resource_versions(count: int) -> range:
     # One statement both bumps the counter and reads it; its row lock is held until this
     # transaction commits, which puts the change log in commit order.
     table = ResourceVersionCounter._meta.db_table
+    returning = "value"
+    if connection.vendor == "postgresql":
+        # Delivered at commit (once per transaction): watches wake at once instead of polling.
+        # Asked for in the same statement, which saves a round trip per write.
+        returning += f", pg_notify('{CHANGES_CHANNEL}', '')"
     with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {table} SET value = value + %s WHERE id = 1 RETURNING value", [count])  # noqa: S608
+        cursor.execute(f"UPDATE {table} SET value = value + %s WHERE id = 1 RETURNING {returning}", [count])  # noqa: S608
         row = cursor.fetchone()
-        if connection.vendor == "postgresql":
-            # Delivered at commit (once per transaction): watches wake at once instead of polling.
-            cursor.execute(f"NOTIFY {CHANGES_CHANNEL}")
     if row is None:
         # The migration creates the row; only an emptied database (a test flush) lacks it.
         newest = Change.objects.order_by("-resource_version").values_list("resource_version", flat=True).first()
