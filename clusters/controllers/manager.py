@@ -99,7 +99,7 @@ def sandbox_state(sandbox: Sandbox) -> ClusterState:
     return ClusterState.of(bodies)
 
 
-def planner_options(name: str, sandbox: Sandbox) -> dict:
+def planner_options(name: str, sandbox: Sandbox, state: ClusterState) -> dict:
     """Settings and facts outside the API some planners take as arguments (they stay pure: no
     settings or database inside): the node lifecycle's timings and the nodes' leases, the Job
     controller's pod-failure back-off (fast in class, as the kubelet's)."""
@@ -113,11 +113,11 @@ def planner_options(name: str, sandbox: Sandbox) -> dict:
     if name == "job":
         return {"backoff": job.FAST_POD_FAILURE_BACKOFF if sandbox.fast_backoff else job.UPSTREAM_POD_FAILURE_BACKOFF}
     if name == "horizontal_pod_autoscaler":
-        return _autoscaler_options(sandbox)
+        return _autoscaler_options(sandbox, state)
     return {}
 
 
-def _autoscaler_options(sandbox: Sandbox) -> dict:
+def _autoscaler_options(sandbox: Sandbox, state: ClusterState) -> dict:
     """The resource metrics the autoscalers read (reading them keeps the kubelets sampling, as
     long as an autoscaler exists), the controller's memory and its sync period (a class may
     shorten it)."""
@@ -126,10 +126,6 @@ def _autoscaler_options(sandbox: Sandbox) -> dict:
         "memory": _memories.get((sandbox.pk, "horizontal_pod_autoscaler"), {}),
         "metrics": {},
     }
-    bodies = StoredObject.objects.filter(
-        sandbox=sandbox, api_group="autoscaling", kind=horizontal_pod_autoscaler.KIND
-    ).values_list("body", flat=True)
-    state = ClusterState.of(bodies)
     wakeup = horizontal_pod_autoscaler.next_wakeup(state, now=timezone.now(), **options)
     new = any(hpa["metadata"]["uid"] not in options["memory"] for hpa in state.objects(horizontal_pod_autoscaler.KIND))
     # Read when an autoscaler is due to sync, and while a new one waits for its first sync (the
@@ -154,8 +150,8 @@ def _pod_metric(measured: PodMeasured) -> horizontal_pod_autoscaler.PodMetric:
     )
 
 
-def _options(planner: ModuleType, sandbox: Sandbox) -> dict:
-    options = planner_options(_name(planner), sandbox)
+def _options(planner: ModuleType, sandbox: Sandbox, state: ClusterState) -> dict:
+    options = planner_options(_name(planner), sandbox, state)
     if hasattr(planner, "remember"):
         options.setdefault("memory", _memories.get((sandbox.pk, _name(planner)), {}))
     return options
@@ -209,9 +205,9 @@ def controllers_reconcile(
     sandbox: Sandbox, *, now: datetime, planners: list[ModuleType] | None = None
 ) -> datetime | None:
     planners = planner_modules() if planners is None else planners
-    arguments = [(planner, _options(planner, sandbox)) for planner in planners]
-    remembered = _refusals.setdefault(sandbox.pk, {})
     state = sandbox_state(sandbox)
+    arguments = [(planner, _options(planner, sandbox, state)) for planner in planners]
+    remembered = _refusals.setdefault(sandbox.pk, {})
     work_left = False
     for _ in range(MAX_PASSES):
         held = refusals.held(remembered.values(), state, now)

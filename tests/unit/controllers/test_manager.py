@@ -187,11 +187,11 @@ def test_the_job_controller_backs_off_as_the_sandbox_says(fast):
     import json
 
     from clusters.controllers import job
-    from clusters.controllers.manager import planner_modules, planner_options
+    from clusters.controllers.manager import planner_modules, planner_options, sandbox_state
 
     box = sandbox_create(owner=User.objects.create(username="alice"), fast_backoff=fast)
     backoff = job.FAST_POD_FAILURE_BACKOFF if fast else job.UPSTREAM_POD_FAILURE_BACKOFF
-    assert planner_options("job", box) == {"backoff": backoff}
+    assert planner_options("job", box, sandbox_state(box)) == {"backoff": backoff}
 
     container = {"name": "fail", "image": "busybox", "command": ["false"]}
     body = {
