@@ -191,6 +191,7 @@ def main() -> None:
     ) as bench:
         prefix = bench.sandboxes_create(1, runtime=options.runtime)[0]
         bench.start(workers=options.workers, concurrency=options.concurrency)
+        workers = bench.worker_processes()
         raw = direct = None
         if options.runtime == "docker":
             from clusters.runtime import images
@@ -263,7 +264,7 @@ def main() -> None:
         "database": database,
         "image": options.image,
         "pods": count,
-        "worker": {"processes": options.workers, "pool": "threads", "concurrency": options.concurrency},
+        "worker": {"processes": workers, "pool": "threads", "concurrency": options.concurrency},
         "apply_to_running_ms": summary(total),
         "apply_to_running_samples_ms": [round(value, 1) for value in total],
         "apply_to_scheduled_seen_ms": summary(scheduled),

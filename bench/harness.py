@@ -444,6 +444,10 @@ class BenchStack:
             profiler.wait(timeout=60)
         self.profilers.clear()
 
+    def worker_processes(self) -> int:
+        """Worker processes of the stack measured: as started here, or as the suite started them."""
+        return sum(1 for name, _ in self.stack.processes if "worker" in name)
+
     def task_count(self) -> int:
         """Tasks the workers finished so far (Celery logs one 'succeeded' line per task at INFO)."""
         return sum(self.stack.log(n).count(" succeeded in ") for n, _ in self.stack.processes if "worker" in n)

@@ -72,6 +72,7 @@ def main() -> None:
     with bench_stack(database=database, broker=options.broker, extra_env=env, keep=keep, trace=options.trace) as bench:
         prefixes = bench.sandboxes_create(options.sandboxes, runtime="simulated")
         bench.start(workers=options.workers, concurrency=options.concurrency)
+        workers = bench.worker_processes()
         ready = ReadyPoller(bench.stack, interval=0.5)
         ready.start()
         if options.replicas:
@@ -110,7 +111,7 @@ def main() -> None:
                 "database": database,
                 "sandboxes": options.sandboxes,
                 "pods": wanted,
-                "worker": {"processes": options.workers, "pool": "threads", "concurrency": options.concurrency},
+                "worker": {"processes": workers, "pool": "threads", "concurrency": options.concurrency},
                 "window_seconds": round(elapsed, 1),
                 "cpu_percent_of_one_core": percent,
                 "worker_tasks_per_second": round(tasks / elapsed, 1),

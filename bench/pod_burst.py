@@ -79,6 +79,7 @@ def main() -> None:
     with bench_stack(database=database, broker=options.broker, extra_env=env, keep=keep, trace=options.trace) as bench:
         prefixes = bench.sandboxes_create(options.sandboxes, runtime="simulated")
         bench.start(workers=options.workers, concurrency=options.concurrency)
+        workers = bench.worker_processes()
         time.sleep(options.settle)
         counter = ReadyPoller(bench.stack, interval=options.poll)
         counter.start()
@@ -133,7 +134,7 @@ def main() -> None:
                 "sandboxes": options.sandboxes,
                 "pods": total,
                 "worker": {
-                    "processes": options.workers,
+                    "processes": workers,
                     "pool": "threads",
                     "concurrency": options.concurrency,
                     "queues": "celery,kubelet.node-1,kubelet.node-2",

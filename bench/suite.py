@@ -1,6 +1,6 @@
 """`make bench`: the whole product measured in one run, printed as one JSON object.
 
-One stack, as deployed (web, worker and beat as separate processes, PostgreSQL and Redis from
+One stack, as deployed (web, two worker processes and beat, PostgreSQL and Redis from
 scripts/test-services, the Docker engine when one answers, Chromium for the pages), started once;
 each benchmark of bench/ then runs as its own program against it (harness.SHARED_STACK), and
 every sandbox and user it made is deleted before the next one starts, so each measures an empty
@@ -37,6 +37,8 @@ PLOT = BENCH / "results" / "apply_to_running.png"
 # The shared stack's settings: the union of what the benchmarks ask of theirs. No pod limit (the
 # list figure needs 1,000 pods in one sandbox); quick retries, as a class's lesson speed has them.
 SHARED_ENV = {"TUTOR_RUNTIME": "simulated", "TUTOR_SANDBOX_MAX_PODS": "0", "TUTOR_FAST_BACKOFF": "1"}
+# Worker processes, as docker-compose.yml deploys them (one per core of a two-core machine).
+DEPLOYED_WORKERS = 2
 
 # name → (arguments of a full run, arguments of a quick run, needs Docker)
 RUNS: dict[str, tuple[list[str], list[str], bool]] = {
@@ -325,7 +327,7 @@ def main() -> None:
     keep = os.environ.get("BENCH_KEEP") == "1"
     # With the pages' scripts and styles collected, served by the web as deployed (DEBUG off).
     with bench_stack(database="postgresql", broker="redis", extra_env=SHARED_ENV, keep=keep, static=True) as bench:
-        bench.start()
+        bench.start(workers=DEPLOYED_WORKERS)
         django_attach(bench.stack.env)
         print(f"bench: the stack started in {round(time.monotonic() - started, 1)} s", file=sys.stderr)
         results, unmeasured = measure_all(bench, quick, docker)

@@ -135,8 +135,9 @@ SERVICES = ("web", "worker", "beat", "redis", "postgres", "docker-proxy", "docke
 
 
 def every_container_healthy(compose: Compose) -> bool:
-    listed = compose("ps").stdout.splitlines()
-    return all(any(f"_{service}_1 " in line and "(healthy)" in line for line in listed) for service in SERVICES)
+    containers = [line for line in compose("ps").stdout.splitlines() if re.match(r"\S+_\d+ ", line)]
+    every_service = all(any(f"_{service}_1 " in line for line in containers) for service in SERVICES)
+    return every_service and all("(healthy)" in line for line in containers)
 
 
 def csrf(session: requests.Session, url: str) -> str:
@@ -148,6 +149,8 @@ def csrf(session: requests.Session, url: str) -> str:
 def test_every_service_is_healthy_and_the_app_logs_json_lines(stack):
     compose, _, _ = stack
     assert every_container_healthy(compose), compose("ps").stdout
+    workers = [line for line in compose("ps").stdout.splitlines() if re.match(r"\S+_worker_\d+ ", line)]
+    assert len(workers) == 2, workers  # one worker process per core (docker-compose.yml)
     for service, logger in (("web", "uvicorn.error"), ("worker", "celery.worker.consumer.connection")):
         lines = compose("logs", "--no-color", "--no-log-prefix", service).stdout.splitlines()
         records = [json.loads(line) for line in lines if line.startswith("{")]
