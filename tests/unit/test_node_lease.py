@@ -9,7 +9,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from clusters import store
-from clusters.controllers.manager import planner_options
+from clusters.controllers.manager import planner_options, sandbox_state
 from clusters.kubelet import kubelet_reconcile, node_leases_renew, sandboxes_with_leases_just_expired
 from clusters.models import NodeRuntimeState
 from clusters.objects.resources import resource_for_kind
@@ -37,7 +37,7 @@ def test_one_renewal_renews_the_node_in_every_sandbox_and_the_controllers_see_it
     later = now + timedelta(seconds=10)
     assert node_leases_renew("node-1", now=later) == 2
     assert node_leases_renew("node-9", now=later) == 0
-    assert planner_options("node_lifecycle", first)["leases"] == {"node-1": later}
+    assert planner_options("node_lifecycle", first, sandbox_state(first))["leases"] == {"node-1": later}
 
 
 @override_settings(NODE_STATUS_REPORT_SECONDS=300)
