@@ -905,7 +905,7 @@ class SimulatedRuntime:
         if data is None:
             return None
         cached = self._stages.get(id(data))
-        if cached is None or cached[0] is not data:
+        if cached is None:  # the cache holds `data` itself, so no other dict takes its id meanwhile
             cached = self._stages[id(data)] = (data, Stage.from_dict(data))
         return cached[1]
 
