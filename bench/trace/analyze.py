@@ -1,5 +1,6 @@
 """Read a traced benchmark folder (trace.jsonl, pods.jsonl) and show, pod by pod, which tasks ran
-between its write and its Ready event: key, queue wait (published → started), run time and CPU.
+between its write and its Ready event: key, queue wait (published → started), run time and CPU;
+and the calls made to the Docker engine meanwhile.
 
 Usage: .venv/bin/python bench/trace/analyze.py <folder> [--pods 5] [--summary]
 """
@@ -14,10 +15,12 @@ from pathlib import Path
 
 
 def load(folder: Path):
-    published, runs = {}, []
+    published, runs, calls = {}, [], []
     for line in (folder / "trace.jsonl").read_text().splitlines():
         record = json.loads(line)
-        if record["e"] == "pub":
+        if record["e"] == "docker":
+            calls.append(record)
+        elif record["e"] == "pub":
             published.setdefault(record["id"], record)
         elif record["start"] is not None:
             runs.append(record)
@@ -26,7 +29,7 @@ def load(folder: Path):
         if (folder / "pods.jsonl").exists()
         else []
     )
-    return published, sorted(runs, key=lambda r: r["start"]), pods
+    return published, sorted(runs, key=lambda r: r["start"]), sorted(calls, key=lambda c: c["start"]), pods
 
 
 def label(run: dict) -> str:
@@ -39,7 +42,7 @@ def main() -> None:
     parser.add_argument("folder", type=Path)
     parser.add_argument("--pods", type=int, default=5)
     options = parser.parse_args()
-    published, runs, pods = load(options.folder)
+    published, runs, calls, pods = load(options.folder)
     per_key = defaultdict(list)
     for run in runs:
         key = run["args"][1] if run["task"].endswith("run_work") else run["task"]
@@ -65,6 +68,12 @@ def main() -> None:
                 print(
                     f"  +{(run['start'] - pod['post']) * 1000:7.1f} .. +{(run['end'] - pod['post']) * 1000:7.1f} ms "
                     f"{wait} cpu {run['cpu'] * 1000:5.1f}  {label(run)}"
+                )
+        for call in calls:
+            if pod["post"] <= call["start"] <= pod["ready"]:
+                print(
+                    f"  +{(call['start'] - pod['post']) * 1000:7.1f} .. +{(call['end'] - pod['post']) * 1000:7.1f} ms "
+                    f"docker {call['m']} {call['p']}"
                 )
 
 

@@ -1,7 +1,8 @@
 """Task tracing for the benchmarks (put bench/trace on PYTHONPATH and set KUBE_TUTOR_BENCH_TRACE
 to a file): every process appends one JSON line per Celery task published, started and finished,
-with wall-clock times, the task's arguments and the thread CPU time it used. Nothing is changed in
-the app: only Celery's signals are connected."""
+with wall-clock times, the task's arguments and the thread CPU time it used, and one per call to
+the Docker engine's API (method, path, start, end, thread). Nothing is changed in the app: only
+Celery's signals are connected, and the Docker SDK's HTTP session is wrapped."""
 
 import os
 
@@ -48,4 +49,35 @@ if os.environ.get("KUBE_TUTOR_BENCH_TRACE"):
                 }
             )
 
+    def _docker_calls_install() -> None:
+        import json
+        import re
+        import threading
+        import time
+
+        try:
+            from docker.api.client import APIClient
+        except ImportError:
+            return
+        out = open(os.environ["KUBE_TUTOR_BENCH_TRACE"], "a", buffering=1)  # noqa: SIM115
+        lock = threading.Lock()
+        send = APIClient.send
+
+        def traced(self, request, **kwargs):
+            begun = time.time()
+            try:
+                return send(self, request, **kwargs)
+            finally:
+                # Ids and names vary per call; the path's shape is what groups calls.
+                path = re.sub(r"^http\+docker://[^/]*|^https?://[^/]*", "", request.url).split("?")[0]
+                path = re.sub(r"/v1\.\d+", "", path)
+                path = re.sub(r"/(containers|networks|volumes|exec)/(?!json$|create$)[^/]+", r"/\1/{id}", path)
+                record = {"e": "docker", "m": request.method, "p": path, "start": begun, "end": time.time()}
+                record["thread"] = threading.get_ident()
+                with lock:
+                    out.write(json.dumps(record) + "\n")
+
+        APIClient.send = traced
+
     _install()
+    _docker_calls_install()
