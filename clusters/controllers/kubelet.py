@@ -272,15 +272,21 @@ def operation_perform(runtime: Runtime, operation: Operation, *, node: str, volu
 
 def operations_perform(operations, perform) -> Iterator[tuple[Operation, object]]:
     """Each operation with what `perform` answered, in order; a pod whose sandbox could not be
-    made gets none of its other operations this pass (upstream's SyncPod stops there too)."""
+    made gets none of its other operations this pass (upstream's SyncPod stops there too), and a
+    container whose image could not be pulled is not started."""
     no_sandbox: set[str] = set()
+    not_pulled: set[tuple[str, str]] = set()  # (pod uid, container)
     for operation in operations:
         pod = getattr(operation, "pod", None)
         if pod is not None and pod.uid in no_sandbox:
             continue
+        if isinstance(operation, StartContainer) and (operation.pod.uid, operation.container["name"]) in not_pulled:
+            continue
         outcome = perform(operation)
         if isinstance(operation, EnsureSandbox) and isinstance(outcome, RuntimeError_):
             no_sandbox.add(operation.pod.uid)
+        if isinstance(operation, PullImage) and not (isinstance(outcome, PullResult) and outcome.ok):
+            not_pulled.add((operation.pod.uid, operation.container))
         yield operation, outcome
 
 
@@ -631,17 +637,20 @@ class _PodSync:
         pull = _section(self.ctx.memory, "pulls").get(_key(self.uid, name))
         if pull and pull.get("image") != image:
             pull = None
-        # The image is pulled in the pass that makes the sandbox, as upstream's SyncPod does in one
-        # go (the kubelet skips the pull when the sandbox fails); starting waits for the sandbox.
+        # The sandbox, the pull and the start come in one pass, as upstream's SyncPod does them in
+        # one go: the start is skipped when the sandbox or the pull fails (operations_perform).
+        # A container whose variables need the pod's IP waits for the sandbox's answer.
         sandbox_coming = any(isinstance(op, EnsureSandbox) for op in self.operations)
-        if self.ip is None and not (pull is None and sandbox_coming):
+        if self.ip is None and not sandbox_coming:
             return
         if pull is None:
             op = PullImage(
                 self.ref, name, image, container.get("imagePullPolicy", "IfNotPresent"), policy.initial, init
             )
             self.operations.append(op)
-            return
+            if self.ip is None and self.env_needs_ip(container):
+                return
+            pull = {"image": image, "ok": True}  # the start goes ahead if the pull does
         if pull["ok"]:
             config_error = _section(self.ctx.memory, "config_errors").get(_key(self.uid, name))
             if config_error is not None:
@@ -724,6 +733,13 @@ class _PodSync:
                 if value is not None:
                     env[var["name"]] = value
         return env
+
+    @staticmethod
+    def env_needs_ip(container: dict) -> bool:
+        return any(
+            var.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") in ("status.podIP", "status.podIPs")
+            for var in container.get("env", [])
+        )
 
     def field_value(self, path: str) -> str | None:
         metadata = self.pod["metadata"]
@@ -921,12 +937,12 @@ class _PodSync:
                 for new in status.get(key, [])
                 if (phrase := self.container_change(new, self.old_status(new["name"], init=init) or {}, init=init))
             ]
+        if status.get("podIP") and status["podIP"] != self.old.get("podIP"):
+            said.insert(0, f"pod {name}'s sandbox is up, with IP {status['podIP']}")
         if self.pod["metadata"].get("deletionTimestamp"):
             said.insert(0, f"pod {name} is being deleted")
         if status["phase"] != self.old.get("phase", "Pending"):
             said.append(f"pod {name} is {status['phase']}")
-        if not said and status.get("podIP") and status["podIP"] != self.old.get("podIP"):
-            said.append(f"pod {name}'s sandbox is up, with IP {status['podIP']}")
         if not said:
             old = {c.get("type"): c.get("status") for c in self.old.get("conditions", [])}
             changed = [c["type"] for c in status["conditions"] if old.get(c["type"]) != c["status"]]

@@ -181,11 +181,13 @@ BUSYBOX = "docker.io/library/busybox:1.36"
 def test_a_web_pod_goes_from_pending_through_container_creating_to_running_and_ready():
     world = World(pod())
     first = world.step()
-    # The sandbox, then the image, in one pass; the container starts once the sandbox is there.
-    assert first.operations == (
+    # The sandbox, the image and the container in one pass, as upstream's SyncPod does them.
+    ensure, pull, start = first.operations
+    assert (ensure, pull) == (
         EnsureSandbox(REF, "web", (), backoff=10.0),
         PullImage(REF, "web", "nginx:1.27", "IfNotPresent", 10.0),
     )
+    assert (type(start), start.restart, start.container["name"]) == (StartContainer, 0, "web")
     [patch] = first.actions
     assert patch == Patch(
         "v1",
@@ -229,15 +231,10 @@ def test_a_web_pod_goes_from_pending_through_container_creating_to_running_and_r
         subresource="status",
     )
 
-    second = world.step()
-    [start] = second.operations
-    assert (type(start), start.restart, start.container["name"]) == (StartContainer, 0, "web")
-    status = second.actions[0].patch["status"]  # the pod IP; the container is not seen running yet
-    assert (status["podIP"], status["conditions"][0]) == ("10.244.1.2", condition("PodReadyToStartContainers", "True"))
     assert world.status()["containerStatuses"][0]["state"] == {"waiting": {"reason": "ContainerCreating"}}
 
-    third = world.step()
-    assert third.operations == ()
+    second = world.step()  # the container is seen running: the pod IP, Running and Ready together
+    assert second.operations == ()
     assert world.status() == {
         "observedGeneration": 1,
         "phase": "Running",
@@ -1099,9 +1096,31 @@ def test_a_pod_that_never_restarts_gets_no_new_sandbox_and_ends():
 def test_the_sandbox_gets_the_pods_subdomain_and_every_containers_ports():
     ports = [{"containerPort": 80, "hostPort": 8080, "protocol": "TCP"}]
     world = World(pod(containers=[container(ports=ports), container("side", "busybox:1.36")], subdomain="web"))
-    ensure, *pulls = world.step().operations
-    assert [type(pull) for pull in pulls] == [PullImage, PullImage]
+    ensure, *rest = world.step().operations
+    assert [type(operation) for operation in rest] == [PullImage, StartContainer, PullImage, StartContainer]
     assert (ensure.subdomain, ensure.ports) == ("web", tuple(ports))
+
+
+def test_a_container_that_reads_the_pod_ip_starts_once_the_sandbox_has_answered():
+    env = [{"name": "MY_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}]
+    world = World(pod(containers=[container(env=env)]))
+    assert [type(operation) for operation in world.step().operations] == [EnsureSandbox, PullImage]
+    [start] = world.step().operations
+    assert (type(start), start.env) == (StartContainer, {"MY_IP": "10.244.1.2"})
+
+
+def test_a_container_whose_image_cannot_be_pulled_is_not_started_in_that_pass():
+    world = World(pod("web", [container("web", "nginxx:1.27")]))
+    ensure, pull, start = world.step().operations
+    assert (type(pull), type(start)) == (PullImage, StartContainer)
+    assert world.runtime.observe(node="node-1") == []  # the start was skipped, not tried
+    world.step()
+    assert world.state() == ("waiting", "ErrImagePull", 0)
+    messages = [message for _, _, _, message in world.events]
+    assert len(messages) == 3  # the pull's events only, no start error
+    assert messages[0] == 'Pulling image "nginxx:1.27"'
+    assert messages[1].startswith('Failed to pull image "nginxx:1.27": ')
+    assert messages[2] == "Error: ErrImagePull"
 
 
 # -- why, in words ---------------------------------------------------------------------------------
@@ -1121,15 +1140,14 @@ def status_whys(world: World, *, until_empty: bool = True) -> list[str]:
 def test_a_starting_pod_says_what_its_kubelet_did():
     assert status_whys(World(pod())) == [
         "pod web is on node-1: preparing its containers",
-        "pod web's sandbox is up, with IP 10.244.1.2",
-        "container web started; pod web is Running",
+        "pod web's sandbox is up, with IP 10.244.1.2; container web started; pod web is Running",
     ]
 
 
 def test_a_crash_loop_says_the_exit_code_and_the_back_off():
     world = crash_loop_world(UPSTREAM_BACKOFF)
     assert status_whys(world)[-3:] == [
-        "container web exited with code 1; pod web is Running",
+        "pod web's sandbox is up, with IP 10.244.1.2; container web exited with code 1; pod web is Running",
         "container web exited with code 1 after restart 1",
         "container web exited with code 1: restarting in 10 s (back-off)",
     ]
@@ -1137,7 +1155,7 @@ def test_a_crash_loop_says_the_exit_code_and_the_back_off():
 
 def test_an_image_typo_says_the_image_cannot_be_pulled_then_when_it_is_tried_again():
     world = World(pod("web", [container("web", "nginxx:1.27")]))
-    assert status_whys(world)[-1] == "image nginxx:1.27 cannot be pulled"
+    assert status_whys(world)[-1] == "pod web's sandbox is up, with IP 10.244.1.2; image nginxx:1.27 cannot be pulled"
     world.clock.now = world.settle().next_wakeup
     assert status_whys(world) == ["image nginxx:1.27 cannot be pulled: trying again in 10 s (back-off)"]
 
