@@ -41,6 +41,9 @@ PODS = resource_for_kind("v1", "Pod")
 SERVICES = resource_for_kind("v1", "Service")
 MAX_PASSES = 10
 START_OPERATIONS = (planner.EnsureSandbox, planner.StartContainer)
+# A Docker kubelet run that has lasted this long (a pull, several starts) writes its statuses at
+# the end of a pass rather than at the end of the run, so that its progress shows.
+SLOW_RUN_FLUSH = timedelta(seconds=1)
 
 
 def backoff_policy(sandbox: Sandbox) -> planner.BackoffPolicy:
@@ -376,34 +379,33 @@ def _leases_renew_while_busy(node: str, now: datetime) -> None:
 class RunWrites:
     """The store writes of one kubelet run.
 
-    On a runtime whose operations return at once (the simulated one) a run is over in
-    milliseconds, so its pod statuses are merged and written once at its end, with the node's
-    state, and its Events right after: what a watcher sees settles on the same state, and the
-    controllers, woken by every pod write, wake once instead of at every pass. Later passes read
-    the pods as if the statuses were written. The Events follow the commit, as upstream's event
-    recorder works apart from the status manager: a pod shows Ready without waiting for them.
-    On Docker, where a pull or a start takes seconds, every pass writes at once, so that
-    `ContainerCreating` shows while it lasts."""
+    A run's pod statuses are merged and written once at its end, with the node's state: what a
+    watcher sees settles on the same state, the controllers, woken by every pod write, wake once
+    instead of at every pass, and a status a later pass of the run replaces (ContainerCreating
+    just before Running) costs no write. Later passes read the pods as if the statuses were
+    written. On Docker, where a pull or a start takes seconds, a run that has lasted
+    `flush_every` writes what it has at the end of a pass, so that a slow run shows its
+    progress.
+    Events are written after the statuses and the node state commit, as upstream's event
+    recorder works apart from the status manager: a pod shows Ready without waiting for them."""
 
-    def __init__(self, sandbox: Sandbox, *, deferred: bool) -> None:
-        self.sandbox, self.deferred = sandbox, deferred
+    def __init__(self, sandbox: Sandbox, *, flush_every: timedelta | None) -> None:
+        self.sandbox, self.flush_every = sandbox, flush_every
         self.statuses: dict[tuple[str, str], dict] = {}  # (namespace, name) → merged status patch
         self.whys: dict[tuple[str, str], list[str]] = {}  # (namespace, name) → why each patch was planned
         self.events: list[Event] = []
         self.stored: list[dict] | None = None  # the node's pods as last read
+        self.flushed_at = timezone.now()
 
     def pods(self, node: str) -> list[dict]:
-        """The node's pods, with the statuses this run has not written yet. A deferred run reads
-        them once, and again only after a write it made at once: a pod bound or changed by
-        someone else meanwhile makes the kubelet due again, and its next run sees it."""
-        if self.stored is None or not self.deferred:
+        """The node's pods, with the statuses this run has not written yet. A run reads them once,
+        and again only after it wrote: a pod bound or changed by someone else meanwhile makes the
+        kubelet due again, and its next run sees it."""
+        if self.stored is None:
             self.stored = _bound_pods(self.sandbox, node)
         return self.overlaid(self.stored)
 
     def add(self, actions) -> None:
-        if not self.deferred:
-            actions_apply(self.sandbox, list(actions))
-            return
         for action in actions:
             if isinstance(action, Event):
                 self.events.append(action)
@@ -417,6 +419,12 @@ class RunWrites:
                 self.flush()
                 actions_apply(self.sandbox, [action])
                 self.stored = None
+
+    def pass_end(self) -> None:
+        """Write what the run has so far, once it has lasted `flush_every`."""
+        if self.flush_every is not None and timezone.now() - self.flushed_at >= self.flush_every:
+            self.flush()
+            self.stored = None
 
     def overlaid(self, pods: list[dict]) -> list[dict]:
         """`pods` as stored, with the statuses this run has not written yet."""
@@ -435,6 +443,7 @@ class RunWrites:
 
     def statuses_flush(self) -> None:
         """The pods' statuses together (a pod gone meanwhile drops only its own)."""
+        self.flushed_at = timezone.now()
         patches = [
             store.StatusPatch(namespace, name, status, "; ".join(self.whys.get((namespace, name), [])))
             for (namespace, name), status in self.statuses.items()
@@ -530,6 +539,15 @@ def _usage_sample(record: dict, runtime, *, node: str, pods: list[dict], now: da
     return usage_record_add(record, usage_sample(usages, at=now))
 
 
+def _run_state(runtime, memory: dict) -> dict:
+    """What a run leaves for the next: the kubelet's memory and, for a runtime that keeps its
+    containers as data (the simulated one), the runtime's state."""
+    state = {"kubelet": memory}
+    if hasattr(runtime, "to_json"):
+        state["runtime"] = runtime.to_json()
+    return state
+
+
 def kubelet_reconcile(sandbox: Sandbox, *, node: str, now: datetime) -> datetime | None:
     with store.writing_as(f"kubelet/{node}"):
         return _kubelet_run(sandbox, node=node, now=now)
@@ -551,7 +569,7 @@ def _kubelet_run(sandbox: Sandbox, *, node: str, now: datetime) -> datetime | No
     killed = _kills_perform(sandbox, runtime, saved.container_kills, node=node)
     policy = backoff_policy(sandbox)
     plan = planner.NodePlan()
-    writes = RunWrites(sandbox, deferred=runtime.kind == "simulated")
+    writes = RunWrites(sandbox, flush_every=None if runtime.kind == "simulated" else SLOW_RUN_FLUSH)
     # After a pass over every pod, the next ones look only at the pods that had something to do;
     # when those are done, a last pass over every pod confirms it and gives the next wake-up.
     focus: frozenset[str] | None = None
@@ -584,26 +602,26 @@ def _kubelet_run(sandbox: Sandbox, *, node: str, now: datetime) -> datetime | No
             memory, events = planner.outcome_record(memory, operation, outcome, now=timezone.now())
             writes.add(events)
         writes.add(plan.actions)
-        if not writes.deferred:
-            _copy_logs(sandbox, runtime, runtime.observe(node=node), memory, {p["metadata"]["uid"]: p for p in pods})
+        writes.pass_end()
     else:
         log.warning("sandbox %s: kubelet of %s still had work after %d passes", sandbox.pk, node, MAX_PASSES)
         plan = dataclasses.replace(plan, next_wakeup=now)  # come back at once: its own writes did not wake it
-    usage = _usage_sample(saved.usage, runtime, node=node, pods=pods, now=timezone.now())
-    state = {"kubelet": memory}
-    if hasattr(runtime, "to_json"):
-        state["runtime"] = runtime.to_json()
     with transaction.atomic():
         writes.statuses_flush()
         # Every run ends with the output written since the last copy: a run with nothing else to do
         # is how a reader's request for fresh logs (clusters.logs.log_refresh) is answered.
         _copy_logs(sandbox, runtime, runtime.observe(node=node), memory, {p["metadata"]["uid"]: p for p in pods})
-        saved.state = state
-        saved.usage = usage
+        saved.state = _run_state(runtime, memory)
         saved.lease_renewed_at = now  # the kubelet ran: it lives
-        saved.save(update_fields=["state", "usage", "lease_renewed_at"])
+        saved.save(update_fields=["state", "lease_renewed_at"])
         _kills_forget(saved, killed)
     writes.events_flush()
+    # The usage sample comes after the pods' statuses, as upstream's kubelet syncs pods apart from
+    # cAdvisor's housekeeping: on Docker a sample waits up to a second for the engine's stats.
+    usage = _usage_sample(saved.usage, runtime, node=node, pods=pods, now=timezone.now())
+    if usage is not saved.usage:
+        saved.usage, saved.state = usage, _run_state(runtime, memory)  # a modelled sample moves the runtime on
+        saved.save(update_fields=["state", "usage"])
     next_sample = usage_next_sample(usage, wanted_until=saved.usage_wanted_until, now=now)
     wakeups = [moment for moment in (plan.next_wakeup, next_report, next_sample) if moment is not None]
     return min(wakeups, default=None)

@@ -10,6 +10,7 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from clusters import kubelet, store
+from clusters.controllers.actions import Patch
 from clusters.models import Change, ContainerLog
 from clusters.objects.resources import resource_for_kind
 from clusters.sandboxes import sandbox_create
@@ -107,3 +108,26 @@ def test_a_simulated_run_writes_each_pods_status_once_with_its_events(sandbox, c
     assert {c["type"]: c["status"] for c in pod_writes[0]["status"]["conditions"]}["Ready"] == "True"
     reasons = [c.body["reason"] for c in writes.order_by("resource_version") if c.kind == "Event"]
     assert reasons == ["Pulling", "Pulled", "Created", "Started"]
+
+
+def test_a_slow_run_writes_its_statuses_once_it_has_lasted_a_second(sandbox, clock):
+    """A Docker run that pulls or starts for a while shows its progress at the end of a pass; a
+    quick one writes once, at its end."""
+    body = {"metadata": {"name": "slow"}, "spec": {"nodeName": "node-1", "containers": [{"name": "main", "image": "x"}]}}
+    created = create(sandbox, PODS, body)
+    writes = kubelet.RunWrites(sandbox, flush_every=timedelta(seconds=1))
+    status = {"status": {"phase": "Pending", "hostIP": "172.18.0.2"}}
+    writes.add([Patch("v1", "Pod", "default", "slow", status, subresource="status", why="preparing")])
+
+    def stored_status():
+        after = int(created["metadata"]["resourceVersion"])
+        return [c.body["status"] for c in Change.objects.filter(resource_version__gt=after, kind="Pod")]
+
+    clock.now += timedelta(milliseconds=600)
+    writes.pass_end()
+    assert stored_status() == []
+    assert writes.pods("node-1")[0]["status"]["hostIP"] == "172.18.0.2"  # later passes see it all the same
+    clock.now += timedelta(milliseconds=600)
+    writes.pass_end()
+    [written] = stored_status()
+    assert written["hostIP"] == "172.18.0.2"
