@@ -576,7 +576,7 @@ def _kubelet_run(sandbox: Sandbox, *, node: str, now: datetime) -> datetime | No
     services: dict[str, list] = {}  # the Services the run's new containers' variables come from
     for _ in range(MAX_PASSES):
         pods = writes.pods(node)
-        observed = runtime.observe(node=node)
+        observed, sandboxes_up = runtime.node_look(node=node)
         plan = planner.plan_node(
             node=node_object,
             pods=pods,
@@ -586,7 +586,7 @@ def _kubelet_run(sandbox: Sandbox, *, node: str, now: datetime) -> datetime | No
             memory=memory,
             sandbox=sandbox.uid.hex,
             only=focus,
-            sandboxes=frozenset(runtime.pod_sandboxes(node=node)),
+            sandboxes=frozenset(sandboxes_up),
         )
         if plan.empty:
             if focus is None:
@@ -609,8 +609,9 @@ def _kubelet_run(sandbox: Sandbox, *, node: str, now: datetime) -> datetime | No
     with transaction.atomic():
         writes.statuses_flush()
         # Every run ends with the output written since the last copy: a run with nothing else to do
-        # is how a reader's request for fresh logs (clusters.logs.log_refresh) is answered.
-        _copy_logs(sandbox, runtime, runtime.observe(node=node), memory, {p["metadata"]["uid"]: p for p in pods})
+        # is how a reader's request for fresh logs (clusters.logs.log_refresh) is answered. The
+        # last pass's look serves: it found nothing to do (a run cut short copies the rest next time).
+        _copy_logs(sandbox, runtime, observed, memory, {p["metadata"]["uid"]: p for p in pods})
         saved.state = _run_state(runtime, memory)
         saved.lease_renewed_at = now  # the kubelet ran: it lives
         saved.save(update_fields=["state", "lease_renewed_at"])

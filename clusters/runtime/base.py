@@ -196,6 +196,9 @@ class Runtime(Protocol):
         the runtime keeps it, the run before (the kubelet's garbage collection keeps one dead
         instance per container; it is what `lastState` shows)."""
 
+    def node_look(self, *, node: str) -> tuple[list[ContainerObservation], set[str]]:
+        """`observe` and `pod_sandboxes` at one look, as the kubelet's passes ask for both."""
+
     def logs(self, pod: PodRef, name: str, *, restart: int, since: datetime | None) -> list[tuple[datetime, str]]:
         """Output lines of a container run, at or after `since`."""
 

@@ -1311,8 +1311,23 @@ class DockerRuntime:
     def observe(self, *, node: str) -> list[ContainerObservation]:
         """Every container this runtime runs for the node (the current and the previous run of
         each), ordered by pod uid, container name and run."""
+        return self._observed(self._containers(**{NODE: node, DOCKER_TYPE: "container"}))
+
+    def node_look(self, *, node: str) -> tuple[list[ContainerObservation], set[str]]:
+        """One list call for both: each is a round trip to the engine, and a pass makes both."""
+        listed = self._containers(**{NODE: node})
+        kinds = [(container.get("Labels") or {}).get(DOCKER_TYPE) for container in listed]
+        containers = [container for container, kind in zip(listed, kinds, strict=True) if kind == "container"]
+        sandboxes = {
+            (container.get("Labels") or {}).get(POD_UID, "")
+            for container, kind in zip(listed, kinds, strict=True)
+            if kind == "podsandbox" and container.get("State") in ("running", "paused", "restarting")  # as all=False
+        }
+        return self._observed(containers), sandboxes - {""}
+
+    def _observed(self, listed: list[dict]) -> list[ContainerObservation]:
         observations = []
-        for container in self._containers(**{NODE: node, DOCKER_TYPE: "container"}):
+        for container in listed:
             observation = self._observation_of_listed(container)
             if observation is not None:
                 observations.append(observation)

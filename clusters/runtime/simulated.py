@@ -864,6 +864,9 @@ class SimulatedRuntime:
             observations.append(self._observe_run(run, now))
         return sorted(observations, key=lambda o: (o.pod_uid, o.name, -o.restart))
 
+    def node_look(self, *, node: str) -> tuple[list[ContainerObservation], set[str]]:
+        return self.observe(node=node), self.pod_sandboxes(node=node)
+
     def next_change(self, *, node: str) -> datetime | None:
         """The earliest moment a run's state will change on its own (an exit, a SIGKILL)."""
         moments = [o.changes_at for o in self.observe(node=node) if o.changes_at]

@@ -247,3 +247,7 @@ def test_the_sandboxes_up_are_the_nodes_pods_with_one(runtime):
     assert pod.uid in runtime.pod_sandboxes(node=runtime.node)
     assert other.uid not in runtime.pod_sandboxes(node=runtime.node)
     assert runtime.pod_sandboxes(node="a-node-with-nothing") == set()
+    assert runtime.node_look(node=runtime.node) == (
+        runtime.observe(node=runtime.node),
+        runtime.pod_sandboxes(node=runtime.node),
+    )
