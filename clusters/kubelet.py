@@ -62,7 +62,7 @@ def host_network_link(sandbox: Sandbox, host: str) -> host_links.Link | None:
     return host_links.host_link(sandbox.network, settings.HOST_LINKS, host)
 
 
-def runtime_for(sandbox: Sandbox, node: dict, saved: dict):
+def runtime_for(sandbox: Sandbox, node: dict, saved: dict | None):
     """The sandbox's runtime for one node: Docker, or the simulated one restored from its state."""
     name = node["metadata"]["name"]
     if sandbox.engine == "docker":
@@ -516,12 +516,12 @@ def _stopped_run(sandbox: Sandbox, saved: NodeRuntimeState, node_object: dict, *
     and a kill asked for meanwhile still happens (a crash needs no kubelet): nobody restarts it."""
     if not saved.container_kills:
         return
-    runtime = runtime_for(sandbox, node_object, saved.state.get("runtime", {}))
+    runtime = runtime_for(sandbox, node_object, saved.runtime)
     done = _kills_perform(sandbox, runtime, saved.container_kills, node=node)
     with transaction.atomic():
         if hasattr(runtime, "to_json"):
-            saved.state = {**saved.state, "runtime": runtime.to_json()}
-            saved.save(update_fields=["state"])
+            saved.runtime = runtime.to_json()
+            saved.save(update_fields=["runtime"])
         _kills_forget(saved, done)
 
 
@@ -539,13 +539,9 @@ def _usage_sample(record: dict, runtime, *, node: str, pods: list[dict], now: da
     return usage_record_add(record, usage_sample(usages, at=now))
 
 
-def _run_state(runtime, memory: dict) -> dict:
-    """What a run leaves for the next: the kubelet's memory and, for a runtime that keeps its
-    containers as data (the simulated one), the runtime's state."""
-    state = {"kubelet": memory}
-    if hasattr(runtime, "to_json"):
-        state["runtime"] = runtime.to_json()
-    return state
+def _runtime_state(runtime) -> dict | None:
+    """What a runtime that keeps its containers as data (the simulated one) leaves for the next run."""
+    return runtime.to_json() if hasattr(runtime, "to_json") else None
 
 
 def kubelet_reconcile(sandbox: Sandbox, *, node: str, now: datetime) -> datetime | None:
@@ -565,7 +561,7 @@ def _kubelet_run(sandbox: Sandbox, *, node: str, now: datetime) -> datetime | No
     next_report = _status_report(sandbox, node_object, now)
     _leases_renew_while_busy(node, now)
     memory = saved.state.get("kubelet", {})
-    runtime = runtime_for(sandbox, node_object, saved.state.get("runtime", {}))
+    runtime = runtime_for(sandbox, node_object, saved.runtime)
     killed = _kills_perform(sandbox, runtime, saved.container_kills, node=node)
     policy = backoff_policy(sandbox)
     plan = planner.NodePlan()
@@ -612,17 +608,17 @@ def _kubelet_run(sandbox: Sandbox, *, node: str, now: datetime) -> datetime | No
         # is how a reader's request for fresh logs (clusters.logs.log_refresh) is answered. The
         # last pass's look serves: it found nothing to do (a run cut short copies the rest next time).
         _copy_logs(sandbox, runtime, observed, memory, {p["metadata"]["uid"]: p for p in pods})
-        saved.state = _run_state(runtime, memory)
+        saved.state, saved.runtime = {"kubelet": memory}, _runtime_state(runtime)
         saved.lease_renewed_at = now  # the kubelet ran: it lives
-        saved.save(update_fields=["state", "lease_renewed_at"])
+        saved.save(update_fields=["state", "runtime", "lease_renewed_at"])
         _kills_forget(saved, killed)
     writes.events_flush()
     # The usage sample comes after the pods' statuses, as upstream's kubelet syncs pods apart from
     # cAdvisor's housekeeping: on Docker a sample waits up to a second for the engine's stats.
     usage = _usage_sample(saved.usage, runtime, node=node, pods=pods, now=timezone.now())
     if usage is not saved.usage:
-        saved.usage, saved.state = usage, _run_state(runtime, memory)  # a modelled sample moves the runtime on
-        saved.save(update_fields=["state", "usage"])
+        saved.usage, saved.runtime = usage, _runtime_state(runtime)  # a modelled sample moves the runtime on
+        saved.save(update_fields=["usage", "runtime"])
     next_sample = usage_next_sample(usage, wanted_until=saved.usage_wanted_until, now=now)
     wakeups = [moment for moment in (plan.next_wakeup, next_report, next_sample) if moment is not None]
     return min(wakeups, default=None)
@@ -640,7 +636,7 @@ def kubelet_pause(sandbox: Sandbox, *, node: str, now: datetime, mark: str) -> N
         except errors.NotFound:
             return
         saved, _ = NodeRuntimeState.objects.get_or_create(sandbox=sandbox, node=node)
-        runtime = runtime_for(sandbox, node_object, saved.state.get("runtime", {}))
+        runtime = runtime_for(sandbox, node_object, saved.runtime)
         pods = {pod["metadata"]["uid"]: pod for pod in _bound_pods(sandbox, node)}
         observed = runtime.observe(node=node)
         memory = saved.state.get("kubelet", {})
@@ -659,14 +655,12 @@ def kubelet_pause(sandbox: Sandbox, *, node: str, now: datetime, mark: str) -> N
             if uid in had_sandbox and pod.get("status", {}).get("phase") not in ("Succeeded", "Failed")
         }
         paused = saved.state.get(mark) or {"at": now.isoformat(), "pods": {}}
-        state = {mark: {**paused, "pods": {**paused["pods"], **ran}}}
-        if hasattr(runtime, "to_json"):
-            state["runtime"] = runtime.to_json()
         with transaction.atomic():
             if events:
                 actions_apply(sandbox, events)
-            saved.state = state
-            saved.save(update_fields=["state"])
+            saved.state = {mark: {**paused, "pods": {**paused["pods"], **ran}}}
+            saved.runtime = _runtime_state(runtime)
+            saved.save(update_fields=["state", "runtime"])
 
 
 def _stopping_event(pod: dict, container: str) -> Event:

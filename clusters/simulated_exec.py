@@ -96,11 +96,11 @@ def exec_open(
 
 def node_runtime(sandbox: Sandbox, node: str, *, volumes: SandboxVolumes | None = None) -> SimulatedRuntime | None:
     """The node's simulated runtime as its row holds it now (with the writes it does not hold yet)."""
-    state = NodeRuntimeState.objects.filter(sandbox=sandbox, node=node).values_list("state", flat=True).first()
-    if not state or not state.get("runtime"):
+    state = NodeRuntimeState.objects.filter(sandbox=sandbox, node=node).values_list("runtime", flat=True).first()
+    if not state:
         return None
     volumes = volumes or SandboxVolumes(sandbox)
-    return SimulatedRuntime.from_json(state["runtime"], clock=timezone.now, node=node, volumes=volumes)
+    return SimulatedRuntime.from_json(state, clock=timezone.now, node=node, volumes=volumes)
 
 
 class _DeferredVolumes(SandboxVolumes):
@@ -140,16 +140,16 @@ def exec_writes_save(*, sandbox: Sandbox, pod: PodRef, container: str, changes: 
             sandbox=sandbox, node=EXEC_WRITES + pod.node
         )
         row = NodeRuntimeState.objects.select_for_update().filter(sandbox=sandbox, node=pod.node).first()
-        if row is None or not row.state.get("runtime"):
+        if row is None or not row.runtime:
             return
         # What the row holds now, a kubelet run that loads it from here on holds too; a run under
         # way may have loaded an older copy, so while one is, every kept write stays kept.
         busy = kubelet_running(sandbox, pod.node)
-        writes = [w for w in kept.state.get("writes", []) if busy or not _held(row.state["runtime"], w)]
-        runtime = SimulatedRuntime.from_json(row.state["runtime"], clock=timezone.now, node=pod.node, volumes=volumes)
+        writes = [w for w in kept.state.get("writes", []) if busy or not _held(row.runtime, w)]
+        runtime = SimulatedRuntime.from_json(row.runtime, clock=timezone.now, node=pod.node, volumes=volumes)
         runtime.exec_writes_apply(write)
-        row.state = {**row.state, "runtime": runtime.to_json()}
-        row.save(update_fields=["state"])
+        row.runtime = runtime.to_json()
+        row.save(update_fields=["runtime"])
         kept.state = {"writes": [*writes, write]}
         kept.save(update_fields=["state"])
     volumes.flush()

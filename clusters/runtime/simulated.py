@@ -579,7 +579,8 @@ class SimulatedRuntime:
     # -- persistence --------------------------------------------------------------------------
 
     def to_json(self) -> dict:
-        """The whole state as a JSON-ready dict (what NodeRuntimeState.state keeps)."""
+        """The whole state as a JSON-ready dict (what NodeRuntimeState.runtime keeps): a copy, as
+        the runtime may go on changing its own."""
         return _deep_copy(self.state)
 
     @classmethod
@@ -592,7 +593,9 @@ class SimulatedRuntime:
         volumes: VolumeStore | None = None,
         traffic: Callable[[], Mapping[str, float]] | None = None,
     ) -> SimulatedRuntime:
-        state = json.loads(data) if isinstance(data, str) else _deep_copy(data)
+        """The runtime `to_json` saved. A dict is taken over, not copied: it is the one its
+        caller has just read (a kubelet run reads the state afresh each time)."""
+        state = json.loads(data) if isinstance(data, str) else data
         runtime = cls(clock, node=node, state=state or None, volumes=volumes, traffic=traffic)
         runtime.state["node"] = runtime.state.get("node") or node
         for write in runtime.volumes.exec_writes(runtime.state["node"]) if runtime.state["pods"] else ():

@@ -7,6 +7,7 @@ import sqlite3
 import textwrap
 import time
 import uuid
+import zlib
 
 from clusters.runtime.docker import engine_client
 from tests.orchestrator.helpers import eventually, node_ready, pod, pods, ready
@@ -206,12 +207,14 @@ def running(stack, runtime: str, namespace: str) -> dict:
     with sqlite3.connect(stack.var_dir / "db.sqlite3") as db:
         [(sandbox_id, uid)] = db.execute("SELECT id, uid FROM clusters_sandbox").fetchall()
         rows = db.execute(
-            "SELECT state FROM clusters_noderuntimestate WHERE sandbox_id = ? AND node LIKE 'node-%'", (sandbox_id,)
+            "SELECT state, runtime FROM clusters_noderuntimestate WHERE sandbox_id = ? AND node LIKE 'node-%'",
+            (sandbox_id,),
         ).fetchall()
-    states = [json.loads(state) for (state,) in rows]
+    states = [json.loads(state) for state, _ in rows]
+    runtimes = [json.loads(zlib.decompress(runtime)) for _, runtime in rows if runtime]  # CompressedJSONField
     found = {
         "marked": sum(1 for s in states if "paused" in s),
-        "runs": sum(len(s.get("runtime", {}).get("runs", {})) for s in states),
+        "runs": sum(len(r.get("runs", {})) for r in runtimes),
     }
     found["containers"] = found["namespace"] = []
     if runtime == "docker":

@@ -93,8 +93,8 @@ def kubelet_due(sandbox, node: str) -> bool:
 
 
 def simulated_runs(sandbox, node: str) -> list[dict]:
-    state = NodeRuntimeState.objects.get(sandbox=sandbox, node=node).state
-    return list(state.get("runtime", {}).get("runs", {}).values())
+    state = NodeRuntimeState.objects.get(sandbox=sandbox, node=node).runtime
+    return list((state or {}).get("runs", {}).values())
 
 
 def deployment(name: str = "web", replicas: int = 3, image: str = "nginx:1.27") -> dict:

@@ -64,8 +64,8 @@ def running(pod: dict) -> bool:
 
 
 def simulated_runs(sandbox) -> int:
-    states = NodeRuntimeState.objects.filter(sandbox=sandbox, node__startswith="node-").values_list("state", flat=True)
-    return sum(len(state.get("runtime", {}).get("runs", {})) for state in states)
+    states = NodeRuntimeState.objects.filter(sandbox=sandbox, node__startswith="node-").values_list("runtime", flat=True)
+    return sum(len((state or {}).get("runs", {})) for state in states)
 
 
 def with_work(sandbox) -> None:
@@ -249,8 +249,8 @@ def test_an_empty_dir_keeps_what_it_holds_through_a_pause_on_the_simulated_runti
     settle(sandbox, rounds=2)
 
     def cache() -> dict:
-        state = NodeRuntimeState.objects.get(sandbox=sandbox, node="node-1").state
-        return state["runtime"]["pods"][uid]["volumes"]["cache"]["files"]
+        state = NodeRuntimeState.objects.get(sandbox=sandbox, node="node-1").runtime
+        return state["pods"][uid]["volumes"]["cache"]["files"]
 
     assert list(cache().values()) == ["run\n"]
     SandboxActivity.objects.create(sandbox=sandbox, last_active_at=timezone.now() - 2 * HOUR)

@@ -167,14 +167,14 @@ def test_a_write_persists_for_later_execs_and_reaches_the_containers_own_loop(sa
 
 def test_a_write_survives_a_kubelet_run_that_saves_a_state_loaded_before_it(sandbox, pod, clock):
     row = NodeRuntimeState.objects.get(sandbox=sandbox, node="node-1")
-    loaded_before = row.state  # what a kubelet run that started before the exec holds
+    loaded_before = row.runtime  # what a kubelet run that started before the exec holds
     assert finish(start(sandbox, pod, ["sh", "-c", "echo kept > /data/message"]))[0] == 0
-    row.state = loaded_before
-    row.save(update_fields=["state"])  # … and saves when it ends
+    row.runtime = loaded_before
+    row.save(update_fields=["runtime"])  # … and saves when it ends
 
     assert finish(start(sandbox, pod, ["cat", "/data/message"]))[1] == b"kept\n"
     kubelet.kubelet_reconcile(sandbox, node="node-1", now=clock.now)
-    state = NodeRuntimeState.objects.get(sandbox=sandbox, node="node-1").state["runtime"]
+    state = NodeRuntimeState.objects.get(sandbox=sandbox, node="node-1").runtime
     [volume] = state["pods"][pod.uid]["volumes"].values()
     assert volume["files"] == {"message": "kept\n"}
 
