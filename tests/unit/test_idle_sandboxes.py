@@ -64,8 +64,8 @@ def running(pod: dict) -> bool:
 
 
 def simulated_runs(sandbox) -> int:
-    states = NodeRuntimeState.objects.filter(sandbox=sandbox, node__startswith="node-").values_list("runtime", flat=True)
-    return sum(len((state or {}).get("runs", {})) for state in states)
+    rows = NodeRuntimeState.objects.filter(sandbox=sandbox, node__startswith="node-")
+    return sum(len((state or {}).get("runs", {})) for state in rows.values_list("runtime", flat=True))
 
 
 def with_work(sandbox) -> None:

@@ -113,7 +113,8 @@ def test_a_simulated_run_writes_each_pods_status_once_with_its_events(sandbox, c
 def test_a_slow_run_writes_its_statuses_once_it_has_lasted_a_second(sandbox, clock):
     """A Docker run that pulls or starts for a while shows its progress at the end of a pass; a
     quick one writes once, at its end."""
-    body = {"metadata": {"name": "slow"}, "spec": {"nodeName": "node-1", "containers": [{"name": "main", "image": "x"}]}}
+    spec = {"nodeName": "node-1", "containers": [{"name": "main", "image": "busybox:1.36"}]}
+    body = {"metadata": {"name": "slow"}, "spec": spec}
     created = create(sandbox, PODS, body)
     writes = kubelet.RunWrites(sandbox, flush_every=timedelta(seconds=1))
     status = {"status": {"phase": "Pending", "hostIP": "172.18.0.2"}}

@@ -28,7 +28,10 @@ def test_the_runtime_moves_to_its_own_column_and_back():
     states.create(sandbox=sandbox, node="node-2", state={"kubelet": {}})  # a Docker node: no runtime
 
     rows = migrate(AFTER).get_model("clusters", "NodeRuntimeState").objects.order_by("node")
-    assert [(row.state, row.runtime) for row in rows] == [({"kubelet": {"pulls": {}}}, RUNTIME), ({"kubelet": {}}, None)]
+    assert [(row.state, row.runtime) for row in rows] == [
+        ({"kubelet": {"pulls": {}}}, RUNTIME),
+        ({"kubelet": {}}, None),
+    ]
 
     rows = migrate(BEFORE).get_model("clusters", "NodeRuntimeState").objects.order_by("node")
     assert [row.state for row in rows] == [{"kubelet": {"pulls": {}}, "runtime": RUNTIME}, {"kubelet": {}}]

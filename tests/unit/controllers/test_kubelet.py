@@ -1111,8 +1111,7 @@ def test_a_container_that_reads_the_pod_ip_starts_once_the_sandbox_has_answered(
 
 def test_a_container_whose_image_cannot_be_pulled_is_not_started_in_that_pass():
     world = World(pod("web", [container("web", "nginxx:1.27")]))
-    ensure, pull, start = world.step().operations
-    assert (type(pull), type(start)) == (PullImage, StartContainer)
+    assert [type(operation) for operation in world.step().operations] == [EnsureSandbox, PullImage, StartContainer]
     assert world.runtime.observe(node="node-1") == []  # the start was skipped, not tried
     world.step()
     assert world.state() == ("waiting", "ErrImagePull", 0)
