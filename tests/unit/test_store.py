@@ -1,5 +1,6 @@
 import ipaddress
 import json
+import uuid
 
 import pytest
 from django.contrib.auth.models import User
@@ -580,3 +581,20 @@ def test_objects_created_together_are_inserted_row_by_row_and_read_back_whole(sa
     assert [body["data"] for body in stored] == [body["data"] for body in bodies]
     logged = Change.objects.filter(sandbox=sandbox, kind="ConfigMap").order_by("resource_version")
     assert [change.body["data"] for change in logged] == [body["data"] for body in bodies]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        2**70,  # past orjson's 64 bits: json writes and reads it
+        "한국어 — text with quotes \" and braces {}",
+        1.5e300,
+        [None, True, {"nested": ["x"]}],
+    ],
+)
+def test_a_body_reads_back_as_it_was_written(sandbox, value):
+    body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "odd"}, "extra": value}
+    identity = {"kind": "ConfigMap", "namespace": "default", "name": "odd", "uid": uuid.uuid4()}
+    row = StoredObject.objects.create(sandbox=sandbox, **identity, resource_version=1, body=body)
+    assert StoredObject.objects.get(pk=row.pk).body == body
+    assert list(StoredObject.objects.filter(pk=row.pk).values_list("body", flat=True)) == [body]
