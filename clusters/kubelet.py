@@ -567,8 +567,12 @@ def _kubelet_run(sandbox: Sandbox, *, node: str, now: datetime) -> datetime | No
     plan = planner.NodePlan()
     writes = RunWrites(sandbox, flush_every=None if runtime.kind == "simulated" else SLOW_RUN_FLUSH)
     # After a pass over every pod, the next ones look only at the pods that had something to do;
-    # when those are done, a last pass over every pod confirms it and gives the next wake-up.
+    # when those are done, a last pass over all of them confirms it. The others' plans cannot
+    # change meanwhile (their pods, runs and memory are as they were, only time passes), so the
+    # first pass's wake-up for them stands.
     focus: frozenset[str] | None = None
+    touched: frozenset[str] = frozenset()  # the pods that had something to do in this run
+    confirming, quiet_wakeup = False, None
     services: dict[str, list] = {}  # the Services the run's new containers' variables come from
     for _ in range(MAX_PASSES):
         pods = writes.pods(node)
@@ -584,14 +588,17 @@ def _kubelet_run(sandbox: Sandbox, *, node: str, now: datetime) -> datetime | No
             only=focus,
             sandboxes=frozenset(sandboxes_up),
         )
+        if focus is None:
+            quiet_wakeup = plan.quiet_wakeup
+        touched |= plan.busy
         if plan.empty:
-            if focus is None:
+            if focus is None or confirming:
                 break
-            focus = None
+            focus, confirming = touched, True
             continue
         # A pass that only wrote (statuses, Events) left the runtime as it was: the confirming pass
-        # over every pod comes next, instead of one more over the busy pods alone.
-        focus = plan.busy if plan.operations else None
+        # comes next, instead of one more over the busy pods alone.
+        focus, confirming = (plan.busy, False) if plan.operations else (touched, True)
         by_uid = {pod["metadata"]["uid"]: pod for pod in pods}
         perform = functools.partial(_perform, sandbox, runtime, pods=by_uid, node=node, services=services)
         for operation, outcome in planner.operations_perform(plan.operations, perform):
@@ -602,6 +609,7 @@ def _kubelet_run(sandbox: Sandbox, *, node: str, now: datetime) -> datetime | No
     else:
         log.warning("sandbox %s: kubelet of %s still had work after %d passes", sandbox.pk, node, MAX_PASSES)
         plan = dataclasses.replace(plan, next_wakeup=now)  # come back at once: its own writes did not wake it
+    plan = dataclasses.replace(plan, next_wakeup=min(filter(None, (plan.next_wakeup, quiet_wakeup)), default=None))
     with transaction.atomic():
         writes.statuses_flush()
         # Every run ends with the output written since the last copy: a run with nothing else to do

@@ -170,6 +170,7 @@ class NodePlan:
     actions: tuple[Action, ...] = ()
     next_wakeup: datetime | None = None
     busy: frozenset[str] = frozenset()  # uids of the pods that have operations or actions
+    quiet_wakeup: datetime | None = None  # the next wake-up of the pods that are not busy
 
     @property
     def empty(self) -> bool:
@@ -1375,6 +1376,7 @@ def plan_node(
     operations: list[Operation] = []
     actions: list[Action] = []
     wakeups: list[datetime] = []
+    quiet: list[datetime] = []
     busy: set[str] = set()
     for pod in mine:
         if only is not None and pod["metadata"]["uid"] not in only:
@@ -1386,12 +1388,18 @@ def plan_node(
         wakeups += sync.wakeups
         if sync.operations or sync.actions:
             busy.add(sync.uid)
+        else:
+            quiet += sync.wakeups
     known = frozenset(p["metadata"]["uid"] for p in mine)
     remembered = {key.split("/", 1)[0] for section in memory.values() if isinstance(section, dict) for key in section}
     if ({o.pod_uid for o in observed} | remembered) - known:
         operations.append(RemoveOrphans(known))
     return NodePlan(
-        tuple(operations), tuple(actions), min((w for w in wakeups if w > now), default=None), frozenset(busy)
+        tuple(operations),
+        tuple(actions),
+        min((w for w in wakeups if w > now), default=None),
+        frozenset(busy),
+        min((w for w in quiet if w > now), default=None),
     )
 
 

@@ -132,3 +132,25 @@ def test_a_slow_run_writes_its_statuses_once_it_has_lasted_a_second(sandbox, clo
     writes.pass_end()
     [written] = stored_status()
     assert written["hostIP"] == "172.18.0.2"
+
+
+def sleeper(name: str, seconds: int) -> dict:
+    container = {"name": "main", "image": "busybox:1.36", "command": ["sleep", str(seconds)]}
+    return {"metadata": {"name": name}, "spec": {"nodeName": "node-1", "containers": [container]}}
+
+
+def test_a_run_confirms_only_the_pods_it_worked_on_and_keeps_the_others_wake_up(sandbox, clock, monkeypatch):
+    create(sandbox, PODS, sleeper("quiet", 9))  # exits on its own 9 s after it starts
+    kubelet.kubelet_reconcile(sandbox, node="node-1", now=clock.now)
+    exits_at = clock.now + timedelta(seconds=9)
+    clock.now += timedelta(seconds=1)
+    created = create(sandbox, PODS, sleeper("new", 3600))
+    focuses = []
+    plan_node = kubelet.planner.plan_node
+    monkeypatch.setattr(kubelet.planner, "plan_node", lambda **kw: focuses.append(kw["only"]) or plan_node(**kw))
+
+    wake_at = kubelet.kubelet_reconcile(sandbox, node="node-1", now=clock.now)
+
+    new = frozenset({created["metadata"]["uid"]})
+    assert focuses == [None, new, new]  # every pod once, then the new one until it settles
+    assert wake_at is not None and abs((wake_at - exits_at).total_seconds()) < 1  # the quiet pod's exit
