@@ -587,7 +587,7 @@ def test_objects_created_together_are_inserted_row_by_row_and_read_back_whole(sa
     "value",
     [
         2**70,  # past orjson's 64 bits: json writes and reads it
-        "한국어 — text with quotes \" and braces {}",
+        '한국어 — text with quotes " and braces {}',
         1.5e300,
         [None, True, {"nested": ["x"]}],
     ],
