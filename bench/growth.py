@@ -1,8 +1,8 @@
 """The burst's growth curve: bench/pod_burst.py at 100, 500, 1,000, 2,000 and 5,000 pods.
 
 Each size is a class of sandboxes with 20 pods each (5 to 250 sandboxes), run as pod_burst runs
-it: a fresh stack as `make run` starts it (web, one worker process with four threads, beat;
-PostgreSQL and Redis), a Deployment of 20 replicas written to every sandbox, timed until every
+it: a fresh stack as docker-compose.yml deploys it (web, two worker processes of four threads,
+beat; PostgreSQL and Redis), a Deployment of 20 replicas written to every sandbox, timed until every
 pod is Running and Ready. For each size it keeps the time, the peak memory of web, worker and
 beat, and the CPU each used; then the marginal cost, seconds per 1,000 more pods from one size
 to the next. Growth is called linear while that stays within 25 % of the first step's: past
@@ -29,11 +29,13 @@ RESULTS = BENCH / "results" / "growth.json"
 PLOT = BENCH / "results" / "growth.png"
 PODS_PER_SANDBOX = 20
 LINEAR_WITHIN = 1.25
+WORKERS = 2  # as docker-compose.yml deploys the worker, and bench/suite.py measures it
 
 
 def burst(pods: int) -> dict:
     sandboxes = max(1, pods // PODS_PER_SANDBOX)
     args = ["--sandboxes", str(sandboxes), "--pods-per-sandbox", str(PODS_PER_SANDBOX), "--timeout", "1200"]
+    args += ["--workers", str(WORKERS)]
     done = subprocess.run(
         [sys.executable, str(BENCH / "pod_burst.py"), *args], capture_output=True, text=True, check=False
     )
