@@ -65,8 +65,8 @@ class BodyField(models.JSONField):
         if isinstance(value, str):
             try:
                 return json_loads(value)
-            except ValueError:  # not JSON: what a key lookup gives on SQLite
-                pass
+            except ValueError:  # not JSON: what a key lookup gives on SQLite, kept as it is
+                return value
         return super().from_db_value(value, expression, connection)
 
     def deconstruct(self):
@@ -82,15 +82,11 @@ class CompressedJSONField(models.BinaryField):
     load and 5 ms to save at 50 pods, at every kubelet run); compressed it is a twelfth of the size
     and costs well under a millisecond either way."""
 
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("editable", False)
-        super().__init__(*args, **kwargs)
-
     def get_prep_value(self, value):
         return None if value is None else zlib.compress(json_bytes(value), 1)
 
     def from_db_value(self, value, expression, connection):
-        return None if value is None else json_loads(zlib.decompress(bytes(value)))
+        return self.to_python(value)
 
     def to_python(self, value):
         if isinstance(value, bytes | memoryview):

@@ -32,6 +32,11 @@ def load(folder: Path):
     return published, sorted(runs, key=lambda r: r["start"]), sorted(calls, key=lambda c: c["start"]), pods
 
 
+def span(record: dict, pod: dict) -> str:
+    """When a task run or an engine call began and ended, in ms after the pod's write."""
+    return f"+{(record['start'] - pod['post']) * 1000:7.1f} .. +{(record['end'] - pod['post']) * 1000:7.1f} ms"
+
+
 def label(run: dict) -> str:
     args = run["args"]
     return f"{run['task'].rsplit('.', 1)[-1]}({', '.join(map(str, args))})"
@@ -65,16 +70,10 @@ def main() -> None:
             if run["end"] >= pod["post"] and run["start"] <= pod["ready"]:
                 pub = published.get(run["id"], {}).get("t")
                 wait = f"queued {(run['start'] - pub) * 1000:6.1f}" if pub else "queued    ?  "
-                print(
-                    f"  +{(run['start'] - pod['post']) * 1000:7.1f} .. +{(run['end'] - pod['post']) * 1000:7.1f} ms "
-                    f"{wait} cpu {run['cpu'] * 1000:5.1f}  {label(run)}"
-                )
+                print(f"  {span(run, pod)} {wait} cpu {run['cpu'] * 1000:5.1f}  {label(run)}")
         for call in calls:
             if pod["post"] <= call["start"] <= pod["ready"]:
-                print(
-                    f"  +{(call['start'] - pod['post']) * 1000:7.1f} .. +{(call['end'] - pod['post']) * 1000:7.1f} ms "
-                    f"docker {call['m']} {call['p']}"
-                )
+                print(f"  {span(call, pod)} docker {call['m']} {call['p']}")
 
 
 if __name__ == "__main__":

@@ -7,21 +7,22 @@ Celery's signals are connected, and the Docker SDK's HTTP session is wrapped."""
 import os
 
 if os.environ.get("KUBE_TUTOR_BENCH_TRACE"):
+    import json
+    import threading
+    import time
+
+    _out = open(os.environ["KUBE_TUTOR_BENCH_TRACE"], "a", buffering=1)  # noqa: SIM115
+    _lock = threading.Lock()
+
+    def write(record: dict) -> None:
+        """One line of the trace; every thread and tracer of the process writes through here."""
+        with _lock:
+            _out.write(json.dumps(record) + "\n")
 
     def _install() -> None:
-        import json
-        import threading
-        import time
-
         from celery.signals import before_task_publish, task_postrun, task_prerun
 
-        out = open(os.environ["KUBE_TUTOR_BENCH_TRACE"], "a", buffering=1)  # noqa: SIM115
-        lock = threading.Lock()
         started: dict[str, tuple[float, float]] = {}
-
-        def write(record: dict) -> None:
-            with lock:
-                out.write(json.dumps(record) + "\n")
 
         @before_task_publish.connect(weak=False)
         def published(sender=None, headers=None, body=None, **kwargs):
@@ -50,17 +51,12 @@ if os.environ.get("KUBE_TUTOR_BENCH_TRACE"):
             )
 
     def _docker_calls_install() -> None:
-        import json
         import re
-        import threading
-        import time
 
         try:
             from docker.api.client import APIClient
         except ImportError:
             return
-        out = open(os.environ["KUBE_TUTOR_BENCH_TRACE"], "a", buffering=1)  # noqa: SIM115
-        lock = threading.Lock()
         send = APIClient.send
 
         def traced(self, request, **kwargs):
@@ -72,10 +68,8 @@ if os.environ.get("KUBE_TUTOR_BENCH_TRACE"):
                 path = re.sub(r"^http\+docker://[^/]*|^https?://[^/]*", "", request.url).split("?")[0]
                 path = re.sub(r"/v1\.\d+", "", path)
                 path = re.sub(r"/(containers|networks|volumes|exec)/(?!json$|create$)[^/]+", r"/\1/{id}", path)
-                record = {"e": "docker", "m": request.method, "p": path, "start": begun, "end": time.time()}
-                record["thread"] = threading.get_ident()
-                with lock:
-                    out.write(json.dumps(record) + "\n")
+                end, thread = time.time(), threading.get_ident()
+                write({"e": "docker", "m": request.method, "p": path, "start": begun, "end": end, "thread": thread})
 
         APIClient.send = traced
 

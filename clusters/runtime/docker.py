@@ -1315,14 +1315,14 @@ class DockerRuntime:
 
     def node_look(self, *, node: str) -> tuple[list[ContainerObservation], set[str]]:
         """One list call for both: each is a round trip to the engine, and a pass makes both."""
-        listed = self._containers(**{NODE: node})
-        kinds = [(container.get("Labels") or {}).get(DOCKER_TYPE) for container in listed]
-        containers = [container for container, kind in zip(listed, kinds, strict=True) if kind == "container"]
-        sandboxes = {
-            (container.get("Labels") or {}).get(POD_UID, "")
-            for container, kind in zip(listed, kinds, strict=True)
-            if kind == "podsandbox" and container.get("State") in ("running", "paused", "restarting")  # as all=False
-        }
+        containers, sandboxes = [], set()
+        for container in self._containers(**{NODE: node}):
+            labels = container.get("Labels") or {}
+            kind = labels.get(DOCKER_TYPE)
+            if kind == "container":
+                containers.append(container)
+            elif kind == "podsandbox" and container.get("State") in ("running", "paused", "restarting"):  # as all=False
+                sandboxes.add(labels.get(POD_UID, ""))
         return self._observed(containers), sandboxes - {""}
 
     def _observed(self, listed: list[dict]) -> list[ContainerObservation]:
