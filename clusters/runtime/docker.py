@@ -58,6 +58,7 @@ from clusters.host_links import Link
 from clusters.objects.quantity import quantity_from_json
 from clusters.objects.times import parse_time, rfc3339_error
 from clusters.runtime import images, links
+from clusters.runtime.kernel_log import kernel_oom_log
 from clusters.runtime.base import (
     STDERR,
     STDOUT,
@@ -128,6 +129,7 @@ START_ERROR_EXIT_CODE = 128
 # machine the OOM event has come more than 2 s after the exit (a CI run), and an observation kept
 # before it said "Error" for good. Until then, such a container is inspected again at each observe.
 OOM_SETTLE_SECONDS = 10.0
+SIGKILL_EXIT_CODE = 137
 KILL_WAIT_SECONDS = 10  # a SIGKILLed process is gone in milliseconds; the engine reports it soon after
 TERMINATION_MESSAGE_LINES = 80
 TERMINATION_MESSAGE_BYTES = 2048
@@ -1159,12 +1161,28 @@ class DockerRuntime:
         """An observation, completed from the run's output: a failed run whose
         terminationMessagePolicy is FallbackToLogsOnError gets its last lines as the message."""
         observation = container_observation(info)
+        if observation.exit_code == SIGKILL_EXIT_CODE and observation.reason != "OOMKilled" and self._oom_recorded(info):
+            observation = dataclasses.replace(observation, reason="OOMKilled")
         if observation.state != "exited" or not observation.exit_code or observation.message:
             return observation
         if (info["Config"].get("Labels") or {}).get(MESSAGE_POLICY) == "FallbackToLogsOnError":
             raw = self.api.logs(info["Id"], stdout=True, stderr=True, timestamps=True, tail=TERMINATION_MESSAGE_LINES)
             observation = dataclasses.replace(observation, message=termination_message(log_lines(raw)))
         return observation
+
+    def _oom_recorded(self, info: dict) -> bool:
+        """Whether the kernel's log, or the engine's events, say the OOM killer killed a process of
+        this SIGKILLed container the engine reports as a plain exit (kernel_log says why it can)."""
+        if kernel_oom_log.killed(info["Id"]):
+            return True
+        since = docker_time(info["State"].get("StartedAt", ""))
+        filters = {"container": [info["Id"]], "event": ["oom"]}
+        # `until` to the nanosecond: docker-py would cut a datetime to whole seconds, missing the last.
+        seen = self.api.events(since=since, until=f"{time.time():.9f}", filters=filters, decode=True)
+        try:
+            return any(True for _ in seen)
+        finally:
+            seen.close()
 
     def _container_create(
         self, pod: PodRef, container: dict, restart: int, env: dict[str, str], volumes: list[VolumeSpec], name: str
@@ -1348,7 +1366,7 @@ class DockerRuntime:
         engine saying OOMKilled yet: the engine can record the exit before the OOM event."""
         observation = self._observation(info)
         unsettled = (
-            observation.exit_code == 137
+            observation.exit_code == SIGKILL_EXIT_CODE
             and observation.reason != "OOMKilled"
             and observation.finished_at is not None
             and (datetime.now(UTC) - observation.finished_at).total_seconds() < OOM_SETTLE_SECONDS

@@ -16,6 +16,7 @@ import pytest
 from clusters.runtime import docker as docker_runtime
 from clusters.runtime import images
 from clusters.runtime.base import PodRef, RuntimeError_, VolumeSpec
+from clusters.runtime.kernel_log import KernelOomLog, kernel_oom_log
 from clusters.runtime.docker import (
     OOM_SETTLE_SECONDS,
     SUBNET_POOL,
@@ -213,6 +214,45 @@ def test_a_container_over_its_memory_limit_is_oomkilled(runtime):
         lambda: (seen := observed(runtime, pod, "hog")).reason == "OOMKilled" and seen, timeout=OOM_SETTLE_SECONDS
     )
     assert seen.exit_code == 137
+    assert kernel_oom_log.killed(seen.container_id.removeprefix("docker://"))  # the kernel's own record
+
+
+def test_an_oom_kill_the_engine_missed_is_found_in_the_kernels_log_and_the_engines_events(runtime):
+    """containerd drops the OOM kill of a container that ended at once when it looks too late, and
+    Docker says OOMKilled false (kernel_log.py): the runtime looks at the kernel's log and the
+    engine's oom events. The engine's miss is made here by clearing its flag on a real inspect."""
+    pod = new_pod(runtime)
+    hog = busybox("hog", "tail /dev/zero", resources={"limits": {"memory": "8Mi"}})
+    killed = busybox("killed", "sleep 60 & kill -KILL $!; wait $!")
+    started(runtime, pod, hog, killed)
+    for name in ("hog", "killed"):
+        exited(runtime, pod, name, timeout=30)
+
+    def as_if_missed(name: str) -> dict:
+        info = runtime.api.inspect_container(container_name(pod, name, 0))
+        info["State"]["OOMKilled"] = False
+        return info
+
+    hog_info = wait_until(lambda: kernel_oom_log.killed((info := as_if_missed("hog"))["Id"]) and info)
+    assert runtime._observation(hog_info).reason == "OOMKilled"
+    # A SIGKILL the OOM killer did not send stays an Error: neither source names that container.
+    assert runtime._observation(as_if_missed("killed")).reason == "Error"
+
+
+def test_the_engines_oom_events_alone_are_enough(runtime, monkeypatch):
+    """Where the kernel's log cannot be read (another host's engine, not root), the engine's oom
+    event, which can come after its exit event, still says why the container ended. The shell
+    outlives its OOM-killed child for a second, so the engine has had time to see the kill."""
+    monkeypatch.setattr(docker_runtime, "kernel_oom_log", KernelOomLog(path="/nonexistent/kmsg"))
+    pod = new_pod(runtime)
+    script = "tail /dev/zero; code=$?; sleep 1; exit $code"
+    started(runtime, pod, busybox("hog", script, resources={"limits": {"memory": "8Mi"}}))
+    exited(runtime, pod, "hog", timeout=30)
+    info = runtime.api.inspect_container(container_name(pod, "hog", 0))
+    assert info["State"]["OOMKilled"], "the engine saw the kill"
+    info["State"]["OOMKilled"] = False  # as when its oom event came after the exit
+
+    assert runtime._observation(info).reason == "OOMKilled"
 
 
 def test_a_missing_command_is_a_start_error(runtime):
