@@ -125,9 +125,10 @@ DNS_OPTIONS = ["ndots:1", "timeout:1", "attempts:1"]
 DNS_SERVERS = ["127.0.0.1"]
 CLUSTER_DOMAIN = "cluster.local"
 START_ERROR_EXIT_CODE = 128
-# How long after a SIGKILL the engine may still record that it was the OOM killer's: on a loaded
-# machine the OOM event has come more than 2 s after the exit (a CI run), and an observation kept
-# before it said "Error" for good. Until then, such a container is inspected again at each observe.
+# How long after a SIGKILL the engine may still learn that it was the OOM killer's: on a loaded
+# machine its oom event has come after the exit (then only its events say so, not its inspect),
+# and an observation kept before it said "Error" for good. Until then, such a container is
+# inspected again at each observe, and the kernel's log and the engine's events looked at.
 OOM_SETTLE_SECONDS = 10.0
 SIGKILL_EXIT_CODE = 137
 KILL_WAIT_SECONDS = 10  # a SIGKILLed process is gone in milliseconds; the engine reports it soon after
