@@ -58,7 +58,6 @@ from clusters.host_links import Link
 from clusters.objects.quantity import quantity_from_json
 from clusters.objects.times import parse_time, rfc3339_error
 from clusters.runtime import images, links
-from clusters.runtime.kernel_log import kernel_oom_log
 from clusters.runtime.base import (
     STDERR,
     STDOUT,
@@ -73,6 +72,7 @@ from clusters.runtime.base import (
     RuntimeError_,
     VolumeSpec,
 )
+from clusters.runtime.kernel_log import kernel_oom_log
 
 log = logging.getLogger(__name__)
 
@@ -1162,7 +1162,11 @@ class DockerRuntime:
         """An observation, completed from the run's output: a failed run whose
         terminationMessagePolicy is FallbackToLogsOnError gets its last lines as the message."""
         observation = container_observation(info)
-        if observation.exit_code == SIGKILL_EXIT_CODE and observation.reason != "OOMKilled" and self._oom_recorded(info):
+        if (
+            observation.exit_code == SIGKILL_EXIT_CODE
+            and observation.reason != "OOMKilled"
+            and self._oom_recorded(info)
+        ):
             observation = dataclasses.replace(observation, reason="OOMKilled")
         if observation.state != "exited" or not observation.exit_code or observation.message:
             return observation

@@ -16,7 +16,6 @@ import pytest
 from clusters.runtime import docker as docker_runtime
 from clusters.runtime import images
 from clusters.runtime.base import PodRef, RuntimeError_, VolumeSpec
-from clusters.runtime.kernel_log import KernelOomLog, kernel_oom_log
 from clusters.runtime.docker import (
     OOM_SETTLE_SECONDS,
     SUBNET_POOL,
@@ -28,6 +27,7 @@ from clusters.runtime.docker import (
     nano_cpus,
     pause_container_name,
 )
+from clusters.runtime.kernel_log import KernelOomLog, kernel_oom_log
 from tests import services
 from tests.docker.hardening import assert_hardened
 

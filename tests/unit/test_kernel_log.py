@@ -11,8 +11,12 @@ CONTAINER = "c7863e1c5d5e373bea9cef8a2b3da8f6c9c9fd54b32991a46b3ef41fb542c36a"
 RECORDS = [
     b"4,62801,48966022433,-;tail invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0\n",
     (
-        b"6,62830,48966022991,-;oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=" + CONTAINER.encode()
-        + b",mems_allowed=0,oom_memcg=/docker/" + CONTAINER.encode() + b",task_memcg=/docker/" + CONTAINER.encode()
+        b"6,62830,48966022991,-;oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset="
+        + CONTAINER.encode()
+        + b",mems_allowed=0,oom_memcg=/docker/"
+        + CONTAINER.encode()
+        + b",task_memcg=/docker/"
+        + CONTAINER.encode()
         + b",task=tail,pid=19368,uid=0\n"
     ),
     b"3,62831,48966023002,-;Memory cgroup out of memory: Killed process 19368 (tail) total-vm:10000kB\n",
