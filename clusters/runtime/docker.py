@@ -1903,11 +1903,20 @@ def sandbox_network_claim(sandbox: str, taken: set[str], client: docker.DockerCl
                 sandbox_network_name(sandbox), internal=True
             )
         except RuntimeError_ as error:
-            if "overlap" in str(error):
+            if subnet_taken(str(error)):
                 continue
             raise
         return subnet
     return None
+
+
+def subnet_taken(engine_error: str) -> bool:
+    """Whether the engine refused a network's pool because another network has that subnet. It
+    says so two ways: an overlapping pool, or (when it took the pool for the very one another
+    network holds) a gateway address already in use."""
+    return "overlap" in engine_error or (
+        "failed to allocate gateway" in engine_error and "already in use" in engine_error
+    )
 
 
 # ---- exec streams ----
