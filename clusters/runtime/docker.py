@@ -44,6 +44,7 @@ import ssl
 import tarfile
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -671,6 +672,11 @@ _images_ready = threading.Event()
 
 
 _NETWORK_LOCK = threading.Lock()
+# The networks each engine client has made or checked, by name: the pod range and MTU they were
+# made for (a runtime wanting others checks again, see _network_misranged), and their ids.
+_networks_known: weakref.WeakKeyDictionary[docker.APIClient, dict[str, tuple[tuple[str, int], str]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 class DockerRuntime:
@@ -711,6 +717,14 @@ class DockerRuntime:
         self._proxy_endpoints: dict[str, str] = {}
         # Whether probes connect to pod IPs from here (None: find out once), or run in the pod.
         self.probe_from_host: bool | None = None
+        # What this kubelet pass's node_look listed: every container's name, and the pods with a
+        # running one. Until the pass makes more, only this kubelet makes containers for the node
+        # (its work key is claimed), so a name not listed needs no look-up of its own before it is
+        # made (a concurrent maker's would still be adopted, on the engine's conflict).
+        self._listed: set[str] | None = None
+        self._pods_running: set[str] = set()
+        self._pauses_up: dict[str, str] = {}  # pod uid → its pause container's id, started or seen up in this run
+        self._images_present: dict[str, str | None] = {}  # image name → local id (None: absent), this pass
 
     # -- small helpers --
 
@@ -762,15 +776,47 @@ class DockerRuntime:
         # Docker allows two networks of one name and its duplicate check is best effort: two
         # kubelets of one sandbox starting pods at once would each create one, and every later
         # reference by name is then "ambiguous". Serialise creation in this process, and keep
-        # only the oldest should another process have raced us.
-        with _NETWORK_LOCK:
-            self._network_create(name, internal=internal)
-        kept = self._network_dedupe(name)
+        # only the oldest should another process have raced us. A network this process has made
+        # or checked is not looked up again (two engine calls a pod): a container that cannot be
+        # made for want of it forgets it (_network_forget).
+        known = _networks_known.setdefault(self.api, {})
+        made_as = (self._ip_range() if self.network else "", self.link.mtu if self.link else 0)
+        kept = known[name][1] if known.get(name, ((), ""))[0] == made_as else ""
+        if not kept:
+            with _NETWORK_LOCK:
+                self._network_create(name, internal=internal)
+            kept = self._network_dedupe(name)
+            if kept:
+                known[name] = (made_as, kept)
         if self.link and kept and name == sandbox_network_name(self.sandbox):
             bridge = links.bridge_name(kept)
             with _NETWORK_LOCK:
                 if links.link_ensure(self.link, bridge):
                     log.info("network %s linked to the other hosts through %s", name, self.link.device)
+
+    def _network_forget(self, name: str) -> None:
+        _networks_known.get(self.api, {}).pop(name, None)
+
+    @contextlib.contextmanager
+    def _removed_if_unfinished(self, container_id: str) -> Iterator[None]:
+        """Connecting and starting a container just made: one that cannot join its network (it is
+        gone) is removed, so the next attempt makes it anew instead of starting it again."""
+        try:
+            yield
+        except NotFound:
+            self._remove_container(container_id)
+            raise
+
+    @contextlib.contextmanager
+    def _networks_in_use(self, *names: str) -> Iterator[None]:
+        """Making a container on these networks: one the engine no longer has (removed by another
+        process, a reset engine) is forgotten, so the next attempt makes it again."""
+        try:
+            yield
+        except NotFound:
+            for name in names:
+                self._network_forget(name)
+            raise
 
     def _network_dedupe(self, name: str) -> str:
         """Remove all but the oldest network of this name; the id of the one kept ("" if none)."""
@@ -927,7 +973,7 @@ class DockerRuntime:
     ) -> str:
         network = sandbox_network_name(self.sandbox)
         name = pause_container_name(pod)
-        info = self._inspect_own(name)
+        info = None if self._unlisted(name) else self._inspect_own(name)
         fresh = False
         if info is None:
             self._cut_off_stop(pod)  # containers left by a sandbox that was removed
@@ -977,21 +1023,25 @@ class DockerRuntime:
                 },
             )
             try:
-                created = self.api.create_container(
-                    images.PAUSE,
-                    name=name,
-                    hostname=hostname[:63],
-                    labels=labels,
-                    ports=[tuple(key.split("/")) for key in published] or None,
-                    host_config=host_config,
-                    networking_config=self.api.create_networking_config(
-                        {first_network: endpoint if first_network == network else self.api.create_endpoint_config()}
-                    ),
-                    use_config_proxy=False,
-                )
-                if published:
-                    self.api.connect_container_to_network(created["Id"], network, aliases=endpoint.get("Aliases"))
-                self.api.start(created["Id"])
+                with self._networks_in_use(network, first_network):
+                    created = self.api.create_container(
+                        images.PAUSE,
+                        name=name,
+                        hostname=hostname[:63],
+                        labels=labels,
+                        ports=[tuple(key.split("/")) for key in published] or None,
+                        host_config=host_config,
+                        networking_config=self.api.create_networking_config(
+                            {first_network: endpoint if first_network == network else self.api.create_endpoint_config()}
+                        ),
+                        use_config_proxy=False,
+                    )
+                    with self._removed_if_unfinished(created["Id"]):
+                        if published:
+                            self.api.connect_container_to_network(
+                                created["Id"], network, aliases=endpoint.get("Aliases")
+                            )
+                        self.api.start(created["Id"])
                 fresh = True
             except APIError as error:
                 if error.status_code != 409:  # another worker made it first: adopt theirs
@@ -1008,12 +1058,15 @@ class DockerRuntime:
         address = info["NetworkSettings"]["Networks"].get(network, {}).get("IPAddress", "")
         if not address:
             raise RuntimeError_(f"pod sandbox {name} has no address on network {network}")
+        self._pauses_up[pod.uid] = info["Id"]
         return address
 
     def _cut_off_stop(self, pod: PodRef) -> None:
         """A new sandbox means a new network namespace: containers still running in the old one are
         cut off from the pod's address, so they are stopped and the kubelet starts them again in
-        the new one (SandboxChanged)."""
+        the new one (SandboxChanged). None ran at this pass's look: no list call."""
+        if self._listed is not None and pod.uid not in self._pods_running:
+            return
         for container in self._containers(**{POD_UID: pod.uid, DOCKER_TYPE: "container"}, all=False):
             self.api.stop(container["Id"], timeout=0)
 
@@ -1058,8 +1111,13 @@ class DockerRuntime:
     # -- images --
 
     def _image_present(self, image: str) -> str | None:
-        """The id of local image `image` (exactly as named), or None."""
-        return _image_id_or_none(self.client, image)
+        """The id of local image `image` (exactly as named), or None; asked once a kubelet pass (a
+        pull, then a start, would ask twice), and told again by a pull."""
+        if self._listed is None:
+            return _image_id_or_none(self.client, image)
+        if image not in self._images_present:
+            self._images_present[image] = _image_id_or_none(self.client, image)
+        return self._images_present[image]
 
     def image_pull(self, image: str, *, policy: str) -> PullResult:
         """Make `image` available under `policy` (Always, IfNotPresent, Never).
@@ -1080,7 +1138,9 @@ class DockerRuntime:
             try:
                 repository, tag = _split_for_pull(image)
                 self.api.pull(repository, tag=tag)
-                size = int(self.api.inspect_image(image).get("Size", 0))
+                pulled = self.api.inspect_image(image)
+                self._images_present[image] = pulled["Id"]
+                size = int(pulled.get("Size", 0))
                 return PullResult(True, pulled=True, size=size, seconds=time.monotonic() - started)
             except DockerException as error:
                 if stand_in is None and present is None:
@@ -1133,7 +1193,7 @@ class DockerRuntime:
         not run again: its observation is returned (the call is safe to repeat)."""
         self._own(pod)
         name = container_name(pod, container["name"], restart)
-        info = self._inspect_own(name)
+        info = None if self._unlisted(name) else self._inspect_own(name)
         try:
             if info is None:
                 info = self._container_create(pod, container, restart, env, volumes, name)
@@ -1194,9 +1254,12 @@ class DockerRuntime:
     ) -> dict:
         """Create the run (or adopt one a concurrent call made): its inspect, or for a new one only
         its Id and State, which is all container_start reads before it starts it."""
-        pause = self._inspect_own(pause_container_name(pod))
-        if pause is None or not pause["State"].get("Running"):
-            raise RuntimeError_(f"pod {pod.namespace}/{pod.name} has no running sandbox: ensure it first")
+        pause_id = self._pauses_up.get(pod.uid) if self._listed is not None else None
+        if pause_id is None:
+            pause = self._inspect_own(pause_container_name(pod))
+            if pause is None or not pause["State"].get("Running"):
+                raise RuntimeError_(f"pod {pod.namespace}/{pod.name} has no running sandbox: ensure it first")
+            pause_id = pause["Id"]
         image = self._image_to_run(container["image"])
         mounts, copies = self._mounts(pod, container, volumes)
         limits = (container.get("resources") or {}).get("limits") or {}
@@ -1208,8 +1271,8 @@ class DockerRuntime:
             if security.get("runAsGroup") is not None:
                 user += f":{security['runAsGroup']}"
         host_config = self.api.create_host_config(
-            network_mode=f"container:{pause['Id']}",
-            ipc_mode=f"container:{pause['Id']}",
+            network_mode=f"container:{pause_id}",
+            ipc_mode=f"container:{pause_id}",
             init=False,  # the command is PID 1, as on a real node (see the module docstring)
             privileged=False,
             cap_drop=["ALL"],
@@ -1339,14 +1402,24 @@ class DockerRuntime:
     def node_look(self, *, node: str) -> tuple[list[ContainerObservation], set[str]]:
         """One list call for both: each is a round trip to the engine, and a pass makes both."""
         containers, sandboxes = [], set()
-        for container in self._containers(**{NODE: node}):
+        listed = self._containers(**{NODE: node})
+        for container in listed:
             labels = container.get("Labels") or {}
             kind = labels.get(DOCKER_TYPE)
             if kind == "container":
                 containers.append(container)
             elif kind == "podsandbox" and container.get("State") in ("running", "paused", "restarting"):  # as all=False
                 sandboxes.add(labels.get(POD_UID, ""))
+        self._listed = {listed_name(container) for container in listed}
+        self._pauses_up = {uid: pause for uid, pause in self._pauses_up.items() if uid in sandboxes}
+        self._images_present = {}
+        running = [container for container in containers if container.get("State") == "running"]
+        self._pods_running = {(container.get("Labels") or {}).get(POD_UID, "") for container in running}
         return self._observed(containers), sandboxes - {""}
+
+    def _unlisted(self, name: str) -> bool:
+        """Whether this pass's look listed no container of this name (False: not looked)."""
+        return self._listed is not None and name not in self._listed
 
     def _observed(self, listed: list[dict]) -> list[ContainerObservation]:
         observations = []
@@ -1696,21 +1769,25 @@ class DockerRuntime:
         )
         aliases = service_aliases(namespace, name)
         endpoint = self.api.create_endpoint_config(aliases=aliases, ipv4_address=address or None)
-        created = self.api.create_container(
-            images.PROXY,
-            name=container,
-            command=[str(port) for port in ports],
-            labels=self._labels(**{ROLE: "service-proxy", SERVICE: f"{namespace}/{name}", PORTS_HASH: ports_hash}),
-            ports=[tuple(key.split("/")) for key in published] or None,
-            host_config=host_config,
-            networking_config=self.api.create_networking_config(
-                {first_network: endpoint if first_network == network else self.api.create_endpoint_config()}
-            ),
-            use_config_proxy=False,
-        )
-        if published:
-            self.api.connect_container_to_network(created["Id"], network, aliases=aliases, ipv4_address=address or None)
-        self.api.start(created["Id"])
+        with self._networks_in_use(network, first_network):
+            created = self.api.create_container(
+                images.PROXY,
+                name=container,
+                command=[str(port) for port in ports],
+                labels=self._labels(**{ROLE: "service-proxy", SERVICE: f"{namespace}/{name}", PORTS_HASH: ports_hash}),
+                ports=[tuple(key.split("/")) for key in published] or None,
+                host_config=host_config,
+                networking_config=self.api.create_networking_config(
+                    {first_network: endpoint if first_network == network else self.api.create_endpoint_config()}
+                ),
+                use_config_proxy=False,
+            )
+            with self._removed_if_unfinished(created["Id"]):
+                if published:
+                    self.api.connect_container_to_network(
+                        created["Id"], network, aliases=aliases, ipv4_address=address or None
+                    )
+                self.api.start(created["Id"])
         info = self._inspect_own(container)
         if info is None:
             raise RuntimeError_(f"service proxy {container} vanished while it was being made")
@@ -1778,6 +1855,7 @@ class DockerRuntime:
                 self.api.remove_volume(volume["Name"], force=True)
         for network in self.api.networks(filters={"label": label_filters(**{SANDBOX: self.sandbox})}):
             linked = links.bridge_links(links.bridge_name(network["Id"]))  # the bridge goes, its links stay
+            self._network_forget(network["Name"])
             with contextlib.suppress(NotFound):
                 self.api.remove_network(network["Id"])
             for device in linked:

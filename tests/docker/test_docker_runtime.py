@@ -572,13 +572,13 @@ def test_logs_are_timestamped_lines_of_one_run_filtered_by_since(runtime):
     assert runtime.logs(pod, "c", restart=5, since=None) == []
 
 
-def counted(monkeypatch, runtime: DockerRuntime, method: str) -> list[str]:
-    """The arguments of every call of one engine API method from now on."""
+def counted(monkeypatch, runtime: DockerRuntime, method: str) -> list:
+    """The first argument (or else the keywords) of every call of one engine API method from now on."""
     calls, real = [], getattr(runtime.api, method)
 
-    def count(container, *args, **kwargs):
-        calls.append(container)
-        return real(container, *args, **kwargs)
+    def count(*args, **kwargs):
+        calls.append(args[0] if args else kwargs)
+        return real(*args, **kwargs)
 
     monkeypatch.setattr(runtime.api, method, count)
     return calls
@@ -754,3 +754,61 @@ def test_a_pod_starts_in_well_under_a_second_and_close_to_a_raw_docker_run(runti
     print(f"\npod start (pause + 1 container): median {pod_start:.3f} s; raw docker run -d: {raw_run:.3f} s")
 
     assert pod_start < 2.0
+
+
+# ---- what a kubelet pass asks the engine ----
+
+
+def test_a_pass_makes_a_new_pod_without_looking_up_what_its_look_did_not_list(runtime, monkeypatch):
+    """After node_look, a new pod's pause and container are made at once: no inspect of names the
+    look did not list, no list of the pod's running containers, no second look at its image or
+    pause. The engine's calls are counted, and pass through."""
+    started(runtime, new_pod(runtime, "first"), busybox("c", "sleep 3600"))  # the sandbox's network is made
+    pod = new_pod(runtime, "second")
+    runtime.node_look(node=NODE)
+    inspected = counted(monkeypatch, runtime, "inspect_container")
+    listed = counted(monkeypatch, runtime, "containers")
+    networks = counted(monkeypatch, runtime, "networks")
+    images_asked = counted(monkeypatch, runtime, "inspect_image")
+
+    runtime.pod_sandbox_ensure(pod, hostname=pod.name, volumes=[])
+    runtime.image_pull("busybox", policy="IfNotPresent")
+    seen = runtime.container_start(pod, busybox("c", "sleep 3600"), restart=0, env={}, volumes=[])
+
+    assert seen.state == "running"
+    # Only the inspects after each start, which give the pod IP and the run's state.
+    assert inspected == [pause_container_name(pod), container_name(pod, "c", 0)]
+    assert listed == []
+    assert networks == []
+    assert images_asked == ["busybox"]
+
+
+def test_a_container_another_maker_made_after_the_look_is_adopted(runtime):
+    pod = new_pod(runtime)
+    runtime.pod_sandbox_ensure(pod, hostname=pod.name, volumes=[])
+    runtime.node_look(node=NODE)
+    other = DockerRuntime(sandbox=runtime.sandbox, node=NODE)
+    made = other.container_start(pod, busybox("c", "sleep 3600"), restart=0, env={}, volumes=[])
+
+    adopted = runtime.container_start(pod, busybox("c", "sleep 3600"), restart=0, env={}, volumes=[])
+
+    assert adopted.container_id == made.container_id
+
+
+def test_a_network_removed_behind_the_process_is_made_again(runtime):
+    """The process remembers the networks it made; one removed by another process (or a reset
+    engine) fails one sandbox's making, then is made again."""
+    first = new_pod(runtime, "first")
+    started(runtime, first, busybox("c", "sleep 3600"))
+    runtime._remove_container(runtime.api.inspect_container(container_name(first, "c", 0))["Id"])
+    runtime._remove_container(runtime.api.inspect_container(pause_container_name(first))["Id"])
+    network = docker_runtime.sandbox_network_name(runtime.sandbox)
+    runtime.api.remove_network(network)
+
+    second = new_pod(runtime, "second")
+    with pytest.raises(RuntimeError_, match="not found"):
+        runtime.pod_sandbox_ensure(second, hostname=second.name, volumes=[])
+    address = runtime.pod_sandbox_ensure(second, hostname=second.name, volumes=[])
+
+    assert ipaddress.ip_address(address)
+    assert runtime.api.networks(names=[network])
