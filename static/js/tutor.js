@@ -174,6 +174,15 @@
     document.addEventListener(name, keepNewestChecks);
   }
   keepNewestChecks();
+  // A verdict the stream sent while an action's answer was replacing the step went to the block
+  // being replaced, and the stream does not send it again until the sandbox changes: so after
+  // an action (a POST) settles, the page asks for every check once (the newest still wins).
+  document.addEventListener("htmx:afterSettle", (event) => {
+    const config = event.detail && event.detail.requestConfig;
+    const root = document.querySelector("[data-live][data-checks-url]");
+    if (!root || !config || config.verb !== "post" || !window.htmx) return;
+    htmx.ajax("GET", root.dataset.checksUrl, { swap: "none" });
+  });
 
   // ---- object details --------------------------------------------------------------------------
   document.addEventListener("click", (event) => {
