@@ -574,11 +574,9 @@ def _kubelet_run(sandbox: Sandbox, *, node: str, now: datetime) -> datetime | No
     touched: frozenset[str] = frozenset()  # the pods that had something to do in this run
     confirming, quiet_wakeup = False, None
     services: dict[str, list] = {}  # the Services the run's new containers' variables come from
-    look_again = True
     for _ in range(MAX_PASSES):
         pods = writes.pods(node)
-        if look_again:
-            observed, sandboxes_up = runtime.node_look(node=node)
+        observed, sandboxes_up = runtime.node_look(node=node)
         plan = planner.plan_node(
             node=node_object,
             pods=pods,
@@ -601,11 +599,6 @@ def _kubelet_run(sandbox: Sandbox, *, node: str, now: datetime) -> datetime | No
         # A pass that only wrote (statuses, Events) left the runtime as it was: the confirming pass
         # comes next, instead of one more over the busy pods alone.
         focus, confirming = (plan.busy, False) if plan.operations else (touched, True)
-        # A pass that performed nothing left the engine as its look saw it: the next pass plans
-        # from the same look, a round trip fewer. (What containers do by themselves meanwhile, the
-        # engine's events report: they make the key due again. The simulated runtime's look is
-        # free, and moves its clock on.)
-        look_again = bool(plan.operations) or runtime.kind == "simulated"
         by_uid = {pod["metadata"]["uid"]: pod for pod in pods}
         perform = functools.partial(_perform, sandbox, runtime, pods=by_uid, node=node, services=services)
         for operation, outcome in planner.operations_perform(plan.operations, perform):
