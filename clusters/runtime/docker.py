@@ -797,26 +797,37 @@ class DockerRuntime:
     def _network_forget(self, name: str) -> None:
         _networks_known.get(self.api, {}).pop(name, None)
 
-    @contextlib.contextmanager
-    def _removed_if_unfinished(self, container_id: str) -> Iterator[None]:
-        """Connecting and starting a container just made: one that cannot join its network (it is
-        gone) is removed, so the next attempt makes it anew instead of starting it again."""
-        try:
-            yield
-        except NotFound:
-            self._remove_container(container_id)
-            raise
+    def _container_run_on(
+        self, image: str, network: str, first_network: str, endpoint: dict, joined: dict, **create
+    ) -> str:
+        """Create a container of `image` on `first_network` (with `endpoint` when that is `network`),
+        join it to `network` (`joined`: its endpoint there) when that is another one, and start it;
+        its id. The engine publishes ports only through a network that is not internal, hence two.
 
-    @contextlib.contextmanager
-    def _networks_in_use(self, *names: str) -> Iterator[None]:
-        """Making a container on these networks: one the engine no longer has (removed by another
-        process, a reset engine) is forgotten, so the next attempt makes it again."""
+        A network the engine no longer has (removed by another process, a reset engine) is
+        forgotten, so the next attempt makes it again; a container left unable to join it is
+        removed, so that attempt makes it anew instead of starting it again."""
         try:
-            yield
+            created = self.api.create_container(
+                image,
+                networking_config=self.api.create_networking_config(
+                    {first_network: endpoint if first_network == network else self.api.create_endpoint_config()}
+                ),
+                use_config_proxy=False,
+                **create,
+            )
+            try:
+                if first_network != network:
+                    self.api.connect_container_to_network(created["Id"], network, **joined)
+                self.api.start(created["Id"])
+            except NotFound:
+                self._remove_container(created["Id"])
+                raise
         except NotFound:
-            for name in names:
-                self._network_forget(name)
+            self._network_forget(network)
+            self._network_forget(first_network)
             raise
+        return created["Id"]
 
     def _network_dedupe(self, name: str) -> str:
         """Remove all but the oldest network of this name; the id of the one kept ("" if none)."""
@@ -1023,25 +1034,18 @@ class DockerRuntime:
                 },
             )
             try:
-                with self._networks_in_use(network, first_network):
-                    created = self.api.create_container(
-                        images.PAUSE,
-                        name=name,
-                        hostname=hostname[:63],
-                        labels=labels,
-                        ports=[tuple(key.split("/")) for key in published] or None,
-                        host_config=host_config,
-                        networking_config=self.api.create_networking_config(
-                            {first_network: endpoint if first_network == network else self.api.create_endpoint_config()}
-                        ),
-                        use_config_proxy=False,
-                    )
-                    with self._removed_if_unfinished(created["Id"]):
-                        if published:
-                            self.api.connect_container_to_network(
-                                created["Id"], network, aliases=endpoint.get("Aliases")
-                            )
-                        self.api.start(created["Id"])
+                self._container_run_on(
+                    images.PAUSE,
+                    network,
+                    first_network,
+                    endpoint,
+                    {"aliases": endpoint.get("Aliases")},
+                    name=name,
+                    hostname=hostname[:63],
+                    labels=labels,
+                    ports=[tuple(key.split("/")) for key in published] or None,
+                    host_config=host_config,
+                )
                 fresh = True
             except APIError as error:
                 if error.status_code != 409:  # another worker made it first: adopt theirs
@@ -1769,25 +1773,18 @@ class DockerRuntime:
         )
         aliases = service_aliases(namespace, name)
         endpoint = self.api.create_endpoint_config(aliases=aliases, ipv4_address=address or None)
-        with self._networks_in_use(network, first_network):
-            created = self.api.create_container(
-                images.PROXY,
-                name=container,
-                command=[str(port) for port in ports],
-                labels=self._labels(**{ROLE: "service-proxy", SERVICE: f"{namespace}/{name}", PORTS_HASH: ports_hash}),
-                ports=[tuple(key.split("/")) for key in published] or None,
-                host_config=host_config,
-                networking_config=self.api.create_networking_config(
-                    {first_network: endpoint if first_network == network else self.api.create_endpoint_config()}
-                ),
-                use_config_proxy=False,
-            )
-            with self._removed_if_unfinished(created["Id"]):
-                if published:
-                    self.api.connect_container_to_network(
-                        created["Id"], network, aliases=aliases, ipv4_address=address or None
-                    )
-                self.api.start(created["Id"])
+        self._container_run_on(
+            images.PROXY,
+            network,
+            first_network,
+            endpoint,
+            {"aliases": aliases, "ipv4_address": address or None},
+            name=container,
+            command=[str(port) for port in ports],
+            labels=self._labels(**{ROLE: "service-proxy", SERVICE: f"{namespace}/{name}", PORTS_HASH: ports_hash}),
+            ports=[tuple(key.split("/")) for key in published] or None,
+            host_config=host_config,
+        )
         info = self._inspect_own(container)
         if info is None:
             raise RuntimeError_(f"service proxy {container} vanished while it was being made")
