@@ -52,6 +52,18 @@ def live(page: Page) -> None:
     expect(page.locator("#live-status")).to_have_attribute("data-state", "live", timeout=10_000)
 
 
+def cut_off_at_the_right(page: Page) -> list[str]:
+    """The page's elements that run past the window's right edge (a learner on a phone cannot read
+    them), leaving out what scrolls inside its own box (code blocks)."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll("main *")]
+             .filter(e => !e.closest("pre")
+                          && e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+             .slice(0, 5)
+             .map(e => `${e.tagName}.${e.className} ends at ${Math.round(e.getBoundingClientRect().right)} px`)"""
+    )
+
+
 def test_a_learner_completes_the_pods_lesson_live_without_reloading(page: Page, site, artifacts):
     log_in(page, site, *site.learner("ada"))
     page.goto(f"{site.url}/lessons/pods/")
@@ -212,6 +224,12 @@ def test_the_pages_read_in_korean_and_english(page: Page, site, artifacts):
     page.screenshot(path=artifacts / "lesson-pods-ko.png", full_page=False)
     page.set_viewport_size({"width": 390, "height": 844})
     page.screenshot(path=artifacts / "lesson-pods-ko-phone.png", full_page=False)
+    assert cut_off_at_the_right(page) == []
+    page.goto(f"{site.url}/sandbox/")
+    live(page)
+    page.screenshot(path=artifacts / "sandbox-ko-phone.png", full_page=False)
+    assert cut_off_at_the_right(page) == []
+    page.goto(f"{site.url}/lessons/pods/")
     page.get_by_role("button", name="English").click()
     expect(page.get_by_role("heading", name="Pods", exact=True)).to_be_visible()
 
