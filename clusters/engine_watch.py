@@ -3,7 +3,9 @@ memory, that node's kubelet is made due at once, instead of at its next planned 
 
 Upstream's kubelet learns the same through its PLEG (pod lifecycle event generator), relisting
 the runtime every second; an event stream is the cheaper equivalent. Nothing depends on it for
-correctness: the kubelet also polls while containers run, and the resync makes everything due.
+correctness, but promptness does: on Docker a running pod plans no wake-up of its own (the
+simulated runtime's containers do, through `changes_at`), so without the events a container that
+dies by itself is seen at the full resync, minutes later (FULL_RESYNC_INTERVAL).
 Runs as one thread in each worker process (started from clusters/tasks.py when an engine answers).
 """
 

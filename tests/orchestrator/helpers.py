@@ -103,6 +103,19 @@ def pod_containers(stack, namespace: str) -> list[str]:
     return found.stdout.split()
 
 
+def engine_kill(namespace: str, pod_name: str, container: str) -> None:
+    """SIGKILL a pod's running container through the engine, behind the cluster's back (a crash)."""
+    from clusters.runtime import docker as runtime  # the Docker SDK, for Docker tests only
+
+    labels = [f"{runtime.POD_NAMESPACE}={namespace}", f"{runtime.POD_NAME}={pod_name}"]
+    client = runtime.engine_client()
+    try:
+        (running,) = client.api.containers(filters={"label": [*labels, f"{runtime.CONTAINER_NAME}={container}"]})
+        client.api.kill(running["Id"], signal="SIGKILL")
+    finally:
+        client.close()
+
+
 @contextlib.contextmanager
 def watching(kubectl, *args: str, events: bool = False):
     """`kubectl get <args> --watch -o json` in the background: yields a function that returns every

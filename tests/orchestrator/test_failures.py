@@ -5,8 +5,11 @@ The stack runs with TUTOR_FAST_BACKOFF=1: crash loops back off from 1 s, doublin
 
 import json
 import textwrap
+import time
 
-from tests.orchestrator.helpers import eventually, moment, names, pod, watching
+import pytest
+
+from tests.orchestrator.helpers import engine_kill, eventually, moment, names, pod, ready, watching
 
 CRASHER = textwrap.dedent(
     """\
@@ -110,3 +113,37 @@ def test_a_failing_job_stops_at_its_backoff_limit(kubectl):
     kubectl("wait", "--for=condition=Complete", "job/pass", "--timeout=90s", timeout=120)
     assert names(kubectl, "pods", "job-name=fail") == created
     assert json.loads(kubectl("get", "job", "fail", "-o", "json").stdout)["status"]["failed"] == 3
+
+
+SLEEPER = textwrap.dedent(
+    """\
+    apiVersion: v1
+    kind: Pod
+    metadata: {name: sleeper}
+    spec:
+      containers:
+      - {name: main, image: "busybox:1.36", command: [sleep, "3600"]}
+    """
+)
+
+
+def test_a_container_killed_behind_the_kubelets_back_is_restarted_at_once(kubectl, runtime):
+    """Nothing in the cluster asked for it, and nothing is planned for a running pod: what brings
+    the kubelet back is the engine's event (clusters.engine_watch), well before the full resync."""
+    if runtime != "docker":
+        pytest.skip("only a real engine's containers can be killed from outside the cluster")
+    kubectl("apply", "-f", "-", input=SLEEPER)
+    eventually(lambda: ready(pod(kubectl, "sleeper")), timeout=60)
+    time.sleep(2)  # let the kubelet's run that saw it start end: the kill comes while nothing is due
+    killed_at = time.monotonic()
+    engine_kill(kubectl.namespace, "sleeper", "main")
+
+    def restarted():
+        """the pod's container runs again, its last run ended by the kill"""
+        (status,) = pod(kubectl, "sleeper")["status"]["containerStatuses"]
+        return status["restartCount"] == 1 and "running" in status["state"] and status["lastState"]["terminated"]
+
+    eventually(restarted, timeout=20)
+    assert time.monotonic() - killed_at < 10
+    (status,) = pod(kubectl, "sleeper")["status"]["containerStatuses"]
+    assert status["lastState"]["terminated"]["exitCode"] == 137
