@@ -27,7 +27,8 @@ from harness import bench_stack
 from tests.system.stack import wait_for
 
 TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
-OWNER = "api-bench"
+OWNER_PREFIX = "api-bench"
+OWNER = f"{OWNER_PREFIX}000"  # the one sandbox's owner, as BenchStack.sandboxes_create names it
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -166,12 +167,7 @@ def main() -> None:
     # No pod limit: the list figure needs 1,000 pods in one sandbox (a learner's limit is lower).
     env = {"TUTOR_RUNTIME": "simulated", "TUTOR_SANDBOX_MAX_PODS": "0"}
     with bench_stack(database=options.database, broker="embedded", extra_env=env) as bench:
-        assert bench.stack.manage("sandbox", "create", "--owner", OWNER).returncode == 0
-        kubeconfig = bench.stack.manage(
-            "sandbox", "kubeconfig", "--owner", OWNER, "--server", f"http://127.0.0.1:{bench.port}"
-        )
-        server = next(line.split("server: ")[1] for line in kubeconfig.stdout.splitlines() if "server: " in line)
-        prefix = server.split(f":{bench.port}", 1)[1]
+        (prefix,) = bench.sandboxes_create(1, runtime="simulated", owner_prefix=OWNER_PREFIX)
         if not bench.shared:  # the web alone: no worker runs the pods written
             uvicorn = str(Path(sys.executable).with_name("uvicorn"))
             port = str(bench.port)

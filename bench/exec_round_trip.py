@@ -58,14 +58,9 @@ def main() -> None:
     env = stack_env(options, TUTOR_RUNTIME="docker", TUTOR_RESYNC_INTERVAL="5")
     with bench_stack(database=database, broker=options.broker, extra_env=env) as bench:
         bench.start(workers=options.workers, concurrency=options.concurrency)
-        created = bench.stack.manage("sandbox", "create", "--owner", "bench", "--runtime", "docker")
-        if created.returncode != 0:
-            raise SystemExit(created.stderr)
-        config = bench.stack.manage(
-            "sandbox", "kubeconfig", "--owner", "bench", "--server", f"http://127.0.0.1:{bench.port}"
-        )
+        (config,) = bench.kubeconfigs_create(1, runtime="docker")
         kubeconfig = bench.stack.root / "kubeconfig"
-        kubeconfig.write_text(config.stdout)
+        kubeconfig.write_text(json.dumps(config))  # YAML reads JSON
         kubectl = [KUBECTL, "--kubeconfig", str(kubeconfig)]
         try:
             subprocess.run([*kubectl, "apply", "-f", "-"], input=POD, text=True, check=True, capture_output=True)
@@ -119,7 +114,8 @@ def main() -> None:
                 )
             )
         finally:
-            bench.stack.manage("sandbox", "clean-engine")
+            if not bench.shared:  # on bench/suite.py's stack, the suite deletes the sandbox
+                bench.stack.manage("sandbox", "clean-engine")
 
 
 def _sdk_exec_ms(container: str) -> float:

@@ -384,23 +384,31 @@ class BenchStack:
 
     def sandboxes_create(self, count: int, *, runtime: str, owner_prefix: str = "bench") -> list[str]:
         """Create `count` sandboxes (one per new owner) in one process; return their API prefixes."""
+        servers = [
+            config["clusters"][0]["cluster"]["server"]
+            for config in self.kubeconfigs_create(count, runtime=runtime, owner_prefix=owner_prefix)
+        ]
+        return [server.split(f":{self.port}", 1)[1] for server in servers]
+
+    def kubeconfigs_create(self, count: int, *, runtime: str, owner_prefix: str = "bench") -> list[dict]:
+        """Create `count` sandboxes (owners `owner_prefix` 000, 001, ...) in one process (a Django
+        start costs a second on a busy machine); return their kubeconfigs, parsed."""
         code = (
             "import json, yaml\n"
             "from django.contrib.auth import get_user_model\n"
             "from clusters.sandboxes import kubeconfig_render, sandbox_create\n"
-            "servers = []\n"
+            "configs = []\n"
             f"for index in range({count}):\n"
             f"    owner, _ = get_user_model().objects.get_or_create(username=f'{owner_prefix}{{index:03d}}')\n"
             f"    sandbox = sandbox_create(owner=owner, runtime={runtime!r})\n"
-            f"    config = yaml.safe_load(kubeconfig_render(sandbox=sandbox, server='http://127.0.0.1:{self.port}'))\n"
-            "    servers.append(config['clusters'][0]['cluster']['server'])\n"
-            "print('SERVERS=' + json.dumps(servers))\n"
+            f"    configs.append(yaml.safe_load(kubeconfig_render(sandbox=sandbox, server='http://127.0.0.1:{self.port}')))\n"
+            "print('KUBECONFIGS=' + json.dumps(configs))\n"
         )
         created = self.stack.manage("shell", "-c", code, timeout=600)
         if created.returncode != 0:
             raise RuntimeError(f"creating sandboxes failed: {created.stderr[-2000:]}")
-        line = next(line for line in created.stdout.splitlines() if line.startswith("SERVERS="))
-        return [server.split(f":{self.port}", 1)[1] for server in json.loads(line.removeprefix("SERVERS="))]
+        line = next(line for line in created.stdout.splitlines() if line.startswith("KUBECONFIGS="))
+        return json.loads(line.removeprefix("KUBECONFIGS="))
 
     def static_collect(self) -> None:
         """The pages' scripts and styles for the web to serve (DEBUG is off); under bench/suite.py
@@ -451,6 +459,19 @@ class BenchStack:
     def task_count(self) -> int:
         """Tasks the workers finished so far (Celery logs one 'succeeded' line per task at INFO)."""
         return sum(self.stack.log(n).count(" succeeded in ") for n, _ in self.stack.processes if "worker" in n)
+
+    def wait_quiet(self, *, still: float = 0.5, timeout: float = 10.0) -> None:
+        """Wait until the workers have finished no task for `still` seconds: what a new sandbox set
+        off (its nodes' first runs) is done, and will not be measured with what comes next."""
+        deadline = time.monotonic() + timeout
+        count, since = self.task_count(), time.monotonic()
+        while time.monotonic() < deadline:
+            time.sleep(0.1)
+            now = self.task_count()
+            if now != count:
+                count, since = now, time.monotonic()
+            elif time.monotonic() - since >= still:
+                return
 
 
 COLLECT_STATIC = ("collectstatic", "--noinput", "-v", "0")

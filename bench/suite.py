@@ -60,13 +60,13 @@ RUNS: dict[str, tuple[list[str], list[str], bool]] = {
     ),
     "apply_docker": (
         ["--runtime", "docker", "--pods", "20"],
-        ["--runtime", "docker", "--pods", "5", "--warmup", "1", "--gap", "0.1"],
+        ["--runtime", "docker", "--pods", "5", "--warmup", "1", "--gap", "0.1", "--floor-only"],
         True,
     ),
     "exec_round_trip": (["--samples", "30"], ["--samples", "6"], True),
     "idle_cpu": (
         ["--sandboxes", "50", "--seconds", "300", "--settle", "30"],  # 300: one full-resync period
-        ["--sandboxes", "10", "--seconds", "6", "--settle", "2"],
+        ["--sandboxes", "10", "--seconds", "6", "--settle", "1"],
         False,
     ),
     "learner_pages": ([], ["--page-loads", "10", "--writes", "5", "--commands", "2"], False),
