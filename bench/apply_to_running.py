@@ -216,7 +216,8 @@ def main() -> None:
                 raise watch.error
             bench.wait_quiet()  # let the workers finish what the new sandbox started
             if options.profile:
-                bench.profile_start("worker", wall=options.profile == "wall")
+                for process in ("worker", "web"):  # the write's half and the pod's
+                    bench.profile_start(process, wall=options.profile == "wall")
             load = MachineLoad()
             tasks_before = bench.task_count()
             total, scheduled, post, raw_runs, raw_pods, network_pods, direct_pods = [], [], [], [], [], [], []

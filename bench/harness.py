@@ -570,7 +570,8 @@ def add_stack_options(parser) -> None:
         nargs="?",
         const="cpu",
         choices=["cpu", "wall"],
-        help="sample the worker with py-spy into <folder>/worker.pyspy.txt: cpu (GIL holder) or wall (every thread)",
+        help="sample the worker (and, where the benchmark says so, the web) with py-spy into "
+        "<folder>/<process>.pyspy.txt: cpu (GIL holder) or wall (every thread)",
     )
     parser.add_argument(
         "--trace", action="store_true", help="record every task's timings in <folder>/trace.jsonl (implies --keep)"

@@ -80,8 +80,16 @@ def idle_minutes(*, last_active_at: datetime, now: datetime) -> int:
 def sandbox_seen(*, sandbox: Sandbox, now: datetime | None = None) -> bool:
     """The sandbox is being used: record it (a write only when the last is TOUCH_EVERY old) and,
     when it is paused, bring it back. True when this call brought it back."""
-    now = now or timezone.now()
     seen = SandboxActivity.objects.filter(sandbox_id=sandbox.pk).values_list("last_active_at", "paused_at").first()
+    return sandbox_seen_as_read(sandbox=sandbox, seen=seen, now=now)
+
+
+def sandbox_seen_as_read(
+    *, sandbox: Sandbox, seen: tuple[datetime, datetime | None] | None, now: datetime | None = None
+) -> bool:
+    """sandbox_seen, with its activity (last_active_at, paused_at; None: no row) read by the caller
+    along with the sandbox, in the same query."""
+    now = now or timezone.now()
     if seen is not None and seen[1] is None:
         if now - seen[0] >= touch_interval(idle_limit()):
             SandboxActivity.objects.filter(sandbox_id=sandbox.pk, paused_at=None).update(last_active_at=now)

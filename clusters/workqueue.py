@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from celery import current_app
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnreachable
 
@@ -277,25 +277,25 @@ def work_claim(sandbox_id: int, key: str, *, now: datetime) -> bool:
 
 
 def work_done(sandbox_id: int, key: str, *, wake_at: datetime | None) -> None:
-    item = WorkItem.objects.filter(sandbox_id=sandbox_id, key=key).first()
-    if item is None:
-        return  # the sandbox was deleted meanwhile
-    if wake_at is not None and (item.wake_at is None or wake_at < item.wake_at):
-        item.wake_at = wake_at
-    item.leased_until = None
-    item.failures = 0
-    item.last_error = ""
-    item.save(update_fields=["leased_until", "failures", "last_error", "wake_at"])
+    rows = WorkItem.objects.filter(sandbox_id=sandbox_id, key=key)
+    earlier = {}
+    if wake_at is not None:  # the earlier of the planned wake-up and one asked for meanwhile
+        sooner = Q(wake_at__isnull=True) | Q(wake_at__gt=wake_at)
+        earlier["wake_at"] = Case(When(sooner, then=Value(wake_at)), default=F("wake_at"))
+    rows.update(leased_until=None, failures=0, last_error="", **earlier)
     # Read `dirty` only now that the lease is released: a write that made the key dirty while it
     # ran had its message dropped (the key was leased), so this is the message that runs it again.
-    dirty = WorkItem.objects.filter(pk=item.pk).values_list("dirty", flat=True).first()
+    item = rows.values_list("pk", "dirty", "wake_at", "wake_sent_for").first()
+    if item is None:
+        return  # the sandbox was deleted meanwhile
+    pk, dirty, wake_at, wake_sent_for = item
     if dirty:
         _send(sandbox_id, key)
-    elif item.wake_at is not None and (item.wake_at != item.wake_sent_for or item.wake_at <= timezone.now()):
+    elif wake_at is not None and (wake_at != wake_sent_for or wake_at <= timezone.now()):
         # One delayed message per moment; but a moment already past may have had its message
         # dropped while this run held the lease, so it gets a new one.
-        _send(sandbox_id, key, at=item.wake_at)
-        WorkItem.objects.filter(pk=item.pk).update(wake_sent_for=item.wake_at)
+        _send(sandbox_id, key, at=wake_at)
+        WorkItem.objects.filter(pk=pk).update(wake_sent_for=wake_at)
 
 
 def work_failed(sandbox_id: int, key: str, *, error: str, now: datetime) -> float:
