@@ -574,6 +574,23 @@ def _kubelet_run(sandbox: Sandbox, *, node: str, now: datetime) -> datetime | No
     touched: frozenset[str] = frozenset()  # the pods that had something to do in this run
     confirming, quiet_wakeup = False, None
     services: dict[str, list] = {}  # the Services the run's new containers' variables come from
+
+    def commit(observed, pods) -> None:
+        """The run's writes so far: the statuses, the logs' new lines, the kubelet's memory and
+        the runtime's state in one transaction, then the Events."""
+        nonlocal killed
+        with transaction.atomic():
+            writes.statuses_flush()
+            _copy_logs(sandbox, runtime, observed, memory, {p["metadata"]["uid"]: p for p in pods})
+            saved.state, saved.runtime = {"kubelet": memory}, _runtime_state(runtime)
+            saved.lease_renewed_at = now  # the kubelet ran: it lives
+            saved.save(update_fields=["state", "runtime", "lease_renewed_at"])
+            _kills_forget(saved, killed)
+            killed = []
+        writes.events_flush()
+        writes.stored = None  # a later pass reads the pods as written
+
+    committed = False  # whether everything the run did is written (the confirming pass found nothing since)
     for _ in range(MAX_PASSES):
         pods = writes.pods(node)
         observed, sandboxes_up = runtime.node_look(node=node)
@@ -605,22 +622,23 @@ def _kubelet_run(sandbox: Sandbox, *, node: str, now: datetime) -> datetime | No
             memory, events = planner.outcome_record(memory, operation, outcome, now=timezone.now())
             writes.add(events)
         writes.add(plan.actions)
-        writes.pass_end()
+        committed = confirming
+        if committed:
+            # Written before the confirming pass, not after it: a new pod is Running a look and a
+            # plan sooner (on Docker a list of the node's containers). Should that pass find more,
+            # the run writes again at its end.
+            commit(observed, pods)
+        else:
+            writes.pass_end()
     else:
         log.warning("sandbox %s: kubelet of %s still had work after %d passes", sandbox.pk, node, MAX_PASSES)
         plan = dataclasses.replace(plan, next_wakeup=now)  # come back at once: its own writes did not wake it
     plan = dataclasses.replace(plan, next_wakeup=min(filter(None, (plan.next_wakeup, quiet_wakeup)), default=None))
-    with transaction.atomic():
-        writes.statuses_flush()
+    if not committed:
         # Every run ends with the output written since the last copy: a run with nothing else to do
         # is how a reader's request for fresh logs (clusters.logs.log_refresh) is answered. The
         # last pass's look serves: it found nothing to do (a run cut short copies the rest next time).
-        _copy_logs(sandbox, runtime, observed, memory, {p["metadata"]["uid"]: p for p in pods})
-        saved.state, saved.runtime = {"kubelet": memory}, _runtime_state(runtime)
-        saved.lease_renewed_at = now  # the kubelet ran: it lives
-        saved.save(update_fields=["state", "runtime", "lease_renewed_at"])
-        _kills_forget(saved, killed)
-    writes.events_flush()
+        commit(observed, pods)
     # The usage sample comes after the pods' statuses, as upstream's kubelet syncs pods apart from
     # cAdvisor's housekeeping: on Docker a sample waits up to a second for the engine's stats.
     usage = _usage_sample(saved.usage, runtime, node=node, pods=pods, now=timezone.now())

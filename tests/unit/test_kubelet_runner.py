@@ -139,6 +139,26 @@ def sleeper(name: str, seconds: int) -> dict:
     return {"metadata": {"name": name}, "spec": {"nodeName": "node-1", "containers": [container]}}
 
 
+def test_a_new_pods_running_status_is_written_before_the_confirming_pass(sandbox, clock, monkeypatch):
+    """The last pass of a run only confirms: the pod is Running in the store (and on every watch)
+    before it looks, so a look of the engine is not part of apply-to-Running."""
+    created = create(sandbox, PODS, sleeper("new", 3600))
+    phases = []  # the stored pod's phase at each pass's plan
+    plan_node = kubelet.planner.plan_node
+
+    def plan(**kw):
+        stored = store.object_get(sandbox=sandbox, resource=PODS, namespace="default", name="new")
+        phases.append(stored.get("status", {}).get("phase"))
+        return plan_node(**kw)
+
+    monkeypatch.setattr(kubelet.planner, "plan_node", plan)
+    kubelet.kubelet_reconcile(sandbox, node="node-1", now=clock.now)
+    assert phases[-1] == "Running", phases  # written, and then confirmed
+    assert phases[:-1] == ["Pending"] * (len(phases) - 1), phases
+    statuses = Change.objects.filter(name=created["metadata"]["name"], kind="Pod", type="MODIFIED")
+    assert statuses.count() == 1  # one status write: the confirming pass found nothing more to write
+
+
 def test_a_run_confirms_only_the_pods_it_worked_on_and_keeps_the_others_wake_up(sandbox, clock, monkeypatch):
     create(sandbox, PODS, sleeper("quiet", 9))  # exits on its own 9 s after it starts
     kubelet.kubelet_reconcile(sandbox, node="node-1", now=clock.now)
