@@ -34,6 +34,19 @@ DEPLOYMENT = textwrap.dedent(
 )
 
 
+# A pod that runs and does nothing: something to exec into, or to kill.
+SLEEPER = textwrap.dedent(
+    """\
+    apiVersion: v1
+    kind: Pod
+    metadata: {name: sleeper}
+    spec:
+      containers:
+      - {name: main, image: "busybox:1.36", command: [sleep, "3600"]}
+    """
+)
+
+
 def pods(kubectl, selector: str = "app=web") -> list[dict]:
     return json.loads(kubectl("get", "pods", "-l", selector, "-o", "json").stdout)["items"]
 

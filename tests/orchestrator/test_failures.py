@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.orchestrator.helpers import engine_kill, eventually, moment, names, pod, ready, watching
+from tests.orchestrator.helpers import SLEEPER, engine_kill, eventually, moment, names, pod, ready, watching
 
 CRASHER = textwrap.dedent(
     """\
@@ -113,18 +113,6 @@ def test_a_failing_job_stops_at_its_backoff_limit(kubectl):
     kubectl("wait", "--for=condition=Complete", "job/pass", "--timeout=90s", timeout=120)
     assert names(kubectl, "pods", "job-name=fail") == created
     assert json.loads(kubectl("get", "job", "fail", "-o", "json").stdout)["status"]["failed"] == 3
-
-
-SLEEPER = textwrap.dedent(
-    """\
-    apiVersion: v1
-    kind: Pod
-    metadata: {name: sleeper}
-    spec:
-      containers:
-      - {name: main, image: "busybox:1.36", command: [sleep, "3600"]}
-    """
-)
 
 
 def test_a_container_killed_behind_the_kubelets_back_is_restarted_at_once(kubectl, runtime):

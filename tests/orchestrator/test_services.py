@@ -7,7 +7,7 @@ import urllib.request
 
 import pytest
 
-from tests.orchestrator.helpers import DEPLOYMENT, eventually, pods
+from tests.orchestrator.helpers import DEPLOYMENT, SLEEPER, eventually, pods
 
 FLAKY = textwrap.dedent(
     """\
@@ -102,18 +102,6 @@ def test_a_request_through_the_service_reaches_more_than_one_ready_endpoint(kube
     assert set(answered) <= names
     assert len(set(answered)) > 1, f"every request reached the same pod: {answered}"
     assert any(line.startswith("fqdn Hello from ") for line in lines)
-
-
-SLEEPER = textwrap.dedent(
-    """\
-    apiVersion: v1
-    kind: Pod
-    metadata: {name: sleeper}
-    spec:
-      containers:
-      - {name: main, image: busybox:1.36, command: [sleep, "3600"]}
-    """
-)
 
 
 def test_a_request_to_the_cluster_ip_from_a_pod_reaches_an_endpoint(kubectl, runtime):
