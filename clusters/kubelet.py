@@ -379,12 +379,13 @@ def _leases_renew_while_busy(node: str, now: datetime) -> None:
 class RunWrites:
     """The store writes of one kubelet run.
 
-    A run's pod statuses are merged and written once at its end, with the node's state: what a
-    watcher sees settles on the same state, the controllers, woken by every pod write, wake once
-    instead of at every pass, and a status a later pass of the run replaces (ContainerCreating
-    just before Running) costs no write. Later passes read the pods as if the statuses were
-    written. On Docker, where a pull or a start takes seconds, a run that has lasted
-    `flush_every` writes what it has at the end of a pass, so that a slow run shows its
+    A run's pod statuses are merged and written once, with the node's state, before the run's
+    confirming pass (and again at its end should that pass find more): what a watcher sees
+    settles on the same state, the controllers, woken by every pod write, wake once instead of
+    at every pass, and a status a later pass of the run replaces (ContainerCreating just before
+    Running) costs no write. Later passes read the pods as if the statuses were written; after a
+    write, they read them again. On Docker, where a pull or a start takes seconds, a run that has
+    lasted `flush_every` writes what it has at the end of a pass, so that a slow run shows its
     progress.
     Events are written after the statuses and the node state commit, as upstream's event
     recorder works apart from the status manager: a pod shows Ready without waiting for them."""
@@ -418,13 +419,17 @@ class RunWrites:
             else:  # a pod's final Delete: what came before it lands first
                 self.flush()
                 actions_apply(self.sandbox, [action])
-                self.stored = None
+                self.reread()
 
     def pass_end(self) -> None:
         """Write what the run has so far, once it has lasted `flush_every`."""
         if self.flush_every is not None and timezone.now() - self.flushed_at >= self.flush_every:
             self.flush()
-            self.stored = None
+            self.reread()
+
+    def reread(self) -> None:
+        """The next pass reads the pods as they are stored now (after a write)."""
+        self.stored = None
 
     def overlaid(self, pods: list[dict]) -> list[dict]:
         """`pods` as stored, with the statuses this run has not written yet."""
@@ -588,7 +593,7 @@ def _kubelet_run(sandbox: Sandbox, *, node: str, now: datetime) -> datetime | No
             _kills_forget(saved, killed)
             killed = []
         writes.events_flush()
-        writes.stored = None  # a later pass reads the pods as written
+        writes.reread()
 
     committed = False  # whether everything the run did is written (the confirming pass found nothing since)
     for _ in range(MAX_PASSES):

@@ -288,14 +288,14 @@ def work_done(sandbox_id: int, key: str, *, wake_at: datetime | None) -> None:
     item = rows.values_list("pk", "dirty", "wake_at", "wake_sent_for").first()
     if item is None:
         return  # the sandbox was deleted meanwhile
-    pk, dirty, wake_at, wake_sent_for = item
+    pk, dirty, due_at, sent_for = item
     if dirty:
         _send(sandbox_id, key)
-    elif wake_at is not None and (wake_at != wake_sent_for or wake_at <= timezone.now()):
+    elif due_at is not None and (due_at != sent_for or due_at <= timezone.now()):
         # One delayed message per moment; but a moment already past may have had its message
         # dropped while this run held the lease, so it gets a new one.
-        _send(sandbox_id, key, at=wake_at)
-        WorkItem.objects.filter(pk=pk).update(wake_sent_for=wake_at)
+        _send(sandbox_id, key, at=due_at)
+        WorkItem.objects.filter(pk=pk).update(wake_sent_for=due_at)
 
 
 def work_failed(sandbox_id: int, key: str, *, error: str, now: datetime) -> float:

@@ -544,6 +544,12 @@ class EventStream:
                     continue
                 attributes = event.get("Actor", {}).get("Attributes", {})
                 code = attributes.get("exitCode")
+                if event["Action"] != "start":
+                    # The engine's list says "running" for up to ~120 ms after a container's die
+                    # event (measured: every list right after it did), its inspect says "exited" at
+                    # once. The kept observation goes before the kubelet is woken, so that its look
+                    # inspects the container instead of taking the list's word for it.
+                    _observations.forget(event.get("Actor", {}).get("ID", ""))
                 yield RuntimeEvent(
                     action=event["Action"],
                     pod_uid=attributes.get(POD_UID, ""),

@@ -64,3 +64,33 @@ def test_containers_of_no_node_wake_nobody():
         "abc",
         "kubelet/node-1",
     )
+
+
+def test_a_look_right_after_a_die_event_sees_the_container_exited(runtime):
+    """The engine's list still says "running" for a moment after the die event; the look the
+    event brings must not take its word (nor an observation kept from before) for it."""
+    pod = PodRef(runtime.sandbox, "default", "sleeper", uuid.uuid4().hex, "node-2")
+    runtime.pod_sandbox_ensure(pod, hostname="sleeper", volumes=[])
+    container = {"name": "c", "image": "busybox", "command": ["sleep", "3600"]}
+    runtime.container_start(pod, container, restart=0, env={}, volumes=[])
+    (before,) = [seen for seen in runtime.node_look(node="node-2")[0] if seen.pod_uid == pod.uid]
+    assert before.state == "running"  # and kept: the same status again needs no inspect
+    looked: list[str] = []
+    stop = threading.Event()
+
+    def wake(sandbox: str, key: str) -> None:  # as the kubelet's run would look, at once
+        if sandbox == runtime.sandbox and not looked:
+            looked.extend(o.state for o in runtime.node_look(node="node-2")[0] if o.pod_uid == pod.uid)
+
+    watcher = threading.Thread(target=follow, args=(stop,), kwargs={"wake": wake})  # from now on
+    watcher.start()
+    try:
+        time.sleep(0.5)  # connected
+        runtime.container_kill(pod, "c")
+        deadline = time.monotonic() + 10
+        while not looked and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        watcher.join(timeout=5)
+    assert looked == ["exited"]
