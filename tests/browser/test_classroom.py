@@ -15,6 +15,8 @@ import re
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from tests.browser.layout import cut_off_at_the_right
+
 pytestmark = [pytest.mark.browser, pytest.mark.system, pytest.mark.xdist_group("classroom")]
 
 LESSON = "cluster"  # the first lesson
@@ -143,6 +145,7 @@ def test_an_instructor_follows_a_learner_live_and_steps_in(browser: Browser, sit
         expect(pods).to_have_text("4/4", timeout=5_000)
         assert same_page(dashboard), "the dashboard was reloaded or left"
         dashboard.screenshot(path=artifacts / "classroom-dashboard-en.png", full_page=True)
+        assert cut_off_at_the_right(dashboard) == []  # the grid scrolls in its own box, not the page
 
         # 4. The instructor opens the learner's view (a second tab) and resets their sandbox: the
         # learner's page, still open, shows the cluster emptied.

@@ -15,6 +15,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.editor import wait_for_marker_lines
+from tests.browser.layout import cut_off_at_the_right
 
 pytestmark = [pytest.mark.browser, pytest.mark.system, pytest.mark.xdist_group("learner-app")]
 
@@ -50,18 +51,6 @@ def same_page(page: Page) -> bool:
 
 def live(page: Page) -> None:
     expect(page.locator("#live-status")).to_have_attribute("data-state", "live", timeout=10_000)
-
-
-def cut_off_at_the_right(page: Page) -> list[str]:
-    """The page's elements that run past the window's right edge (a learner on a phone cannot read
-    them), leaving out what scrolls inside its own box (code blocks)."""
-    return page.evaluate(
-        """() => [...document.querySelectorAll("main *")]
-             .filter(e => !e.closest("pre")
-                          && e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
-             .slice(0, 5)
-             .map(e => `${e.tagName}.${e.className} ends at ${Math.round(e.getBoundingClientRect().right)} px`)"""
-    )
 
 
 def test_a_learner_completes_the_pods_lesson_live_without_reloading(page: Page, site, artifacts):
