@@ -5,6 +5,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import time
 import urllib.request
 
@@ -135,3 +136,15 @@ def test_make_run_serves_a_healthy_stack_on_embedded_defaults_and_ctrl_c_stops_i
     )
     assert again.returncode == 0, again.stderr
     assert "learner1     password learner-demo  (exists)" in again.stdout
+    # With an engine, `make run`'s sandboxes ran on it (TUTOR_RUNTIME=auto) and stay, as they would
+    # for the next `make run`; this one's var/ goes, so their containers go with it.
+    cleaned = subprocess.run(
+        [sys.executable, "manage.py", "sandbox", "clean-engine"],
+        cwd=REPO,
+        env={**env, "DEBUG": "1"},
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert cleaned.returncode == 0, cleaned.stderr
