@@ -542,14 +542,15 @@ class EventStream:
             for event in self._stream:
                 if event.get("Type") != "container" or event.get("Action") not in self.ACTIONS:
                     continue
-                attributes = event.get("Actor", {}).get("Attributes", {})
+                actor = event.get("Actor", {})
+                attributes = actor.get("Attributes", {})
                 code = attributes.get("exitCode")
                 if event["Action"] != "start":
                     # The engine's list says "running" for up to ~120 ms after a container's die
                     # event (measured: every list right after it did), its inspect says "exited" at
                     # once. The kept observation goes before the kubelet is woken, so that its look
                     # inspects the container instead of taking the list's word for it.
-                    _observations.forget(event.get("Actor", {}).get("ID", ""))
+                    _observations.forget(actor.get("ID", ""))
                 yield RuntimeEvent(
                     action=event["Action"],
                     pod_uid=attributes.get(POD_UID, ""),
