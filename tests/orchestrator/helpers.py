@@ -116,14 +116,29 @@ def pod_containers(stack, namespace: str) -> list[str]:
     return found.stdout.split()
 
 
-def engine_kill(namespace: str, pod_name: str, container: str) -> None:
-    """SIGKILL a pod's running container through the engine, behind the cluster's back (a crash)."""
+def engine_container(namespace: str, pod_name: str, container: str = "") -> dict:
+    """The engine's inspect of a pod's (newest) container, or its pause container."""
     from clusters.runtime import docker as runtime  # the Docker SDK, for Docker tests only
 
     labels = [f"{runtime.POD_NAMESPACE}={namespace}", f"{runtime.POD_NAME}={pod_name}"]
+    labels.append(f"{runtime.CONTAINER_NAME}={container or runtime.SANDBOX_CONTAINER}")
     client = runtime.engine_client()
     try:
-        (running,) = client.api.containers(filters={"label": [*labels, f"{runtime.CONTAINER_NAME}={container}"]})
+        listed = client.api.containers(all=True, filters={"label": labels})
+        newest = max(listed, key=lambda item: int(item["Labels"].get(runtime.RUN, "0")))
+        return client.api.inspect_container(newest["Id"])
+    finally:
+        client.close()
+
+
+def engine_kill(namespace: str, pod_name: str, container: str) -> None:
+    """SIGKILL a pod's running container through the engine, behind the cluster's back (a crash)."""
+    from clusters.runtime import docker as runtime
+
+    running = engine_container(namespace, pod_name, container)
+    assert running["State"]["Running"], running["State"]
+    client = runtime.engine_client()
+    try:
         client.api.kill(running["Id"], signal="SIGKILL")
     finally:
         client.close()

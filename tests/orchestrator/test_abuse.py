@@ -29,7 +29,7 @@ from clusters.runtime.kernel_log import kernel_oom_log
 from tests.docker.hardening import assert_hardened, kubeconfig_sandbox, sandbox_audit, stack_audit
 from tests.kubectl.conftest import Kubectl
 from tests.orchestrator.conftest import running_cluster
-from tests.orchestrator.helpers import DEPLOYMENT, eventually, moment, pod, pods, ready
+from tests.orchestrator.helpers import DEPLOYMENT, engine_container, eventually, moment, pod, pods, ready
 from tests.system.stack import free_port
 
 pytestmark = [pytest.mark.docker, pytest.mark.xdist_group("abuse")]  # one stack for the module
@@ -42,19 +42,6 @@ def cluster(tmp_path_factory):
     settings = {"TUTOR_CONTAINER_LOG_MAX_SIZE": str(LOG_MAX_SIZE), "TUTOR_CONTAINER_LOG_MAX_FILES": str(LOG_MAX_FILES)}
     with running_cluster(tmp_path_factory.mktemp("abuse"), "docker", env=settings) as running:
         yield running
-
-
-def engine_container(namespace: str, pod_name: str, container: str = "") -> dict:
-    """The engine's inspect of a pod's (newest) container, or its pause container."""
-    labels = [f"{runtime.POD_NAMESPACE}={namespace}", f"{runtime.POD_NAME}={pod_name}"]
-    labels.append(f"{runtime.CONTAINER_NAME}={container or runtime.SANDBOX_CONTAINER}")
-    client = runtime.engine_client()
-    try:
-        listed = client.api.containers(all=True, filters={"label": labels})
-        newest = max(listed, key=lambda item: int(item["Labels"].get(runtime.RUN, "0")))
-        return client.api.inspect_container(newest["Id"])
-    finally:
-        client.close()
 
 
 def engine_stats(container_id: str) -> dict:
