@@ -1,8 +1,9 @@
 """Read a traced benchmark folder (trace.jsonl, pods.jsonl) and show, pod by pod, which tasks ran
 between its write and its Ready event: key, queue wait (published → started), run time and CPU;
-and the calls made to the Docker engine meanwhile.
+and the calls made to the Docker engine meanwhile (with --sql, and a trace recorded with
+KUBE_TUTOR_BENCH_TRACE_SQL=1, the database queries too).
 
-Usage: .venv/bin/python bench/trace/analyze.py <folder> [--pods 5] [--summary]
+Usage: .venv/bin/python bench/trace/analyze.py <folder> [--pods 5] [--sql]
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ def load(folder: Path):
     published, runs, calls = {}, [], []
     for line in (folder / "trace.jsonl").read_text().splitlines():
         record = json.loads(line)
-        if record["e"] == "docker":
+        if record["e"] in ("docker", "sql"):
             calls.append(record)
         elif record["e"] == "pub":
             published.setdefault(record["id"], record)
@@ -46,6 +47,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("folder", type=Path)
     parser.add_argument("--pods", type=int, default=5)
+    parser.add_argument("--sql", action="store_true", help="show the database queries as well")
     options = parser.parse_args()
     published, runs, calls, pods = load(options.folder)
     per_key = defaultdict(list)
@@ -72,8 +74,12 @@ def main() -> None:
                 wait = f"queued {(run['start'] - pub) * 1000:6.1f}" if pub else "queued    ?  "
                 print(f"  {span(run, pod)} {wait} cpu {run['cpu'] * 1000:5.1f}  {label(run)}")
         for call in calls:
-            if pod["post"] <= call["start"] <= pod["ready"]:
+            if not pod["post"] <= call["start"] <= pod["ready"]:
+                continue
+            if call["e"] == "docker":
                 print(f"  {span(call, pod)} docker {call['m']} {call['p']}")
+            elif options.sql:
+                print(f"  {span(call, pod)} sql[{call['pid']}:{call['thread'] % 1000:03d}] {call['q']}")
 
 
 if __name__ == "__main__":

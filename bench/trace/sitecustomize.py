@@ -2,7 +2,9 @@
 to a file): every process appends one JSON line per Celery task published, started and finished,
 with wall-clock times, the task's arguments and the thread CPU time it used, and one per call to
 the Docker engine's API (method, path, start, end, thread). Nothing is changed in the app: only
-Celery's signals are connected, and the Docker SDK's HTTP session is wrapped."""
+Celery's signals are connected, and the Docker SDK's HTTP session is wrapped. With
+KUBE_TUTOR_BENCH_TRACE_SQL set too, every database query is written as well (its statement's
+start, start and end time, thread and process): the query-by-query view of one pod's path."""
 
 import os
 
@@ -73,5 +75,27 @@ if os.environ.get("KUBE_TUTOR_BENCH_TRACE"):
 
         APIClient.send = traced
 
+    def _queries_install() -> None:
+        from django.db.backends.signals import connection_created
+
+        process = os.getpid()
+
+        def traced(execute, sql, params, many, context):
+            begun = time.time()
+            try:
+                return execute(sql, params, many, context)
+            finally:
+                end, thread = time.time(), threading.get_ident()
+                write({"e": "sql", "q": sql[:90], "start": begun, "end": end, "thread": thread, "pid": process})
+
+        def wrap(sender=None, connection=None, **kwargs):
+            # Sent at every reconnection of the same (per-thread) wrapper: wrap it once.
+            if traced not in connection.execute_wrappers:
+                connection.execute_wrappers.append(traced)
+
+        connection_created.connect(wrap, weak=False)
+
     _install()
     _docker_calls_install()
+    if os.environ.get("KUBE_TUTOR_BENCH_TRACE_SQL"):
+        _queries_install()
