@@ -35,7 +35,7 @@ CONTROLLERS = "controllers"
 KUBE_PROXY = "kube-proxy"
 # What kube-proxy follows: a Service's ports and the addresses of its ready endpoints; and, for the
 # NetworkPolicies its proxies enforce, the policies, namespaces' labels and pods (a pod only when
-# its address or labels change: see _proxy_follows).
+# its address, its labels or its deletion change what a policy can match: see _proxy_follows).
 PROXY_KINDS = ("Service", "Endpoints", "NetworkPolicy", "Namespace", "Pod")
 # A run holds its key's lease, renewed while it lasts (a real image pull can take minutes), so a
 # worker killed mid-run frees its keys within LEASE; the resync sends them again. The fault trials
@@ -109,15 +109,19 @@ def keys_for_write(kind: str, previous: dict | None, body: dict, *, engine: str)
 
 def _proxy_follows(kind: str, previous: dict | None, body: dict) -> bool:
     """Whether kube-proxy looks again after this write: one of its kinds, but of a Pod only a
-    write that changes what NetworkPolicies match (its address, its labels) or marks it deleted."""
+    write that changes what NetworkPolicies match (its address, its labels) or marks it deleted.
+    A pod without an address is nothing a policy can match, as if it did not exist: creating one
+    wakes nobody (on Docker that run came just when the controllers bind a new pod, and took a
+    core of two from them); the kubelet's write of its address does."""
     if kind != "Pod":
         return kind in PROXY_KINDS
 
     def matched(pod: dict | None) -> tuple | None:
-        if pod is None:
+        address = (pod or {}).get("status", {}).get("podIP")
+        if not address:
             return None
         metadata = pod.get("metadata", {})
-        return pod.get("status", {}).get("podIP"), metadata.get("labels"), "deletionTimestamp" in metadata
+        return address, metadata.get("labels"), "deletionTimestamp" in metadata
 
     return matched(previous) != matched(body)
 

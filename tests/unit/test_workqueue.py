@@ -227,6 +227,24 @@ def test_a_pods_status_wakes_the_controllers_but_not_its_kubelet():
     assert workqueue.keys_for_write("Pod", pod, running, engine="simulated") == ["controllers"]
 
 
+def test_on_docker_a_pod_wakes_kube_proxy_once_it_has_an_address_and_as_that_or_its_labels_change():
+    pod = {"metadata": {"name": "p", "labels": {"app": "web"}}, "spec": {"nodeName": "node-1"}, "status": {}}
+    addressed = {**pod, "status": {"phase": "Running", "podIP": "10.244.1.5"}}
+    relabelled = {**addressed, "metadata": {**addressed["metadata"], "labels": {"app": "db"}}}
+    deleting = {**addressed, "metadata": {**addressed["metadata"], "deletionTimestamp": "2026-12-07T08:00:00Z"}}
+    ready = {**addressed, "status": {**addressed["status"], "conditions": [{"type": "Ready", "status": "True"}]}}
+
+    assert workqueue.keys_for_write("Pod", None, pod, engine="docker") == ["controllers", "kubelet/node-1"]
+    assert workqueue.keys_for_write("Pod", pod, addressed, engine="docker") == ["controllers", "kube-proxy"]
+    assert workqueue.keys_for_write("Pod", addressed, ready, engine="docker") == ["controllers"]
+    assert "kube-proxy" in workqueue.keys_for_write("Pod", addressed, relabelled, engine="docker")
+    assert "kube-proxy" in workqueue.keys_for_write("Pod", addressed, deleting, engine="docker")
+    assert workqueue.keys_for_write("Pod", pod, {**pod, "metadata": {"name": "p"}}, engine="docker") == [
+        "controllers",
+        "kubelet/node-1",
+    ]
+
+
 def test_services_and_endpoints_wake_kube_proxy_only_on_docker():
     service = {"metadata": {"name": "web"}, "spec": {}}
     assert workqueue.keys_for_write("Service", None, service, engine="docker") == ["controllers", "kube-proxy"]
