@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -170,6 +170,13 @@ def sandbox_pause(*, sandbox: Sandbox, now: datetime, limit: timedelta) -> bool:
 
 def sandbox_paused(sandbox: Sandbox) -> bool:
     return SandboxActivity.objects.filter(sandbox_id=sandbox.pk, paused_at__isnull=False).exists()
+
+
+def sandbox_for_work(sandbox_id: int) -> tuple[Sandbox, bool] | None:
+    """The sandbox a work run is for and whether it is paused, in one query (every run asks both),
+    or None when it is gone."""
+    sandbox = Sandbox.objects.annotate(pause_began=F("activity__paused_at")).filter(pk=sandbox_id).first()
+    return None if sandbox is None else (sandbox, sandbox.pause_began is not None)
 
 
 def sandbox_idle_state(sandbox: Sandbox) -> IdleState | None:

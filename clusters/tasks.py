@@ -26,12 +26,13 @@ def run_work(sandbox_id: int, key: str) -> None:
     now = timezone.now()
     if not workqueue.work_claim(sandbox_id, key, now=now):
         return  # nothing due, or another worker holds the key
-    sandbox = Sandbox.objects.filter(pk=sandbox_id).first()
-    if sandbox is None:
+    found = idle.sandbox_for_work(sandbox_id)
+    if found is None:
         return
+    sandbox, paused = found
     try:
         with workqueue.running(sandbox_id, key), monitoring.reconcile_timed(key):
-            wake_at = reconcile(sandbox, key, now=now)
+            wake_at = reconcile(sandbox, key, now=now, paused=paused)
     except Exception as error:
         delay = workqueue.work_failed(sandbox_id, key, error=traceback.format_exc(), now=timezone.now())
         log.warning("sandbox %s %s failed (%s); retrying in %.1f s", sandbox_id, key, error, delay)
@@ -39,8 +40,8 @@ def run_work(sandbox_id: int, key: str) -> None:
     workqueue.work_done(sandbox_id, key, wake_at=wake_at)
 
 
-def reconcile(sandbox: Sandbox, key: str, *, now):
-    if idle.sandbox_paused(sandbox):
+def reconcile(sandbox: Sandbox, key: str, *, now, paused: bool):
+    if paused:
         return paused_reconcile(sandbox, key, now=now)
     if key == workqueue.CONTROLLERS:
         return controllers_reconcile(sandbox, now=now)
