@@ -294,15 +294,17 @@ def _bound_pods(sandbox: Sandbox, node: str) -> list[dict]:
     return store.objects_read(sandbox=sandbox, resource=PODS, field_selector=f"spec.nodeName={node}")
 
 
-def _copy_logs(sandbox: Sandbox, runtime, observed, memory: dict, pods: dict[str, dict]) -> None:
+def _copy_logs(sandbox: Sandbox, runtime, observed, memory: dict, pods: dict[str, dict]) -> bool:
     """Append the lines each container run wrote since the last copy to the log `kubectl logs`
     reads, rotated as the kubelet rotates its files (clusters.logs). A run that has exited writes
     no more: once copied it is not read again. Lines are followed by time, not by count: the
     runtime keeps only a run's newest lines (Docker's json-file rotation, the simulated runtime's
-    last lines), so counting them stops seeing new ones once the oldest are dropped."""
+    last lines), so counting them stops seeing new ones once the oldest are dropped. Returns
+    whether the kubelet's memory of the copies changed."""
     copies = memory.setdefault("log_copies", {})
     finished = memory.setdefault("logs_finished", {})
     counted = memory.pop("log_lines", {})  # how earlier versions kept their place: by count
+    changed = bool(counted)
     current = set()
     for run in observed:
         key = f"{run.pod_uid}/{run.name}/{run.restart}"
@@ -317,14 +319,24 @@ def _copy_logs(sandbox: Sandbox, runtime, observed, memory: dict, pods: dict[str
         lines = runtime.logs(ref, run.name, restart=run.restart, since=since)
         if key in counted and not state and counted[key]:
             state = {"after": container_log_cursor(lines[: counted[key]], None)}
-        copies[key] = container_log_copy(
+        copied = container_log_copy(
             sandbox=sandbox, pod_uid=run.pod_uid, container=run.name, restart=run.restart, lines=lines, state=state
         )
+        changed |= copies.get(key) != copied
+        copies[key] = copied
         if run.state == "exited":
-            finished[key] = True
+            finished[key], changed = True, True
     for forgotten in [key for key in copies if key not in current]:  # a run the runtime collected
         del copies[forgotten]
         finished.pop(forgotten, None)
+        changed = True
+    return changed
+
+
+def _ended_runs_uncopied(observed, memory: dict) -> bool:
+    """Whether a run has exited since its output was last copied."""
+    finished = memory.get("logs_finished", {})
+    return any(run.state == "exited" and f"{run.pod_uid}/{run.name}/{run.restart}" not in finished for run in observed)
 
 
 def _status_report(sandbox: Sandbox, node: dict, now: datetime) -> datetime:
@@ -581,18 +593,30 @@ def _kubelet_run(sandbox: Sandbox, *, node: str, now: datetime) -> datetime | No
     services: dict[str, list] = {}  # the Services the run's new containers' variables come from
 
     def commit(observed, pods) -> None:
-        """The run's writes so far: the statuses, the logs' new lines, the kubelet's memory and
-        the runtime's state in one transaction, then the Events."""
+        """The run's writes so far: the statuses, the kubelet's memory and the runtime's state in
+        one transaction, then the Events, then the containers' new output. On Docker, running
+        containers' lines come just after their statuses, which then do not wait for the engine
+        calls that read them; a run that has exited has its last lines copied with the status that
+        says so, so that `kubectl logs` right after a pod shows Completed finds them all. (The
+        simulated runtime's reads cost nothing and advance its runs, saved with its state.)"""
         nonlocal killed
+        by_uid = {p["metadata"]["uid"]: p for p in pods}
+        logs_with_statuses = runtime.kind != "docker" or _ended_runs_uncopied(observed, memory)
         with transaction.atomic():
             writes.statuses_flush()
-            _copy_logs(sandbox, runtime, observed, memory, {p["metadata"]["uid"]: p for p in pods})
+            if logs_with_statuses:
+                _copy_logs(sandbox, runtime, observed, memory, by_uid)
             saved.state, saved.runtime = {"kubelet": memory}, _runtime_state(runtime)
             saved.lease_renewed_at = now  # the kubelet ran: it lives
             saved.save(update_fields=["state", "runtime", "lease_renewed_at"])
             _kills_forget(saved, killed)
             killed = []
         writes.events_flush()
+        if not logs_with_statuses:
+            with transaction.atomic():
+                if _copy_logs(sandbox, runtime, observed, memory, by_uid):
+                    saved.state = {"kubelet": memory}
+                    saved.save(update_fields=["state"])
         writes.reread()
 
     committed = False  # whether everything the run did is written (the confirming pass found nothing since)

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 from django.contrib.auth.models import User
+from django.db import transaction
 from django.utils import timezone
 
 from clusters import kubelet, store
@@ -157,6 +158,53 @@ def test_a_new_pods_running_status_is_written_before_the_confirming_pass(sandbox
     assert phases[:-1] == ["Pending"] * (len(phases) - 1), phases
     statuses = Change.objects.filter(name=created["metadata"]["name"], kind="Pod", type="MODIFIED")
     assert statuses.count() == 1  # one status write: the confirming pass found nothing more to write
+
+
+@pytest.fixture
+def steps(monkeypatch):
+    """What a kubelet run does, in order: "statuses" written, "commit" of their transaction, the
+    runtime's "logs" read. Its runtime reads like Docker's (engine calls): the simulated one, as
+    "docker"."""
+    done = []
+    statuses_patch, runtime_for = store.statuses_patch, kubelet.runtime_for
+
+    def patch(**kwargs):
+        done.append("statuses")
+        transaction.on_commit(lambda: done.append("commit"))
+        return statuses_patch(**kwargs)
+
+    def engine_like(*args):
+        runtime = runtime_for(*args)
+        runtime.kind, logs = "docker", runtime.logs
+        runtime.logs = lambda *a, **kw: done.append("logs") or logs(*a, **kw)
+        return runtime
+
+    monkeypatch.setattr(store, "statuses_patch", patch)
+    monkeypatch.setattr(kubelet, "runtime_for", engine_like)
+    return done
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_docker_a_new_pods_status_commits_before_its_output_is_read(sandbox, clock, steps):
+    """Reading a running container's new lines takes engine calls: the Running status does not wait for them."""
+    create(sandbox, PODS, sleeper("new", 3600))
+    kubelet.kubelet_reconcile(sandbox, node="node-1", now=clock.now)
+    assert steps[:3] == ["statuses", "commit", "logs"], steps
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_docker_an_ended_runs_last_lines_are_copied_with_the_status_that_says_so(sandbox, clock, steps):
+    """`kubectl logs` right after a pod shows Succeeded finds every line: they commit together."""
+    brief = sleeper("brief", 5)
+    brief["spec"]["restartPolicy"] = "Never"
+    create(sandbox, PODS, brief)
+    kubelet.kubelet_reconcile(sandbox, node="node-1", now=clock.now)
+    clock.now += timedelta(seconds=6)
+    steps.clear()
+    kubelet.kubelet_reconcile(sandbox, node="node-1", now=clock.now)
+    pod = store.object_get(sandbox=sandbox, resource=PODS, namespace="default", name="brief")
+    assert pod["status"]["phase"] == "Succeeded"
+    assert steps[:3] == ["statuses", "logs", "commit"], steps
 
 
 def test_a_run_confirms_only_the_pods_it_worked_on_and_keeps_the_others_wake_up(sandbox, clock, monkeypatch):
