@@ -1,5 +1,8 @@
-"""Docker's event stream wakes kubelets: when a container of a sandbox starts, dies or runs out of
-memory, that node's kubelet is made due at once, instead of at its next planned wake-up.
+"""Docker's event stream wakes kubelets: when a container of a sandbox dies or runs out of memory,
+that node's kubelet is made due at once, instead of at its next planned wake-up. A start wakes
+nobody: only the kubelet starts containers (the engine restarts none, their restart policy is
+"no"), and it knows what it started; waking it again cost every new pod two runs of each worker's
+follower, and a run of the kubelet, just as its next engine call was due.
 
 Upstream's kubelet learns the same through its PLEG (pod lifecycle event generator), relisting
 the runtime every second; an event stream is the cheaper equivalent. Nothing depends on it for
@@ -27,9 +30,9 @@ RECONNECT_SECONDS = 2.0
 
 
 def kubelet_to_wake(event) -> tuple[str, str] | None:
-    """(sandbox uid, work key) of the kubelet an engine event concerns; None for containers that
-    belong to no node (a Service's proxy)."""
-    if not event.sandbox or not event.node:
+    """(sandbox uid, work key) of the kubelet an engine event concerns; None for a start (the
+    kubelet's own doing) and for containers that belong to no node (a Service's proxy)."""
+    if event.action == "start" or not event.sandbox or not event.node:
         return None
     return event.sandbox, workqueue.kubelet_key(event.node)
 
