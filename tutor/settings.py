@@ -172,11 +172,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # After the CSRF check and the user: a forged request never counts against anyone.
-    "tutor.ratelimits.RateLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # After the CSRF check and the user: a forged request never counts against anyone. Last: it
+    # can run only synchronously, and Django switches between its async and sync halves (a
+    # thread hop for each hook of every middleware in between) where it sits.
+    "tutor.ratelimits.RateLimitMiddleware",
 ]
 
 ROOT_URLCONF = "tutor.urls"
