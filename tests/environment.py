@@ -12,3 +12,7 @@ os.environ.setdefault("TUTOR_VAR_DIR", str(REPO / "var" / "tests"))
 # a Docker sandbox claims a network in the engine, which a rolled-back test database would leave
 # behind. Stacks of their own (tests/system/stack.py) choose their runtime themselves.
 os.environ.setdefault("TUTOR_RUNTIME", "simulated")
+# Every controllers run in the tests, and in the stacks they start, checks its cached objects
+# against the store (clusters.state_cache): a planner that changed a body, or a write that left
+# no change in the log, fails the test that did it.
+os.environ.setdefault("TUTOR_STATE_CACHE_VERIFY", "1")

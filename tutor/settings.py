@@ -42,6 +42,9 @@ try:
     RESYNC_INTERVAL = env_float("TUTOR_RESYNC_INTERVAL", 10.0)
     WORK_LEASE_SECONDS = env_float("TUTOR_WORK_LEASE_SECONDS", 15.0)
     FULL_RESYNC_INTERVAL = env_float("TUTOR_FULL_RESYNC_INTERVAL", 300.0)
+    # Compare the controllers' cached objects with the store at every read (clusters.state_cache):
+    # the tests turn it on; it costs a full read each time.
+    STATE_CACHE_VERIFY = env_bool("TUTOR_STATE_CACHE_VERIFY", False)
     # A node whose kubelet is silent this long turns NotReady; its pods are evicted this long after.
     NODE_GRACE_SECONDS = env_float("TUTOR_NODE_GRACE_SECONDS", 40.0)
     POD_EVICTION_SECONDS = env_float("TUTOR_POD_EVICTION_SECONDS", 60.0)

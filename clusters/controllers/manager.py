@@ -30,12 +30,12 @@ from types import ModuleType
 from django.conf import settings
 from django.utils import timezone
 
-from clusters import metrics, monitoring
+from clusters import metrics, monitoring, state_cache
 from clusters.controllers import horizontal_pod_autoscaler, job, refusals
 from clusters.controllers.actions import Event
 from clusters.controllers.actor import Outcome, actions_apply
 from clusters.controllers.state import ClusterState
-from clusters.models import NodeRuntimeState, Sandbox, StoredObject
+from clusters.models import NodeRuntimeState, Sandbox
 from clusters.usage_samples import PodMeasured
 
 log = logging.getLogger(__name__)
@@ -93,10 +93,8 @@ def planner_modules(names: tuple[str, ...] = PLANNERS) -> list[ModuleType]:
 
 
 def sandbox_state(sandbox: Sandbox) -> ClusterState:
-    bodies = (
-        StoredObject.objects.filter(sandbox=sandbox).exclude(kind__in=UNWATCHED_KINDS).values_list("body", flat=True)
-    )
-    return ClusterState.of(bodies)
+    """The sandbox's objects as a list would read them now, from this process's copy (clusters.state_cache)."""
+    return ClusterState.of(state_cache.sandbox_objects(sandbox, left_out=UNWATCHED_KINDS))
 
 
 def planner_options(name: str, sandbox: Sandbox, state: ClusterState) -> dict:
