@@ -307,7 +307,7 @@ def _copy_logs(sandbox: Sandbox, runtime, observed, memory: dict, pods: dict[str
     changed = bool(counted)
     current = set()
     for run in observed:
-        key = f"{run.pod_uid}/{run.name}/{run.restart}"
+        key = _run_key(run)
         current.add(key)
         pod = pods.get(run.pod_uid)
         if pod is None or key in finished:
@@ -333,10 +333,15 @@ def _copy_logs(sandbox: Sandbox, runtime, observed, memory: dict, pods: dict[str
     return changed
 
 
+def _run_key(run) -> str:
+    """How the kubelet's memory of log copies names a container run."""
+    return f"{run.pod_uid}/{run.name}/{run.restart}"
+
+
 def _ended_runs_uncopied(observed, memory: dict) -> bool:
     """Whether a run has exited since its output was last copied."""
     finished = memory.get("logs_finished", {})
-    return any(run.state == "exited" and f"{run.pod_uid}/{run.name}/{run.restart}" not in finished for run in observed)
+    return any(run.state == "exited" and _run_key(run) not in finished for run in observed)
 
 
 def _status_report(sandbox: Sandbox, node: dict, now: datetime) -> datetime:

@@ -26,8 +26,9 @@ from django.db import connection
 from clusters.models import Change, ResourceVersionCounter, Sandbox, StoredObject
 
 RELIST_SECONDS = 300.0
-# Bodies kept per process, over every sandbox: the least recently read sandboxes go first.
-MAX_OBJECTS = 20_000
+# Bodies kept per process, over every sandbox, the least recently read sandboxes going first: a
+# decoded body takes about 7 KB (a pod 9), so at most ~40 MB, a class of 50 with 100 objects each.
+MAX_OBJECTS = 5_000
 
 Key = tuple[str, str, str, str]  # api group, kind, namespace, name
 
