@@ -106,8 +106,9 @@ def test_a_learner_completes_the_pods_lesson_live_without_reloading(page: Page, 
 
 def test_an_actions_answer_that_arrives_after_the_live_stream_does_not_undo_its_newer_check(page: Page, site):
     """Apply's answer (the step's block, its check judged when the request was served: the pod
-    not scheduled yet) is held back until the live stream has shown the pod Running and Ready;
-    when it lands, the page keeps the newer verdict instead of going back to the older one."""
+    not scheduled yet, since the worker is frozen while it is served) is held back until the live
+    stream has shown the pod Running and Ready; when it lands, the page keeps the newer verdict
+    instead of going back to the older one."""
     log_in(page, site, *site.learner("lin"))
     page.goto(f"{site.url}/lessons/pods/")
     live(page)
@@ -116,18 +117,30 @@ def test_an_actions_answer_that_arrives_after_the_live_stream_does_not_undo_its_
     first = page.locator("#step-first-pod")
     first.locator("input[value=running]").check()
     first.get_by_role("button", name="Commit my prediction").click()
-    page.locator("#step-first-pod").get_by_role("button", name="Apply to my sandbox").click()
+    with site.stack.frozen("worker"):  # nothing reconciles until Apply's answer is judged
+        page.locator("#step-first-pod").get_by_role("button", name="Apply to my sandbox").click()
+        for _ in range(200):  # Playwright runs the route's handler while the test waits on the page
+            if held:
+                break
+            page.wait_for_timeout(50)
     check = page.locator("#check-first-pod .check-line")
     expect(check).to_have_class(re.compile(r"\bok\b"), timeout=20_000)  # from the live stream
     assert len(held) == 1, "the apply request was not held"
     route, answer = held[0]
     answered = int(re.search(r'class="check-line waiting" data-version="(\d+)"', answer.text())[1])
     assert answered < int(check.get_attribute("data-version"))  # judged before what the page shows
+    # The page asks for every check once after an action settles; held too, so what keeps the
+    # newer verdict meanwhile is the page itself, not that answer.
+    asked = []
+    page.route(re.compile(r"/lessons/pods/checks$"), lambda route: asked.append(route))
     route.fulfill(response=answer)  # the older verdict arrives last
     expect(page.locator("#step-first-pod")).to_contain_text("pod/hello")  # the answer is in
     page.wait_for_timeout(300)  # and settled
     expect(check).to_have_class(re.compile(r"\bok\b"))
     expect(check).to_contain_text("pod hello is Running and Ready")
+    assert asked, "the page did not ask for its checks after the action"
+    for request in asked:
+        request.continue_()
 
 
 def test_an_invalid_manifest_shows_its_error_at_the_right_line(page: Page, site):

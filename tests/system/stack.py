@@ -175,6 +175,17 @@ class Stack:
             process.wait(timeout=10)
             raise
 
+    @contextlib.contextmanager
+    def frozen(self, name: str):
+        """The named process's group stopped (SIGSTOP) for the block, then continued: what it
+        would have done meanwhile waits, so a test can see the moment before it deterministically."""
+        process = next(p for n, p in self.processes if n == name)
+        os.killpg(process.pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            os.killpg(process.pid, signal.SIGCONT)
+
     def stop_all(self) -> None:
         for _, process in reversed(self.processes):
             if process.poll() is None:
