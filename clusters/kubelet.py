@@ -23,7 +23,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from clusters import errors, host_links, node_hosts, store
+from clusters import errors, host_links, node_hosts, state_cache, store
 from clusters.controllers import kubelet as planner
 from clusters.controllers.actions import Event, Patch
 from clusters.controllers.actor import actions_apply
@@ -291,7 +291,14 @@ def _get(sandbox: Sandbox, kind: str, namespace: str, name: str | None) -> dict 
 
 
 def _bound_pods(sandbox: Sandbox, node: str) -> list[dict]:
-    return store.objects_read(sandbox=sandbox, resource=PODS, field_selector=f"spec.nodeName={node}")
+    """The node's pods, as a list with `spec.nodeName={node}` would read them, from this process's
+    copy of the sandbox (clusters.state_cache): only the changes since its last read are read."""
+    pods = [
+        body
+        for body in state_cache.sandbox_objects(sandbox)
+        if body["kind"] == "Pod" and body["apiVersion"] == "v1" and body["spec"].get("nodeName") == node
+    ]
+    return sorted(pods, key=lambda pod: (pod["metadata"]["namespace"], pod["metadata"]["name"]))
 
 
 def _copy_logs(sandbox: Sandbox, runtime, observed, memory: dict, pods: dict[str, dict]) -> bool:

@@ -1,16 +1,17 @@
-"""The controllers' copy of each sandbox's objects, kept up to date from the change log.
+"""The controllers' and kubelets' copy of each sandbox's objects, kept up to date from the change log.
 
-As an informer's cache: the first controllers run of a sandbox in a process lists its objects;
-the next ones read only the changes written since (the newest resourceVersion, then the few new
-rows of the change log), where every body was read and decoded again, twice a run: 3.4 ms at 100
-pods. The change log holds every write in commit order (the resourceVersion counter's row lock
-orders the writers), so replaying it from the copy's version gives exactly what a list would.
-The copy is listed again when the log was compacted past it, when the log went back (a restored
-database), and every RELIST_SECONDS whatever happened, as informers relist.
+As an informer's cache: the first run of a sandbox in a process lists its objects; the next ones
+read only the changes written since (the newest resourceVersion, then the few new rows of the
+change log), where every body was read and decoded again, twice a controllers run (3.4 ms at 100
+pods) and at every kubelet run (its node's pods). The change log holds every write in commit
+order (the resourceVersion counter's row lock orders the writers), so replaying it from the
+copy's version gives exactly what a list would. The copy is listed again when the log was
+compacted past it, when the log went back (a restored database), and every RELIST_SECONDS
+whatever happened, as informers relist.
 
 Readers get the cached bodies themselves: they must not change them. Planners are pure and do
-not; with settings.STATE_CACHE_VERIFY (the tests), every read is compared with a fresh list, so
-a planner that did, or a write that left no change, fails there.
+not, nor does the kubelet; with settings.STATE_CACHE_VERIFY (the tests), every read is compared
+with a fresh list, so a reader that did, or a write that left no change, fails there.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from django.db import connection
 from clusters.models import Change, ResourceVersionCounter, Sandbox, StoredObject
 
 RELIST_SECONDS = 300.0
+# Kinds no reader plans from (the many Events): leaving them out keeps the copy small.
+LEFT_OUT = ("Event",)
 # Bodies kept per process, over every sandbox, the least recently read sandboxes going first: a
 # decoded body takes about 7 KB (a pod 9), so at most ~40 MB, a class of 50 with 100 objects each.
 MAX_OBJECTS = 5_000
@@ -48,8 +51,8 @@ class StateCacheMismatch(AssertionError):
     """The copy differs from the store (settings.STATE_CACHE_VERIFY)."""
 
 
-def sandbox_objects(sandbox: Sandbox, *, left_out: tuple[str, ...]) -> list[dict]:
-    """The sandbox's stored bodies but those of the `left_out` kinds, as a list would read them now."""
+def sandbox_objects(sandbox: Sandbox) -> list[dict]:
+    """The sandbox's stored bodies but those of the LEFT_OUT kinds, as a list would read them now."""
     # By uid as well: a test database rolled back gives a sandbox's pk to the next one made.
     key = (sandbox.pk, sandbox.uid.hex)
     with _lock:
@@ -61,10 +64,10 @@ def sandbox_objects(sandbox: Sandbox, *, left_out: tuple[str, ...]) -> list[dict
         or compacted > copy.version
         or time.monotonic() - copy.listed_at > RELIST_SECONDS
     )
-    copy = _listed(sandbox, newest, left_out) if stale else _replayed(sandbox, copy, newest, left_out)
+    copy = _listed(sandbox, newest) if stale else _replayed(sandbox, copy, newest)
     _keep(key, copy)
     if settings.STATE_CACHE_VERIFY:
-        _verify(sandbox, copy, left_out)
+        _verify(sandbox, copy)
     return list(copy.objects.values())
 
 
@@ -86,22 +89,22 @@ def _identity(row) -> Key:
     return (row[0], row[1], row[2], row[3])
 
 
-def _listed(sandbox: Sandbox, newest: int, left_out: tuple[str, ...]) -> _Copy:
+def _listed(sandbox: Sandbox, newest: int) -> _Copy:
     """A copy from a list. Read after the horizon: changes it already holds are replayed again
     next time, which ends on the same bodies (in order, each replaces the whole object)."""
-    rows = StoredObject.objects.filter(sandbox=sandbox).exclude(kind__in=left_out)
+    rows = StoredObject.objects.filter(sandbox=sandbox).exclude(kind__in=LEFT_OUT)
     objects = {_identity(row): row[4] for row in rows.values_list("api_group", "kind", "namespace", "name", "body")}
     return _Copy(version=newest, objects=objects, listed_at=time.monotonic())
 
 
-def _replayed(sandbox: Sandbox, copy: _Copy, newest: int, left_out: tuple[str, ...]) -> _Copy:
+def _replayed(sandbox: Sandbox, copy: _Copy, newest: int) -> _Copy:
     """The copy with the changes after its version. Every resourceVersion up to `newest` is
     committed (the counter is read first): the copy reaches at least that far."""
     if newest == copy.version:
         return copy
     changes = (
         Change.objects.filter(sandbox=sandbox, resource_version__gt=copy.version)
-        .exclude(kind__in=left_out)
+        .exclude(kind__in=LEFT_OUT)
         .order_by("resource_version")
         .values_list("api_group", "kind", "namespace", "name", "body", "type", "resource_version")
     )
@@ -125,10 +128,10 @@ def _keep(key: tuple[int, str], copy: _Copy) -> None:
             kept -= len(dropped.objects)
 
 
-def _verify(sandbox: Sandbox, copy: _Copy, left_out: tuple[str, ...]) -> None:
+def _verify(sandbox: Sandbox, copy: _Copy) -> None:
     """Compare the copy with a fresh list, but for the objects written since the copy's version
     (by other processes, meanwhile): those it cannot hold yet."""
-    fresh = _listed(sandbox, copy.version, left_out).objects
+    fresh = _listed(sandbox, copy.version).objects
     written_since = {
         _identity(row)
         for row in Change.objects.filter(sandbox=sandbox, resource_version__gt=copy.version).values_list(

@@ -80,8 +80,8 @@ COMPONENTS = {
     "endpoints": "endpoint-controller",
 }
 MAX_PASSES = 10
-# Kinds no controller plans from; leaving them out keeps each pass's read small.
-UNWATCHED_KINDS = ("Event",)
+# Kinds no controller plans from: those the state cache leaves out.
+UNWATCHED_KINDS = state_cache.LEFT_OUT
 # What planners with a `remember` keep between runs, by (sandbox, planner): this process's memory.
 _memories: dict[tuple[int, str], object] = {}
 # Refused creates, by sandbox and owner uid: this process's memory too.
@@ -94,7 +94,7 @@ def planner_modules(names: tuple[str, ...] = PLANNERS) -> list[ModuleType]:
 
 def sandbox_state(sandbox: Sandbox) -> ClusterState:
     """The sandbox's objects as a list would read them now, from this process's copy (clusters.state_cache)."""
-    return ClusterState.of(state_cache.sandbox_objects(sandbox, left_out=UNWATCHED_KINDS))
+    return ClusterState.of(state_cache.sandbox_objects(sandbox))
 
 
 def planner_options(name: str, sandbox: Sandbox, state: ClusterState) -> dict:

@@ -14,7 +14,6 @@ from clusters.sandboxes import sandbox_create
 
 pytestmark = pytest.mark.django_db
 CONFIGMAPS = resource_for_kind("v1", "ConfigMap")
-LEFT_OUT = ("Event",)
 
 
 @pytest.fixture(autouse=True)
@@ -31,12 +30,13 @@ def sandbox():
 
 
 def listed(sandbox) -> dict:
-    rows = StoredObject.objects.filter(sandbox=sandbox).exclude(kind__in=LEFT_OUT).values_list("kind", "name", "body")
+    rows = StoredObject.objects.filter(sandbox=sandbox).exclude(kind__in=state_cache.LEFT_OUT)
+    rows = rows.values_list("kind", "name", "body")
     return {(kind, name): body for kind, name, body in rows}
 
 
 def cached(sandbox) -> dict:
-    bodies = state_cache.sandbox_objects(sandbox, left_out=LEFT_OUT)
+    bodies = state_cache.sandbox_objects(sandbox)
     return {(body["kind"], body["metadata"]["name"]): body for body in bodies}
 
 
@@ -75,11 +75,11 @@ def test_a_read_after_the_first_takes_the_new_changes_only(sandbox):
     store.object_create(sandbox=sandbox, resource=CONFIGMAPS, body=config_map("settings", "1"), namespace="default")
 
     with CaptureQueriesContext(connection) as queries:
-        state_cache.sandbox_objects(sandbox, left_out=LEFT_OUT)
+        state_cache.sandbox_objects(sandbox)
     assert len(queries) == 2  # the log's horizon, then its rows since the copy
     assert "clusters_storedobject" not in queries[1]["sql"]
     with CaptureQueriesContext(connection) as queries:
-        state_cache.sandbox_objects(sandbox, left_out=LEFT_OUT)
+        state_cache.sandbox_objects(sandbox)
     assert len(queries) == 1  # nothing written since: the horizon only
 
 
@@ -104,4 +104,4 @@ def test_verification_catches_a_reader_that_changed_a_cached_body(sandbox, setti
     cached(sandbox)[("ConfigMap", "shared")]["data"]["value"] = "changed by a reader"
     settings.STATE_CACHE_VERIFY = True
     with pytest.raises(state_cache.StateCacheMismatch, match="ConfigMap"):
-        state_cache.sandbox_objects(sandbox, left_out=LEFT_OUT)
+        state_cache.sandbox_objects(sandbox)
