@@ -208,6 +208,18 @@ def targets(keys: dict, results: dict[str, dict | None], quick: bool) -> dict:
     }
 
 
+def cpu_reference_ms() -> float:
+    """A fixed pure-Python workload's time, best of three: how fast one core of this machine is
+    now, so that runs made on machines (or days) of different speed can be told apart."""
+
+    def once() -> float:
+        started = time.perf_counter()
+        sum(i * i for i in range(2_000_000))
+        return (time.perf_counter() - started) * 1000
+
+    return round(min(once() for _ in range(3)), 1)
+
+
 def machine() -> dict:
     memory_kb = next(
         (
@@ -234,6 +246,7 @@ def machine() -> dict:
         "python": platform.python_version(),
         "commit": commit.stdout.strip(),
         "loadavg_at_end": [round(x, 2) for x in os.getloadavg()],
+        "cpu_reference_ms": cpu_reference_ms(),
     }
 
 
