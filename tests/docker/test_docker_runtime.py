@@ -5,6 +5,7 @@ made for it by label, even when it fails."""
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import statistics
 import threading
 import time
@@ -454,17 +455,23 @@ def test_a_sandbox_network_gets_a_subnet_of_its_own_when_the_engine_runs_out(run
 
 def test_a_new_sandbox_claims_its_subnet_in_the_engine_and_passes_over_one_taken_meanwhile(runtime, monkeypatch):
     """Two creations that saw the same subnet free (two databases sharing one engine): the engine
-    refuses the second's overlapping pool, and the claim moves on to the next subnet."""
-    first, second, *_ = docker_runtime.free_subnets(runtime.client)
-    assert docker_runtime.sandbox_network_claim(runtime.sandbox, set(), runtime.client) == first
-    stale = [first, second]  # listed before the first claim made its network
+    refuses the second's overlapping pool, and the claim moves on to the next subnet. (Tests on
+    other workers share the engine and claim subnets meanwhile: the free ones are listed after
+    the first claim, a few of them.)"""
+    claimed = docker_runtime.sandbox_network_claim(runtime.sandbox, set(), runtime.client)
+    assert claimed is not None
+    later = list(itertools.islice(docker_runtime.free_subnets(runtime.client), 3))
+    assert claimed not in later
+    stale = [claimed, *later]  # as listed before the first claim made its network
     monkeypatch.setattr(docker_runtime, "free_subnets", lambda client=None: iter(stale))
     other = DockerRuntime(sandbox=f"test{uuid.uuid4().hex[:12]}", node=NODE)
     try:
-        assert docker_runtime.sandbox_network_claim(other.sandbox, set(), runtime.client) == second
-        assert docker_runtime.sandbox_network_claim(f"test{uuid.uuid4().hex[:12]}", {second}, runtime.client) is None
+        moved_on = docker_runtime.sandbox_network_claim(other.sandbox, set(), runtime.client)
+        assert moved_on in later  # the engine refused `claimed`'s overlapping pool
         [made] = runtime.api.networks(names=[docker_runtime.sandbox_network_name(other.sandbox)])
-        assert made["IPAM"]["Config"][0]["Subnet"] == second
+        assert made["IPAM"]["Config"][0]["Subnet"] == moved_on
+        # Every listed subnet given to a sandbox already, the one left taken in the engine: none.
+        assert docker_runtime.sandbox_network_claim(f"test{uuid.uuid4().hex[:12]}", set(later), runtime.client) is None
     finally:
         other.sandbox_remove()
 
