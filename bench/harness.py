@@ -432,16 +432,13 @@ class BenchStack:
             name = "worker" if index == 0 else f"worker{index + 1}"
             wait_for(lambda name=name: " ready." in self.stack.log(name), timeout=60, what=name)
 
-    def process(self, name: str):
-        return next(process for label, process in self.stack.processes if label == name)
-
     def profile_start(self, name: str = "worker", *, wall: bool = False) -> None:
         """Sample a process with py-spy (pip install py-spy) into <folder>/<name>.pyspy.txt, as
         collapsed stacks, until profile_stop(): by default only the thread holding the GIL (where
         CPU goes); with `wall`, every thread including waits (where time goes: Docker, the database)."""
         spy = str(Path(sys.executable).with_name("py-spy"))
         output = self.stack.root / f"{name}.pyspy.txt"
-        pid = str(self.process(name).pid)
+        pid = str(self.stack.process(name).pid)
         mode = ["--idle", "--threads"] if wall else ["--gil"]
         args = [spy, "record", "--pid", pid, "--rate", "250", "--format", "raw", *mode, "-o", str(output)]
         self.profilers.append(subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))

@@ -38,8 +38,7 @@ def test_a_silent_node_goes_not_ready_and_its_pods_are_replaced_elsewhere(cluste
     assert on_node_2, "the scheduler spreads the replicas over both nodes"
 
     # node-2's kubelet stops: the only worker left does not consume its queue.
-    [worker] = [process for name, process in stack.processes if name == "worker"]
-    stack.stop(worker)
+    stack.stop(stack.process("worker"))
     stack.start_worker(name="worker-without-node-2", queues="celery,kubelet.node-1")
     wait_for(lambda: " ready." in stack.log("worker-without-node-2"), timeout=60, what="the worker")
 

@@ -27,7 +27,7 @@ def test_a_worker_killed_mid_rollout_is_replaced_and_the_cluster_converges(clust
     with watching(kubectl, "pods", "-l", "app=web", events=True) as seen:
         kubectl("set", "image", "deployment/web", "web=nginx:1.28")
         eventually(lambda: len(names(kubectl, "replicasets", "app=web")) == 2, timeout=30)
-        [worker] = [process for name, process in stack.processes if name == "worker"]
+        worker = stack.process("worker")
         assert worker.poll() is None
         stack.stop(worker, sig=signal.SIGKILL)
 

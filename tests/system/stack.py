@@ -175,11 +175,16 @@ class Stack:
             process.wait(timeout=10)
             raise
 
+    def process(self, name: str) -> subprocess.Popen:
+        """The one process started under `name`."""
+        [process] = [process for label, process in self.processes if label == name]
+        return process
+
     @contextlib.contextmanager
     def frozen(self, name: str):
         """The named process's group stopped (SIGSTOP) for the block, then continued: what it
         would have done meanwhile waits, so a test can see the moment before it deterministically."""
-        process = next(p for n, p in self.processes if n == name)
+        process = self.process(name)
         os.killpg(process.pid, signal.SIGSTOP)
         try:
             yield

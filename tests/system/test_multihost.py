@@ -292,7 +292,7 @@ def test_a_deployment_spreads_over_two_engines_and_fails_over_when_a_host_stops(
 
     # host-b's worker stops: node-2 goes silent, turns NotReady, and its pods are replaced on node-1.
     on_node_2 = {p["metadata"]["name"] for p in pods if p["spec"]["nodeName"] == "node-2"}
-    [worker_b] = [process for name, process in stack.processes if name == "worker-host-b"]
+    worker_b = stack.process("worker-host-b")
     stopped = time.monotonic()
     stack.stop(worker_b)
     wait_for(lambda: node_ready(cluster, "node-2") != "True", timeout=120, interval=0.2, what="node-2 NotReady")
