@@ -9,6 +9,8 @@ import sys
 import time
 import urllib.request
 
+import pytest
+
 from tests.system.stack import OUTER_SERVICE_VARIABLES, REPO, free_port, wait_for
 from tutor.lessons.loader import load_catalog
 
@@ -74,10 +76,31 @@ def readme_commands_run(tmp_path, env: dict, port: int) -> None:
     assert f"{len(load_catalog().lessons)} lessons, all valid" in checked
 
 
-def test_make_run_serves_a_healthy_stack_on_embedded_defaults_and_ctrl_c_stops_it(tmp_path):
-    port = free_port()
+@pytest.fixture
+def run_env(tmp_path):
+    """`make run`'s environment, with a var/ of its own. With an engine, `make run`'s sandboxes run
+    on it (TUTOR_RUNTIME=auto) and stay, as they would for the next `make run`; this one's var/
+    goes with tmp_path, so afterwards their containers go too, whether the test passed or not."""
     env = {k: v for k, v in os.environ.items() if k not in {*OUTER_SERVICE_VARIABLES, "SECRET_KEY", "DEBUG"}}
     env.update(TUTOR_VAR_DIR=str(tmp_path / "var"), TUTOR_HEARTBEAT_INTERVAL="1", TUTOR_RUNTIME="auto")
+    yield env
+    if not (tmp_path / "var" / "db.sqlite3").exists():
+        return  # `make run` never made its database: no sandbox, nothing on the engine
+    cleaned = subprocess.run(
+        [sys.executable, "manage.py", "sandbox", "clean-engine"],
+        cwd=REPO,
+        env={**env, "DEBUG": "1"},
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert cleaned.returncode == 0, cleaned.stderr
+
+
+def test_make_run_serves_a_healthy_stack_on_embedded_defaults_and_ctrl_c_stops_it(tmp_path, run_env):
+    port = free_port()
+    env = run_env
     log_path = tmp_path / "make-run.log"
     with log_path.open("w") as log:
         make = subprocess.Popen(
@@ -136,15 +159,3 @@ def test_make_run_serves_a_healthy_stack_on_embedded_defaults_and_ctrl_c_stops_i
     )
     assert again.returncode == 0, again.stderr
     assert "learner1     password learner-demo  (exists)" in again.stdout
-    # With an engine, `make run`'s sandboxes ran on it (TUTOR_RUNTIME=auto) and stay, as they would
-    # for the next `make run`; this one's var/ goes, so their containers go with it.
-    cleaned = subprocess.run(
-        [sys.executable, "manage.py", "sandbox", "clean-engine"],
-        cwd=REPO,
-        env={**env, "DEBUG": "1"},
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    assert cleaned.returncode == 0, cleaned.stderr
