@@ -124,6 +124,8 @@ def plot(points: list[dict], path: Path) -> None:
 
 
 def main() -> None:
+    from suite import machine  # a sibling script's, as this one runs from bench/
+
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="100,500,1000,2000,5000", help="pods per run, comma-separated")
     options = parser.parse_args()
@@ -138,6 +140,7 @@ def main() -> None:
         "linearity": linearity(points),
         "seconds": round(time.monotonic() - started, 1),
         "plot": str(PLOT.relative_to(BENCH.parent)),
+        "machine": machine(),  # with the commit and cpu_reference_ms: curves of other days compare
     }
     plot(points, PLOT)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
