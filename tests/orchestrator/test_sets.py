@@ -34,7 +34,8 @@ def test_a_daemon_set_runs_one_pod_on_each_node(kubectl):
     def replaced():
         """one ready pod per node again, node-2's a new one"""
         current = [p for p in pods(kubectl, "app=agent") if not p["metadata"].get("deletionTimestamp")]
-        by_node = sorted(p["spec"]["nodeName"] for p in current)
+        # A replacement is listed before the scheduler binds it (no nodeName yet): not there yet.
+        by_node = sorted(p["spec"].get("nodeName", "") for p in current)
         return by_node == ["node-1", "node-2"] and all(ready(p) for p in current) and victim not in names_of(current)
 
     eventually(replaced, timeout=90)
