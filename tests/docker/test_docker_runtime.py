@@ -480,12 +480,14 @@ def test_a_host_hands_out_pod_addresses_from_its_own_share_and_remakes_an_unused
     """Nodes on two hosts (clusters.node_hosts): the network made where the sandbox was created
     hands out the whole pod range; the host's kubelet makes it again with its share while it is
     empty, and pods take addresses from that share. A network in use is kept as it is."""
-    # Made as a claim makes it, on the last free subnet: tests on the other worker share the engine
-    # and claim the first ones. One of them taking this subnet between the remake's removal and
-    # its creation holds the gateway's address ("failed to allocate gateway": it failed so in CI).
-    *_, subnet = docker_runtime.free_subnets(runtime.client)
+    # Claimed on the last free subnet (the others passed as taken): tests on the other worker share
+    # the engine and claim the first ones. One of them taking this subnet between the remake's
+    # removal and its creation holds the gateway's address ("failed to allocate gateway": it failed
+    # so in CI).
+    *others, last = docker_runtime.free_subnets(runtime.client)
+    subnet = docker_runtime.sandbox_network_claim(runtime.sandbox, set(others), runtime.client)
+    assert subnet == last
     name = docker_runtime.sandbox_network_name(runtime.sandbox)
-    DockerRuntime(sandbox=runtime.sandbox, network=subnet, client=runtime.client)._network_ensure(name, internal=True)
     share = str(list(ipaddress.ip_network(subnet).subnets(new_prefix=26))[1])  # the second node's
     on_host = DockerRuntime(sandbox=runtime.sandbox, node=NODE, network=subnet, pod_ip_range=share)
 
